@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck docs bench clean
+.PHONY: setup demo test lint typecheck docs bench bench-env clean
 
 setup: $(STAMP)
 
@@ -31,5 +31,19 @@ typecheck: setup
 docs: setup
 	$(VENV)/bin/mkdocs build --strict
 
+# Python `instructor` (the alternative we measure against) lives in its own environment.
+bench-env: $(VENV)-bench/.installed
+
+$(VENV)-bench/.installed:
+	test -x $(VENV)-bench/bin/python || $(PYTHON) -m venv $(VENV)-bench
+	$(VENV)-bench/bin/python -m pip install "instructor==1.17.0"
+	touch $@
+
+bench: setup bench-env
+	$(PY) benchmarks/sdk_overhead.py
+	$(PY) benchmarks/streaming.py
+	$(PY) benchmarks/mask.py
+	$(PY) benchmarks/local_decoding.py
+
 clean:
-	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-bench site .pytest_cache .mypy_cache .ruff_cache
