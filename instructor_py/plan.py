@@ -17,7 +17,7 @@ class ExecutionPlan:
     """Everything the :class:`~instructor_py.execution.AttemptIterator` needs: the provider, the
     first request, the pipeline and its context, both retry policies and the event dispatcher."""
 
-    provider: InferenceProvider
+    provider: InferenceProvider = field(repr=False)
     request: InferenceRequest
     context: PipelineContext
     request_id: str
