@@ -1,6 +1,7 @@
 """Pure helpers that find JSON in a model's text answer (no I/O, no pipeline types).
 
-The chain, in order: the whole text as JSON; the first fenced ```json (or bare ```) block that
+Reasoning blocks (``<think>...</think>``) are dropped first. The chain, in order: the whole text
+as JSON; the first fenced ```json (or bare ```) block that
 parses; the first balanced ``{...}``/``[...]`` that parses. The balanced scan is string-aware:
 a ``}`` or ``]`` inside a JSON string (with escapes) does not close anything.
 
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?(.*?)```", re.DOTALL)
+
+_REASONING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 
 _decoder = json.JSONDecoder(strict=False)  # tolerate raw newlines/tabs inside strings
 
@@ -116,8 +119,18 @@ Extractor = Callable[[str], "Extracted | None"]
 DEFAULT_CHAIN: tuple[Extractor, ...] = (parse_direct, parse_fenced, parse_balanced)
 
 
+def strip_reasoning(text: str) -> str:
+    """Drop ``<think>...</think>`` (also ``thinking``/``reasoning``) blocks that reasoning models
+    put before their answer, so braces inside them are not taken for the answer."""
+    if "</" not in text:
+        return text
+    return _REASONING.sub("", text)
+
+
 def extract_json(text: str, chain: tuple[Extractor, ...] = DEFAULT_CHAIN) -> Extracted | None:
-    """Run the extraction chain; ``None`` when no JSON could be found."""
+    """Run the extraction chain on ``text`` without reasoning blocks; ``None`` when no JSON could
+    be found."""
+    text = strip_reasoning(text)
     for extractor in chain:
         found = extractor(text)
         if found is not None:

@@ -62,3 +62,8 @@ def test_raw_newline_inside_string_is_tolerated() -> None:
 @pytest.mark.parametrize("text", ["", "   ", "no json at all", "{unclosed", '{"a": 1'])
 def test_non_json_gives_none(text: str) -> None:
     assert extract_json(text) is None
+
+
+def test_reasoning_block_is_ignored() -> None:
+    found = extract_json('<think>maybe {"name": "wrong"} or not</think>\n{"name": "right"}')
+    assert found is not None and found.value == {"name": "right"}
