@@ -29,7 +29,7 @@ from instructor_py.pipeline.stages import (
     to_plain,
 )
 from instructor_py.plan import ExecutionPlan, build_plan
-from instructor_py.provider_source import ProviderSource, default_source
+from instructor_py.provider_source import ProviderSource, default_source, shared_source
 from instructor_py.providers.base import InferenceProvider, Message
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.response_models.base import ResponseModel
@@ -289,7 +289,7 @@ class StructuredOutput(Generic[T]):
     def using(self, preset: str, **overrides: Any) -> StructuredOutput[T]:
         """Use a provider preset (``"openai"``, ``"anthropic"``, ``"ollama"``, ``"local"``...)
         with overrides such as ``api_key``, ``base_url``, ``model``; created lazily, once."""
-        return replace(self, provider=None, source=ProviderSource(preset, overrides))
+        return replace(self, provider=None, source=shared_source(preset, overrides))
 
     def with_provider(self, provider: InferenceProvider) -> StructuredOutput[T]:
         if not isinstance(provider, InferenceProvider):
