@@ -58,7 +58,7 @@ class LlamaServer:
         self.n_ctx = n_ctx
         self.threads = threads
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
+        self._log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)  # noqa: SIM115 - lives as long as the server
 
     @property
     def url(self) -> str:
