@@ -15,7 +15,6 @@ from instructor_py.errors import (
     AuthenticationError,
     MissingAPIKeyError,
     ProviderTimeoutError,
-    RateLimitError,
     ServerError,
 )
 from instructor_py.events import Event, RetryScheduled

@@ -20,18 +20,16 @@ Replies can stream SSE in tiny writes (``chunk_sizes=(1, 7)``: each write 1 to 7
 seeded RNG, each sent as its own HTTP chunk and flushed, so splits land inside JSON escapes,
 ``\\u`` sequences and multi-byte UTF-8), wait before answering (``delay``, for timeouts), pause
 between writes (``pause``), and close the socket after ``cut_after`` body bytes (a stream cut
-mid-way). Run ``python -m tests.servers.scripted --reply FILE.json`` to serve one canned reply
+mid-way). Run ``python -m tests.servers.serve --reply FILE.json`` to serve one canned reply
 forever from a separate process (benchmarks); it prints ``PORT <n>`` when ready.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import random
 import socket
-import sys
 import threading
 import time
 from collections import deque
@@ -312,23 +310,3 @@ class ScriptedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Serve one canned JSON reply forever.")
-    parser.add_argument("--reply", required=True, help="file with the JSON body to answer")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    with open(args.reply, encoding="utf-8") as handle:
-        reply = Reply.json(json.load(handle))
-    server = ScriptedServer(port=args.port).script([], default=reply)
-    server.start()
-    print(f"PORT {server.port}", flush=True)
-    try:
-        sys.stdin.read()  # serve until the parent closes our stdin
-    finally:
-        server.stop()
-
-
-if __name__ == "__main__":
-    main()
