@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import Any, NoReturn, get_args, get_origin, is_typeddict
+from typing import Any, NoReturn, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from typing_extensions import is_typeddict
 
 from instructor_py.errors import InvalidSchemaError, UnsupportedResponseModelError
 from instructor_py.response_models.adapter import AdapterResponseModel
@@ -48,7 +49,7 @@ def _cached(obj: Any) -> ResponseModel:
     except (PydanticSchemaGenerationError, PydanticUserError) as exc:
         raise UnsupportedResponseModelError(
             f"response_model {_describe(obj)} cannot be turned into a JSON schema: "
-            f"{str(exc).splitlines()[0]}. Use {SUPPORTED}, with field types pydantic can "
+            f"{str(exc).splitlines()[0].rstrip('.')}. Use {SUPPORTED}, with field types pydantic can "
             "validate."
         ) from None
 
