@@ -15,6 +15,7 @@ import httpx
 
 from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
+from instructor_py.providers._per_loop import PerLoop
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.anthropic_wire import (
     API_VERSION,
@@ -57,7 +58,7 @@ class AnthropicProvider:
         if api_key:
             self._headers["x-api-key"] = api_key
         self._client: httpx.Client | None = None
-        self._async_client: httpx.AsyncClient | None = None
+        self._async_client: PerLoop[httpx.AsyncClient] = PerLoop(self._new_async_client)
         self._ctx = ErrorContext(
             provider=preset.name,
             api_key_env=preset.api_key_env,
@@ -104,12 +105,14 @@ class AnthropicProvider:
             )
         return self._client
 
+    def _new_async_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._base_url, headers=self._headers, timeout=self._timeout
+        )
+
     def _async(self) -> httpx.AsyncClient:
-        if self._async_client is None:
-            self._async_client = httpx.AsyncClient(
-                base_url=self._base_url, headers=self._headers, timeout=self._timeout
-            )
-        return self._async_client
+        """The async client of the running event loop (a new loop gets a new client)."""
+        return self._async_client.get()
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> bytes:
         body = build_body(request, self._preset, self._model, stream=stream)

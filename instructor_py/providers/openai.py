@@ -19,6 +19,7 @@ import openai
 
 from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
+from instructor_py.providers._per_loop import PerLoop
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.providers.http_errors import (
@@ -75,7 +76,7 @@ class OpenAIProvider:
         self._mode = mode or preset.default_mode
         self._headers = dict(headers or {})
         self._client = client
-        self._async_client = async_client
+        self._async_client = PerLoop(self._new_async_client, async_client)
         self._ctx = ErrorContext(
             provider=preset.name,
             api_key_env=preset.api_key_env,
@@ -129,10 +130,12 @@ class OpenAIProvider:
             self._client = openai.OpenAI(**self._sdk_options())
         return self._client
 
+    def _new_async_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(**self._sdk_options())
+
     def _async(self) -> openai.AsyncOpenAI:
-        if self._async_client is None:
-            self._async_client = openai.AsyncOpenAI(**self._sdk_options())
-        return self._async_client
+        """The async client of the running event loop (a new loop gets a new client)."""
+        return self._async_client.get()
 
     def _params(self, request: InferenceRequest, *, stream: bool) -> dict[str, Any]:
         return build_params(request, self._preset, self._model, stream=stream)
