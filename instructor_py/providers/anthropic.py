@@ -16,6 +16,7 @@ import httpx
 from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
 from instructor_py.providers._per_loop import PerLoop
+from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.anthropic_wire import (
     API_VERSION,
@@ -101,13 +102,19 @@ class AnthropicProvider:
     def _sync(self) -> httpx.Client:
         if self._client is None:
             self._client = httpx.Client(
-                base_url=self._base_url, headers=self._headers, timeout=self._timeout
+                base_url=self._base_url,
+                headers=self._headers,
+                timeout=self._timeout,
+                verify=shared_ssl_context(),
             )
         return self._client
 
     def _new_async_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            base_url=self._base_url, headers=self._headers, timeout=self._timeout
+            base_url=self._base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            verify=shared_ssl_context(),
         )
 
     def _async(self) -> httpx.AsyncClient:

@@ -20,6 +20,7 @@ import openai
 from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
 from instructor_py.providers._per_loop import PerLoop
+from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.providers.http_errors import (
@@ -127,11 +128,13 @@ class OpenAIProvider:
 
     def _sync(self) -> openai.OpenAI:
         if self._client is None:
-            self._client = openai.OpenAI(**self._sdk_options())
+            http_client = openai.DefaultHttpxClient(verify=shared_ssl_context())
+            self._client = openai.OpenAI(**self._sdk_options(), http_client=http_client)
         return self._client
 
     def _new_async_client(self) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(**self._sdk_options())
+        http_client = openai.DefaultAsyncHttpxClient(verify=shared_ssl_context())
+        return openai.AsyncOpenAI(**self._sdk_options(), http_client=http_client)
 
     def _async(self) -> openai.AsyncOpenAI:
         """The async client of the running event loop (a new loop gets a new client)."""
