@@ -73,6 +73,13 @@ class AttemptIterator:
     def __init__(self, plan: ExecutionPlan, *, stream: bool = False) -> None:
         self.plan = plan
         self.stream = stream
+        self._attempts: list[Attempt] = []
+
+    @property
+    def attempts(self) -> tuple[Attempt, ...]:
+        """The attempts finished so far (a streaming driver reads the last one's ``errors`` to say
+        why its partials were voided)."""
+        return tuple(self._attempts)
 
     # -- the shared logic ------------------------------------------------------------------
 
@@ -96,7 +103,8 @@ class AttemptIterator:
                 stream=self.stream,
             )
         )
-        attempts: list[Attempt] = []
+        attempts = self._attempts
+        attempts.clear()
         usage = Usage()
         index = 0
         while True:

@@ -175,3 +175,24 @@ async def test_pending_async_cached() -> None:
     assert await pending.aget() is await pending.aget()
     assert pending.get() == User(name="J", age=2)
     assert len(p.requests) == 1
+
+
+def test_attempt_iterator_seam_can_be_driven_by_hand_in_stream_mode() -> None:
+    from instructor_py import AttemptIterator, ProviderCall
+
+    p = ScriptedProvider([])
+    plan = builder(p).plan()
+    it = AttemptIterator(plan, stream=True)
+    gen = it.steps()
+    step = next(gen)
+    assert isinstance(step, ProviderCall)
+    assert (step.kind, step.attempt, step.request.stream) == ("stream", 1, True)
+    step = gen.send(tool('{"name": "J"}'))  # a "stream" assembled into one response
+    assert (step.kind, step.attempt) == ("stream", 2)
+    assert it.attempts[-1].errors == ("$: 'age' is a required property",)
+    assert step.request.messages[-1]["role"] == "user"
+    with pytest.raises(StopIteration) as done:
+        gen.send(tool('{"name": "J", "age": 3}'))
+    assert done.value.value.value == User(name="J", age=3)
+    assert len(it.attempts) == 2
+    assert p.requests == []  # the iterator itself never calls the provider
