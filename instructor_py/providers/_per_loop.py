@@ -30,3 +30,17 @@ class PerLoop(Generic[T]):
         if self._loop is None or self._loop() is not loop:
             self._loop = weakref.ref(loop)
         return self._value
+
+    def current(self) -> T | None:
+        """The value bound to the running loop, if any (no new value is built)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if self._value is not None and self._loop is not None and self._loop() is loop:
+            return self._value
+        return None
+
+    def clear(self) -> None:
+        self._value = None
+        self._loop = None

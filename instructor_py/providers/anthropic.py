@@ -174,8 +174,17 @@ class AnthropicProvider:
             yield delta
 
     def close(self) -> None:
+        """Close the sync client's connections (the driver stays usable; a new client is built)."""
         if self._client is not None:
             self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop."""
+        client = self._async_client.current()
+        if client is not None:
+            self._async_client.clear()
+            await client.aclose()
 
 
 def _body(content: bytes) -> Any:
