@@ -113,3 +113,22 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after({"Retry-After": "soon"}) is None
     later = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 <= (parse_retry_after({"Retry-After": later}) or 0) <= 31
+
+
+def test_local_preset_resolves_lazily_to_local_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    seen: dict[str, object] = {}
+
+    class FakeLocal:
+        @classmethod
+        def from_options(cls, **overrides: object) -> str:
+            seen.update(overrides)
+            return "local-driver"
+
+    module = types.ModuleType("instructor_py.providers.local")
+    module.LocalProvider = FakeLocal  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "instructor_py.providers.local", module)
+    assert create_provider("local", n_ctx=1024, model_path="/m.gguf") == "local-driver"
+    assert seen == {"n_ctx": 1024, "model_path": "/m.gguf"}
