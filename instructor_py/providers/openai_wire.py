@@ -27,7 +27,7 @@ from instructor_py.providers.base import (
     ToolSpec,
 )
 from instructor_py.providers.http_errors import ErrorContext, stream_error_event
-from instructor_py.providers.presets import JsonSchemaStyle, ProviderPreset
+from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
 from instructor_py.providers.sse import SSEDecoder, SSEEvent
 from instructor_py.usage import Usage
 
@@ -130,7 +130,11 @@ def build_params(
                 spec["strict"] = True
             params["response_format"] = {"type": "json_schema", "json_schema": spec}
     elif mode is OutputMode.JSON:
-        params["response_format"] = {"type": "json_object"}
+        if preset.json_mode_style is JsonModeStyle.JSON_OBJECT:
+            params["response_format"] = {"type": "json_object"}
+        elif preset.json_mode_style is JsonModeStyle.ANY_OBJECT_SCHEMA:
+            any_object = {"name": "json_object", "schema": {"type": "object"}}
+            params["response_format"] = {"type": "json_schema", "json_schema": any_object}
     extra: dict[str, Any] = {}
     for key, value in request.options.items():
         if key == "strict":

@@ -87,6 +87,11 @@ def test_json_schema_mode_openai_and_llamacpp_styles() -> None:
 def test_json_and_md_json_modes() -> None:
     json_params = build_params(request(OutputMode.JSON), PRESETS["openai"], "m", stream=False)
     assert json_params["response_format"] == {"type": "json_object"}
+    lmstudio = build_params(request(OutputMode.JSON), PRESETS["lmstudio"], "m", stream=False)
+    assert lmstudio["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "json_object", "schema": {"type": "object"}},
+    }  # LM Studio rejects {"type": "json_object"}
     md = build_params(request(OutputMode.MD_JSON), PRESETS["openai"], "m", stream=False)
     assert "response_format" not in md and "tools" not in md
 
