@@ -43,7 +43,7 @@ from instructor_py.events import (
     StructuredOutputStarted,
     ValidationFailed,
 )
-from instructor_py.pipeline.failures import StageFailure
+from instructor_py.pipeline.failures import FieldError, StageFailure
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceRequest, InferenceResponse
 from instructor_py.response import StructuredOutputResponse
@@ -133,6 +133,7 @@ class AttemptIterator:
                     usage=usage,
                     attempts=tuple(attempts),
                 )
+            outcome = _with_finish_hint(outcome, response.finish_reason)
             errors = outcome.messages
             attempts.append(
                 Attempt(
@@ -237,6 +238,23 @@ async def aexecute(plan: ExecutionPlan) -> StructuredOutputResponse:
             step = gen.send(await it.acall(step, plan.provider.ainfer))
     except StopIteration as done:
         return cast(StructuredOutputResponse, done.value)
+
+
+_CUT_OFF = frozenset({"length", "max_tokens"})
+
+
+def _with_finish_hint(failure: StageFailure, finish_reason: str | None) -> StageFailure:
+    """Say so when the answer failed because the provider cut it off."""
+    if finish_reason in _CUT_OFF:
+        hint = (
+            f"the answer was cut off by the token limit (finish_reason={finish_reason!r}); "
+            "raise max_tokens with with_options(max_tokens=...) or ask for less"
+        )
+    elif finish_reason in ("content_filter", "refusal"):
+        hint = f"the provider stopped the answer (finish_reason={finish_reason!r})"
+    else:
+        return failure
+    return StageFailure(failure.stage, (*failure.errors, FieldError("$", hint)))
 
 
 def _exhausted_message(attempts: int, max_retries: int, failure: StageFailure) -> str:
