@@ -26,7 +26,11 @@ from instructor_py.providers.base import (
     ToolCall,
     ToolSpec,
 )
-from instructor_py.providers.http_errors import ErrorContext, stream_error_event
+from instructor_py.providers.http_errors import (
+    ErrorContext,
+    not_a_stream_error,
+    stream_error_event,
+)
 from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
 from instructor_py.providers.sse import SSEDecoder, SSEEvent
 from instructor_py.usage import Usage
@@ -252,6 +256,8 @@ class ChunkMapper:
         out: list[InferenceDelta] = []
         for event in self._decoder.close():
             self._event(event, out)
+        if not self.finished and not self._decoder.events_seen and self._decoder.head.strip():
+            raise not_a_stream_error(bytes(self._decoder.head), self._ctx)
         if not self.finished:
             raise StreamInterruptedError(
                 f"The stream from {self._ctx.provider} ended before the answer was complete (no "

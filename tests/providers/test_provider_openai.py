@@ -13,6 +13,7 @@ from instructor_py.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProviderConnectionError,
+    ProviderError,
     ProviderTimeoutError,
     RateLimitError,
     ServerError,
@@ -280,3 +281,13 @@ def test_tool_name_and_id_reported_once_even_if_repeated() -> None:
     deltas += mapper.close()
     assert [(d.tool_name, d.tool_call_id) for d in deltas] == [("User", "call_1"), (None, None), (None, None)]
     assert "".join(d.tool_arguments for d in deltas) == '{"a": 1}'
+
+
+def test_stream_answered_with_a_json_error_body(scripted_server: ScriptedServer) -> None:
+    body = json.dumps({"error": {"message": "model overloaded", "type": "server_error"}})
+    scripted_server.script([Reply.raw(body, content_type="application/json"), Reply.raw("<html>hi</html>")])
+    driver = provider(scripted_server)
+    with pytest.raises(ServerError, match="model overloaded"):
+        list(driver.stream(request(OutputMode.JSON)))
+    with pytest.raises(ProviderError, match="without any server-sent event"):
+        list(driver.stream(request(OutputMode.JSON)))
