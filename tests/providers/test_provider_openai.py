@@ -291,3 +291,14 @@ def test_stream_answered_with_a_json_error_body(scripted_server: ScriptedServer)
         list(driver.stream(request(OutputMode.JSON)))
     with pytest.raises(ProviderError, match="without any server-sent event"):
         list(driver.stream(request(OutputMode.JSON)))
+
+
+def test_prebuilt_sdk_client_never_retries_by_itself(scripted_server: ScriptedServer) -> None:
+    import openai
+
+    scripted_server.script([Reply.error(500, "boom"), Reply.json(openai_chat("{}"))])
+    sdk = openai.OpenAI(api_key=KEY, base_url=scripted_server.openai_url, max_retries=5)
+    driver = create_provider("openai", client=sdk, api_key=KEY, base_url=scripted_server.openai_url)
+    with pytest.raises(ServerError):
+        driver.infer(request(OutputMode.JSON))
+    assert len(scripted_server.requests) == 1
