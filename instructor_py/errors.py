@@ -161,3 +161,8 @@ class ConstraintTimeoutError(ConstraintCompileError):
 
 class TokenOutOfRangeError(ConstraintError, ValueError):
     """A token id outside the tokenizer's vocabulary was given to a matcher."""
+
+
+class MissingAPIKeyError(AuthenticationError, ConfigurationError):
+    """No API key for a preset that needs one (raised before any request is sent). The message
+    names the environment variable to set."""
