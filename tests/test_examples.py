@@ -1,0 +1,42 @@
+"""The examples that need an API key or a server say so and exit cleanly without one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+NEEDS_CONFIG = {
+    "openai_extraction.py": ("OPENAI_API_KEY", "set OPENAI_API_KEY"),
+    "anthropic_streaming.py": ("ANTHROPIC_API_KEY", "set ANTHROPIC_API_KEY"),
+    "openai_compatible_server.py": ("INSTRUCTOR_PY_BASE_URL", "set INSTRUCTOR_PY_BASE_URL"),
+}
+
+
+@pytest.mark.parametrize("script", sorted(NEEDS_CONFIG))
+def test_example_without_key_exits_cleanly(script: str) -> None:
+    variable, hint = NEEDS_CONFIG[script]
+    env = {k: v for k, v in os.environ.items() if k != variable}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert hint in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_every_example_is_covered() -> None:
+    scripts = {p.name for p in (ROOT / "examples").glob("*.py")}
+    local = {"demo.py", "local_validator_retry.py"}
+    assert scripts - local <= set(NEEDS_CONFIG), scripts - local - set(NEEDS_CONFIG)
