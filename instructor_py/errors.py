@@ -176,3 +176,8 @@ class SequenceContradictionError(InstructorError):
         super().__init__(message)
         self.index = index
         self.value = value
+
+
+class MissingAPIKeyError(AuthenticationError, ConfigurationError):
+    """No API key for a preset that needs one (raised before any request is sent). The message
+    names the environment variable to set."""

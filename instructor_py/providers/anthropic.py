@@ -1,0 +1,185 @@
+"""The Anthropic Messages API driver over httpx (sync and async), SSE parsed by us.
+
+Request bodies and response mapping are the pure functions of
+:mod:`instructor_py.providers.anthropic_wire`; this module is only the I/O edge. Drivers never
+retry: the execution layer's ``TransportRetryPolicy`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from instructor_py.errors import ProviderError
+from instructor_py.modes import OutputMode
+from instructor_py.providers._transport_errors import translate_transport_errors
+from instructor_py.providers.anthropic_wire import (
+    API_VERSION,
+    EventMapper,
+    build_body,
+    parse_message,
+)
+from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
+from instructor_py.providers.http_errors import ErrorContext, error_for_status
+from instructor_py.providers.presets import ProviderPreset
+
+
+class AnthropicProvider:
+    """:class:`~instructor_py.providers.base.InferenceProvider` for Anthropic's Messages API."""
+
+    def __init__(
+        self,
+        preset: ProviderPreset,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        timeout: float = 60.0,
+        mode: OutputMode | None = None,
+        headers: Mapping[str, str] | None = None,
+        api_version: str = API_VERSION,
+    ) -> None:
+        self._preset = preset
+        self._api_key = api_key
+        self._base_url = (base_url or preset.base_url).rstrip("/")
+        self._path = "/messages" if self._base_url.endswith("/v1") else "/v1/messages"
+        self._model = model or preset.default_model
+        self._timeout = timeout
+        self._mode = mode or preset.default_mode
+        self._headers = {
+            "anthropic-version": api_version,
+            "content-type": "application/json",
+            **dict(headers or {}),
+        }
+        if api_key:
+            self._headers["x-api-key"] = api_key
+        self._client: httpx.Client | None = None
+        self._async_client: httpx.AsyncClient | None = None
+        self._ctx = ErrorContext(
+            provider=preset.name,
+            api_key_env=preset.api_key_env,
+            base_url=self._base_url,
+            timeout=timeout,
+            secrets=(api_key,) if api_key else (),
+        )
+
+    def __repr__(self) -> str:
+        key = "***" if self._api_key else None
+        return (
+            f"AnthropicProvider(preset={self._preset.name!r}, base_url={self._base_url!r}, "
+            f"model={self._model!r}, mode={self._mode.value!r}, api_key={key!r})"
+        )
+
+    @property
+    def name(self) -> str:
+        return self._preset.name
+
+    @property
+    def preset(self) -> ProviderPreset:
+        return self._preset
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def default_model(self) -> str | None:
+        return self._model
+
+    @property
+    def default_mode(self) -> OutputMode:
+        return self._mode
+
+    @property
+    def supported_modes(self) -> frozenset[OutputMode]:
+        return self._preset.supported_modes
+
+    def _sync(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                base_url=self._base_url, headers=self._headers, timeout=self._timeout
+            )
+        return self._client
+
+    def _async(self) -> httpx.AsyncClient:
+        if self._async_client is None:
+            self._async_client = httpx.AsyncClient(
+                base_url=self._base_url, headers=self._headers, timeout=self._timeout
+            )
+        return self._async_client
+
+    def _payload(self, request: InferenceRequest, *, stream: bool) -> bytes:
+        body = build_body(request, self._preset, self._model, stream=stream)
+        return json.dumps(body, ensure_ascii=False).encode()
+
+    def _fail_on_status(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            raise error_for_status(
+                response.status_code, response.headers, _body(response.content), self._ctx
+            )
+
+    def infer(self, request: InferenceRequest) -> InferenceResponse:
+        payload = self._payload(request, stream=False)
+        with translate_transport_errors(self._ctx):
+            response = self._sync().post(self._path, content=payload)
+        self._fail_on_status(response)
+        return parse_message(_json(response.content, self._ctx), self._ctx)
+
+    async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
+        payload = self._payload(request, stream=False)
+        with translate_transport_errors(self._ctx):
+            response = await self._async().post(self._path, content=payload)
+        self._fail_on_status(response)
+        return parse_message(_json(response.content, self._ctx), self._ctx)
+
+    def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
+        payload = self._payload(request, stream=True)
+        mapper = EventMapper(self._ctx)
+        with (
+            translate_transport_errors(self._ctx, streaming=True),
+            self._sync().stream("POST", self._path, content=payload) as response,
+        ):
+            if response.status_code >= 400:
+                response.read()
+                self._fail_on_status(response)
+            for chunk in response.iter_bytes():
+                yield from mapper.feed(chunk)
+        yield from mapper.close()
+
+    async def astream(self, request: InferenceRequest) -> AsyncIterator[InferenceDelta]:
+        payload = self._payload(request, stream=True)
+        mapper = EventMapper(self._ctx)
+        with translate_transport_errors(self._ctx, streaming=True):
+            async with self._async().stream("POST", self._path, content=payload) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    self._fail_on_status(response)
+                async for chunk in response.aiter_bytes():
+                    for delta in mapper.feed(chunk):
+                        yield delta
+        for delta in mapper.close():
+            yield delta
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _body(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return content
+
+
+def _json(content: bytes, ctx: ErrorContext) -> Any:
+    body = _body(content)
+    if isinstance(body, bytes):
+        raise ProviderError(
+            f"{ctx.provider} returned a body that is not JSON; check the base URL ({ctx.base_url}).",
+            provider=ctx.provider,
+        )
+    return body

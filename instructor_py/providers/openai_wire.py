@@ -1,0 +1,309 @@
+"""The OpenAI chat-completions wire format as pure functions: request parameters from an
+:class:`InferenceRequest`, and responses / stream chunks back to our records.
+
+No I/O here: :mod:`instructor_py.providers.openai` sends what :func:`build_params` returns through
+the official SDK (sync or async) and feeds the bytes it receives to these mappers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from instructor_py.errors import (
+    ConfigurationError,
+    ProviderError,
+    StreamInterruptedError,
+    UnsupportedModeError,
+)
+from instructor_py.modes import OutputMode
+from instructor_py.providers.base import (
+    InferenceDelta,
+    InferenceRequest,
+    InferenceResponse,
+    ToolCall,
+    ToolSpec,
+)
+from instructor_py.providers.http_errors import ErrorContext, stream_error_event
+from instructor_py.providers.presets import JsonSchemaStyle, ProviderPreset
+from instructor_py.providers.sse import SSEDecoder, SSEEvent
+from instructor_py.usage import Usage
+
+# Parameters the SDK's ``chat.completions.create`` takes by name; other options go to extra_body.
+SDK_PARAMS = frozenset(
+    {
+        "frequency_penalty", "logit_bias", "logprobs", "max_completion_tokens", "max_tokens",
+        "metadata", "n", "parallel_tool_calls", "presence_penalty", "reasoning_effort", "seed",
+        "service_tier", "stop", "store", "temperature", "top_logprobs", "top_p", "user",
+        "extra_headers", "extra_query", "prediction", "modalities", "audio", "verbosity",
+    }
+)  # fmt: skip
+_NAME_OK = re.compile(r"[^a-zA-Z0-9_-]")
+_STRICT_UNSUPPORTED = frozenset({"default", "minLength", "maxLength", "minItems", "maxItems"})
+
+
+def api_name(name: str) -> str:
+    """A function / schema name the API accepts (letters, digits, ``_`` and ``-``, <= 64)."""
+    cleaned = _NAME_OK.sub("_", name)[:64]
+    return cleaned or "response"
+
+
+def is_strict_compatible(schema: Any) -> bool:
+    """Whether OpenAI's strict mode accepts the schema as it is: every object closed
+    (``additionalProperties: false``) with every property required, and no keyword strict mode
+    rejects. We never rewrite the schema behind the caller's back; otherwise strict is off."""
+    if isinstance(schema, list):
+        return all(is_strict_compatible(item) for item in schema)
+    if not isinstance(schema, Mapping):
+        return True
+    if _STRICT_UNSUPPORTED & schema.keys():
+        return False
+    properties = schema.get("properties")
+    if schema.get("type") == "object" or isinstance(properties, Mapping):
+        if schema.get("additionalProperties") is not False:
+            return False
+        names = set(properties or {})
+        if set(schema.get("required", ())) != names:
+            return False
+    return all(is_strict_compatible(value) for value in schema.values())
+
+
+def _strict(request: InferenceRequest, preset: ProviderPreset) -> bool:
+    wanted = request.options.get("strict")
+    if wanted is not None:
+        return bool(wanted)
+    return preset.supports_strict and is_strict_compatible(request.response_schema)
+
+
+def tool_for(request: InferenceRequest) -> ToolSpec:
+    if request.tool is not None:
+        return request.tool
+    return ToolSpec(
+        name=request.schema_name,
+        description=f"Respond with a {request.schema_name} object.",
+        parameters=request.response_schema,
+    )
+
+
+def check_mode(mode: OutputMode, preset: ProviderPreset) -> None:
+    if mode not in preset.supported_modes:
+        modes = ", ".join(sorted(m.name for m in preset.supported_modes))
+        raise UnsupportedModeError(
+            f"The {preset.name!r} provider cannot do OutputMode.{mode.name}; it supports {modes}. "
+            "Choose one of those with with_output_mode(...)."
+        )
+
+
+def build_params(
+    request: InferenceRequest, preset: ProviderPreset, model: str | None, *, stream: bool
+) -> dict[str, Any]:
+    """Keyword arguments for ``client.chat.completions.create``."""
+    check_mode(request.mode, preset)
+    chosen = request.model or model
+    if not chosen:
+        raise ConfigurationError(
+            f"No model given for the {preset.name!r} provider, and it has no default. Pass one "
+            "with with_model('...') or using(..., model='...')."
+        )
+    params: dict[str, Any] = {"model": chosen, "messages": [dict(m) for m in request.messages]}
+    mode = request.mode
+    if mode is OutputMode.TOOLS:
+        tool = tool_for(request)
+        function: dict[str, Any] = {
+            "name": api_name(tool.name),
+            "description": tool.description,
+            "parameters": dict(tool.parameters),
+        }
+        if _strict(request, preset):
+            function["strict"] = True
+        params["tools"] = [{"type": "function", "function": function}]
+        params["tool_choice"] = {"type": "function", "function": {"name": function["name"]}}
+    elif mode is OutputMode.JSON_SCHEMA:
+        schema = dict(request.response_schema)
+        if preset.json_schema_style is JsonSchemaStyle.JSON_OBJECT_SCHEMA:
+            params["response_format"] = {"type": "json_object", "schema": schema}
+        else:
+            spec: dict[str, Any] = {"name": api_name(request.schema_name), "schema": schema}
+            if _strict(request, preset):
+                spec["strict"] = True
+            params["response_format"] = {"type": "json_schema", "json_schema": spec}
+    elif mode is OutputMode.JSON:
+        params["response_format"] = {"type": "json_object"}
+    extra: dict[str, Any] = {}
+    for key, value in request.options.items():
+        if key == "strict":
+            continue
+        if key in SDK_PARAMS:
+            params[key] = value
+        elif key == "extra_body" and isinstance(value, Mapping):
+            extra.update(value)
+        else:
+            extra[key] = value
+    if extra:
+        params["extra_body"] = extra
+    if stream:
+        params["stream"] = True
+        if preset.stream_usage:
+            params["stream_options"] = {"include_usage": True}
+    return params
+
+
+def parse_usage(raw: Any) -> Usage:
+    if not isinstance(raw, Mapping):
+        return Usage()
+    details = raw.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    return Usage(
+        input_tokens=int(raw.get("prompt_tokens") or 0),
+        output_tokens=int(raw.get("completion_tokens") or 0),
+        cache_read_tokens=int(cached or 0),
+    )
+
+
+def parse_completion(body: Any, ctx: ErrorContext) -> InferenceResponse:
+    """Map a chat-completion JSON body to an :class:`InferenceResponse`."""
+    if not isinstance(body, Mapping):
+        raise ProviderError(
+            f"{ctx.provider} returned a body that is not a JSON object; check the base URL "
+            f"({ctx.base_url}) points at an OpenAI-compatible API.",
+            provider=ctx.provider,
+        )
+    if "error" in body and not body.get("choices"):
+        raise stream_error_event(body, ctx)
+    choices = body.get("choices") or []
+    if not choices:
+        raise ProviderError(
+            f"{ctx.provider} returned no choices; the server may have filtered the answer.",
+            provider=ctx.provider,
+        )
+    choice = choices[0]
+    message = choice.get("message") or {}
+    calls: list[ToolCall] = []
+    for i, call in enumerate(message.get("tool_calls") or ()):
+        function = call.get("function") or {}
+        calls.append(
+            ToolCall(
+                id=str(call.get("id") or f"call_{i}"),
+                name=str(function.get("name") or ""),
+                arguments=_arguments_text(function.get("arguments")),
+            )
+        )
+    legacy = message.get("function_call")
+    if not calls and isinstance(legacy, Mapping):
+        calls.append(
+            ToolCall(
+                id="call_0",
+                name=str(legacy.get("name") or ""),
+                arguments=_arguments_text(legacy.get("arguments")),
+            )
+        )
+    content = message.get("content")
+    if content is None:
+        content = message.get("refusal") or ""
+    elif isinstance(content, list):
+        content = "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+    return InferenceResponse(
+        content=str(content),
+        tool_calls=tuple(calls),
+        finish_reason=choice.get("finish_reason"),
+        usage=parse_usage(body.get("usage")),
+        raw=body,
+    )
+
+
+def _arguments_text(arguments: Any) -> str:
+    if arguments is None:
+        return ""
+    if isinstance(arguments, str):
+        return arguments
+    return json.dumps(arguments)
+
+
+class ChunkMapper:
+    """Stateful mapping of a chat-completion SSE byte stream to :class:`InferenceDelta`.
+
+    Feed bytes as they arrive; :meth:`close` flushes and raises
+    :class:`~instructor_py.errors.StreamInterruptedError` when the stream ended before a
+    ``finish_reason`` arrived. Only the first tool call (index 0) is streamed: TOOLS mode forces one.
+    """
+
+    __slots__ = ("_ctx", "_decoder", "done", "finished")
+
+    def __init__(self, ctx: ErrorContext) -> None:
+        self._ctx = ctx
+        self._decoder = SSEDecoder()
+        self.finished = False
+        self.done = False
+
+    def feed(self, chunk: bytes) -> list[InferenceDelta]:
+        out: list[InferenceDelta] = []
+        for event in self._decoder.feed(chunk):
+            self._event(event, out)
+        return out
+
+    def close(self) -> list[InferenceDelta]:
+        out: list[InferenceDelta] = []
+        for event in self._decoder.close():
+            self._event(event, out)
+        if not self.finished:
+            raise StreamInterruptedError(
+                f"The stream from {self._ctx.provider} ended before the answer was complete (no "
+                "finish_reason). The request is sent again by the transport retries.",
+                provider=self._ctx.provider,
+            )
+        return out
+
+    def _event(self, event: SSEEvent, out: list[InferenceDelta]) -> None:
+        data = event.data
+        if data == "[DONE]":
+            self.done = True
+            return
+        if not data:
+            return
+        try:
+            obj = json.loads(data)
+        except json.JSONDecodeError as err:
+            raise ProviderError(
+                f"{self._ctx.provider} sent a stream event that is not JSON ({err.msg} at "
+                f"{err.pos}); check the base URL points at an OpenAI-compatible API.",
+                provider=self._ctx.provider,
+            ) from None
+        if not isinstance(obj, Mapping):
+            return
+        if event.event == "error" or "error" in obj:
+            raise stream_error_event(obj, self._ctx)
+        for choice in obj.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            content = delta.get("content") or ""
+            args = ""
+            name: str | None = None
+            call_id: str | None = None
+            for call in delta.get("tool_calls") or ():
+                if call.get("index", 0) != 0:
+                    continue
+                function = call.get("function") or {}
+                args += _arguments_text(function.get("arguments"))
+                name = function.get("name") or name
+                call_id = call.get("id") or call_id
+            finish = choice.get("finish_reason")
+            if finish:
+                self.finished = True
+            usage = parse_usage(obj["usage"]) if obj.get("usage") else None
+            if content or args or name or call_id or finish or usage:
+                out.append(
+                    InferenceDelta(
+                        content=content,
+                        tool_arguments=args,
+                        tool_name=name,
+                        tool_call_id=call_id,
+                        finish_reason=finish,
+                        usage=usage,
+                        raw=obj,
+                    )
+                )
+        if not obj.get("choices") and obj.get("usage"):
+            out.append(InferenceDelta(usage=parse_usage(obj["usage"]), raw=obj))

@@ -1,0 +1,110 @@
+"""``create_provider(preset, **overrides)``: from a preset name (data) to a ready driver.
+
+The API key comes from ``api_key=`` or the preset's environment variable; the base URL from
+``base_url=``, the preset's base-URL environment variable, or the preset. The preset ``"local"``
+resolves lazily to the embedded llama.cpp model (``instructor_py.providers.local``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from typing import Any, cast
+
+from instructor_py.errors import ConfigurationError, MissingAPIKeyError
+from instructor_py.modes import OutputMode
+from instructor_py.providers.base import InferenceProvider
+from instructor_py.providers.presets import PRESETS, ProviderPreset
+
+LOCAL = "local"
+_COMMON = frozenset({"api_key", "base_url", "model", "timeout", "mode", "headers"})
+_DRIVER_EXTRAS = {
+    "openai": frozenset({"client", "async_client"}),
+    "anthropic": frozenset({"api_version"}),
+}
+
+
+def preset_names() -> list[str]:
+    return sorted([*PRESETS, LOCAL])
+
+
+def register_preset(preset: ProviderPreset) -> None:
+    """Add (or replace) a preset, e.g. for an in-house OpenAI-compatible gateway."""
+    if preset.driver not in _DRIVER_EXTRAS:
+        raise ConfigurationError(
+            f"Preset {preset.name!r} names driver {preset.driver!r}; use one of "
+            f"{', '.join(sorted(_DRIVER_EXTRAS))}."
+        )
+    PRESETS[preset.name] = preset
+
+
+def get_preset(name: str) -> ProviderPreset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"Unknown provider preset {name!r}. Known presets: {', '.join(preset_names())}. "
+            "For another OpenAI-compatible server use using('openai', base_url='http://...')."
+        ) from None
+
+
+def _local(overrides: Mapping[str, Any]) -> InferenceProvider:
+    try:
+        module = importlib.import_module("instructor_py.providers.local")
+    except ImportError as err:
+        raise ConfigurationError(
+            "The 'local' preset needs the embedded-model extra: pip install 'instructor_py[local]' "
+            f"(import failed: {err.name or err})."
+        ) from None
+    return cast(InferenceProvider, module.LocalProvider.from_options(**overrides))
+
+
+def api_key_for(preset: ProviderPreset, api_key: str | None) -> str | None:
+    """The explicit key, else the preset's environment variable; a missing required key is a
+    :class:`MissingAPIKeyError` naming the variable (the key itself is never shown)."""
+    if api_key:
+        return api_key
+    key = os.environ.get(preset.api_key_env) if preset.api_key_env else None
+    if key:
+        return key
+    if preset.requires_api_key:
+        variable = preset.api_key_env or "the provider's API key variable"
+        raise MissingAPIKeyError(
+            f"No API key for the {preset.name!r} provider. Set the environment variable "
+            f"{variable} (export {variable}=...) or pass using({preset.name!r}, api_key=...).",
+            provider=preset.name,
+        )
+    return None
+
+
+def create_provider(preset: str | ProviderPreset, **overrides: Any) -> InferenceProvider:
+    """A driver for ``preset``. Overrides: ``api_key``, ``base_url``, ``model``, ``timeout``
+    (seconds), ``mode`` (default :class:`OutputMode`), ``headers``; for OpenAI-compatible presets
+    also ``client`` / ``async_client`` (pre-built SDK clients); for anthropic ``api_version``."""
+    if isinstance(preset, str) and preset == LOCAL:
+        return _local(overrides)
+    spec = preset if isinstance(preset, ProviderPreset) else get_preset(preset)
+    allowed = _COMMON | _DRIVER_EXTRAS.get(spec.driver, frozenset())
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown option(s) {', '.join(unknown)} for the {spec.name!r} provider; accepted: "
+            f"{', '.join(sorted(allowed))}."
+        )
+    options = dict(overrides)
+    options["api_key"] = api_key_for(spec, options.get("api_key"))
+    env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
+    options["base_url"] = options.get("base_url") or env_url or spec.base_url
+    mode = options.get("mode")
+    if mode is not None:
+        options["mode"] = OutputMode(mode)
+    if options.get("timeout") is None:
+        options.pop("timeout", None)
+    if spec.driver == "anthropic":
+        from instructor_py.providers.anthropic import AnthropicProvider
+
+        return AnthropicProvider(spec, **options)
+    from instructor_py.providers.openai import OpenAIProvider
+
+    return OpenAIProvider(spec, **options)

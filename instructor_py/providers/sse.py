@@ -1,0 +1,84 @@
+"""An incremental Server-Sent Events decoder (bytes in, events out), shared by the drivers.
+
+Bytes may arrive split anywhere (inside a line, inside a multi-byte UTF-8 character): lines are
+decoded only once complete, and every byte is scanned once. Lines end with ``\\n`` or ``\\r\\n``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    event: str
+    data: str
+
+
+class SSEDecoder:
+    """Feed raw bytes with :meth:`feed`; it returns the events completed so far."""
+
+    __slots__ = ("_buffer", "_data", "_event", "_scan_from")
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._scan_from = 0
+        self._event = ""
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        buffer = self._buffer
+        buffer += chunk
+        events: list[SSEEvent] = []
+        start = 0
+        while True:
+            end = buffer.find(b"\n", max(start, self._scan_from))
+            if end < 0:
+                break
+            line = bytes(buffer[start:end])
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            start = end + 1
+            event = self._line(line.decode("utf-8", errors="replace"))
+            if event is not None:
+                events.append(event)
+        if start:
+            del buffer[:start]
+        self._scan_from = len(buffer)
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        """Flush a final event that was not followed by a blank line."""
+        events: list[SSEEvent] = []
+        if self._buffer:
+            line = bytes(self._buffer).rstrip(b"\r")
+            self._buffer.clear()
+            self._scan_from = 0
+            event = self._line(line.decode("utf-8", errors="replace"))
+            if event is not None:
+                events.append(event)
+        if self._data:
+            events.append(SSEEvent(self._event or "message", "\n".join(self._data)))
+            self._data = []
+            self._event = ""
+        return events
+
+    def _line(self, line: str) -> SSEEvent | None:
+        if not line:
+            if not self._data:
+                self._event = ""
+                return None
+            event = SSEEvent(self._event or "message", "\n".join(self._data))
+            self._data = []
+            self._event = ""
+            return event
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        return None

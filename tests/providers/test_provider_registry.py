@@ -1,0 +1,88 @@
+"""Presets and create_provider: keys from the environment, clear errors, no secrets shown."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from instructor_py.errors import AuthenticationError, ConfigurationError, MissingAPIKeyError
+from instructor_py.modes import OutputMode
+from instructor_py.providers.anthropic import AnthropicProvider
+from instructor_py.providers.base import InferenceProvider
+from instructor_py.providers.openai import OpenAIProvider
+from instructor_py.providers.presets import PRESETS, JsonSchemaStyle
+from instructor_py.providers.registry import create_provider, preset_names
+
+REQUIRED = {
+    "openai", "anthropic", "ollama", "vllm", "llamacpp-server", "lmstudio", "openrouter", "groq",
+    "together", "deepseek", "mistral", "xai", "gemini",
+}  # fmt: skip
+
+
+def test_all_required_presets_exist_and_are_data() -> None:
+    assert set(PRESETS) >= REQUIRED
+    assert "local" in preset_names()
+    assert PRESETS["llamacpp-server"].json_schema_style is JsonSchemaStyle.JSON_OBJECT_SCHEMA
+    assert OutputMode.JSON_SCHEMA not in PRESETS["anthropic"].supported_modes
+    assert PRESETS["gemini"].base_url.endswith("/openai")
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_every_preset_builds_a_protocol_driver(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    preset = PRESETS[name]
+    if preset.api_key_env:
+        monkeypatch.setenv(preset.api_key_env, "sk-env-SECRET-999999")
+    driver = create_provider(name, model="m")
+    assert isinstance(driver, InferenceProvider)
+    assert isinstance(driver, AnthropicProvider if name == "anthropic" else OpenAIProvider)
+    assert driver.name == name and driver.default_model == "m"
+    assert "sk-env-SECRET" not in repr(driver)
+
+
+def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    with pytest.raises(MissingAPIKeyError, match="GROQ_API_KEY") as info:
+        create_provider("groq")
+    assert isinstance(info.value, AuthenticationError) and isinstance(info.value, ConfigurationError)
+    assert "export GROQ_API_KEY=" in str(info.value)
+
+
+def test_keyless_local_servers_need_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VLLM_API_KEY", raising=False)
+    assert create_provider("vllm", model="m").name == "vllm"
+    assert create_provider("ollama").default_model == "llama3.2"
+
+
+def test_env_key_and_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env-1234567")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    driver = create_provider("openai")
+    assert isinstance(driver, OpenAIProvider)
+    assert driver.base_url == "http://127.0.0.1:9/v1"
+    assert "sk-from-env" not in repr(driver)
+    assert create_provider("openai", base_url="http://x/v1/").base_url == "http://x/v1"  # type: ignore[attr-defined]
+
+
+def test_unknown_preset_and_option() -> None:
+    with pytest.raises(ConfigurationError, match=r"Known presets: .*anthropic.*openai"):
+        create_provider("nope")
+    with pytest.raises(ConfigurationError, match="Unknown option"):
+        create_provider("ollama", temperture=1)
+
+
+def test_mode_override() -> None:
+    assert create_provider("ollama", mode="md_json").default_mode is OutputMode.MD_JSON
+
+
+def test_local_preset_without_the_local_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.import_module
+
+    def fake(name: str, package: str | None = None) -> object:
+        if name == "instructor_py.providers.local":
+            raise ModuleNotFoundError("No module named 'llama_cpp'", name="llama_cpp")
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    with pytest.raises(ConfigurationError, match=r"instructor_py\[local\]"):
+        create_provider("local")
