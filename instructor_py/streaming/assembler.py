@@ -24,13 +24,16 @@ class StreamAssembler:
     """Feeds text deltas of one attempt; exposes snapshots and completed items of one list.
 
     ``sequence_path`` is the path of the list whose items are tracked (``("items",)`` for a
-    ``{"items": [...]}`` wrapper, ``()`` for a bare array), or ``None``.
+    ``{"items": [...]}`` wrapper), or ``None``. When the document's root is an array (accepted
+    when ``openers`` contains ``[``), its snapshots use ``array_shape`` and, if a list is tracked,
+    the root array's items are the tracked ones.
     """
 
     def __init__(
         self,
         shape: Shape,
         *,
+        array_shape: Shape | None = None,
         partial_strings: bool = True,
         snapshots: bool = True,
         fences: bool = True,
@@ -38,6 +41,7 @@ class StreamAssembler:
         sequence_path: Path | None = None,
     ) -> None:
         self._shape = shape
+        self._array_shape = array_shape
         self._partial_strings = partial_strings
         self._snapshots = snapshots
         self._sequence_path = sequence_path
@@ -49,6 +53,7 @@ class StreamAssembler:
     def _new_parser(self) -> IncrementalJsonParser:
         return IncrementalJsonParser(
             self._shape,
+            array_shape=self._array_shape,
             partial_strings=self._partial_strings,
             snapshots=self._snapshots,
             events=self._sequence_path is not None,
@@ -94,8 +99,18 @@ class StreamAssembler:
         parser = self._locator.parser
         if parser is None or self._sequence_path is None:
             return []
-        path = self._sequence_path
+        path = () if parser.root_is_array else self._sequence_path
         return [e for e in parser.pop_events() if type(e) is ItemCompleted and e.path == path]
+
+    @property
+    def root_is_array(self) -> bool:
+        parser = self._locator.parser
+        return parser is not None and parser.root_is_array
+
+    @property
+    def parser(self) -> IncrementalJsonParser | None:
+        """The current parser (a new one after each restart of the locator)."""
+        return self._locator.parser
 
     @property
     def value(self) -> Any:

@@ -141,6 +141,7 @@ class _Frame:
 class IncrementalJsonParser:
     """Push parser: ``feed(chunk)`` any number of times, then ``close()``.
 
+    ``shape`` builds snapshots (``array_shape`` instead when the root is an array);
     ``snapshots=False`` skips snapshot bookkeeping (when only events or the final value matter);
     ``events=True`` records :class:`ValueCompleted`/:class:`ItemCompleted` (drain with
     :meth:`pop_events`).
@@ -150,11 +151,14 @@ class IncrementalJsonParser:
         self,
         shape: Shape = RAW_SHAPE,
         *,
+        array_shape: Shape | None = None,
         partial_strings: bool = True,
         snapshots: bool = True,
         events: bool = False,
     ) -> None:
         self._root_shape = shape
+        self._root_array_shape = array_shape or shape
+        self.root_is_array = False
         self._partial_strings = partial_strings
         self._snapshots = snapshots
         self._track = events
@@ -404,6 +408,10 @@ class IncrementalJsonParser:
                 else:
                     shape = parent.shape.item()
                     path = (*parent.path, len(parent.value)) if self._track else ()
+            elif c == "[":
+                self.root_is_array = True
+                shape = self._root_array_shape
+                path = ()
             else:
                 shape = self._root_shape
                 path = ()
