@@ -22,7 +22,7 @@ T = TypeVar("T", default=Any)
 
 class PendingStructuredOutput(Generic[T]):
     """Returned by ``StructuredOutput.create()``. ``request`` shows the first request that will be
-    sent (no I/O)."""
+    sent (no I/O). A successful result is cached; after an error, asking again makes a new call."""
 
     __slots__ = ("_alock", "_lock", "_plan", "_response")
 

@@ -29,7 +29,7 @@ from instructor_py.pipeline.stages import (
     to_plain,
 )
 from instructor_py.plan import ExecutionPlan, build_plan
-from instructor_py.provider_source import ProviderSource, default_source
+from instructor_py.provider_source import ProviderSource, default_source, shared_source
 from instructor_py.providers.base import InferenceProvider, Message
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.response_models.base import ResponseModel
@@ -100,35 +100,38 @@ class StructuredOutput(Generic[T]):
 
     # -- configuration ------------------------------------------------------------------------
 
+    # The overloads make ``get()`` typed after the response model; the ``None`` one comes first so
+    # that a call without a response model keeps the current type.
     @overload
     def with_(
-        self, messages: Any = None, *, response_model: Sequence[U], **parts: Unpack[CallParts]
-    ) -> StructuredOutput[list[U]]: ...
-
-    @overload
-    def with_(
-        self, messages: Any = None, *, response_model: Maybe[U], **parts: Unpack[CallParts]
-    ) -> StructuredOutput[MaybeResult[U]]: ...
-
-    @overload
-    def with_(
-        self, messages: Any = None, *, response_model: type[U], **parts: Unpack[CallParts]
-    ) -> StructuredOutput[U]: ...
-
-    @overload
-    def with_(
-        self, messages: Any = None, *, response_model: None = None, **parts: Unpack[CallParts]
+        self, messages: Any = None, response_model: None = None, **parts: Unpack[CallParts]
     ) -> StructuredOutput[T]: ...
 
     @overload
     def with_(
-        self, messages: Any = None, *, response_model: Any, **parts: Unpack[CallParts]
+        self, messages: Any = None, response_model: Sequence[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[list[U]]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: Maybe[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[MaybeResult[U]]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: type[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[U]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: Any = ..., **parts: Unpack[CallParts]
     ) -> StructuredOutput[Any]: ...
 
     def with_(
         self,
         messages: Any = None,
         response_model: Any = None,
+        *,
         system: str | None = None,
         prompt: str | None = None,
         examples: Any = None,
@@ -140,7 +143,8 @@ class StructuredOutput(Generic[T]):
         tool_name: str | None = None,
         tool_description: str | None = None,
     ) -> StructuredOutput[Any]:
-        """Set any of the call's parts at once (``None`` leaves a part unchanged)."""
+        """Set any of the call's parts at once (``None`` leaves a part unchanged). Only
+        ``messages`` and ``response_model`` may be passed positionally."""
         new: StructuredOutput[Any] = self
         if messages is not None:
             new = new.with_messages(messages)
@@ -288,7 +292,7 @@ class StructuredOutput(Generic[T]):
     def using(self, preset: str, **overrides: Any) -> StructuredOutput[T]:
         """Use a provider preset (``"openai"``, ``"anthropic"``, ``"ollama"``, ``"local"``...)
         with overrides such as ``api_key``, ``base_url``, ``model``; created lazily, once."""
-        return replace(self, provider=None, source=ProviderSource(preset, overrides))
+        return replace(self, provider=None, source=shared_source(preset, overrides))
 
     def with_provider(self, provider: InferenceProvider) -> StructuredOutput[T]:
         if not isinstance(provider, InferenceProvider):

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from typing_extensions import is_typeddict
 
-from instructor_py.errors import InvalidSchemaError, UnsupportedResponseModelError
+from instructor_py.errors import UnsupportedResponseModelError
 from instructor_py.response_models.adapter import AdapterResponseModel
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.json_schema import JsonSchemaResponseModel
@@ -102,4 +102,4 @@ def _unsupported(obj: Any) -> NoReturn:
     )
 
 
-__all__ = ["SUPPORTED", "InvalidSchemaError", "to_response_model"]
+__all__ = ["SUPPORTED", "to_response_model"]

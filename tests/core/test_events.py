@@ -163,3 +163,10 @@ def test_using_resolves_once_per_builder_family(monkeypatch: pytest.MonkeyPatch)
     b = base.with_(messages="b", response_model=User)
     assert a.resolve_provider() is b.resolve_provider()
     assert len(made) == 1
+    # an identical using() call reuses the provider (one client, one connection pool) ...
+    again = StructuredOutput().using("openai", api_key=SECRET).resolve_provider()
+    assert again is a.resolve_provider() and len(made) == 1
+    # ... different overrides do not
+    other = StructuredOutput().using("openai", api_key=SECRET + "x").resolve_provider()
+    assert other is not again and len(made) == 2
+    assert StructuredOutput().using("openai", headers={"a": "b"}).source is not None  # unhashable

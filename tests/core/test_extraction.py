@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from instructor_py.pipeline.extraction import (
     balanced_end,
@@ -16,6 +20,18 @@ from instructor_py.pipeline.extraction import (
 def test_direct_json() -> None:
     found = extract_json('  {"a": 1}\n')
     assert found is not None and (found.value, found.method) == ({"a": 1}, "direct")
+
+
+def test_double_encoded_json_string_is_decoded_once() -> None:
+    found = extract_json('"{\\"a\\": [1]}"')
+    assert found is not None and found.value == {"a": [1]}
+    plain = extract_json('"{not json}"')
+    assert plain is not None and plain.value == "{not json}"
+
+
+def test_backticks_inside_a_fenced_string_do_not_end_the_block() -> None:
+    found = extract_json('```json\n{"code": "```py\\nx```", "n": [1]}\n```')
+    assert found is not None and found.value == {"code": "```py\nx```", "n": [1]}
 
 
 def test_fenced_json_block_with_prose_around() -> None:
@@ -62,3 +78,33 @@ def test_raw_newline_inside_string_is_tolerated() -> None:
 @pytest.mark.parametrize("text", ["", "   ", "no json at all", "{unclosed", '{"a": 1'])
 def test_non_json_gives_none(text: str) -> None:
     assert extract_json(text) is None
+
+
+def test_reasoning_block_is_ignored() -> None:
+    found = extract_json('<think>maybe {"name": "wrong"} or not</think>\n{"name": "right"}')
+    assert found is not None and found.value == {"name": "right"}
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='{}[]"\\ ab\n:,`'),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(alphabet='{}[]"\\ ab:', max_size=5), children, max_size=4),
+    max_leaves=12,
+)
+_prose = st.text(alphabet="abc .:!\n-\"}]'", max_size=20)  # no opening bracket: no 2nd answer
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    value=st.dictionaries(st.text(alphabet='{}[]"ab', max_size=4), _json_values, max_size=4),
+    before=_prose,
+    after=_prose,
+    fenced=st.booleans(),
+)
+def test_any_object_embedded_in_prose_is_recovered(
+    value: dict[str, object], before: str, after: str, fenced: bool
+) -> None:
+    body = json.dumps(value, indent=None if fenced else 1)
+    text = f"{before}```json\n{body}\n```{after}" if fenced else f"{before}{body}{after}"
+    found = extract_json(text)
+    assert found is not None and found.value == value
