@@ -15,6 +15,8 @@ import httpx
 
 from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
+from instructor_py.providers._per_loop import PerLoop
+from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.anthropic_wire import (
     API_VERSION,
@@ -57,7 +59,7 @@ class AnthropicProvider:
         if api_key:
             self._headers["x-api-key"] = api_key
         self._client: httpx.Client | None = None
-        self._async_client: httpx.AsyncClient | None = None
+        self._async_client: PerLoop[httpx.AsyncClient] = PerLoop(self._new_async_client)
         self._ctx = ErrorContext(
             provider=preset.name,
             api_key_env=preset.api_key_env,
@@ -100,16 +102,24 @@ class AnthropicProvider:
     def _sync(self) -> httpx.Client:
         if self._client is None:
             self._client = httpx.Client(
-                base_url=self._base_url, headers=self._headers, timeout=self._timeout
+                base_url=self._base_url,
+                headers=self._headers,
+                timeout=self._timeout,
+                verify=shared_ssl_context(),
             )
         return self._client
 
+    def _new_async_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            verify=shared_ssl_context(),
+        )
+
     def _async(self) -> httpx.AsyncClient:
-        if self._async_client is None:
-            self._async_client = httpx.AsyncClient(
-                base_url=self._base_url, headers=self._headers, timeout=self._timeout
-            )
-        return self._async_client
+        """The async client of the running event loop (a new loop gets a new client)."""
+        return self._async_client.get()
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> bytes:
         body = build_body(request, self._preset, self._model, stream=stream)
@@ -164,8 +174,17 @@ class AnthropicProvider:
             yield delta
 
     def close(self) -> None:
+        """Close the sync client's connections (the driver stays usable; a new client is built)."""
         if self._client is not None:
             self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop."""
+        client = self._async_client.current()
+        if client is not None:
+            self._async_client.clear()
+            await client.aclose()
 
 
 def _body(content: bytes) -> Any:

@@ -25,7 +25,11 @@ from instructor_py.errors import (
     ServerError,
 )
 
-_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|key-[A-Za-z0-9_\-*]{6,}|Bearer\s+\S+)")
+_KEYLIKE = re.compile(
+    r"\b(?:sk-|gsk_|xai-|AIza)[A-Za-z0-9_\-*.]{6,}|Bearer\s+\S+|x-api-key:\s*\S+", re.IGNORECASE
+)
+"""Shapes of API keys (OpenAI/Anthropic/OpenRouter ``sk-``, Groq ``gsk_``, xAI ``xai-``, Google
+``AIza``) and auth headers, scrubbed from provider messages even when the key is not ours."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ import openai
 
 from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
+from instructor_py.providers._per_loop import PerLoop
+from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.providers.http_errors import (
@@ -75,7 +77,7 @@ class OpenAIProvider:
         self._mode = mode or preset.default_mode
         self._headers = dict(headers or {})
         self._client = client
-        self._async_client = async_client
+        self._async_client = PerLoop(self._new_async_client, async_client)
         self._ctx = ErrorContext(
             provider=preset.name,
             api_key_env=preset.api_key_env,
@@ -126,13 +128,17 @@ class OpenAIProvider:
 
     def _sync(self) -> openai.OpenAI:
         if self._client is None:
-            self._client = openai.OpenAI(**self._sdk_options())
+            http_client = openai.DefaultHttpxClient(verify=shared_ssl_context())
+            self._client = openai.OpenAI(**self._sdk_options(), http_client=http_client)
         return self._client
 
+    def _new_async_client(self) -> openai.AsyncOpenAI:
+        http_client = openai.DefaultAsyncHttpxClient(verify=shared_ssl_context())
+        return openai.AsyncOpenAI(**self._sdk_options(), http_client=http_client)
+
     def _async(self) -> openai.AsyncOpenAI:
-        if self._async_client is None:
-            self._async_client = openai.AsyncOpenAI(**self._sdk_options())
-        return self._async_client
+        """The async client of the running event loop (a new loop gets a new client)."""
+        return self._async_client.get()
 
     def _params(self, request: InferenceRequest, *, stream: bool) -> dict[str, Any]:
         return build_params(request, self._preset, self._model, stream=stream)
@@ -174,8 +180,17 @@ class OpenAIProvider:
             yield delta
 
     def close(self) -> None:
+        """Close the sync client's connections (the driver stays usable; a new client is built)."""
         if self._client is not None:
             self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop."""
+        client = self._async_client.current()
+        if client is not None:
+            self._async_client.clear()
+            await client.close()
 
 
 def _json(content: bytes, ctx: ErrorContext) -> Any:

@@ -229,13 +229,14 @@ class ChunkMapper:
     ``finish_reason`` arrived. Only the first tool call (index 0) is streamed: TOOLS mode forces one.
     """
 
-    __slots__ = ("_ctx", "_decoder", "done", "finished")
+    __slots__ = ("_ctx", "_decoder", "_tool_opened", "done", "finished")
 
     def __init__(self, ctx: ErrorContext) -> None:
         self._ctx = ctx
         self._decoder = SSEDecoder()
         self.finished = False
         self.done = False
+        self._tool_opened = False
 
     def feed(self, chunk: bytes) -> list[InferenceDelta]:
         out: list[InferenceDelta] = []
@@ -287,8 +288,12 @@ class ChunkMapper:
                     continue
                 function = call.get("function") or {}
                 args += _arguments_text(function.get("arguments"))
-                name = function.get("name") or name
-                call_id = call.get("id") or call_id
+                if not self._tool_opened and (function.get("name") or call.get("id")):
+                    # name and id are reported once, on the delta that opens the call (some
+                    # servers repeat them on every chunk)
+                    self._tool_opened = True
+                    name = function.get("name") or None
+                    call_id = call.get("id") or None
             finish = choice.get("finish_reason")
             if finish:
                 self.finished = True

@@ -258,3 +258,16 @@ def test_api_key_never_in_logs_events_errors_or_reprs(
     for text in texts:
         assert API_KEY not in text
         assert "SECRET" not in text
+
+
+@pytest.mark.parametrize("wire", WIRES, ids=WIRE_IDS)
+def test_async_works_across_event_loops(scripted_server: ScriptedServer, wire: Wire) -> None:
+    """The same builder (and cached driver) used from two ``asyncio.run`` calls: the second loop
+    must not reuse the first loop's connection pool."""
+    import asyncio
+
+    scripted_server.script([], default=wire.answer(GOOD, OutputMode.TOOLS))
+    client = wire.client(scripted_server).with_(messages="Jason is 25", response_model=User)
+    for _ in range(2):
+        assert asyncio.run(client.aget()) == User(name="Jason", age=25)
+    assert len(scripted_server.requests) == 2

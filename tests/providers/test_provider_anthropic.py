@@ -189,3 +189,19 @@ async def test_async_twins(scripted_server: ScriptedServer) -> None:
     assert "".join(d.tool_arguments for d in deltas) == '{"name": "B", "age": 2}'
     with pytest.raises(ServerError):
         [d async for d in driver.astream(request())]
+
+
+async def test_close_and_reuse(scripted_server: ScriptedServer) -> None:
+    scripted_server.script([], default=Reply.json(anthropic_message(tool_input={"name": "A", "age": 1})))
+    for preset, url in (("anthropic", scripted_server.url), ("openai", scripted_server.openai_url)):
+        driver = create_provider(preset, api_key=KEY, base_url=url)
+        if preset == "openai":
+            from tests.servers.wire import openai_chat
+
+            scripted_server.script([], default=Reply.json(openai_chat(tool_args='{"name": "A", "age": 1}')))
+        assert (await driver.ainfer(request())).tool_calls
+        await driver.aclose()
+        assert (await driver.ainfer(request())).tool_calls  # a fresh client after aclose
+        driver.infer(request())
+        driver.close()
+        assert driver.infer(request()).tool_calls

@@ -259,3 +259,19 @@ async def test_async_infer_and_stream(scripted_server: ScriptedServer) -> None:
     assert info.value.retry_after == 1.0
     with pytest.raises(StreamInterruptedError):
         [d async for d in driver.astream(request(OutputMode.JSON))]
+
+
+def test_tool_name_and_id_reported_once_even_if_repeated() -> None:
+    from instructor_py.providers.http_errors import ErrorContext
+    from instructor_py.providers.openai_wire import ChunkMapper
+    from tests.servers.scripted import encode_sse
+
+    def chunk(args: str, finish: str | None = None) -> dict[str, Any]:
+        call = {"index": 0, "id": "call_1", "function": {"name": "User", "arguments": args}}
+        return {"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": finish}]}
+
+    mapper = ChunkMapper(ErrorContext(provider="llamacpp-server", api_key_env=None, base_url="x"))
+    deltas = mapper.feed(encode_sse([chunk('{"a"'), chunk(": 1}"), chunk("", "tool_calls"), "[DONE]"]))
+    deltas += mapper.close()
+    assert [(d.tool_name, d.tool_call_id) for d in deltas] == [("User", "call_1"), (None, None), (None, None)]
+    assert "".join(d.tool_arguments for d in deltas) == '{"a": 1}'

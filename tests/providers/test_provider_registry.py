@@ -86,3 +86,16 @@ def test_local_preset_without_the_local_driver(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(importlib, "import_module", fake)
     with pytest.raises(ConfigurationError, match=r"instructor_py\[local\]"):
         create_provider("local")
+
+
+def test_redaction_of_key_shapes() -> None:
+    from instructor_py.providers.http_errors import redact
+
+    text = (
+        "Incorrect API key provided: sk-proj-abc123***xyz. Also gsk_ABCDEFGHIJKL, xai-0123456789, "
+        "AIzaSyA-0123456789abcdef, Bearer tok.en and my-own-secret; key-value pairs stay."
+    )
+    out = redact(text, ["my-own-secret"])
+    for leaked in ("sk-proj", "gsk_", "xai-01", "AIzaSy", "tok.en", "my-own-secret"):
+        assert leaked not in out
+    assert "key-value pairs stay" in out

@@ -18,7 +18,8 @@ test that sends more requests than it scripted fails loudly). Every request is r
 
 Replies can stream SSE in tiny writes (``chunk_sizes=(1, 7)``: each write 1 to 7 bytes, chosen by a
 seeded RNG, each sent as its own HTTP chunk and flushed, so splits land inside JSON escapes,
-``\\u`` sequences and multi-byte UTF-8), wait before answering (``delay``, for timeouts), pause
+``\\u`` sequences and multi-byte UTF-8; httpx-based clients, the openai SDK included, receive
+exactly these pieces because h11 yields HTTP chunk by chunk), wait before answering (``delay``, for timeouts), pause
 between writes (``pause``), and close the socket after ``cut_after`` body bytes (a stream cut
 mid-way). Run ``python -m tests.servers.serve --reply FILE.json`` to serve one canned reply
 forever from a separate process (benchmarks); it prints ``PORT <n>`` when ready.
@@ -158,10 +159,17 @@ class RecordedRequest:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         return
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+            self.close_connection = True
 
     def do_GET(self) -> None:
         self._handle()
