@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from instructor_py.attempts import Attempt
 from instructor_py.errors import SequenceContradictionError
 from instructor_py.events import (
     ChunkReceived,
@@ -56,9 +57,12 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class PartialOutput:
+    """``usage``/``attempts``: of the attempts finished before this one."""
+
     attempt: int
     value: Any
     usage: Usage
+    attempts: tuple[Attempt, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,7 @@ class VoidOutput:
     next_attempt: int
     reason: str
     usage: Usage
+    attempts: tuple[Attempt, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,7 @@ class StreamSession:
         validate = self._spec.validate_item
         self._tracker = SequenceTracker(validate) if validate is not None else None
         self._usage = Usage()  # summed over finished attempts
+        self._finished: tuple[Attempt, ...] = ()
         events = plan.events
         self._listening = bool(events.handlers or events.wiretaps) or logging.getLogger(
             "instructor_py"
@@ -191,7 +197,7 @@ class StreamSession:
             view = self._spec.unwrap(snapshot, assembler.root_is_array)
             if view is not MISSING and view is not self._last_view:
                 self._last_view = view
-                out.append(PartialOutput(self._attempt, view, self._usage))
+                out.append(PartialOutput(self._attempt, view, self._usage, self._finished))
                 self._partials += 1
                 if self._listening:
                     self._emit(
@@ -250,7 +256,11 @@ class StreamSession:
         except StopIteration as done:
             final: StructuredOutputResponse[Any] = done.value
             return self._finish_outputs(final), None
-        self._void_reason = "the answer failed validation; retrying with the errors as feedback"
+        self._finished = self._iterator.attempts
+        failed = self._finished[-1] if self._finished else None
+        errors = "; ".join(failed.errors)[:300] if failed is not None else ""
+        stage = failed.stage if failed is not None else "validation"
+        self._void_reason = f"attempt {step.attempt - 1} failed the {stage} stage ({errors}); retrying with the errors as feedback"
         return _NONE, step
 
     # -- internals -----------------------------------------------------------------------------
@@ -297,7 +307,7 @@ class StreamSession:
                 reason=reason,
             )
         )
-        return VoidOutput(attempt, next_attempt, reason, self._usage)
+        return VoidOutput(attempt, next_attempt, reason, self._usage, self._finished)
 
     def _finish_outputs(self, final: StructuredOutputResponse[Any]) -> list[StreamOutput]:
         out: list[StreamOutput] = []

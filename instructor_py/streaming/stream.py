@@ -14,8 +14,9 @@ Views (use one per stream; a second view continues where the first stopped):
 - ``sequence()``: each list item once, validated, as soon as it is complete (see
   :mod:`instructor_py.streaming.sequence` for the retry contract).
 - ``responses()``: ``StructuredOutputResponse`` snapshots: partial ones (``is_partial=True``,
-  ``value`` = the partial, ``usage`` = finished attempts so far, ``raw_text`` empty), void markers
-  (``is_void=True``, ``value=None``), then the final one (``is_partial=False``).
+  ``value`` = the partial, ``usage``/``attempts`` = those of the attempts finished so far,
+  ``raw_text`` empty), void markers (``is_void=True``, ``value=None``), then the final one
+  (``is_partial=False``).
 - ``final_value()`` / ``final_response()``: drain and return the validated result.
 
 Once drained, every view replays the cached result (the last partial, all items, the final
@@ -153,7 +154,7 @@ class _StreamState(Generic[T]):
                 raw_text="",
                 raw_response=None,
                 usage=output.usage,
-                attempts=(),
+                attempts=output.attempts,
                 is_partial=True,
             )
         if isinstance(output, VoidOutput):
@@ -162,7 +163,7 @@ class _StreamState(Generic[T]):
                 raw_text="",
                 raw_response=None,
                 usage=output.usage,
-                attempts=(),
+                attempts=output.attempts,
                 is_partial=True,
                 is_void=True,
             )

@@ -205,6 +205,9 @@ def test_validation_retry_emits_a_void_marker_before_the_new_attempt(
     assert after[0].usage.input_tokens == 10  # partials carry the usage of finished attempts
     voided = [e for e in events if isinstance(e, StreamVoided)]
     assert [(e.attempt, e.next_attempt) for e in voided] == [(1, 2)]
+    assert "age must be between 0 and 150" in voided[0].reason
+    marker = responses[void_at]
+    assert marker.value is None and len(marker.attempts) == 1 and marker.attempts[0].errors
     # the retry carries the feedback: the previous tool call, its result, the errors
     second = scripted_server.requests[1].json["messages"]
     assert "age must be between 0 and 150" in json.dumps(second)
