@@ -40,6 +40,7 @@ from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceDelta, InferenceResponse, ToolCall
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.streaming.assembler import StreamAssembler
+from instructor_py.streaming.partial_model import PartialModel
 from instructor_py.streaming.sequence import SequenceTracker
 from instructor_py.streaming.shapes import MISSING
 from instructor_py.streaming.spec import PartialSpec, partial_spec
@@ -92,6 +93,14 @@ class FinalOutput:
 StreamOutput = PartialOutput | ItemOutput | VoidOutput | FinalOutput
 
 _NONE: list[StreamOutput] = []
+
+
+def _blank(view: Any) -> bool:
+    """An object with nothing in it yet (``{`` alone): not shown, so that prose such as
+    ``use {name}`` that the locator later discards never produces a partial (nor a void marker)."""
+    if isinstance(view, PartialModel):
+        return not view.__pydantic_fields_set__
+    return isinstance(view, dict) and not view
 
 
 class StreamSession:
@@ -195,7 +204,7 @@ class StreamSession:
         snapshot = assembler.snapshot()
         if snapshot is not MISSING:
             view = self._spec.unwrap(snapshot, assembler.root_is_array)
-            if view is not MISSING and view is not self._last_view:
+            if view is not MISSING and view is not self._last_view and not _blank(view):
                 self._last_view = view
                 out.append(PartialOutput(self._attempt, view, self._usage, self._finished))
                 self._partials += 1
