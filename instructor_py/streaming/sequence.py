@@ -29,8 +29,8 @@ T = TypeVar("T")
 
 
 class SequenceTracker(Generic[T]):
-    """Decides which items to yield; ``validate_item`` validates one raw JSON item (raising
-    ``ValueError`` — pydantic's ``ValidationError`` is one — when invalid)."""
+    """Decides which items to yield; ``validate_item`` validates one raw JSON item (raising when
+    it is invalid, e.g. pydantic's ``ValidationError``)."""
 
     def __init__(self, validate_item: Callable[[Any], T]) -> None:
         self._validate = validate_item
@@ -56,7 +56,7 @@ class SequenceTracker(Generic[T]):
         self._next += 1
         try:
             item = self._validate(raw)
-        except ValueError:
+        except Exception:  # any validator failure: the item is not valid (the final says why)
             self._blocked = True
             return None
         if index < len(self._yielded):

@@ -34,6 +34,7 @@ from typing_extensions import TypeVar
 
 from instructor_py.execution import ProviderCall
 from instructor_py.plan import ExecutionPlan
+from instructor_py.providers.base import InferenceDelta
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.streaming.session import (
     FinalOutput,
@@ -59,8 +60,9 @@ def _drive(session: StreamSession) -> Iterator[StreamOutput]:
     while step is not None:
         while True:
             yield from session.begin_try(step)
-            deltas = provider.stream(step.request)
+            deltas: Iterator[InferenceDelta] | None = None
             try:
+                deltas = provider.stream(step.request)
                 for delta in deltas:
                     yield from session.on_delta(delta)
             except Exception as error:
@@ -86,8 +88,9 @@ async def _adrive(session: StreamSession) -> AsyncIterator[StreamOutput]:
         while True:
             for output in session.begin_try(step):
                 yield output
-            deltas = provider.astream(step.request)
+            deltas: AsyncIterator[InferenceDelta] | None = None
             try:
+                deltas = provider.astream(step.request)
                 async for delta in deltas:
                     for output in session.on_delta(delta):
                         yield output
