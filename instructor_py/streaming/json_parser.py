@@ -24,9 +24,26 @@ characters of the chunk it used, so a caller can ignore trailing text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Final
 
+from instructor_py.streaming.json_events import (
+    ItemCompleted,
+    JsonStreamError,
+    ParseEvent,
+    Path,
+    ValueCompleted,
+)
+from instructor_py.streaming.json_tree import (
+    A_COMMA_OR_END,
+    A_VALUE,
+    A_VALUE_OR_END,
+    O_COLON,
+    O_COMMA_OR_END,
+    O_KEY,
+    O_KEY_OR_END,
+    O_VALUE,
+    JsonTree,
+)
 from instructor_py.streaming.shapes import MISSING, RAW_SHAPE, Shape
 
 __all__ = [
@@ -34,48 +51,9 @@ __all__ = [
     "ItemCompleted",
     "JsonStreamError",
     "ParseEvent",
+    "Path",
     "ValueCompleted",
 ]
-
-Path = tuple[str | int, ...]
-
-
-class JsonStreamError(ValueError):
-    """The streamed text is not valid JSON at ``position`` (characters since the start)."""
-
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(f"{message} at character {position}")
-        self.position = position
-
-
-@dataclass(frozen=True, slots=True)
-class ValueCompleted:
-    """A value (scalar or container) at ``path`` is complete."""
-
-    path: Path
-    value: Any
-
-
-@dataclass(frozen=True, slots=True)
-class ItemCompleted:
-    """Item ``index`` of the array at ``path`` is complete (emitted after its ValueCompleted)."""
-
-    path: Path
-    index: int
-    value: Any
-
-
-ParseEvent = ValueCompleted | ItemCompleted
-
-# Container states.
-_O_KEY_OR_END: Final = 0
-_O_KEY: Final = 1
-_O_COLON: Final = 2
-_O_VALUE: Final = 3
-_O_COMMA_OR_END: Final = 4
-_A_VALUE_OR_END: Final = 5
-_A_VALUE: Final = 6
-_A_COMMA_OR_END: Final = 7
 
 # Lexer modes.
 _L_STRUCT: Final = 0
@@ -104,41 +82,7 @@ _ESCAPES: Final[dict[str, str]] = {
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-class _Frame:
-    """An open container."""
-
-    __slots__ = (
-        "dirty",
-        "fname",
-        "is_obj",
-        "key",
-        "path",
-        "shape",
-        "shows",
-        "snap",
-        "snaps",
-        "state",
-        "value",
-        "visible",
-    )
-
-    def __init__(self, is_obj: bool, shape: Shape, path: Path, visible: bool) -> None:
-        self.is_obj = is_obj
-        self.visible = visible  # this container appears in snapshots
-        self.shows = visible and not is_obj  # its current child appears in snapshots
-        self.shape = shape
-        self.path = path
-        self.value: Any = {} if is_obj else []
-        # Snapshots of completed children: dict by snapshot field name, or an append-only list.
-        self.snaps: Any = {} if is_obj else []
-        self.state = _O_KEY_OR_END if is_obj else _A_VALUE_OR_END
-        self.key = ""  # pending object key
-        self.fname: str | None = None  # its snapshot field name (None: not shown)
-        self.snap: Any = MISSING
-        self.dirty = True
-
-
-class IncrementalJsonParser:
+class IncrementalJsonParser(JsonTree):
     """Push parser: ``feed(chunk)`` any number of times, then ``close()``.
 
     ``shape`` builds snapshots (``array_shape`` instead when the root is an array);
@@ -156,18 +100,8 @@ class IncrementalJsonParser:
         snapshots: bool = True,
         events: bool = False,
     ) -> None:
-        self._root_shape = shape
-        self._root_array_shape = array_shape or shape
-        self.root_is_array = False
+        super().__init__(shape, array_shape=array_shape, snapshots=snapshots, events=events)
         self._partial_strings = partial_strings
-        self._snapshots = snapshots
-        self._track = events
-        self._events: list[ParseEvent] = []
-        self._stack: list[_Frame] = []
-        self._started = False
-        self._done = False
-        self._result: Any = MISSING
-        self._root_snap: Any = MISSING
         self._lex = _L_STRUCT
         self._parts: list[str] = []
         self._str_is_key = False
@@ -176,31 +110,6 @@ class IncrementalJsonParser:
         self._high = 0  # pending high surrogate
         self._tok = ""  # number / literal characters so far
         self._pos = 0  # characters consumed before the current chunk
-        self._str_dirty = False
-        self.version = 0
-
-    # -- public state ------------------------------------------------------------------------
-
-    @property
-    def done(self) -> bool:
-        """The root value is complete."""
-        return self._done
-
-    @property
-    def started(self) -> bool:
-        """The root value has begun."""
-        return self._started
-
-    @property
-    def value(self) -> Any:
-        """The complete root value (raises if the document is not complete)."""
-        if not self._done:
-            raise JsonStreamError("the JSON document is not complete", self._pos)
-        return self._result
-
-    def pop_events(self) -> list[ParseEvent]:
-        events, self._events = self._events, []
-        return events
 
     # -- feeding -----------------------------------------------------------------------------
 
@@ -282,9 +191,9 @@ class IncrementalJsonParser:
                 continue
             fr = stack[-1]
             st = fr.state
-            if st in (_O_COMMA_OR_END, _A_COMMA_OR_END):
+            if st in (O_COMMA_OR_END, A_COMMA_OR_END):
                 if c == ",":
-                    fr.state = _O_KEY if fr.is_obj else _A_VALUE
+                    fr.state = O_KEY if fr.is_obj else A_VALUE
                     i += 1
                     continue
                 if c == ("}" if fr.is_obj else "]"):
@@ -296,18 +205,18 @@ class IncrementalJsonParser:
                 raise JsonStreamError(
                     f"expected ',' or '{'}' if fr.is_obj else ']'}' but found {c!r}", self._pos + i
                 )
-            if st in (_O_VALUE, _A_VALUE, _A_VALUE_OR_END):
-                if c == "]" and st == _A_VALUE_OR_END:
+            if st in (O_VALUE, A_VALUE, A_VALUE_OR_END):
+                if c == "]" and st == A_VALUE_OR_END:
                     i += 1
                     self._close(i)
                     if self._done:
                         return i
                     continue
-                fr.state = _O_COMMA_OR_END if fr.is_obj else _A_COMMA_OR_END
+                fr.state = O_COMMA_OR_END if fr.is_obj else A_COMMA_OR_END
                 self._start_value(c, i)
                 i += 1
                 continue
-            if st in (_O_KEY, _O_KEY_OR_END):
+            if st in (O_KEY, O_KEY_OR_END):
                 if c == '"':
                     self._lex = _L_STR
                     self._str_is_key = True
@@ -315,7 +224,7 @@ class IncrementalJsonParser:
                     self._parts = []
                     i += 1
                     continue
-                if c == "}" and st == _O_KEY_OR_END:
+                if c == "}" and st == O_KEY_OR_END:
                     i += 1
                     self._close(i)
                     if self._done:
@@ -324,12 +233,12 @@ class IncrementalJsonParser:
                 raise JsonStreamError(
                     f"expected an object key (a string) but found {c!r}", self._pos + i
                 )
-            # _O_COLON
+            # O_COLON
             if c != ":":
                 raise JsonStreamError(
                     f"expected ':' after an object key but found {c!r}", self._pos + i
                 )
-            fr.state = _O_VALUE
+            fr.state = O_VALUE
             i += 1
         self._pos += n
         return n
@@ -354,23 +263,7 @@ class IncrementalJsonParser:
         tail: Any = MISSING
         if self._str_shown and self._lex in (_L_STR, _L_ESC, _L_UNI):
             tail = self._current_string()
-        stack = self._stack
-        if not stack:
-            return tail if tail is not MISSING else self._root_snap
-        rebuild = self._str_dirty
-        self._str_dirty = False
-        for fr in reversed(stack):
-            if rebuild or fr.dirty:
-                if fr.is_obj:
-                    fr.snap = fr.shape.build_object(
-                        fr.snaps, fr.fname if tail is not MISSING else None, tail
-                    )
-                else:
-                    fr.snap = fr.shape.build_array(fr.snaps, tail)
-                fr.dirty = False
-                rebuild = True
-            tail = fr.snap
-        return tail
+        return self._snapshot_from(tail)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -397,27 +290,7 @@ class IncrementalJsonParser:
                 self.version += 1
             return
         if c == "{" or c == "[":
-            visible = True
-            if stack:
-                parent = stack[-1]
-                parent.dirty = True
-                visible = parent.shows
-                if parent.is_obj:
-                    shape = parent.shape.child(parent.key)
-                    path = (*parent.path, parent.key) if self._track else ()
-                else:
-                    shape = parent.shape.item()
-                    path = (*parent.path, len(parent.value)) if self._track else ()
-            elif c == "[":
-                self.root_is_array = True
-                shape = self._root_array_shape
-                path = ()
-            else:
-                shape = self._root_shape
-                path = ()
-            stack.append(_Frame(c == "{", shape, path, visible))
-            if visible:
-                self.version += 1
+            self._push(c == "{")
             return
         if c == "-" or "0" <= c <= "9":
             self._lex = _L_NUM
@@ -440,7 +313,7 @@ class IncrementalJsonParser:
             fr.key = s
             fr.fname = fr.shape.field_name(s)
             fr.shows = fr.visible and fr.fname is not None
-            fr.state = _O_COLON
+            fr.state = O_COLON
             self._str_is_key = False
             return
         self._str_dirty = False
@@ -486,46 +359,3 @@ class IncrementalJsonParser:
                 raise JsonStreamError(f"invalid number {tok!r}", self._pos + i - len(tok))
             value = float(tok) if (m.group(1) or m.group(2)) else int(tok)
         self._complete(value, value)
-
-    def _complete(self, value: Any, snap: Any, changes_view: bool = True) -> None:
-        """A value finished inside the top container (or at the root). ``changes_view`` is False
-        when the value was already shown while open (a closing quote or bracket adds nothing)."""
-        stack = self._stack
-        if not stack:
-            if changes_view:
-                self.version += 1
-            self._done = True
-            self._result = value
-            self._root_snap = snap
-            if self._track:
-                self._events.append(ValueCompleted((), value))
-            return
-        fr = stack[-1]
-        fr.dirty = True
-        if changes_view and fr.shows:
-            self.version += 1
-        if fr.is_obj:
-            fr.value[fr.key] = value
-            if self._snapshots and fr.fname is not None:
-                fr.snaps[fr.fname] = snap
-            if self._track:
-                self._events.append(ValueCompleted((*fr.path, fr.key), value))
-        else:
-            index = len(fr.value)
-            fr.value.append(value)
-            if self._snapshots:
-                fr.snaps.append(snap)
-            if self._track:
-                path = fr.path
-                self._events.append(ValueCompleted((*path, index), value))
-                self._events.append(ItemCompleted(path, index, value))
-
-    def _close(self, i: int) -> None:
-        fr = self._stack.pop()
-        snap: Any = MISSING
-        if self._snapshots:
-            if fr.is_obj:
-                snap = fr.shape.build_object(fr.snaps, None, MISSING)
-            else:
-                snap = fr.shape.build_array(fr.snaps, MISSING)
-        self._complete(fr.value, snap, not fr.visible)
