@@ -207,6 +207,7 @@ def main() -> None:
             if result is None:
                 skipping = True
                 theirs = f"skipped (>{args.cap:.0f} s)"
+                ratio = f">{args.cap / ours:.0f}x"
             else:
                 if not result["ok"]:
                     raise SystemExit(f"instructor produced a wrong final object for N={n}")
