@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from instructor_py.errors import SequenceContradictionError
@@ -236,3 +238,79 @@ def test_tracker_reports_fewer_items_as_a_contradiction() -> None:
     tracker.new_attempt()
     with pytest.raises(SequenceContradictionError, match="fewer items"):
         tracker.finish([_validate(A)], value=None)
+
+
+person_docs = st.fixed_dictionaries(
+    {
+        "name": st.text(),
+        "age": st.integers(min_value=-(10**6), max_value=10**6),
+        "address": st.fixed_dictionaries(
+            {"city": st.text(max_size=10), "zip": st.text(max_size=5)}
+        ),
+        "tags": st.lists(st.text(max_size=6), max_size=4),
+        "friends": st.lists(
+            st.fixed_dictionaries({"city": st.text(max_size=5), "zip": st.just("1")}), max_size=3
+        ),
+    }
+)
+prose = st.text(alphabet=st.characters(blacklist_characters="{[`"), max_size=20)
+
+
+def _chunked(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(text) + 1) for c in cuts} | {0, len(text)})
+    return [text[a:b] for a, b in itertools.pairwise(points)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    doc=person_docs,
+    cuts=st.lists(st.integers(min_value=0), max_size=30),
+    before=prose,
+    after=prose,
+    fenced=st.booleans(),
+    ascii_=st.booleans(),
+)
+def test_any_chunking_of_any_wrapping_gives_consistent_twins(
+    doc: dict[str, Any],
+    cuts: list[int],
+    before: str,
+    after: str,
+    fenced: bool,
+    ascii_: bool,
+) -> None:
+    body = json.dumps(doc, ensure_ascii=ascii_)
+    text = f"{before}\n```json\n{body}\n```{after}" if fenced else f"{before}{body}{after}"
+    asm = StreamAssembler(model_shape(Person), openers="{")
+    dumps = []
+    for chunk in _chunked(text, cuts):
+        asm.feed(chunk)
+        snap = asm.snapshot()
+        if snap is not MISSING:
+            dumps.append(snap.model_dump())
+    assert asm.done and asm.value == doc
+
+    def by_name(address: dict[str, str]) -> dict[str, str]:
+        return {"city": address["city"], "zip_code": address["zip"]}
+
+    expected = {
+        **doc,
+        "address": by_name(doc["address"]),
+        "friends": [by_name(f) for f in doc["friends"]],
+        "scores": None,
+    }
+    assert dumps[-1] == expected
+    for dump in dumps:
+        for key, value in dump.items():
+            if value is None:
+                continue
+            final = expected[key]
+            if isinstance(value, str):
+                assert final.startswith(value)
+            elif isinstance(value, list):
+                assert len(value) <= len(final) and value[:-1] == final[: max(len(value) - 1, 0)]
+                if value and isinstance(value[-1], str):
+                    assert final[len(value) - 1].startswith(value[-1])
+            elif isinstance(value, dict):
+                assert all(v is None or final[k].startswith(v) for k, v in value.items())
+            else:
+                assert value == final
