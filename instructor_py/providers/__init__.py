@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from instructor_py.providers.presets import PRESETS, JsonSchemaStyle, ProviderPreset
+from instructor_py.providers.presets import (
+    PRESETS,
+    JsonModeStyle,
+    JsonSchemaStyle,
+    ProviderPreset,
+)
 from instructor_py.providers.registry import (
     create_provider,
     get_preset,
@@ -20,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PRESETS",
     "AnthropicProvider",
+    "JsonModeStyle",
     "JsonSchemaStyle",
     "OpenAIProvider",
     "ProviderPreset",

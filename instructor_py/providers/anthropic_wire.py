@@ -16,7 +16,11 @@ from instructor_py.providers.base import (
     Message,
     ToolCall,
 )
-from instructor_py.providers.http_errors import ErrorContext, stream_error_event
+from instructor_py.providers.http_errors import (
+    ErrorContext,
+    not_a_stream_error,
+    stream_error_event,
+)
 from instructor_py.providers.openai_wire import api_name, check_mode, tool_for
 from instructor_py.providers.presets import ProviderPreset
 from instructor_py.providers.sse import SSEDecoder, SSEEvent
@@ -236,6 +240,8 @@ class EventMapper:
         out: list[InferenceDelta] = []
         for event in self._decoder.close():
             self._event(event, out)
+        if not self.finished and not self._decoder.events_seen and self._decoder.head.strip():
+            raise not_a_stream_error(bytes(self._decoder.head), self._ctx)
         if not self.finished:
             raise StreamInterruptedError(
                 f"The stream from {self._ctx.provider} ended before the answer was complete (no "

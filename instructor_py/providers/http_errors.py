@@ -7,6 +7,7 @@ explanation with every known secret scrubbed, so an API key never reaches an err
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -193,3 +194,20 @@ def stream_error_event(payload: Any, ctx: ErrorContext) -> ProviderError:
     if kind in ("overloaded_error", "api_error", "server_error", "internal_error", ""):
         return ServerError(message + " Retried with backoff.", provider=ctx.provider)
     return ProviderError(message, provider=ctx.provider)
+
+
+def not_a_stream_error(head: bytes, ctx: ErrorContext) -> ProviderError:
+    """A streaming request answered with a body that held no SSE event at all: the provider's
+    error when the body is a JSON error object, else an explanation of what came back."""
+    try:
+        body = json.loads(head)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, Mapping) and "error" in body:
+        return stream_error_event(body, ctx)
+    return ProviderError(
+        f"{ctx.provider} answered a streaming request without any server-sent event "
+        f"({len(head)} bytes). Check that the base URL ({ctx.base_url}) is a streaming-capable "
+        "API of this kind.",
+        provider=ctx.provider,
+    )

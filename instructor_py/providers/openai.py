@@ -76,8 +76,11 @@ class OpenAIProvider:
         self._timeout = timeout
         self._mode = mode or preset.default_mode
         self._headers = dict(headers or {})
-        self._client = client
-        self._async_client = PerLoop(self._new_async_client, async_client)
+        # a caller's pre-built client keeps its settings, except that the SDK must not retry on
+        # its own (our TransportRetryPolicy does; both would multiply the attempts)
+        self._client = client.with_options(max_retries=0) if client is not None else None
+        given_async = async_client.with_options(max_retries=0) if async_client is not None else None
+        self._async_client = PerLoop(self._new_async_client, given_async)
         self._ctx = ErrorContext(
             provider=preset.name,
             api_key_env=preset.api_key_env,

@@ -26,8 +26,12 @@ from instructor_py.providers.base import (
     ToolCall,
     ToolSpec,
 )
-from instructor_py.providers.http_errors import ErrorContext, stream_error_event
-from instructor_py.providers.presets import JsonSchemaStyle, ProviderPreset
+from instructor_py.providers.http_errors import (
+    ErrorContext,
+    not_a_stream_error,
+    stream_error_event,
+)
+from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
 from instructor_py.providers.sse import SSEDecoder, SSEEvent
 from instructor_py.usage import Usage
 
@@ -130,7 +134,11 @@ def build_params(
                 spec["strict"] = True
             params["response_format"] = {"type": "json_schema", "json_schema": spec}
     elif mode is OutputMode.JSON:
-        params["response_format"] = {"type": "json_object"}
+        if preset.json_mode_style is JsonModeStyle.JSON_OBJECT:
+            params["response_format"] = {"type": "json_object"}
+        elif preset.json_mode_style is JsonModeStyle.ANY_OBJECT_SCHEMA:
+            any_object = {"name": "json_object", "schema": {"type": "object"}}
+            params["response_format"] = {"type": "json_schema", "json_schema": any_object}
     extra: dict[str, Any] = {}
     for key, value in request.options.items():
         if key == "strict":
@@ -248,6 +256,8 @@ class ChunkMapper:
         out: list[InferenceDelta] = []
         for event in self._decoder.close():
             self._event(event, out)
+        if not self.finished and not self._decoder.events_seen and self._decoder.head.strip():
+            raise not_a_stream_error(bytes(self._decoder.head), self._ctx)
         if not self.finished:
             raise StreamInterruptedError(
                 f"The stream from {self._ctx.provider} ended before the answer was complete (no "

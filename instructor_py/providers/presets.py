@@ -24,6 +24,18 @@ class JsonSchemaStyle(StrEnum):
     """``{"type": "json_object", "schema": {...}}`` (llama-cpp-python's server)."""
 
 
+class JsonModeStyle(StrEnum):
+    """How an OpenAI-compatible server wants JSON mode (any JSON object) spelled."""
+
+    JSON_OBJECT = "json_object"
+    """``{"type": "json_object"}`` (OpenAI and most servers)."""
+    ANY_OBJECT_SCHEMA = "any_object_schema"
+    """``{"type": "json_schema", "json_schema": {"name": "json_object", "schema": {"type":
+    "object"}}}`` for servers that reject ``json_object`` (LM Studio)."""
+    PROMPT = "prompt"
+    """No ``response_format``: the schema in the prompt is all the model gets."""
+
+
 ALL_API_MODES = frozenset({OutputMode.TOOLS, OutputMode.JSON_SCHEMA, OutputMode.JSON, OutputMode.MD_JSON})
 
 
@@ -42,6 +54,7 @@ class ProviderPreset:
     supported_modes: frozenset[OutputMode] = ALL_API_MODES
     requires_api_key: bool = True
     json_schema_style: JsonSchemaStyle = JsonSchemaStyle.JSON_SCHEMA
+    json_mode_style: JsonModeStyle = JsonModeStyle.JSON_OBJECT
     supports_strict: bool = False
     stream_usage: bool = False
     base_url_env: str | None = None
@@ -81,6 +94,7 @@ PRESETS: dict[str, ProviderPreset] = {
             base_url="http://localhost:11434/v1",
             api_key_env=None,
             default_model="llama3.2",
+            default_mode=OutputMode.JSON_SCHEMA,  # Ollama does not force tool_choice
             requires_api_key=False,
             stream_usage=True,
             base_url_env="OLLAMA_BASE_URL",
@@ -118,6 +132,7 @@ PRESETS: dict[str, ProviderPreset] = {
             default_model=None,
             default_mode=OutputMode.JSON_SCHEMA,
             requires_api_key=False,
+            json_mode_style=JsonModeStyle.ANY_OBJECT_SCHEMA,
             base_url_env="LMSTUDIO_BASE_URL",
             docs="https://lmstudio.ai/docs/app/api/structured-output",
         ),

@@ -18,15 +18,23 @@ class SSEEvent:
 class SSEDecoder:
     """Feed raw bytes with :meth:`feed`; it returns the events completed so far."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_scan_from")
+    __slots__ = ("_buffer", "_data", "_event", "_scan_from", "events_seen", "head")
+
+    HEAD_LIMIT = 4096
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._scan_from = 0
         self._event = ""
         self._data: list[str] = []
+        self.events_seen = 0
+        self.head = bytearray()
+        """The first bytes of the stream (up to :attr:`HEAD_LIMIT`), kept to explain a body that
+        was not SSE at all (a JSON error answered to a streaming request)."""
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if len(self.head) < self.HEAD_LIMIT:
+            self.head += chunk[: self.HEAD_LIMIT - len(self.head)]
         buffer = self._buffer
         buffer += chunk
         events: list[SSEEvent] = []
@@ -42,6 +50,7 @@ class SSEDecoder:
             event = self._line(line.decode("utf-8", errors="replace"))
             if event is not None:
                 events.append(event)
+        self.events_seen += len(events)
         if start:
             del buffer[:start]
         self._scan_from = len(buffer)
@@ -61,6 +70,7 @@ class SSEDecoder:
             events.append(SSEEvent(self._event or "message", "\n".join(self._data)))
             self._data = []
             self._event = ""
+        self.events_seen += len(events)
         return events
 
     def _line(self, line: str) -> SSEEvent | None:

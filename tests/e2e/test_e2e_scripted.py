@@ -271,3 +271,21 @@ def test_async_works_across_event_loops(scripted_server: ScriptedServer, wire: W
     for _ in range(2):
         assert asyncio.run(client.aget()) == User(name="Jason", age=25)
     assert len(scripted_server.requests) == 2
+
+
+@pytest.mark.parametrize("wire", WIRES, ids=WIRE_IDS)
+def test_connection_refused_is_retried_then_reported(wire: Wire) -> None:
+    from instructor_py.errors import ProviderConnectionError
+    from tests.servers.llama import free_port
+
+    dead = ScriptedServer(port=free_port())
+    dead.stop()  # never started, socket closed: connections to its port are refused
+    events: list[RetryScheduled] = []
+    client = (
+        wire.client(dead)
+        .with_(messages="Jason is 25", response_model=User)
+        .on_event(RetryScheduled, events.append)
+    )
+    with pytest.raises(ProviderConnectionError, match="Check that the server is running"):
+        client.get()
+    assert [e.kind for e in events] == ["transport", "transport"]

@@ -13,6 +13,7 @@ from instructor_py.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProviderConnectionError,
+    ProviderError,
     ProviderTimeoutError,
     RateLimitError,
     ServerError,
@@ -87,6 +88,11 @@ def test_json_schema_mode_openai_and_llamacpp_styles() -> None:
 def test_json_and_md_json_modes() -> None:
     json_params = build_params(request(OutputMode.JSON), PRESETS["openai"], "m", stream=False)
     assert json_params["response_format"] == {"type": "json_object"}
+    lmstudio = build_params(request(OutputMode.JSON), PRESETS["lmstudio"], "m", stream=False)
+    assert lmstudio["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "json_object", "schema": {"type": "object"}},
+    }  # LM Studio rejects {"type": "json_object"}
     md = build_params(request(OutputMode.MD_JSON), PRESETS["openai"], "m", stream=False)
     assert "response_format" not in md and "tools" not in md
 
@@ -275,3 +281,24 @@ def test_tool_name_and_id_reported_once_even_if_repeated() -> None:
     deltas += mapper.close()
     assert [(d.tool_name, d.tool_call_id) for d in deltas] == [("User", "call_1"), (None, None), (None, None)]
     assert "".join(d.tool_arguments for d in deltas) == '{"a": 1}'
+
+
+def test_stream_answered_with_a_json_error_body(scripted_server: ScriptedServer) -> None:
+    body = json.dumps({"error": {"message": "model overloaded", "type": "server_error"}})
+    scripted_server.script([Reply.raw(body, content_type="application/json"), Reply.raw("<html>hi</html>")])
+    driver = provider(scripted_server)
+    with pytest.raises(ServerError, match="model overloaded"):
+        list(driver.stream(request(OutputMode.JSON)))
+    with pytest.raises(ProviderError, match="without any server-sent event"):
+        list(driver.stream(request(OutputMode.JSON)))
+
+
+def test_prebuilt_sdk_client_never_retries_by_itself(scripted_server: ScriptedServer) -> None:
+    import openai
+
+    scripted_server.script([Reply.error(500, "boom"), Reply.json(openai_chat("{}"))])
+    sdk = openai.OpenAI(api_key=KEY, base_url=scripted_server.openai_url, max_retries=5)
+    driver = create_provider("openai", client=sdk, api_key=KEY, base_url=scripted_server.openai_url)
+    with pytest.raises(ServerError):
+        driver.infer(request(OutputMode.JSON))
+    assert len(scripted_server.requests) == 1

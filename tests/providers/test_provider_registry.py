@@ -99,3 +99,36 @@ def test_redaction_of_key_shapes() -> None:
     for leaked in ("sk-proj", "gsk_", "xai-01", "AIzaSy", "tok.en", "my-own-secret"):
         assert leaked not in out
     assert "key-value pairs stay" in out
+
+
+def test_retry_after_parsing() -> None:
+    import email.utils
+    import time
+
+    from instructor_py.providers.http_errors import parse_retry_after
+
+    assert parse_retry_after({"Retry-After": "7"}) == 7.0
+    assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert parse_retry_after({}) is None
+    assert parse_retry_after({"Retry-After": "soon"}) is None
+    later = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= (parse_retry_after({"Retry-After": later}) or 0) <= 31
+
+
+def test_local_preset_resolves_lazily_to_local_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    seen: dict[str, object] = {}
+
+    class FakeLocal:
+        @classmethod
+        def from_options(cls, **overrides: object) -> str:
+            seen.update(overrides)
+            return "local-driver"
+
+    module = types.ModuleType("instructor_py.providers.local")
+    module.LocalProvider = FakeLocal  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "instructor_py.providers.local", module)
+    assert create_provider("local", n_ctx=1024, model_path="/m.gguf") == "local-driver"
+    assert seen == {"n_ctx": 1024, "model_path": "/m.gguf"}
