@@ -283,7 +283,7 @@ class IncrementalJsonParser(JsonTree):
             self._lex = _L_STR
             self._str_is_key = False
             self._parts = []
-            self._str_shown = self._partial_strings and (not stack or stack[-1].shows)
+            self._str_shown = self._partial_strings and (not stack or stack[-1].grows)
             if stack and self._str_shown:
                 stack[-1].dirty = True
                 self._str_dirty = True
@@ -313,6 +313,7 @@ class IncrementalJsonParser(JsonTree):
             fr.key = s
             fr.fname = fr.shape.field_name(s)
             fr.shows = fr.visible and fr.fname is not None
+            fr.grows = fr.shows and not fr.shape.atomic(s)
             fr.state = O_COLON
             self._str_is_key = False
             return

@@ -40,6 +40,7 @@ class _Frame:
     __slots__ = (
         "dirty",
         "fname",
+        "grows",
         "is_obj",
         "key",
         "path",
@@ -56,6 +57,8 @@ class _Frame:
         self.is_obj = is_obj
         self.visible = visible  # this container appears in snapshots
         self.shows = visible and not is_obj  # its current child appears in snapshots
+        # ...and, if it is a string, while it grows (not for Literal/Enum values)
+        self.grows = self.shows and not shape.items_atomic()
         self.shape = shape
         self.path = path
         self.value: Any = {} if is_obj else []

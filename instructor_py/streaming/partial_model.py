@@ -15,9 +15,10 @@ lists. Twins and shapes are cached per model class.
 from __future__ import annotations
 
 import collections.abc
+import enum
 import types
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -164,6 +165,14 @@ def _twin_annotation(tp: Any) -> Any:
     return Annotated[Any | None, _SER]
 
 
+def is_atomic(tp: Any) -> bool:
+    """``Literal`` and ``Enum`` values are shown only once complete."""
+    tp = _strip(tp)
+    if get_origin(tp) is Literal:
+        return True
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
 def shape_for(tp: Any) -> Shape:
     """The snapshot shape for a field/response type (models, lists and dicts of them, else raw)."""
     tp = _strip(tp)
@@ -171,10 +180,10 @@ def shape_for(tp: Any) -> Shape:
         return model_shape(tp)
     item = _item_type(tp)
     if item is not None:
-        return ArrayShape(shape_for(item))
+        return ArrayShape(shape_for(item), atomic=is_atomic(item))
     value = _value_type(tp)
     if value is not None:
-        return MapShape(shape_for(value))
+        return MapShape(shape_for(value), atomic=is_atomic(value))
     return RAW_SHAPE
 
 
@@ -189,13 +198,17 @@ def model_shape(model: type[BaseModel]) -> ModelShape:
 class ArrayShape(Shape):
     """An array whose snapshots are :class:`PartialList` views (O(1) each)."""
 
-    __slots__ = ("_item",)
+    __slots__ = ("_atomic", "_item")
 
-    def __init__(self, item: Shape) -> None:
+    def __init__(self, item: Shape, *, atomic: bool = False) -> None:
         self._item = item
+        self._atomic = atomic
 
     def item(self) -> Shape:
         return self._item
+
+    def items_atomic(self) -> bool:
+        return self._atomic
 
     def child(self, key: str) -> Shape:
         return RAW_SHAPE
@@ -207,13 +220,17 @@ class ArrayShape(Shape):
 class MapShape(Shape):
     """An object used as a ``dict[str, X]``: a dict snapshot whose values have shape X."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_atomic", "_value")
 
-    def __init__(self, value: Shape) -> None:
+    def __init__(self, value: Shape, *, atomic: bool = False) -> None:
         self._value = value
+        self._atomic = atomic
 
     def child(self, key: str) -> Shape:
         return self._value
+
+    def atomic(self, key: str) -> bool:
+        return self._atomic
 
     def item(self) -> Shape:
         return RAW_SHAPE
@@ -228,15 +245,15 @@ class ModelShape(Shape):
         self.model = model
         self.twin = partial_model(model)
         self._template = dict.fromkeys(self.twin.model_fields)
-        self._fields: dict[str, tuple[str, Shape]] | None = None
+        self._fields: dict[str, tuple[str, Shape, bool]] | None = None
         self._new: Callable[[type[PartialModel]], PartialModel] = PartialModel.__new__
 
-    def _keys(self) -> dict[str, tuple[str, Shape]]:
+    def _keys(self) -> dict[str, tuple[str, Shape, bool]]:
         fields = self._fields
         if fields is None:
             fields = {}
             for name, info in self.model.model_fields.items():
-                entry = (name, shape_for(info.annotation))
+                entry = (name, shape_for(info.annotation), is_atomic(info.annotation))
                 fields[name] = entry
                 for alias in (info.alias, info.validation_alias):
                     if isinstance(alias, str):
@@ -254,6 +271,10 @@ class ModelShape(Shape):
     def field_name(self, key: str) -> str | None:
         entry = self._keys().get(key)
         return entry[0] if entry is not None else None
+
+    def atomic(self, key: str) -> bool:
+        entry = self._keys().get(key)
+        return entry is not None and entry[2]
 
     def build_object(self, snaps: dict[str, Any], tail_key: str | None, tail: Any) -> Any:
         d = self._template.copy()

@@ -51,6 +51,15 @@ class Shape:
         """The snapshot key for JSON ``key`` (``None``: not shown in snapshots)."""
         return key
 
+    def atomic(self, key: str) -> bool:
+        """Whether a string under ``key`` is shown only once complete (a ``Literal``/``Enum``
+        value: a prefix such as ``"act"`` of ``"active"`` would be misleading)."""
+        return False
+
+    def items_atomic(self) -> bool:
+        """Like :meth:`atomic`, for the items of an array."""
+        return False
+
     def build_object(self, snaps: dict[str, Any], tail_key: str | None, tail: Any) -> Any:
         d = dict(snaps)
         if tail_key is not None:

@@ -3,9 +3,10 @@ sequence tracker's retry contract."""
 
 from __future__ import annotations
 
+import enum
 import itertools
 import json
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given, settings
@@ -314,3 +315,33 @@ def test_any_chunking_of_any_wrapping_gives_consistent_twins(
                 assert all(v is None or final[k].startswith(v) for k, v in value.items())
             else:
                 assert value == final
+
+
+class Color(enum.Enum):
+    RED = "crimson red"
+    BLUE = "deep blue"
+
+
+class Ticket(BaseModel):
+    title: str
+    status: Literal["in progress", "closed"]
+    colors: list[Color]
+    by_name: dict[str, Color] = {}
+
+
+def test_literal_and_enum_strings_appear_only_complete() -> None:
+    doc = {
+        "title": "Fix it",
+        "status": "in progress",
+        "colors": ["deep blue", "crimson red"],
+        "by_name": {"x": "deep blue"},
+    }
+    snaps = _stream(Ticket, json.dumps(doc))
+    assert {s.status for s in snaps} == {None, "in progress"}
+    assert {tuple(s.colors) for s in snaps if s.colors is not None} == {
+        (),
+        ("deep blue",),
+        ("deep blue", "crimson red"),
+    }
+    assert {s.by_name["x"] for s in snaps if s.by_name} == {"deep blue"}
+    assert len({s.title for s in snaps if s.title is not None}) > 3  # a plain str still grows
