@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Generic
 
 from typing_extensions import TypeVar
@@ -132,14 +132,9 @@ class _StreamState(Generic[T]):
             self.final = output.response
             self.contradiction = output.contradiction
 
-    def check(self) -> None:
-        if self.error is not None:
-            raise self.error
-
     # -- views ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def partial(output: StreamOutput) -> Any:
+    def partial(self, output: StreamOutput) -> Any:
         return output.value if isinstance(output, PartialOutput) else _SKIP
 
     def item(self, output: StreamOutput) -> Any:
@@ -149,8 +144,7 @@ class _StreamState(Generic[T]):
             raise output.contradiction
         return _SKIP
 
-    @staticmethod
-    def response(output: StreamOutput) -> Any:
+    def response(self, output: StreamOutput) -> Any:
         if isinstance(output, PartialOutput):
             return StructuredOutputResponse(
                 value=output.value,
@@ -176,34 +170,39 @@ class _StreamState(Generic[T]):
 
     # -- replay once drained --------------------------------------------------------------------
 
-    def replay_partials(self) -> list[Any]:
-        return [] if self.last_partial is MISSING else [self.last_partial]
-
-    def replay_items(self) -> list[Any]:
-        if self.contradiction is not None:
-            raise self.contradiction
-        return list(self.items)
-
-    def replay_responses(self) -> list[StructuredOutputResponse[T]]:
+    def replay(self, pick: Pick) -> list[Any]:
+        """What view ``pick`` shows once the stream is drained: the cached result."""
         assert self.final is not None
+        if pick == _StreamState.item:
+            if self.contradiction is not None:
+                raise self.contradiction
+            return list(self.items)
+        if pick == _StreamState.partial:
+            return [] if self.last_partial is MISSING else [self.last_partial]
         return [self.final]
 
+    @property
+    def drained(self) -> bool:
+        if self.error is not None:
+            raise self.error
+        return self.final is not None
+
     def final_response(self) -> StructuredOutputResponse[T]:
-        self.check()
+        if self.error is not None:
+            raise self.error
         assert self.final is not None
         return self.final
 
-    def ensure_sequence(self) -> None:
-        self.session.spec.require_sequence()
+
+Pick = Callable[[_StreamState[Any], StreamOutput], Any]
 
 
 class StructuredOutputStream(Generic[T]):
     """Returned by ``stream()``; see the module docstring."""
 
     def __init__(self, plan: ExecutionPlan, *, partial_strings: bool = True) -> None:
-        self._state: _StreamState[T] = _StreamState(
-            StreamSession(plan, partial_strings=partial_strings)
-        )
+        session = StreamSession(plan, partial_strings=partial_strings)
+        self._state: _StreamState[T] = _StreamState(session)
         self._source: Iterator[StreamOutput] | None = None
 
     @property
@@ -222,44 +221,31 @@ class StructuredOutputStream(Generic[T]):
             state.error = error
             raise
 
-    @property
-    def _drained(self) -> bool:
-        self._state.check()
-        return self._state.final is not None
-
-    def partials(self) -> Iterator[Any]:
-        if self._drained:
-            yield from self._state.replay_partials()
+    def _view(self, pick: Pick) -> Iterator[Any]:
+        state = self._state
+        if state.drained:
+            yield from state.replay(pick)
             return
         for output in self._pull():
-            value = self._state.partial(output)
+            value = pick(state, output)
             if value is not _SKIP:
                 yield value
+
+    def partials(self) -> Iterator[Any]:
+        return self._view(_StreamState.partial)
 
     def __iter__(self) -> Iterator[Any]:
         return self.partials()
 
     def sequence(self) -> Iterator[Any]:
-        self._state.ensure_sequence()
-        if self._drained:
-            yield from self._state.replay_items()
-            return
-        for output in self._pull():
-            value = self._state.item(output)
-            if value is not _SKIP:
-                yield value
+        self._state.session.spec.require_sequence()
+        return self._view(_StreamState.item)
 
     def responses(self) -> Iterator[StructuredOutputResponse[Any]]:
-        if self._drained:
-            yield from self._state.replay_responses()
-            return
-        for output in self._pull():
-            value = self._state.response(output)
-            if value is not _SKIP:
-                yield value
+        return self._view(_StreamState.response)
 
     def final_response(self) -> StructuredOutputResponse[T]:
-        if not self._drained:
+        if not self._state.drained:
             for _ in self._pull():
                 pass
         return self._state.final_response()
@@ -269,13 +255,12 @@ class StructuredOutputStream(Generic[T]):
 
 
 class AsyncStructuredOutputStream(Generic[T]):
-    """Returned by ``astream()``: the async twin of :class:`StructuredOutputStream` (same state
-    and session; ``async for`` over the views, ``await`` the finals)."""
+    """Returned by ``astream()``: the async twin of :class:`StructuredOutputStream` (same session
+    and state; ``async for`` over the views, ``await`` the finals)."""
 
     def __init__(self, plan: ExecutionPlan, *, partial_strings: bool = True) -> None:
-        self._state: _StreamState[T] = _StreamState(
-            StreamSession(plan, partial_strings=partial_strings)
-        )
+        session = StreamSession(plan, partial_strings=partial_strings)
+        self._state: _StreamState[T] = _StreamState(session)
         self._source: AsyncIterator[StreamOutput] | None = None
 
     @property
@@ -294,47 +279,32 @@ class AsyncStructuredOutputStream(Generic[T]):
             state.error = error
             raise
 
-    @property
-    def _drained(self) -> bool:
-        self._state.check()
-        return self._state.final is not None
-
-    async def partials(self) -> AsyncIterator[Any]:
-        if self._drained:
-            for value in self._state.replay_partials():
+    async def _view(self, pick: Pick) -> AsyncIterator[Any]:
+        state = self._state
+        if state.drained:
+            for value in state.replay(pick):
                 yield value
             return
         async for output in self._pull():
-            value = self._state.partial(output)
+            value = pick(state, output)
             if value is not _SKIP:
                 yield value
+
+    def partials(self) -> AsyncIterator[Any]:
+        return self._view(_StreamState.partial)
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self.partials()
 
-    async def sequence(self) -> AsyncIterator[Any]:
-        self._state.ensure_sequence()
-        if self._drained:
-            for value in self._state.replay_items():
-                yield value
-            return
-        async for output in self._pull():
-            value = self._state.item(output)
-            if value is not _SKIP:
-                yield value
+    def sequence(self) -> AsyncIterator[Any]:
+        self._state.session.spec.require_sequence()
+        return self._view(_StreamState.item)
 
-    async def responses(self) -> AsyncIterator[StructuredOutputResponse[Any]]:
-        if self._drained:
-            for value in self._state.replay_responses():
-                yield value
-            return
-        async for output in self._pull():
-            value = self._state.response(output)
-            if value is not _SKIP:
-                yield value
+    def responses(self) -> AsyncIterator[StructuredOutputResponse[Any]]:
+        return self._view(_StreamState.response)
 
     async def final_response(self) -> StructuredOutputResponse[T]:
-        if not self._drained:
+        if not self._state.drained:
             async for _ in self._pull():
                 pass
         return self._state.final_response()
