@@ -3,7 +3,8 @@
 Text is pushed in chunks split anywhere (inside a string, an escape, a ``\\uXXXX`` sequence or a
 surrogate pair, a number, a literal). Each character is examined a bounded number of times over
 the whole stream: runs of string content, whitespace and number characters are consumed with
-compiled regular expressions, structural characters by a small state machine. The parser keeps:
+compiled regular expressions, structural characters by a small state machine (this module: the
+lexer). The value tree it drives (:mod:`instructor_py.streaming.json_tree`) keeps:
 
 - the raw value being built (mutable dicts and lists updated in place; ``value`` once done);
 - optionally a *snapshot* of the partial value (:meth:`snapshot`) built through a :class:`Shape`
@@ -15,7 +16,8 @@ compiled regular expressions, structural characters by a small state machine. Th
 - optionally a list of events (:class:`ValueCompleted`, :class:`ItemCompleted`).
 
 Numbers and ``true``/``false``/``null`` appear in snapshots only once complete (a half-streamed
-``12`` of ``123`` is never shown); strings appear as they grow unless ``partial_strings=False``.
+``12`` of ``123`` is never shown); strings appear as they grow unless ``partial_strings=False``
+(or the shape marks them atomic: ``Literal``/``Enum`` values).
 Leniency: raw control characters inside strings are accepted (models emit them); everything else
 follows RFC 8259. Parsing stops when the root value is complete: :meth:`feed` returns how many
 characters of the chunk it used, so a caller can ignore trailing text.

@@ -253,6 +253,9 @@ class StructuredOutputStream(Generic[T]):
     def final_value(self) -> T:
         return self.final_response().value
 
+    def __repr__(self) -> str:
+        return _repr(self, self._state)
+
 
 class AsyncStructuredOutputStream(Generic[T]):
     """Returned by ``astream()``: the async twin of :class:`StructuredOutputStream` (same session
@@ -311,3 +314,17 @@ class AsyncStructuredOutputStream(Generic[T]):
 
     async def final_value(self) -> T:
         return (await self.final_response()).value
+
+    def __repr__(self) -> str:
+        return _repr(self, self._state)
+
+
+def _repr(stream: object, state: _StreamState[Any]) -> str:
+    plan = state.session.plan
+    status = (
+        "failed" if state.error is not None else "drained" if state.final is not None else "open"
+    )
+    return (
+        f"{type(stream).__name__}(request_id={plan.request_id!r}, provider={plan.provider.name!r}, "
+        f"response_model={plan.context.response_model.name!r}, {status})"
+    )

@@ -128,3 +128,11 @@ async def test_async_open_error_is_retried() -> None:
     stream = _client(provider).astream()
     assert await stream.final_value() == User(name="Ann", age=30)
     assert len(provider.requests) == 2
+
+
+def test_repr_names_the_call_and_its_state_without_secrets() -> None:
+    provider = FakeProvider([[*_tool_deltas(ANN), END]])
+    stream = _client(provider).stream()
+    assert "open" in repr(stream) and "provider='fake'" in repr(stream)
+    stream.final_value()
+    assert "drained" in repr(stream) and "User" in repr(stream)
