@@ -28,7 +28,7 @@ from instructor_py.events import (
     StreamVoided,
 )
 from tests.servers import Reply, ScriptedServer
-from tests.streaming.helpers import MODES, WIRES, client, streamed
+from tests.streaming.helpers import API_KEY, MODES, WIRES, client, streamed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
@@ -445,3 +445,30 @@ def test_md_json_prose_with_braces_produces_no_void_marker(scripted_server: Scri
     assert not any(r.is_void for r in responses)
     assert len(responses) > 20 and responses[-1].value == Person.model_validate(PERSON)
     assert responses[0].value.name == ""  # the first partial is the real document's
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_streaming_never_shows_the_api_key(scripted_server: ScriptedServer, wire: str) -> None:
+    text = json.dumps(PERSON)
+    full = streamed(wire, OutputMode.JSON, text)
+    scripted_server.script(
+        [streamed(wire, OutputMode.JSON, text, cut_after=len(full.body) // 2), full]
+    )
+    so, events = _events(
+        client(scripted_server, wire).with_(
+            messages="x", response_model=Person, mode=OutputMode.JSON
+        )
+    )
+    stream = so.stream()
+    responses = list(stream.responses())
+    seen = [repr(stream), *map(repr, events), *(repr(r.value) for r in responses)]
+    assert events and all(API_KEY not in s for s in seen)
+    scripted_server.script([Reply.error(401, "invalid key")])
+    failing = (
+        client(scripted_server, wire)
+        .with_(messages="x", response_model=Person, mode=OutputMode.JSON)
+        .stream()
+    )
+    with pytest.raises(AuthenticationError) as info:
+        failing.final_value()
+    assert API_KEY not in str(info.value) and API_KEY not in repr(failing)
