@@ -107,7 +107,7 @@ class PartialList(Sequence[T]):
 
     def __getitem__(self, index: int | slice) -> T | list[T]:
         if isinstance(index, slice):
-            return list(self)[index]
+            return [self[k] for k in range(*index.indices(len(self)))]
         size = len(self)
         if index < 0:
             index += size

@@ -345,3 +345,20 @@ def test_literal_and_enum_strings_appear_only_complete() -> None:
     }
     assert {s.by_name["x"] for s in snaps if s.by_name} == {"deep blue"}
     assert len({s.title for s in snaps if s.title is not None}) > 3  # a plain str still grows
+
+
+def test_partial_list_behaves_like_a_read_only_list() -> None:
+    backing = [1, 2, 3]
+    view = PartialList(backing, 2, "tail")
+    backing.append(4)  # later appends do not show in an existing view
+    assert len(view) == 3 and list(view) == [1, 2, "tail"] and view == [1, 2, "tail"]
+    assert (
+        view[-1] == "tail"
+        and view[0] == 1
+        and view[1:] == [2, "tail"]
+        and view[::-1] == ["tail", 2, 1]
+    )
+    assert view == (1, 2, "tail") and view != [1, 2] and repr(view) == "[1, 2, 'tail']"
+    with pytest.raises(IndexError):
+        view[3]
+    assert PartialList(backing, 2) == PartialList([1, 2], 2) and PartialList(backing, 0) == []
