@@ -165,7 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cap", type=float, default=60.0, help="seconds per size for instructor")
     parser.add_argument("--sizes", default="250,500,1000,2000")
-    parser.add_argument("--repeat", type=int, default=9, help="runs of ours per size (best kept)")
+    parser.add_argument("--repeat", type=int, default=15, help="runs of ours per size (best kept)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
