@@ -135,15 +135,19 @@ class StreamSession:
     def _emit(self, event: Event) -> None:
         self.plan.events.emit(event)
 
-    def _reset_try(self) -> None:
-        self._assembler = StreamAssembler(
+    def _new_assembler(self, *, fences: bool) -> StreamAssembler:
+        return StreamAssembler(
             self._spec.object_shape,
             array_shape=self._spec.array_shape,
             partial_strings=self._partial_strings,
-            fences=not self._tools,
+            fences=fences,
             openers=self._spec.openers,
             sequence_path=self._spec.list_path,
         )
+
+    def _reset_try(self) -> None:
+        self._assembler = self._new_assembler(fences=not self._tools)
+        self._content_fed = False  # TOOLS mode: text fed while no tool call had begun
         self._restarts = 0
         self._content: list[str] = []
         self._arguments: list[str] = []
@@ -180,20 +184,24 @@ class StreamSession:
             self._try_usage = delta.usage
         if delta.content:
             self._content.append(delta.content)
-        arguments = ""
+        out: list[StreamOutput] = []
         if delta.tool_arguments or delta.tool_call_id or delta.tool_name:
-            arguments = self._tool_delta(delta)
-        text = arguments if self._tools else delta.content
+            if self._tools and self._content_fed:  # the tool call follows text: it is the answer
+                self._switch_to_tool_call(out)
+            text = self._tool_delta(delta) if self._tools else delta.content
+        elif self._tools:
+            text = self._text_in_tools_mode(delta.content)
+        else:
+            text = delta.content
         if self._listening:
             size = len(delta.content) + len(delta.tool_arguments)
             self._emit(
                 ChunkReceived(request_id=self.plan.request_id, attempt=self._attempt, size=size)
             )
         if not text:
-            return _NONE
+            return out or _NONE
         assembler = self._assembler
         assembler.feed(text)
-        out: list[StreamOutput] = []
         if assembler.restarts != self._restarts:  # the text so far was not the JSON answer
             self._restarts = assembler.restarts
             if self._published_attempt:
@@ -273,6 +281,29 @@ class StreamSession:
         return _NONE, step
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _text_in_tools_mode(self, content: str) -> str:
+        """TOOLS mode, text while no tool call has begun: the answer may come as text (servers that
+        ignore tool_choice; the pipeline then reads the text), so it is parsed, fences allowed."""
+        if self._tool_id is not None or self._tool_name is not None or self._arguments:
+            return ""
+        if content and not self._content_fed:
+            self._content_fed = True
+            self._assembler = self._new_assembler(fences=True)
+        return content
+
+    def _switch_to_tool_call(self, out: list[StreamOutput]) -> None:
+        """A tool call begins after text was parsed: drop the text's partials (void marker)."""
+        self._content_fed = False
+        if self._published_attempt:
+            out.append(
+                self._void(self._attempt, "the text before the tool call was not the answer")
+            )
+        self._assembler = self._new_assembler(fences=False)
+        self._restarts = 0
+        self._last_view = MISSING
+        if self._tracker is not None:
+            self._tracker.new_attempt()
 
     def _tool_delta(self, delta: InferenceDelta) -> str:
         """Arguments text of the first tool call (later parallel calls are not streamed)."""

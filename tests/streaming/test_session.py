@@ -136,3 +136,26 @@ def test_repr_names_the_call_and_its_state_without_secrets() -> None:
     assert "open" in repr(stream) and "provider='fake'" in repr(stream)
     stream.final_value()
     assert "drained" in repr(stream) and "User" in repr(stream)
+
+
+def _text_deltas(text: str, size: int = 3) -> list[InferenceDelta]:
+    return [InferenceDelta(content=text[i : i + size]) for i in range(0, len(text), size)]
+
+
+def test_tools_mode_answered_as_text_still_streams_partials() -> None:
+    provider = FakeProvider([[*_text_deltas(f"Here:\n```json\n{ANN}\n```", size=1), END]])
+    stream = _client(provider).stream()
+    names = [p.name for p in stream.partials()]
+    assert "An" in names and names[-1] == "Ann"
+    assert stream.final_value() == User(name="Ann", age=30)
+
+
+def test_tools_mode_text_then_tool_call_voids_the_text_partials() -> None:
+    text = 'Let me think: {"name": "Wrong'
+    provider = FakeProvider([[*_text_deltas(text), *_tool_deltas(ANN), END]])
+    responses = list(_client(provider).stream().responses())
+    kinds = ["void" if r.is_void else "partial" if r.is_partial else "final" for r in responses]
+    void_at = kinds.index("void")
+    assert kinds.count("void") == 1 and responses[void_at - 1].value.name == "Wrong"
+    assert all(r.value.name in ("", "A", "An", "Ann") for r in responses[void_at + 1 : -1])
+    assert responses[-1].value == User(name="Ann", age=30)
