@@ -178,6 +178,11 @@ class SequenceContradictionError(InstructorError):
         self.value = value
 
 
+class StreamClosedError(InstructorError):
+    """A stream was closed (``close()`` / leaving its ``with`` block) before it finished; start a
+    new one with ``stream()`` to get the result."""
+
+
 class MissingAPIKeyError(AuthenticationError, ConfigurationError):
     """No API key for a preset that needs one (raised before any request is sent). The message
     names the environment variable to set."""

@@ -32,6 +32,7 @@ from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
+from instructor_py.errors import StreamClosedError
 from instructor_py.execution import ProviderCall
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceDelta
@@ -181,6 +182,13 @@ class _StreamState(Generic[T]):
             return [] if self.last_partial is MISSING else [self.last_partial]
         return [self.final]
 
+    def close(self) -> None:
+        if self.final is None and self.error is None:
+            self.error = StreamClosedError(
+                "this stream was closed before it finished; start a new one with stream() to get "
+                "the result"
+            )
+
     @property
     def drained(self) -> bool:
         if self.error is not None:
@@ -253,6 +261,21 @@ class StructuredOutputStream(Generic[T]):
     def final_value(self) -> T:
         return self.final_response().value
 
+    def close(self) -> None:
+        """Stop streaming now: the provider's stream (its HTTP response) is closed. Views of a
+        closed, undrained stream yield nothing more; ``final_value()`` raises."""
+        if self._source is not None and self._state.final is None:
+            close = getattr(self._source, "close", None)
+            if close is not None:
+                close()
+        self._state.close()
+
+    def __enter__(self) -> StructuredOutputStream[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return _repr(self, self._state)
 
@@ -314,6 +337,20 @@ class AsyncStructuredOutputStream(Generic[T]):
 
     async def final_value(self) -> T:
         return (await self.final_response()).value
+
+    async def aclose(self) -> None:
+        """Stop streaming now (see :meth:`StructuredOutputStream.close`)."""
+        if self._source is not None and self._state.final is None:
+            aclose = getattr(self._source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        self._state.close()
+
+    async def __aenter__(self) -> AsyncStructuredOutputStream[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         return _repr(self, self._state)

@@ -8,10 +8,11 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from instructor_py import OutputMode, StructuredOutput, Usage
-from instructor_py.errors import ProviderConnectionError
+from instructor_py.errors import ProviderConnectionError, StreamClosedError
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.transport import TransportRetryPolicy
 
@@ -159,3 +160,23 @@ def test_tools_mode_text_then_tool_call_voids_the_text_partials() -> None:
     assert kinds.count("void") == 1 and responses[void_at - 1].value.name == "Wrong"
     assert all(r.value.name in ("", "A", "An", "Ann") for r in responses[void_at + 1 : -1])
     assert responses[-1].value == User(name="Ann", age=30)
+
+
+def test_closing_a_stream_closes_the_provider_stream() -> None:
+    provider = FakeProvider([[*_tool_deltas(ANN, size=1), END]])
+    with _client(provider).stream() as stream:
+        first = next(iter(stream.partials()))
+        assert first.name == ""
+    assert provider.closed == 1
+    with pytest.raises(StreamClosedError, match="closed before it finished"):
+        stream.final_value()
+    assert len(provider.requests) == 1
+
+
+async def test_async_stream_closes_on_exit() -> None:
+    provider = FakeProvider([[*_tool_deltas(ANN, size=1), END]])
+    async with _client(provider).astream() as stream:
+        async for _ in stream.partials():
+            break
+    with pytest.raises(StreamClosedError):
+        await stream.final_value()
