@@ -39,14 +39,14 @@ CANNED = openai_chat(
     model=MODEL,
 )
 
-USER_MODEL = '''
+USER_MODEL = """
 from pydantic import BaseModel
 
 class User(BaseModel):
     name: str
     age: int
     city: str
-'''
+"""
 
 INSTRUCTOR_SCRIPT = USER_MODEL + textwrap.dedent(
     """

@@ -8,6 +8,8 @@ from instructor_py.errors import (
     ConfigurationError,
     InstructorError,
     ProviderError,
+    SequenceContradictionError,
+    StreamClosedError,
     StructuredOutputRetryError,
     TransportError,
     UnsupportedModeError,
@@ -28,11 +30,14 @@ from instructor_py.response_models import (
     to_response_model,
 )
 from instructor_py.retry import DEFAULT_MAX_RETRIES
+from instructor_py.streaming import PartialList, PartialModel, partial_model
+from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 from instructor_py.structured_output import StructuredOutput
 from instructor_py.usage import Usage
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
+    "AsyncStructuredOutputStream",
     "Attempt",
     "AttemptIterator",
     "AuthenticationError",
@@ -44,19 +49,25 @@ __all__ = [
     "Maybe",
     "MaybeResult",
     "OutputMode",
+    "PartialList",
+    "PartialModel",
     "PendingStructuredOutput",
     "ProviderCall",
     "ProviderError",
     "ResponseModel",
     "ResponsePipeline",
     "Sequence",
+    "SequenceContradictionError",
     "StageFailure",
+    "StreamClosedError",
     "StructuredOutput",
     "StructuredOutputResponse",
     "StructuredOutputRetryError",
+    "StructuredOutputStream",
     "TransportError",
     "UnsupportedModeError",
     "UnsupportedResponseModelError",
     "Usage",
+    "partial_model",
     "to_response_model",
 ]

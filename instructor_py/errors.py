@@ -163,6 +163,26 @@ class TokenOutOfRangeError(ConstraintError, ValueError):
     """A token id outside the tokenizer's vocabulary was given to a matcher."""
 
 
+# --- streaming -------------------------------------------------------------------------------
+
+
+class SequenceContradictionError(InstructorError):
+    """``sequence()`` already yielded item ``index`` from an attempt that later failed, and the
+    attempt that succeeded produced a different item there (or fewer items). The items you
+    received up to ``index`` - 1 are confirmed; drop the ones from ``index`` on and use ``value``
+    (the validated final value of the successful attempt) instead."""
+
+    def __init__(self, message: str, *, index: int, value: Any = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.value = value
+
+
+class StreamClosedError(InstructorError):
+    """A stream was closed (``close()`` / leaving its ``with`` block) before it finished; start a
+    new one with ``stream()`` to get the result."""
+
+
 class MissingAPIKeyError(AuthenticationError, ConfigurationError):
     """No API key for a preset that needs one (raised before any request is sent). The message
     names the environment variable to set."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Generic, cast
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 from typing_extensions import TypeVar
 
@@ -13,6 +13,9 @@ from instructor_py.execution import aexecute, execute
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.response import StructuredOutputResponse
+
+if TYPE_CHECKING:
+    from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 
 T = TypeVar("T", default=Any)
 
@@ -66,6 +69,20 @@ class PendingStructuredOutput(Generic[T]):
 
     async def aget(self) -> T:
         return (await self.aresponse()).value
+
+    def stream(self, *, partial_strings: bool = True) -> StructuredOutputStream[T]:
+        """A streamed call (nothing is sent before a view is iterated): ``partials()``,
+        ``sequence()``, ``responses()``, ``final_value()``. ``partial_strings=False`` shows a
+        string in partials only once it is complete."""
+        from instructor_py.streaming.stream import StructuredOutputStream
+
+        return StructuredOutputStream(self._plan, partial_strings=partial_strings)
+
+    def astream(self, *, partial_strings: bool = True) -> AsyncStructuredOutputStream[T]:
+        """The async twin of :meth:`stream` (``async for`` the views, ``await`` the finals)."""
+        from instructor_py.streaming.stream import AsyncStructuredOutputStream
+
+        return AsyncStructuredOutputStream(self._plan, partial_strings=partial_strings)
 
     def __repr__(self) -> str:
         state = "done" if self._response is not None else "not sent"

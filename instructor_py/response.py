@@ -25,3 +25,5 @@ class StructuredOutputResponse(Generic[T]):
     usage: Usage
     attempts: tuple[Attempt, ...]
     is_partial: bool = False
+    #: Streaming only: a marker that the partials before it are void (a new try begins).
+    is_void: bool = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Generic, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from typing_extensions import TypedDict, TypeVar, Unpack
@@ -38,6 +38,9 @@ from instructor_py.response_models.maybe import Maybe, MaybeResult
 from instructor_py.response_models.sequence import Sequence
 from instructor_py.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
 from instructor_py.transport import TransportRetryPolicy
+
+if TYPE_CHECKING:
+    from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -359,6 +362,14 @@ class StructuredOutput(Generic[T]):
 
     async def aresponse(self) -> StructuredOutputResponse[T]:
         return await self.create().aresponse()
+
+    def stream(self, *, partial_strings: bool = True) -> StructuredOutputStream[T]:
+        """Shorthand for ``create().stream()`` (see :mod:`instructor_py.streaming.stream`)."""
+        return self.create().stream(partial_strings=partial_strings)
+
+    def astream(self, *, partial_strings: bool = True) -> AsyncStructuredOutputStream[T]:
+        """Shorthand for ``create().astream()``."""
+        return self.create().astream(partial_strings=partial_strings)
 
     def __repr__(self) -> str:
         if self.provider is not None:

@@ -1,0 +1,114 @@
+"""Find the JSON document inside streamed model text, as it arrives, and feed only it to a parser.
+
+Handles: bare JSON (tool-call arguments, JSON modes), JSON after leading prose ("Sure! Here it
+is: {...}"), and a fenced block (MD_JSON: prose, then ```` ```json ````, the document, ```` ``` ````).
+The earliest candidate wins: a fence opening (its content starts after the fence's line) or an
+opening bracket. If a candidate turns out not to be JSON (prose like ``use {name}``), the locator
+restarts at the next candidate after it, re-reading the buffered text; at most ``max_restarts``
+times, after which it gives up (no more partials for this stream — the final answer is still
+extracted from the full text by the response pipeline). Text after the document is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from instructor_py.streaming.json_parser import IncrementalJsonParser, JsonStreamError
+
+__all__ = ["JsonTextLocator"]
+
+_FENCE_INFO_MAX = 64  # a fence "info string" longer than this is not a fence opening
+
+
+class JsonTextLocator:
+    """Streams text into parsers created by ``make_parser``; ``parser`` is the current one."""
+
+    def __init__(
+        self,
+        make_parser: Callable[[], IncrementalJsonParser],
+        *,
+        openers: str = "{[",
+        fences: bool = True,
+        max_restarts: int = 16,
+    ) -> None:
+        self._make = make_parser
+        self._fences = fences
+        pattern = "[" + re.escape(openers) + "]"
+        if fences:
+            pattern = "```|" + pattern
+        self._candidate = re.compile(pattern)
+        self._max_restarts = max_restarts
+        self.parser: IncrementalJsonParser | None = None
+        self.restarts = 0
+        self.gave_up = False
+        self.error: JsonStreamError | None = None
+        self._search = ""  # unsearched text (while no parser runs)
+        self._fed: list[str] = []  # text fed to the current parser (for a restart)
+
+    @property
+    def done(self) -> bool:
+        """The document is complete (later text is ignored)."""
+        return self.parser is not None and self.parser.done
+
+    def feed(self, text: str) -> None:
+        if self.gave_up or self.done or not text:
+            return
+        if self.parser is not None:
+            self._feed_parser(text)
+        else:
+            self._search += text
+            self._scan()
+
+    def _scan(self) -> None:
+        """Look for a candidate in ``_search``; start a parser on it if found."""
+        while self.parser is None and not self.gave_up:
+            s = self._search
+            m = self._candidate.search(s)
+            if m is None:
+                # Keep a possible partial fence ("`" or "``") for the next chunk.
+                keep = len(s) - len(s.rstrip("`")) if self._fences else 0
+                self._search = s[len(s) - min(keep, 2) :] if keep else ""
+                return
+            start = m.start()
+            if m.group() == "```":
+                newline = s.find("\n", m.end())
+                if newline < 0:
+                    if len(s) - m.end() > _FENCE_INFO_MAX:
+                        self._search = s[m.end() :]
+                        continue
+                    self._search = s[start:]
+                    return
+                if newline - m.end() > _FENCE_INFO_MAX or "`" in s[m.end() : newline]:
+                    self._search = s[m.end() :]
+                    continue
+                content = s[newline + 1 :]
+            else:
+                content = s[start:]
+            self._search = ""
+            self.parser = self._make()
+            self._fed = []
+            self._feed_parser(content)
+
+    def _feed_parser(self, text: str) -> None:
+        parser = self.parser
+        assert parser is not None
+        self._fed.append(text)
+        try:
+            parser.feed(text)
+        except JsonStreamError as exc:
+            self.error = exc
+            self._restart()
+
+    def _restart(self) -> None:
+        self.restarts += 1
+        text = "".join(self._fed)
+        self.parser = None
+        self._fed = []
+        if self.restarts > self._max_restarts:
+            self.gave_up = True
+            return
+        # Skip the first non-blank character (the failed candidate's opener) and search again.
+        stripped = text.lstrip()
+        self._search = stripped[1:]
+        self._scan()
