@@ -26,12 +26,16 @@ def test_allocate_shape_and_zero() -> None:
         allocate_bitmask(0, 10)
 
 
+@pytest.mark.parametrize("dense", [True, False], ids=["dense", "sparse"])
 @pytest.mark.parametrize("vocab", [1, 31, 32, 33, 1000, 49152])
-def test_apply_matches_bit_by_bit_reference(vocab: int) -> None:
+def test_apply_matches_bit_by_bit_reference(vocab: int, dense: bool) -> None:
     rng = np.random.default_rng(vocab)
-    mask = rng.integers(-(2**31), 2**31, size=(1, (vocab + 31) // 32), dtype=np.int64).astype(
-        np.int32
-    )
+    words = (vocab + 31) // 32
+    mask = rng.integers(-(2**31), 2**31, size=(1, words), dtype=np.int64).astype(np.int32)
+    if not dense:  # a few non-zero words (the gather/scatter path), one of them the last
+        keep = np.zeros(words, dtype=bool)
+        keep[[0, words - 1]] = True
+        mask[0, ~keep] = 0
     width = vocab + 7  # logits wider than the vocabulary
     logits = rng.standard_normal(width).astype(np.float32)
     before = logits.copy()
