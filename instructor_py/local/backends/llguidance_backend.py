@@ -100,7 +100,7 @@ class LLGuidanceMatcher:
     consistent) although llguidance itself treats it as a no-op.
     """
 
-    __slots__ = ("_eos", "_info", "_m", "_n", "_tail_eos", "_words")
+    __slots__ = ("_eos", "_info", "_m", "_mask", "_mask_ptr", "_n", "_tail_eos", "_words")
 
     def __init__(self, m: Any, info: TokenizerInfo, accepted: int = 0, tail_eos: int = 0) -> None:
         self._m = m
@@ -109,6 +109,8 @@ class LLGuidanceMatcher:
         self._tail_eos = tail_eos
         self._eos = frozenset(info.eos_token_ids)
         self._words = bitmask_words(info.vocab_size)
+        self._mask: Any = None
+        self._mask_ptr = 0
 
     @property
     def raw(self) -> Any:
@@ -121,13 +123,17 @@ class LLGuidanceMatcher:
 
     def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
         words = self._words
-        check_bitmask(bitmask, index, words)
+        if bitmask is not self._mask:  # validate each new array once, then reuse its address
+            check_bitmask(bitmask, 0, words)
+            self._mask = bitmask
+            self._mask_ptr = int(bitmask.ctypes.data)
+        if not 0 <= index < bitmask.shape[0]:
+            check_bitmask(bitmask, index, words)
         if self._m.is_error():
             raise ConstraintError(f"llguidance matcher is in an error state: {self._m.get_error()}")
-        row = bitmask[index]
-        self._m.unsafe_compute_mask_ptr(row.ctypes.data, words * 4)
-        if row.shape[0] > words:
-            row[words:] = 0
+        self._m.unsafe_compute_mask_ptr(self._mask_ptr + index * bitmask.strides[0], words * 4)
+        if bitmask.shape[1] > words:
+            bitmask[index, words:] = 0
 
     def _check(self, token_ids: Sequence[int]) -> list[int]:
         ids = list(token_ids)
