@@ -31,7 +31,7 @@ from instructor_py.local.bitmask import Bitmask, allocate_bitmask
 from instructor_py.local.constraints import ConstraintSpec, Whitespace
 from instructor_py.local.handle import CompiledGrammarHandle, InstrumentedMatcher
 from instructor_py.local.stats import OrchestratorStats, StatsRecorder
-from instructor_py.local.timeout import run_with_timeout
+from instructor_py.local.timeout import lane_busy, run_with_timeout
 from instructor_py.local.tokenizer import TokenizerInfo
 
 _JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
@@ -59,7 +59,7 @@ class StructuredOutputOrchestrator:
         *,
         backends: Sequence[Backend] | None = None,
         cache_size: int = 64,
-        compile_timeout_s: float | None = 30.0,
+        compile_timeout_s: float | None = 10.0,
     ) -> None:
         self._info = tokenizer_info
         self._backends: dict[str, Backend] = {}
@@ -171,6 +171,8 @@ class StructuredOutputOrchestrator:
         failed = False
         for backend in self._candidates():
             why = backend.unsupported_reason(spec)
+            if why is None and lane_busy(backend.name):
+                why = "an earlier compilation is still running past its time limit"
             if why is not None:
                 reasons.append(f"{backend.name}: skipped ({why})")
                 continue
@@ -182,6 +184,7 @@ class StructuredOutputOrchestrator:
                     lambda b=backend: b.compile(spec),  # type: ignore[misc]
                     self.compile_timeout_s,
                     f"{spec.describe()} with {backend.name}",
+                    backend.name,
                 )
             except ConstraintTimeoutError as exc:
                 self._stats.compile(backend.name, time.perf_counter_ns() - t0, ok=False)

@@ -193,12 +193,18 @@ def test_no_backend_installed(tok: TokenizerInfo) -> None:
 
 def test_compile_time_limit(tok: TokenizerInfo) -> None:
     release = threading.Event()
-    orch = StructuredOutputOrchestrator(
-        tok, backends=[BrokenBackend(tok, hang=release)], compile_timeout_s=0.2
-    )
+    hanging = BrokenBackend(tok, hang=release)
+    alone = StructuredOutputOrchestrator(tok, backends=[hanging], compile_timeout_s=0.2)
+    with_fallback = StructuredOutputOrchestrator(tok, compile_timeout_s=0.2)
+    with_fallback.register_backend(hanging, set_as_default=True)
     try:
         with pytest.raises(ConstraintTimeoutError, match=r"longer than 0\.2 s"):
-            orch.compile_regex("a")
+            alone.compile_regex("a")
+        # the abandoned compilation still runs: the backend is skipped, not piled up
+        handle = with_fallback.compile_regex("b")
+        assert handle.backend == "llguidance"
+        assert "still running past its time limit" in handle.fallback_reasons[0]
+        assert hanging.calls == 1
     finally:
         release.set()
 

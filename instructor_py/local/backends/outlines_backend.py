@@ -215,8 +215,9 @@ class OutlinesMatcher:
 class OutlinesBackend:
     """Compiles regex, choice and (exactly supported) JSON schemas with outlines-core."""
 
-    def __init__(self, tokenizer: TokenizerInfo) -> None:
+    def __init__(self, tokenizer: TokenizerInfo, *, max_regex_chars: int = 4000) -> None:
         self._info = tokenizer
+        self.max_regex_chars = max_regex_chars
         self._vocab: Any = None
         self._stats = StatsCounter(self.name)
 
@@ -236,6 +237,8 @@ class OutlinesBackend:
                 return f"outlines-core would ignore {', '.join(bad[:5])}"
             if not isinstance(spec.schema, dict):
                 return "outlines-core needs an object schema"
+        if spec.kind != "json_schema" and len(spec.text) > self.max_regex_chars:
+            return f"pattern longer than {self.max_regex_chars} characters"
         return None
 
     def regex_for(self, spec: ConstraintSpec) -> str:
@@ -262,8 +265,15 @@ class OutlinesBackend:
                 raise ConstraintCompileError(why)
             if self._vocab is None:
                 self._vocab = outlines_vocabulary(self._info)
+            regex = self.regex_for(spec)
+            if len(regex) > self.max_regex_chars:
+                # the DFA index over the whole vocabulary grows with the regex: refuse early
+                raise ConstraintCompileError(
+                    f"outlines-core: the regex for {spec.describe()} has {len(regex)} characters "
+                    f"(limit {self.max_regex_chars}); too large for its DFA index."
+                )
             try:
-                index = oc.Index(self.regex_for(spec), self._vocab)
+                index = oc.Index(regex, self._vocab)
             except ValueError as exc:
                 raise ConstraintCompileError(
                     f"outlines-core could not compile {spec.describe()}: {exc}"
