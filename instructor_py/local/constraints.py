@@ -28,8 +28,8 @@ class ConstraintOptions:
 
     - ``whitespace``: ``"compact"`` (JSON without insignificant whitespace, the default: fewer
       tokens, no whitespace loops) or ``"flexible"`` (any JSON whitespace between tokens).
-    - ``max_nesting``: depth bound for recursive schemas (outlines-core) and for the relaxed
-      "any JSON" fallback grammar.
+    - ``max_nesting``: how deep outlines-core unrolls recursive schemas (llguidance handles
+      recursion natively and ignores it).
     - ``allow_relaxed``: when no backend compiles a JSON schema exactly, the orchestrator may fall
       back to a relaxed constraint (handle marked ``exact=False``); set False to get an error.
     """
@@ -71,6 +71,12 @@ class ConstraintSpec:
     ) -> ConstraintSpec:
         """A JSON schema (dict or JSON text). Raises :class:`InvalidSchemaError` if it is not one."""
         obj = _load_schema(schema)
+        if obj is True:
+            obj = {}  # the schema `true` accepts any JSON value, like `{}`
+        elif obj is False:
+            raise InvalidSchemaError(
+                "the JSON schema `false` accepts no value, so nothing could be generated."
+            )
         _check_schema(obj)
         # key order is kept: it is the order properties are generated in
         text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)

@@ -35,6 +35,12 @@ EXACT_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 EXACT_FORMATS = frozenset({"date-time", "date", "time", "uuid", "uri", "email"})
+_ANNOTATIONS = frozenset(
+    {"title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated",
+     "readOnly", "writeOnly", "$defs", "definitions"}
+)  # fmt: skip
+# outlines-core lets these decide alone and drops their siblings: they must stand alone
+_EXCLUSIVE = ("enum", "const", "anyOf", "$ref")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("anyOf", "prefixItems")
 _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
@@ -69,6 +75,20 @@ def unsupported_schema_keywords(schema: Any) -> list[str]:
                 found.append(f"{path}/{key}")
             elif key == "format" and value not in EXACT_FORMATS:
                 found.append(f"{path}/format={value}")
+        constraining = [k for k in node if k not in _ANNOTATIONS]
+        for key in _EXCLUSIVE:
+            if key in node and len(constraining) > 1:
+                found.append(f"{path}/{key} with sibling keywords")
+        if isinstance(node.get("type"), list) and len(constraining) > 1:
+            found.append(f"{path}/type list with sibling keywords")
+        if isinstance(node.get("items"), list):
+            found.append(f"{path}/items as a list")
+        required = node.get("required", [])
+        props = node.get("properties", {})
+        if isinstance(required, list) and isinstance(props, dict):
+            missing = [r for r in required if r not in props]
+            if missing:
+                found.append(f"{path}/required names {missing[:3]} missing from properties")
     return found
 
 
