@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from instructor_py.errors import ConstraintCompileError, ConstraintTimeoutError, InvalidSchemaError
 from instructor_py.local.backends import installed_backends
@@ -119,8 +119,7 @@ class StructuredOutputOrchestrator:
                 self._cache.move_to_end(key)
         self._stats.cache(entry is not None)
         if entry is not None:
-            matcher = entry.prototype.clone()
-            assert isinstance(matcher, BackendMatcher)
+            matcher = cast(BackendMatcher, entry.prototype.clone())
             return self._handle(spec, entry, matcher, cache_hit=True, compile_ms=0.0)
         t0 = time.perf_counter()
         try:
@@ -130,8 +129,7 @@ class StructuredOutputOrchestrator:
             raise
         compile_ms = (time.perf_counter() - t0) * 1000
         prototype = entry.prototype
-        matcher = prototype.clone()
-        assert isinstance(matcher, BackendMatcher)
+        matcher = cast(BackendMatcher, prototype.clone())
         with self._lock:
             self._cache[key] = entry
             self._cache.move_to_end(key)

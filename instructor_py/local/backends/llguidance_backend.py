@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import llguidance as llg
+import numpy as np
 
 from instructor_py.errors import ConstraintCompileError, ConstraintError
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
@@ -295,15 +296,19 @@ class LLGuidanceBackend:
             pairs.append((matcher.raw, index))
         if not pairs:
             return
+        if self._executor is None:
+            self._executor = llg.LLExecutor(num_threads=self._num_threads)
         if bitmask.shape[1] == words:
-            if self._executor is None:
-                self._executor = llg.LLExecutor(num_threads=self._num_threads)
-            self._executor.unsafe_compute_mask_ptr(
-                pairs, bitmask.ctypes.data, words * 4, bitmask.shape[0]
-            )
-        else:  # rows wider than the vocabulary: fill row by row
-            for matcher, index in items:
-                matcher.fill_next_token_bitmask(bitmask, index)
+            target = bitmask
+        else:  # rows wider than the vocabulary: fill a narrow scratch array, then copy
+            target = np.zeros((bitmask.shape[0], words), dtype=np.int32)
+        self._executor.unsafe_compute_mask_ptr(
+            pairs, target.ctypes.data, words * 4, target.shape[0]
+        )
+        if target is not bitmask:
+            rows = [index for _, index in pairs]
+            bitmask[rows, :words] = target[rows]
+            bitmask[rows, words:] = 0
 
     def get_stats(self) -> BackendStats:
         return self._stats.snapshot()
