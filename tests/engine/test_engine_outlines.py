@@ -45,6 +45,8 @@ def test_plain_pydantic_style_schema_is_accepted() -> None:
             "name": {"type": "string", "title": "Name", "minLength": 1},
             "role": {"$ref": "#/$defs/Role", "description": "the role"},
             "nick": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            "tier": {"type": "string", "enum": ["gold", "silver"]},  # type implied by the values
+            "level": {"type": "integer", "const": 3},
         },
         "required": ["name", "role"],
         "$defs": {"Role": {"enum": ["admin", "user"], "title": "Role"}},

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import outlines_core as oc
@@ -76,6 +76,8 @@ def unsupported_schema_keywords(schema: Any) -> list[str]:
             elif key == "format" and value not in EXACT_FORMATS:
                 found.append(f"{path}/format={value}")
         constraining = [k for k in node if k not in _ANNOTATIONS]
+        if _enum_implies_type(node):
+            constraining.remove("type")  # every listed value has the type: enum alone is exact
         for key in _EXCLUSIVE:
             if key in node and len(constraining) > 1:
                 found.append(f"{path}/{key} with sibling keywords")
@@ -90,6 +92,29 @@ def unsupported_schema_keywords(schema: Any) -> list[str]:
             if missing:
                 found.append(f"{path}/required names {missing[:3]} missing from properties")
     return found
+
+
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+def _enum_implies_type(node: dict[str, Any]) -> bool:
+    """``type`` next to ``enum``/``const`` adds nothing when every listed value has that type."""
+    kind = node.get("type")
+    check = _TYPE_CHECKS.get(kind) if isinstance(kind, str) else None
+    if check is None or ("enum" not in node and "const" not in node):
+        return False
+    values = list(node.get("enum", [])) if isinstance(node.get("enum"), list) else []
+    if "const" in node:
+        values.append(node["const"])
+    return all(check(v) for v in values)
 
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
