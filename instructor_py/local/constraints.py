@@ -32,11 +32,14 @@ class ConstraintOptions:
       recursion natively and ignores it).
     - ``allow_relaxed``: when no backend compiles a JSON schema exactly, the orchestrator may fall
       back to a relaxed constraint (handle marked ``exact=False``); set False to get an error.
+    - ``lenient``: backends may ignore JSON-schema keywords they do not implement (the result is
+      then not exact). Set by the orchestrator for its first relaxed tier; rarely set by hand.
     """
 
     whitespace: Whitespace = "compact"
     max_nesting: int = 8
     allow_relaxed: bool = True
+    lenient: bool = False
 
     def __post_init__(self) -> None:
         if self.whitespace not in ("compact", "flexible"):
@@ -144,7 +147,7 @@ class ConstraintSpec:
     @cached_property
     def _cache_key(self) -> str:
         o = self.options
-        raw = f"{self.kind}\0{self.syntax}\0{o.whitespace}\0{o.max_nesting}\0{o.allow_relaxed}\0{self.text}"
+        raw = f"{self.kind}\0{self.syntax}\0{o.whitespace}\0{o.max_nesting}\0{o.allow_relaxed}\0{o.lenient}\0{self.text}"
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
     def describe(self) -> str:

@@ -5,10 +5,16 @@ other registered backends in registration order. A backend that fails (or exceed
 is recorded in the handle's ``fallback_reasons`` and the next one is tried.
 
 Relaxed fallback (JSON schema only, when ``spec.options.allow_relaxed``): if no backend compiles
-the schema exactly, the orchestrator compiles "any JSON value of the schema's top-level type"
-(``{"type": "object"}`` for an object schema, ``{}`` when the type is unknown) and returns a handle
-with ``exact=False`` and ``relaxed_reason`` set. Output then parses as JSON of the right shape, but
-the schema must still be checked (the SDK validates and retries).
+the schema exactly, the orchestrator tries two relaxed tiers and returns a handle with
+``exact=False`` and ``relaxed_reason`` set:
+
+1. *lenient*: the same schema, with the keywords a backend does not implement ignored (e.g.
+   ``uniqueItems``); everything else in the schema is still enforced;
+2. *shape*: any JSON value of the schema's top-level type (``{"type": "object"}`` for an object
+   schema, ``{}`` when the type is unknown).
+
+Output of a relaxed handle parses as JSON, but the schema must still be checked (the SDK
+validates and retries).
 
 Cache: an LRU of compiled prototypes keyed by ``(spec.to_cache_key(), tokenizer fingerprint)``; a
 hit returns a handle whose matcher is a clone of the prototype (no recompilation).
@@ -205,23 +211,36 @@ class StructuredOutputOrchestrator:
         raise error(f"could not compile {spec.describe()}:\n  {detail}")
 
     def _relaxed(self, spec: ConstraintSpec, reasons: list[str]) -> _Entry:
+        exact_failures = "; ".join(reasons)
+        lenient = spec.with_options(lenient=True, allow_relaxed=False)
+        try:
+            inner = self._compile_uncached(lenient)
+        except ConstraintCompileError as exc:
+            lenient_failure = str(exc)
+        else:
+            why = (
+                "no backend compiles the schema exactly; relaxed to the schema without the "
+                f"keywords the backend does not implement ({exact_failures})"
+            )
+            self._stats.relaxed(why)
+            return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
         schema = relaxed_schema(spec.schema)
-        relaxed = ConstraintSpec.json_schema(
+        shape = ConstraintSpec.json_schema(
             schema,
             whitespace=spec.options.whitespace,
             max_nesting=spec.options.max_nesting,
             allow_relaxed=False,
         )
         try:
-            inner = self._compile_uncached(relaxed)
+            inner = self._compile_uncached(shape)
         except ConstraintCompileError as exc:
             raise ConstraintCompileError(
                 f"could not compile {spec.describe()} exactly nor relaxed:\n  "
                 + "\n  ".join(reasons)
-                + f"\n  relaxed: {exc}"
+                + f"\n  lenient: {lenient_failure}\n  relaxed: {exc}"
             ) from exc
-        shape = schema.get("type", "any JSON value")
-        why = f"no backend compiles the schema exactly; relaxed to {shape} ({'; '.join(reasons)})"
+        kind = schema.get("type", "any JSON value")
+        why = f"no backend compiles the schema exactly, even leniently; relaxed to {kind} ({exact_failures})"
         self._stats.relaxed(why)
         return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
 

@@ -19,6 +19,7 @@ from instructor_py.local import (
     TokenizerInfo,
 )
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask
+from instructor_py.local.orchestrator import relaxed_schema
 
 pytest.importorskip("llguidance", reason="llguidance is not installed")
 needs_outlines = pytest.mark.skipif(
@@ -156,20 +157,39 @@ def test_real_fallback_from_llguidance_to_outlines(tok: TokenizerInfo) -> None:
     assert accepts_text(fallback.matcher, tok, '{"name":"A","age":1}')
 
 
-def test_relaxed_handle_when_no_backend_is_exact(
-    orch: StructuredOutputOrchestrator, tok: TokenizerInfo
-) -> None:
+def test_relaxed_lenient_tier(orch: StructuredOutputOrchestrator, tok: TokenizerInfo) -> None:
     schema = {"type": "array", "items": {"type": "integer"}, "uniqueItems": True}
     handle = orch.compile_json_schema(schema)
     assert not handle.exact
     assert handle.relaxed_reason is not None and "uniqueItems" in handle.relaxed_reason
-    # relaxed = any JSON array: duplicates pass (validation must catch them), objects do not
+    assert "without the keywords" in handle.relaxed_reason
+    # lenient: uniqueItems is ignored (validation must catch duplicates), the rest still holds
     assert accepts_text(handle.matcher, tok, "[1,1]")
-    assert accepts_text(orch.compile_json_schema(schema).matcher, tok, '["x"]')
+    assert not accepts_text(orch.compile_json_schema(schema).matcher, tok, '["x"]')
     assert not accepts_text(orch.compile_json_schema(schema).matcher, tok, "{}")
     assert orch.get_stats().relaxed == 1
     with pytest.raises(ConstraintCompileError, match=r"llguidance.*uniqueItems"):
         orch.compile_json_schema(schema, allow_relaxed=False)
+
+
+def test_relaxed_shape_tier(orch: StructuredOutputOrchestrator, tok: TokenizerInfo) -> None:
+    # a remote $ref: no backend can compile it, even leniently -> any JSON object
+    schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}}
+    handle = orch.compile_json_schema(schema)
+    assert not handle.exact
+    assert handle.relaxed_reason is not None and "relaxed to object" in handle.relaxed_reason
+    assert "example.com" in handle.relaxed_reason
+    assert accepts_text(handle.matcher, tok, '{"b":[1,2]}')
+    assert not accepts_text(orch.compile_json_schema(schema).matcher, tok, "[1]")
+
+
+def test_relaxed_schema_shapes() -> None:
+    assert relaxed_schema({"type": "object", "properties": {}}) == {"type": "object"}
+    assert relaxed_schema({"properties": {"a": {}}}) == {"type": "object"}
+    assert relaxed_schema({"prefixItems": [{}]}) == {"type": "array"}
+    assert relaxed_schema({"type": ["string", "null"]}) == {"type": ["string", "null"]}
+    assert relaxed_schema({"anyOf": [{"type": "string"}]}) == {}
+    assert relaxed_schema(True) == {}
 
 
 def test_compile_errors_are_typed_and_say_where(orch: StructuredOutputOrchestrator) -> None:

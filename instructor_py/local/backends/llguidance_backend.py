@@ -71,7 +71,7 @@ def llguidance_grammar(spec: ConstraintSpec) -> str:
             "item_separator": ",",
             "key_separator": ":",
             "coerce_one_of": False,
-            "lenient": False,
+            "lenient": spec.options.lenient,
         }
         try:
             return str(llg.LLMatcher.grammar_from_json_schema(spec.text, overrides=options))  # type: ignore[arg-type]

@@ -277,7 +277,7 @@ class OutlinesBackend:
         if spec.kind == "grammar":
             return "outlines-core does not compile grammars"
         if spec.kind == "json_schema":
-            bad = unsupported_schema_keywords(spec.schema)
+            bad = [] if spec.options.lenient else unsupported_schema_keywords(spec.schema)
             if bad:
                 return f"outlines-core would ignore {', '.join(bad[:5])}"
             if not isinstance(spec.schema, dict):
