@@ -71,6 +71,7 @@ class StructuredOutputOrchestrator:
         self._backends: dict[str, Backend] = {}
         self._default: str | None = None
         self._cache: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._compiling: dict[tuple[str, str], threading.Lock] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._stats = StatsRecorder()
@@ -117,16 +118,39 @@ class StructuredOutputOrchestrator:
     # --- compilation -------------------------------------------------------------------------
 
     def compile(self, spec: ConstraintSpec) -> CompiledGrammarHandle:
-        """A handle with a fresh matcher for ``spec`` (from the cache when possible)."""
+        """A handle with a fresh matcher for ``spec`` (from the cache when possible).
+
+        Thread-safe; concurrent calls for the same spec compile it once (the others wait and get
+        a cache hit).
+        """
         key = (spec.to_cache_key(), self._info.fingerprint)
+        entry = self._lookup(key)
+        if entry is None:
+            with self._lock:
+                key_lock = self._compiling.setdefault(key, threading.Lock())
+            with key_lock:
+                entry = self._lookup(key)
+                if entry is None:
+                    try:
+                        return self._compile_and_store(spec, key)
+                    finally:
+                        with self._lock:
+                            self._compiling.pop(key, None)
+        self._stats.cache(True)
+        matcher = cast(BackendMatcher, entry.prototype.clone())
+        return self._handle(spec, entry, matcher, cache_hit=True, compile_ms=0.0)
+
+    def _lookup(self, key: tuple[str, str]) -> _Entry | None:
         with self._lock:
             entry = self._cache.get(key)
             if entry is not None:
                 self._cache.move_to_end(key)
-        self._stats.cache(entry is not None)
-        if entry is not None:
-            matcher = cast(BackendMatcher, entry.prototype.clone())
-            return self._handle(spec, entry, matcher, cache_hit=True, compile_ms=0.0)
+            return entry
+
+    def _compile_and_store(
+        self, spec: ConstraintSpec, key: tuple[str, str]
+    ) -> CompiledGrammarHandle:
+        self._stats.cache(False)
         t0 = time.perf_counter()
         try:
             entry = self._compile_uncached(spec)
@@ -134,8 +158,7 @@ class StructuredOutputOrchestrator:
             self._stats.error()
             raise
         compile_ms = (time.perf_counter() - t0) * 1000
-        prototype = entry.prototype
-        matcher = cast(BackendMatcher, prototype.clone())
+        matcher = cast(BackendMatcher, entry.prototype.clone())
         with self._lock:
             self._cache[key] = entry
             self._cache.move_to_end(key)

@@ -254,3 +254,18 @@ async def test_async_compile_runs_in_a_worker_thread(tok: TokenizerInfo) -> None
     assert accepts_text(handles[1].matcher, tok, "123")
     grammar = await orch.acompile_grammar('start: "ok"')
     assert accepts_text(grammar.matcher, tok, "ok")
+
+
+def test_concurrent_compiles_of_one_spec_compile_once(
+    orch: StructuredOutputOrchestrator, tok: TokenizerInfo
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    schema = {"type": "object", "properties": {"k": {"type": "string"}}, "required": ["k"]}
+    with ThreadPoolExecutor(4) as pool:
+        handles = list(pool.map(lambda _: orch.compile_json_schema(schema), range(8)))
+    stats = orch.get_stats()
+    assert stats.compiles == 1 and stats.cache_misses == 1 and stats.cache_hits == 7
+    assert sum(not h.cache_hit for h in handles) == 1
+    assert len({id(h.matcher.inner) for h in handles}) == 8  # every handle has its own matcher
+    assert all(accepts_text(h.matcher, tok, '{"k":"v"}') for h in handles)
