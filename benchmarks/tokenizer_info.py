@@ -73,7 +73,7 @@ def main() -> int:
     info = ours()
 
     def ours_lltok() -> Any:
-        llguidance_backend._TOKENIZERS.clear()
+        info.backend_cache.clear()
         return llguidance_backend.lltokenizer_for(info)
 
     def reference() -> Any:

@@ -39,6 +39,9 @@ class TokenizerInfo:
     bos_token_id: int | None = None
     name: str = "custom"
     encode: Encoder | None = field(default=None, repr=False)
+    #: per-instance cache of what backends build from this tokenizer (e.g. an LLTokenizer, which
+    #: calls back into ``encode``: it must not be shared with a TokenizerInfo of another model)
+    backend_cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.token_bytes)
@@ -130,13 +133,19 @@ class TokenizerInfo:
         return h.hexdigest()[:32]
 
     @cached_property
-    def _encoder(self) -> Encoder:
-        return self.encode if self.encode is not None else GreedyEncoder(self)
+    def _greedy(self) -> Encoder:
+        return GreedyEncoder(self)
 
     def tokenize(self, data: bytes | str) -> list[int]:
-        """Token ids for ``data`` (the model's tokenizer if known, else greedy longest match)."""
+        """Token ids for ``data``: the model's tokenizer if known (and still loaded), else a
+        greedy longest match over the vocabulary."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
-        return list(self._encoder(raw))
+        if self.encode is not None:
+            try:
+                return list(self.encode(raw))
+            except LookupError:  # the model was freed
+                pass
+        return list(self._greedy(raw))
 
     def decode(self, token_ids: Iterable[int]) -> bytes:
         """The bytes of ``token_ids`` (special tokens included as their text)."""

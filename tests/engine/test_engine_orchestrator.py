@@ -269,3 +269,16 @@ def test_concurrent_compiles_of_one_spec_compile_once(
     assert sum(not h.cache_hit for h in handles) == 1
     assert len({id(h.matcher.inner) for h in handles}) == 8  # every handle has its own matcher
     assert all(accepts_text(h.matcher, tok, '{"k":"v"}') for h in handles)
+
+
+def test_a_backend_whose_package_is_absent_is_not_registered(
+    monkeypatch: pytest.MonkeyPatch, tok: TokenizerInfo
+) -> None:
+    import sys
+
+    from instructor_py.local.backends import installed_backends
+
+    monkeypatch.setitem(sys.modules, "outlines_core", None)  # makes `import outlines_core` fail
+    monkeypatch.delitem(sys.modules, "instructor_py.local.backends.outlines_backend", raising=False)
+    assert [b.name for b in installed_backends(tok)] == ["llguidance"]
+    assert StructuredOutputOrchestrator(tok).backend_names == ("llguidance",)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,42 +23,43 @@ from instructor_py.local.bitmask import Bitmask, allocate_bitmask, bitmask_words
 from instructor_py.local.constraints import ConstraintSpec
 from instructor_py.local.tokenizer import TokenizerInfo
 
-_TOKENIZERS: OrderedDict[str, Any] = OrderedDict()
-_TOKENIZERS_LOCK = threading.Lock()
-_MAX_TOKENIZERS = 4
+_TOKENIZER_LOCK = threading.Lock()
 
 
 class _Wrapped:
-    """The duck-typed tokenizer ``llguidance.TokenizerWrapper`` reads."""
+    """The duck-typed tokenizer ``llguidance.TokenizerWrapper`` reads.
+
+    It refers to its TokenizerInfo weakly: the info caches the LLTokenizer built from this
+    wrapper, and a strong reference back would make a cycle through native code.
+    """
 
     def __init__(self, info: TokenizerInfo) -> None:
         self.eos_token_id = info.eos_token_ids[0]
         self.bos_token_id = info.bos_token_id
         self.tokens = list(info.token_bytes)
         self.special_token_ids = sorted(info.special_token_ids)
-        self._info = info
+        self._info = weakref.ref(info)
 
     def __call__(self, data: bytes | str) -> list[int]:
+        info = self._info()
+        if info is None:
+            return []
         try:
-            return self._info.tokenize(data)
+            return info.tokenize(data)
         except Exception:  # llguidance panics on a Python exception: degrade to no tokens
             return []
 
 
 def lltokenizer_for(info: TokenizerInfo) -> Any:
-    """The ``llguidance.LLTokenizer`` for ``info`` (built once per tokenizer fingerprint)."""
-    key = info.fingerprint
-    with _TOKENIZERS_LOCK:
-        tok = _TOKENIZERS.get(key)
-        if tok is not None:
-            _TOKENIZERS.move_to_end(key)
-            return tok
-        tok = llg.LLTokenizer(
-            llg.TokenizerWrapper(_Wrapped(info)), eos_token=list(info.eos_token_ids)
-        )
-        _TOKENIZERS[key] = tok
-        while len(_TOKENIZERS) > _MAX_TOKENIZERS:
-            _TOKENIZERS.popitem(last=False)
+    """The ``llguidance.LLTokenizer`` for ``info`` (built once per TokenizerInfo object: it calls
+    back into that object's tokenizer, so it is not shared between models)."""
+    with _TOKENIZER_LOCK:
+        tok = info.backend_cache.get("llguidance")
+        if tok is None:
+            tok = llg.LLTokenizer(
+                llg.TokenizerWrapper(_Wrapped(info)), eos_token=list(info.eos_token_ids)
+            )
+            info.backend_cache["llguidance"] = tok
         return tok
 
 
