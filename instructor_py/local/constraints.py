@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
@@ -80,9 +80,9 @@ class ConstraintSpec:
             raise InvalidSchemaError(
                 "the JSON schema `false` accepts no value, so nothing could be generated."
             )
-        _check_schema(obj)
         # key order is kept: it is the order properties are generated in
         text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        _check_schema_text(text)
         opts = ConstraintOptions(whitespace, max_nesting, allow_relaxed)
         return cls("json_schema", text, None, opts)
 
@@ -175,6 +175,13 @@ def _load_schema(schema: Mapping[str, Any] | str | bool) -> Any:
     raise InvalidSchemaError(
         f"JSON schema must be a dict, a bool or JSON text, got {type(schema).__name__}."
     )
+
+
+@lru_cache(maxsize=512)
+def _check_schema_text(text: str) -> None:
+    """Meta-validate a schema once per distinct text (it costs milliseconds; a retry or a cache
+    hit builds the same spec again). Only successes are cached: errors are raised each time."""
+    _check_schema(json.loads(text))
 
 
 def _check_schema(obj: Any) -> None:

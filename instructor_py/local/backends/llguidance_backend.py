@@ -51,14 +51,33 @@ class _Wrapped:
 
 
 def lltokenizer_for(info: TokenizerInfo) -> Any:
-    """The ``llguidance.LLTokenizer`` for ``info`` (built once per TokenizerInfo object: it calls
-    back into that object's tokenizer, so it is not shared between models)."""
+    """The ``llguidance.LLTokenizer`` for ``info``, built once per TokenizerInfo object.
+
+    For a llama.cpp model (``info.native``) llguidance calls ``llama_tokenize`` natively (no Python
+    callback while masks are computed; the TokenizerInfo keeps the model alive). Otherwise it
+    calls back into ``info.tokenize``. Either way it is bound to one model, so it is never shared
+    between TokenizerInfo objects, even with equal fingerprints.
+    """
     with _TOKENIZER_LOCK:
         tok = info.backend_cache.get("llguidance")
         if tok is None:
-            tok = llg.LLTokenizer(
-                llg.TokenizerWrapper(_Wrapped(info)), eos_token=list(info.eos_token_ids)
-            )
+            eos = list(info.eos_token_ids)
+            native = info.native
+            if native is not None:
+                # llguidance's convention for llama.cpp: special tokens carry a 0xFF prefix
+                tokens = [
+                    b"\xff" + t if i in info.special_token_ids else t
+                    for i, t in enumerate(info.token_bytes)
+                ]
+                tok = llg.LLTokenizer.from_llamacpp(  # type: ignore[attr-defined]
+                    tokens=tokens,
+                    vocab_ptr=native.vocab_ptr,
+                    tokenize_fptr=native.tokenize_fptr,
+                    eos_token=eos,
+                    slices=None,
+                )
+            else:
+                tok = llg.LLTokenizer(llg.TokenizerWrapper(_Wrapped(info)), eos_token=eos)
             info.backend_cache["llguidance"] = tok
         return tok
 
