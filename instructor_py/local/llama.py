@@ -44,7 +44,7 @@ class DecodeStats:
     """Counters of one generation (or, on :attr:`LlamaDecoder.totals`, of all of them)."""
 
     prompt_tokens: int = 0
-    reused_prompt_tokens: int = 0
+    reused_tokens: int = 0
     evaluated_tokens: int = 0
     sampled_tokens: int = 0
     forced_tokens: int = 0
@@ -179,7 +179,7 @@ class LlamaDecoder:
         while common < limit and self._kv_tokens[common] == prompt[common]:
             common += 1
         kept = self._truncate_cache(common)
-        stats.reused_prompt_tokens = kept
+        stats.reused_tokens = kept
         self._evaluate(prompt[kept:], stats)
 
     # --- token choice ---------------------------------------------------------------------------

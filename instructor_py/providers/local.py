@@ -164,7 +164,7 @@ class LocalProvider:
                     usage = Usage(
                         input_tokens=chunk.stats.prompt_tokens,
                         output_tokens=len(tokens),
-                        cache_read_tokens=chunk.stats.reused_prompt_tokens,
+                        cache_read_tokens=min(chunk.stats.reused_tokens, chunk.stats.prompt_tokens),
                     )
                     raw = LocalGeneration(
                         model=model.name,
