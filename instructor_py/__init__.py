@@ -13,19 +13,50 @@ from instructor_py.errors import (
     UnsupportedModeError,
     UnsupportedResponseModelError,
 )
+from instructor_py.events import Event
+from instructor_py.execution import AttemptIterator, ProviderCall
+from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
+from instructor_py.pending import PendingStructuredOutput
+from instructor_py.pipeline import FieldError, ResponsePipeline, StageFailure
+from instructor_py.response import StructuredOutputResponse
+from instructor_py.response_models import (
+    Maybe,
+    MaybeResult,
+    ResponseModel,
+    Sequence,
+    to_response_model,
+)
+from instructor_py.retry import DEFAULT_MAX_RETRIES
+from instructor_py.structured_output import StructuredOutput
 from instructor_py.usage import Usage
 
 __all__ = [
+    "DEFAULT_MAX_RETRIES",
     "Attempt",
+    "AttemptIterator",
     "AuthenticationError",
     "ConfigurationError",
+    "Event",
+    "Example",
+    "FieldError",
     "InstructorError",
+    "Maybe",
+    "MaybeResult",
     "OutputMode",
+    "PendingStructuredOutput",
+    "ProviderCall",
     "ProviderError",
+    "ResponseModel",
+    "ResponsePipeline",
+    "Sequence",
+    "StageFailure",
+    "StructuredOutput",
+    "StructuredOutputResponse",
     "StructuredOutputRetryError",
     "TransportError",
     "UnsupportedModeError",
     "UnsupportedResponseModelError",
     "Usage",
+    "to_response_model",
 ]

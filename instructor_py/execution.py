@@ -1,0 +1,241 @@
+"""Execution: one attempt = one inference call; the retry policy decides the next.
+
+Sync and async share ONE implementation. :meth:`AttemptIterator.steps` is a generator holding all
+the attempt logic (events, pipeline, retry feedback, attempts, usage). It yields a
+:class:`ProviderCall` step -- "call the provider with this request" -- and expects the
+:class:`~instructor_py.providers.base.InferenceResponse` to be sent back; it returns (via
+``StopIteration.value``) the :class:`StructuredOutputResponse`, or raises
+:class:`~instructor_py.errors.StructuredOutputRetryError` when retries run out. The drivers
+:func:`execute` and :func:`aexecute` are the only I/O edge: they perform each call through
+:class:`~instructor_py.transport.TransportRetryPolicy` (``run`` / ``arun``), emitting
+``InferenceRequested`` per try and ``RetryScheduled(kind="transport")`` per transport retry.
+
+Streaming seam
+--------------
+A step's :attr:`ProviderCall.kind` is ``"infer"`` or ``"stream"`` (``AttemptIterator(plan,
+stream=True)`` marks every request ``stream=True``). A streaming driver drives the same generator:
+for each step it calls ``provider.stream(step.request)`` (or ``astream``), publishes partial
+snapshots as deltas arrive (use ``step.attempt`` to tag them; a step with a higher attempt number
+means the previous attempt's partials are void), assembles the deltas into one
+``InferenceResponse`` (content, tool calls, finish reason, usage) and sends it back with
+``gen.send(response)``. Everything after that -- pipeline, retry feedback, events, the final
+response -- is shared. :meth:`AttemptIterator.call` / :meth:`AttemptIterator.acall` show how to
+wrap a provider call with transport retries and request events; a streaming driver can pass its
+own ``fn`` to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, replace
+from typing import Literal, TypeVar, cast
+
+from instructor_py.attempts import Attempt
+from instructor_py.errors import StructuredOutputRetryError
+from instructor_py.events import (
+    AttemptFailed,
+    ExtractionFailed,
+    InferenceRequested,
+    InferenceResponseReceived,
+    ResponseGenerated,
+    RetriesExhausted,
+    RetryScheduled,
+    StructuredOutputStarted,
+    ValidationFailed,
+)
+from instructor_py.pipeline.failures import StageFailure
+from instructor_py.plan import ExecutionPlan
+from instructor_py.providers.base import InferenceRequest, InferenceResponse
+from instructor_py.response import StructuredOutputResponse
+from instructor_py.usage import Usage
+
+T = TypeVar("T")
+
+Steps = Generator["ProviderCall", InferenceResponse, StructuredOutputResponse]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCall:
+    """A step: call the provider with ``request`` for attempt number ``attempt`` (1-based) and
+    send the complete :class:`InferenceResponse` back into the generator."""
+
+    request: InferenceRequest
+    attempt: int
+
+    @property
+    def kind(self) -> Literal["infer", "stream"]:
+        return "stream" if self.request.stream else "infer"
+
+
+class AttemptIterator:
+    """The attempt state machine for one call (see the module docstring)."""
+
+    def __init__(self, plan: ExecutionPlan, *, stream: bool = False) -> None:
+        self.plan = plan
+        self.stream = stream
+
+    # -- the shared logic ------------------------------------------------------------------
+
+    def steps(self) -> Steps:
+        plan = self.plan
+        emit = plan.events.emit
+        rid = plan.request_id
+        request = plan.request
+        if self.stream != request.stream:
+            request = replace(request, stream=self.stream)
+        policy = plan.retry_policy
+        mode = request.mode
+        emit(
+            StructuredOutputStarted(
+                request_id=rid,
+                response_model=plan.context.response_model.name,
+                provider=plan.provider.name,
+                model=request.model,
+                mode=str(mode),
+                max_retries=policy.max_retries,
+                stream=self.stream,
+            )
+        )
+        attempts: list[Attempt] = []
+        usage = Usage()
+        index = 0
+        while True:
+            index += 1
+            response = yield ProviderCall(request, index)
+            usage = usage + response.usage
+            emit(
+                InferenceResponseReceived(
+                    request_id=rid,
+                    attempt=index,
+                    usage=response.usage,
+                    finish_reason=response.finish_reason,
+                )
+            )
+            text = response.output_text(mode)
+            outcome = plan.pipeline.run(text, plan.context)
+            if not isinstance(outcome, StageFailure):
+                attempts.append(
+                    Attempt(index, text, usage=response.usage, raw_response=response.raw)
+                )
+                emit(ResponseGenerated(request_id=rid, attempts=index, usage=usage))
+                return StructuredOutputResponse(
+                    value=outcome,
+                    raw_text=text,
+                    raw_response=response.raw,
+                    usage=usage,
+                    attempts=tuple(attempts),
+                )
+            errors = outcome.messages
+            attempts.append(
+                Attempt(
+                    index,
+                    text,
+                    errors=errors,
+                    stage=outcome.stage,
+                    usage=response.usage,
+                    raw_response=response.raw,
+                )
+            )
+            failed_type = ExtractionFailed if outcome.stage == "extract" else ValidationFailed
+            emit(failed_type(request_id=rid, attempt=index, stage=outcome.stage, errors=errors))
+            emit(AttemptFailed(request_id=rid, attempt=index, stage=outcome.stage, errors=errors))
+            if not policy.can_retry(index):
+                emit(RetriesExhausted(request_id=rid, attempts=index, errors=errors, usage=usage))
+                raise StructuredOutputRetryError(
+                    _exhausted_message(index, policy.max_retries, outcome),
+                    attempts=attempts,
+                    usage=usage,
+                )
+            emit(
+                RetryScheduled(
+                    request_id=rid,
+                    attempt=index,
+                    kind="validation",
+                    reason=f"{outcome.stage} failed: {'; '.join(errors)[:200]}",
+                )
+            )
+            request = policy.next_request(request, response, outcome, index)
+
+    # -- the I/O edge helpers shared by the drivers -----------------------------------------
+
+    def _requested(self, step: ProviderCall) -> None:
+        req = step.request
+        self.plan.events.emit(
+            InferenceRequested(
+                request_id=self.plan.request_id,
+                attempt=step.attempt,
+                provider=self.plan.provider.name,
+                model=req.model,
+                mode=str(req.mode),
+                message_count=len(req.messages),
+                stream=req.stream,
+            )
+        )
+
+    def _on_transport_retry(self, step: ProviderCall) -> Callable[[BaseException, int, float], None]:
+        def hook(error: BaseException, failed_try: int, delay: float) -> None:
+            self.plan.events.emit(
+                RetryScheduled(
+                    request_id=self.plan.request_id,
+                    attempt=step.attempt,
+                    kind="transport",
+                    reason=f"{type(error).__name__} on try {failed_try}",
+                    delay=delay,
+                )
+            )
+
+        return hook
+
+    def call(self, step: ProviderCall, fn: Callable[[InferenceRequest], T]) -> T:
+        """Run ``fn(step.request)`` with transport retries and ``InferenceRequested`` events."""
+
+        def once() -> T:
+            self._requested(step)
+            return fn(step.request)
+
+        return self.plan.transport_policy.run(once, self._on_transport_retry(step))
+
+    async def acall(
+        self, step: ProviderCall, fn: Callable[[InferenceRequest], Awaitable[T]]
+    ) -> T:
+        """Async twin of :meth:`call` (the retry logic itself lives in TransportRetryPolicy)."""
+
+        async def once() -> T:
+            self._requested(step)
+            return await fn(step.request)
+
+        return await self.plan.transport_policy.arun(once, self._on_transport_retry(step))
+
+
+def execute(plan: ExecutionPlan) -> StructuredOutputResponse:
+    """Synchronous driver: ``provider.infer`` for every step."""
+    it = AttemptIterator(plan)
+    gen = it.steps()
+    try:
+        step = next(gen)
+        while True:
+            step = gen.send(it.call(step, plan.provider.infer))
+    except StopIteration as done:
+        return cast(StructuredOutputResponse, done.value)
+
+
+async def aexecute(plan: ExecutionPlan) -> StructuredOutputResponse:
+    """Asynchronous driver: ``provider.ainfer`` for every step."""
+    it = AttemptIterator(plan)
+    gen = it.steps()
+    try:
+        step = next(gen)
+        while True:
+            step = gen.send(await it.acall(step, plan.provider.ainfer))
+    except StopIteration as done:
+        return cast(StructuredOutputResponse, done.value)
+
+
+def _exhausted_message(attempts: int, max_retries: int, failure: StageFailure) -> str:
+    errors = "; ".join(failure.messages[:5])
+    more = f" (+{len(failure.messages) - 5} more)" if len(failure.messages) > 5 else ""
+    return (
+        f"The model's answer failed the {failure.stage} stage on all {attempts} attempt(s) "
+        f"(max_retries={max_retries}). Last errors: {errors}{more}. Raise max_retries, simplify "
+        "the response model, or improve the prompt; this error's .attempts holds every answer."
+    )

@@ -1,0 +1,202 @@
+"""The default pipeline stages. Each takes the previous stage's value and returns the next value or
+a :class:`StageFailure`; none raises for a model mistake."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from instructor_py.pipeline.extraction import DEFAULT_CHAIN, Extractor, extract_json
+from instructor_py.pipeline.failures import FieldError, StageFailure, json_path
+from instructor_py.response_models.base import ResponseModel
+
+Validator = Callable[[Any], Any]
+"""``fn(value)``: returns ``None``/``True`` when valid, ``False`` or an error string (or a list of
+strings) when not; raising ``ValueError``/``AssertionError`` also reports an error."""
+
+Transformer = Callable[[Any], Any]
+"""``fn(value) -> new value``; raising ``ValueError`` reports an error (fed back to the model)."""
+
+# pydantic error types raised by user validators rather than by type checks
+_VALIDATOR_ERROR_TYPES = frozenset({"value_error", "assertion_error"})
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineContext:
+    """What the stages need besides the value."""
+
+    response_model: ResponseModel
+    validators: tuple[Validator, ...] = ()
+    transformers: tuple[Transformer, ...] = ()
+    output: Callable[[Any], Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Stage(Protocol):
+    """A replaceable pipeline stage."""
+
+    @property
+    def name(self) -> str: ...
+
+    def run(self, value: Any, ctx: PipelineContext) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractStage:
+    """Text -> JSON data, through the extraction chain, then the response model's ``prepare``."""
+
+    chain: tuple[Extractor, ...] = DEFAULT_CHAIN
+    name: str = "extract"
+
+    def run(self, value: Any, ctx: PipelineContext) -> Any:
+        text = value if isinstance(value, str) else str(value)
+        if not text.strip():
+            return StageFailure.single(
+                self.name, "the answer was empty; answer with a JSON object that fits the schema"
+            )
+        found = extract_json(text, self.chain)
+        if found is None:
+            snippet = text.strip()[:80]
+            return StageFailure.single(
+                self.name,
+                f"no JSON found in the answer (it began {snippet!r}); answer with a single JSON "
+                "object that fits the schema",
+            )
+        return ctx.response_model.prepare(found.value)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStage:
+    """Validate JSON data against the response model's JSON schema (jsonschema)."""
+
+    name: str = "schema"
+
+    def run(self, value: Any, ctx: PipelineContext) -> Any:
+        validator = ctx.response_model.schema_validator
+        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        if not errors:
+            return value
+        return StageFailure(
+            self.name,
+            tuple(FieldError(json_path(e.absolute_path), e.message) for e in errors[:20]),
+        )
+
+
+def pydantic_errors(exc: ValidationError) -> tuple[FieldError, ...]:
+    out = []
+    for err in exc.errors(include_url=False):
+        msg = str(err["msg"])
+        if err["type"] not in _VALIDATOR_ERROR_TYPES and "input" in err:
+            shown = repr(err["input"])
+            msg += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
+        out.append(FieldError(json_path(err["loc"]), msg))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class DeserializeStage:
+    """JSON data -> Python objects (pydantic), then unwrap. A failure whose errors all come from
+    the model's own validators (``@field_validator``...) is reported as stage ``validate``."""
+
+    name: str = "deserialize"
+
+    def run(self, value: Any, ctx: PipelineContext) -> Any:
+        try:
+            obj = ctx.response_model.deserialize(value)
+        except ValidationError as exc:
+            types = {e["type"] for e in exc.errors()}
+            stage = "validate" if types <= _VALIDATOR_ERROR_TYPES else self.name
+            return StageFailure(stage, pydantic_errors(exc))
+        return ctx.response_model.unwrap(obj)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateStage:
+    """Run the ``with_validator`` callables on the caller's value; every error is collected."""
+
+    name: str = "validate"
+
+    def run(self, value: Any, ctx: PipelineContext) -> Any:
+        errors: list[FieldError] = []
+        for fn in ctx.validators:
+            try:
+                result = fn(value)
+            except (ValueError, AssertionError) as exc:
+                if isinstance(exc, ValidationError):
+                    errors.extend(pydantic_errors(exc))
+                else:
+                    errors.append(FieldError("$", str(exc) or type(exc).__name__))
+                continue
+            errors.extend(_validator_result(fn, result))
+        if errors:
+            return StageFailure(self.name, tuple(errors))
+        return value
+
+
+def _validator_result(fn: Validator, result: Any) -> list[FieldError]:
+    if result is None or result is True:
+        return []
+    if result is False:
+        name = getattr(fn, "__name__", "validator")
+        return [FieldError("$", f"the answer failed the check {name!r}")]
+    if isinstance(result, str):
+        return [FieldError("$", result)]
+    if isinstance(result, list | tuple):
+        return [FieldError("$", str(r)) for r in result]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class TransformStage:
+    """Apply the ``with_transformer`` callables in order, then the output format (``into_dict`` /
+    ``into(cls)``)."""
+
+    name: str = "transform"
+
+    def run(self, value: Any, ctx: PipelineContext) -> Any:
+        try:
+            for fn in ctx.transformers:
+                value = fn(value)
+            if ctx.output is not None:
+                value = ctx.output(value)
+        except ValidationError as exc:
+            return StageFailure(self.name, pydantic_errors(exc))
+        except ValueError as exc:
+            return StageFailure.single(self.name, str(exc) or type(exc).__name__)
+        return value
+
+
+def to_plain(value: Any) -> Any:
+    """Python data without models: BaseModels, dataclasses and Maybe results become dicts."""
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
+        return {name: to_plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    return value
+
+
+def into_type(cls: Any) -> Callable[[Any], Any]:
+    adapter: TypeAdapter[Any] = TypeAdapter(cls)
+
+    def convert(value: Any) -> Any:
+        if isinstance(cls, type) and isinstance(value, cls):
+            return value
+        return adapter.validate_python(to_plain(value))
+
+    return convert
+
+
+DEFAULT_STAGES: tuple[Stage, ...] = (
+    ExtractStage(),
+    SchemaStage(),
+    DeserializeStage(),
+    ValidateStage(),
+    TransformStage(),
+)

@@ -1,0 +1,23 @@
+"""The result of a structured-output call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from instructor_py.attempts import Attempt
+from instructor_py.usage import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredOutputResponse:
+    """``value``: the validated (and transformed) value; ``raw_text``: the text it was extracted
+    from; ``raw_response``: the provider's response object of the successful attempt; ``usage``:
+    summed over every attempt; ``attempts``: each attempt, failed ones first."""
+
+    value: Any
+    raw_text: str
+    raw_response: Any
+    usage: Usage
+    attempts: tuple[Attempt, ...]
+    is_partial: bool = False

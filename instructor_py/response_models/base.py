@@ -1,0 +1,110 @@
+"""The one abstraction every response model kind is turned into.
+
+A :class:`ResponseModel` knows what to tell the model (name, description, the JSON schema of the
+object the model must produce, the tool name/description for TOOLS mode) and how to turn the JSON
+the model produced into the value the caller gets:
+
+1. :meth:`ResponseModel.prepare` -- a lenient reshaping of the extracted JSON (e.g. a bare ``25``
+   for a wrapped ``int`` becomes ``{"value": 25}``); never invents data;
+2. the pipeline validates the result against :attr:`ResponseModel.json_schema`;
+3. :meth:`ResponseModel.deserialize` -- pydantic validation into Python objects (raises
+   :class:`pydantic.ValidationError` for model mistakes);
+4. :meth:`ResponseModel.unwrap` -- strips the wrapper object of scalars and lists.
+
+The schema sent to the model is always an *object* schema (APIs require it for tools and native
+structured output); kinds that are not objects are wrapped in a one-field object.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+
+class ResponseModel(ABC):
+    """Base class of every response model kind. Instances are immutable once built."""
+
+    #: Short kind name, e.g. ``"pydantic"``, ``"json_schema"``, ``"scalar"``.
+    kind: str = "abstract"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        description: str,
+        json_schema: Mapping[str, Any],
+        wrapper_field: str | None = None,
+        list_field: str | None = None,
+    ) -> None:
+        self._name = name
+        self._description = description
+        self._json_schema = json_schema
+        self._wrapper_field = wrapper_field
+        self._list_field = list_field
+
+    @property
+    def name(self) -> str:
+        """The schema name (also the default tool name)."""
+        return self._name
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @property
+    def json_schema(self) -> Mapping[str, Any]:
+        """The (object) JSON schema the model's answer must satisfy."""
+        return self._json_schema
+
+    @property
+    def tool_name(self) -> str:
+        return _tool_safe(self._name)
+
+    @property
+    def tool_description(self) -> str:
+        return self._description or f"Return a {self._name} object."
+
+    @property
+    def wrapper_field(self) -> str | None:
+        """The field of the wrapper object holding the caller's value (``None``: not wrapped)."""
+        return self._wrapper_field
+
+    @property
+    def list_field(self) -> str | None:
+        """The field of the answer object holding the list (sequences only). Streaming uses it to
+        find the items as they complete."""
+        return self._list_field
+
+    @cached_property
+    def schema_validator(self) -> Draft202012Validator:
+        """A compiled jsonschema validator for :attr:`json_schema` (built once)."""
+        return Draft202012Validator(dict(self._json_schema))
+
+    def prepare(self, data: Any) -> Any:
+        """Reshape the extracted JSON leniently before schema validation (default: unchanged)."""
+        if self._wrapper_field is not None and not (
+            isinstance(data, dict) and self._wrapper_field in data
+        ):
+            return {self._wrapper_field: data}
+        return data
+
+    @abstractmethod
+    def deserialize(self, data: Any) -> Any:
+        """Turn schema-valid JSON data into Python objects. Raises ``pydantic.ValidationError``."""
+
+    def unwrap(self, obj: Any) -> Any:
+        """The caller's value from a deserialized object (default: unchanged)."""
+        return obj
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r})"
+
+
+def _tool_safe(name: str) -> str:
+    """Tool names must match ``^[a-zA-Z0-9_-]{1,64}$`` on most APIs."""
+    cleaned = "".join(c if (c.isalnum() and c.isascii()) or c in "_-" else "_" for c in name)
+    return (cleaned or "response")[:64]

@@ -1,0 +1,334 @@
+"""``StructuredOutput``: the immutable builder of a structured-output call.
+
+Every method returns a new instance (``dataclasses.replace``); nothing is sent before ``get()``,
+``response()``, ``aget()`` or ``aresponse()`` (on the builder or on the
+:class:`~instructor_py.pending.PendingStructuredOutput` from ``create()``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+
+from instructor_py.emitter import EventDispatcher, Handler
+from instructor_py.errors import ConfigurationError, UnsupportedModeError
+from instructor_py.events import Event
+from instructor_py.messages import Example, normalize_examples, normalize_messages
+from instructor_py.modes import OutputMode
+from instructor_py.pending import PendingStructuredOutput
+from instructor_py.pipeline.pipeline import ResponsePipeline
+from instructor_py.pipeline.stages import (
+    PipelineContext,
+    Transformer,
+    Validator,
+    into_type,
+    to_plain,
+)
+from instructor_py.plan import ExecutionPlan
+from instructor_py.provider_source import ProviderSource, default_source
+from instructor_py.providers.base import InferenceProvider, Message
+from instructor_py.request_builder import build_request
+from instructor_py.response import StructuredOutputResponse
+from instructor_py.response_models.base import ResponseModel
+from instructor_py.response_models.factory import to_response_model
+from instructor_py.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
+from instructor_py.transport import TransportRetryPolicy
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredOutput:
+    """Build a call with ``with_(...)`` / ``with_*`` / ``using(...)``, then ``get()``.
+
+    ``max_retries`` counts validation retries after the first attempt (default
+    :data:`~instructor_py.retry.DEFAULT_MAX_RETRIES` = 2, i.e. at most 3 calls).
+    """
+
+    messages: tuple[Message, ...] = ()
+    response_model: ResponseModel | None = None
+    system: str | None = None
+    prompt: str | None = None
+    examples: tuple[Example, ...] = ()
+    model: str | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    mode: OutputMode | None = None
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_prompt: str = DEFAULT_RETRY_PROMPT
+    tool_name: str | None = None
+    tool_description: str | None = None
+    validators: tuple[Validator, ...] = ()
+    transformers: tuple[Transformer, ...] = ()
+    output: Callable[[Any], Any] | None = None
+    output_name: str | None = None
+    provider: InferenceProvider | None = None
+    source: ProviderSource | None = None
+    events: EventDispatcher = field(default_factory=EventDispatcher)
+    pipeline: ResponsePipeline = field(default_factory=ResponsePipeline)
+    transport_policy: TransportRetryPolicy = field(default_factory=TransportRetryPolicy)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def with_(
+        self,
+        messages: Any = None,
+        response_model: Any = None,
+        system: str | None = None,
+        prompt: str | None = None,
+        examples: Any = None,
+        model: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        mode: OutputMode | str | None = None,
+        max_retries: int | None = None,
+        retry_prompt: str | None = None,
+        tool_name: str | None = None,
+        tool_description: str | None = None,
+    ) -> StructuredOutput:
+        """Set any of the call's parts at once (``None`` leaves a part unchanged)."""
+        new = self
+        if messages is not None:
+            new = new.with_messages(messages)
+        if response_model is not None:
+            new = new.with_response_model(response_model)
+        if system is not None:
+            new = new.with_system(system)
+        if prompt is not None:
+            new = new.with_prompt(prompt)
+        if examples is not None:
+            new = new.with_examples(examples)
+        if model is not None:
+            new = new.with_model(model)
+        if options is not None:
+            new = new.with_options(options)
+        if mode is not None:
+            new = new.with_output_mode(mode)
+        if max_retries is not None:
+            new = new.with_max_retries(max_retries)
+        if retry_prompt is not None:
+            new = new.with_retry_prompt(retry_prompt)
+        if tool_name is not None or tool_description is not None:
+            new = new.with_tool(tool_name, tool_description)
+        return new
+
+    def with_messages(self, messages: Any) -> StructuredOutput:
+        """A str (one user message), a message dict, or a list of message dicts (copied)."""
+        return replace(self, messages=normalize_messages(messages))
+
+    def with_response_model(self, response_model: Any) -> StructuredOutput:
+        """Any supported response model; unsupported ones fail here, at build time."""
+        return replace(self, response_model=to_response_model(response_model))
+
+    def with_system(self, system: str) -> StructuredOutput:
+        return replace(self, system=_text(system, "system"))
+
+    def with_prompt(self, prompt: str) -> StructuredOutput:
+        return replace(self, prompt=_text(prompt, "prompt"))
+
+    def with_examples(self, examples: Any) -> StructuredOutput:
+        return replace(self, examples=normalize_examples(examples))
+
+    def with_model(self, model: str) -> StructuredOutput:
+        return replace(self, model=_text(model, "model"))
+
+    def with_options(
+        self, options: Mapping[str, Any] | None = None, **more: Any
+    ) -> StructuredOutput:
+        """Merge provider options (temperature, max_tokens, seed...) into the current ones."""
+        if options is not None and not isinstance(options, Mapping):
+            raise TypeError(f"options must be a mapping, got {type(options).__name__}")
+        merged = {**self.options, **(options or {}), **more}
+        return replace(self, options=MappingProxyType(merged))
+
+    def with_output_mode(self, mode: OutputMode | str) -> StructuredOutput:
+        try:
+            resolved = OutputMode(mode)
+        except ValueError:
+            raise ConfigurationError(
+                f"Unknown output mode {mode!r}; use one of {[m.value for m in OutputMode]}"
+            ) from None
+        return replace(self, mode=resolved)
+
+    def with_max_retries(self, max_retries: int) -> StructuredOutput:
+        """Validation retries after the first attempt (0 = a single attempt)."""
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        return replace(self, max_retries=max_retries)
+
+    def with_retry_prompt(self, retry_prompt: str) -> StructuredOutput:
+        """The feedback message; ``{errors}`` is replaced by the error list."""
+        return replace(self, retry_prompt=_text(retry_prompt, "retry_prompt"))
+
+    def with_tool(
+        self, name: str | None = None, description: str | None = None
+    ) -> StructuredOutput:
+        """Name and describe the tool the model must call in TOOLS mode."""
+        return replace(
+            self,
+            tool_name=_text(name, "tool_name") if name is not None else self.tool_name,
+            tool_description=(
+                _text(description, "tool_description")
+                if description is not None
+                else self.tool_description
+            ),
+        )
+
+    def with_validator(self, fn: Validator) -> StructuredOutput:
+        """Add a check on the value: return None/True if valid, False or error text if not (or
+        raise ValueError). Failures are fed back to the model."""
+        return replace(self, validators=(*self.validators, _callable(fn, "validator")))
+
+    def with_transformer(self, fn: Transformer) -> StructuredOutput:
+        """Add a function applied to the validated value (in order)."""
+        return replace(self, transformers=(*self.transformers, _callable(fn, "transformer")))
+
+    def with_pipeline(self, pipeline: ResponsePipeline) -> StructuredOutput:
+        """Replace the response pipeline (e.g. ``ResponsePipeline().replace("extract", ...)``)."""
+        return replace(self, pipeline=pipeline)
+
+    def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput:
+        return replace(self, transport_policy=policy)
+
+    def into_dict(self) -> StructuredOutput:
+        """Return plain Python data (dicts/lists) instead of model instances."""
+        return replace(self, output=to_plain, output_name="dict")
+
+    def into(self, cls: Any) -> StructuredOutput:
+        """Return the value converted into ``cls`` (a model, dataclass, TypedDict...)."""
+        try:
+            convert = into_type(cls)
+        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+            raise ConfigurationError(
+                f"into({cls!r}): pydantic cannot build values of this type "
+                f"({str(exc).splitlines()[0]}); pass a BaseModel, dataclass or TypedDict"
+            ) from None
+        return replace(self, output=convert, output_name=getattr(cls, "__name__", repr(cls)))
+
+    # -- provider -----------------------------------------------------------------------------
+
+    def using(self, preset: str, **overrides: Any) -> StructuredOutput:
+        """Use a provider preset (``"openai"``, ``"anthropic"``, ``"ollama"``, ``"local"``...)
+        with overrides such as ``api_key``, ``base_url``, ``model``; created lazily, once."""
+        return replace(self, provider=None, source=ProviderSource(preset, overrides))
+
+    def with_provider(self, provider: InferenceProvider) -> StructuredOutput:
+        if not isinstance(provider, InferenceProvider):
+            raise TypeError(
+                "with_provider() needs an InferenceProvider (name, default_model, default_mode, "
+                f"supported_modes, infer/ainfer/stream/astream), got {type(provider).__name__}"
+            )
+        return replace(self, provider=provider, source=None)
+
+    def resolve_provider(self) -> InferenceProvider:
+        if self.provider is not None:
+            return self.provider
+        return (self.source or default_source()).resolve()
+
+    # -- events -------------------------------------------------------------------------------
+
+    def on_event(self, event_type: type[Event], handler: Handler) -> StructuredOutput:
+        """Call ``handler(event)`` for every event that is an instance of ``event_type``."""
+        if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+            raise TypeError(f"event_type must be an Event subclass, got {event_type!r}")
+        return replace(
+            self, events=self.events.with_handler(event_type, _callable(handler, "handler"))
+        )
+
+    def wiretap(self, handler: Handler) -> StructuredOutput:
+        """Call ``handler(event)`` for every event."""
+        return replace(self, events=self.events.with_wiretap(_callable(handler, "handler")))
+
+    # -- execution ----------------------------------------------------------------------------
+
+    def plan(self, *, request_id: str | None = None) -> ExecutionPlan:
+        """Resolve the provider and mode, and build the first request (no I/O to the model)."""
+        if self.response_model is None:
+            raise ConfigurationError(
+                "No response_model: call with_(response_model=YourModel) (a pydantic model, "
+                "JSON-schema dict, scalar type, Maybe(...), Sequence.of(...), ...)"
+            )
+        if not self.messages and not self.prompt:
+            raise ConfigurationError(
+                "No messages: call with_(messages='...') (a str, a message dict or a list of them)"
+            )
+        provider = self.resolve_provider()
+        mode = self.mode or provider.default_mode
+        if mode not in provider.supported_modes:
+            supported = ", ".join(sorted(m.value for m in provider.supported_modes))
+            raise UnsupportedModeError(
+                f"Provider {provider.name!r} does not support output mode {mode.value!r}; "
+                f"it supports: {supported}. Pick one with with_output_mode(...)."
+            )
+        request = build_request(
+            messages=self.messages,
+            response_model=self.response_model,
+            mode=mode,
+            system=self.system,
+            prompt=self.prompt,
+            examples=self.examples,
+            model=self.model or provider.default_model,
+            options=self.options,
+            tool_name=self.tool_name,
+            tool_description=self.tool_description,
+        )
+        return ExecutionPlan(
+            provider=provider,
+            request=request,
+            context=PipelineContext(
+                response_model=self.response_model,
+                validators=self.validators,
+                transformers=self.transformers,
+                output=self.output,
+            ),
+            request_id=request_id or uuid.uuid4().hex[:16],
+            pipeline=self.pipeline,
+            retry_policy=ValidationRetryPolicy(self.max_retries, self.retry_prompt),
+            transport_policy=self.transport_policy,
+            events=self.events,
+        )
+
+    def create(self) -> PendingStructuredOutput:
+        """A lazy call: nothing is sent until ``get()``/``response()``/``aget()``/``aresponse()``."""
+        return PendingStructuredOutput(self.plan())
+
+    def get(self) -> Any:
+        return self.create().get()
+
+    def response(self) -> StructuredOutputResponse:
+        return self.create().response()
+
+    async def aget(self) -> Any:
+        return await self.create().aget()
+
+    async def aresponse(self) -> StructuredOutputResponse:
+        return await self.create().aresponse()
+
+    def __repr__(self) -> str:
+        if self.provider is not None:
+            where = f"provider={self.provider.name!r}"
+        elif self.source is not None:
+            where = f"preset={self.source.preset!r}, overrides={list(self.source.override_names)}"
+        else:
+            where = "preset=<default>"
+        model = self.response_model.name if self.response_model is not None else None
+        return (
+            f"StructuredOutput({where}, response_model={model!r}, "
+            f"mode={self.mode.value if self.mode else None!r}, model={self.model!r}, "
+            f"messages={len(self.messages)}, max_retries={self.max_retries})"
+        )
+
+
+def _text(value: Any, argument: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a str, got {type(value).__name__}")
+    return value
+
+
+def _callable(fn: Any, argument: str) -> Any:
+    if not callable(fn):
+        raise TypeError(f"{argument} must be callable, got {type(fn).__name__}")
+    return fn
