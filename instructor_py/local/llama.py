@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from instructor_py.errors import ConstraintError, ContextOverflowError, LocalModelError
+from instructor_py.local.bitmask import allocate_bitmask, apply_bitmask
 from instructor_py.local.sampling import Sampler, SamplingParams
 
 if TYPE_CHECKING:
@@ -78,15 +79,6 @@ class DecodeChunk:
     stats: DecodeStats | None = field(default=None, compare=False)
 
 
-def _apply_bitmask(logits: npt.NDArray[np.float32], mask_row: npt.NDArray[np.int32]) -> None:
-    """Set the logits of disallowed tokens to -inf (bit i of word w allows token 32*w+i)."""
-    allowed = np.unpackbits(mask_row.view(np.uint8), bitorder="little")
-    n = logits.shape[0]
-    if allowed.shape[0] < n:
-        allowed = np.concatenate([allowed, np.zeros(n - allowed.shape[0], dtype=np.uint8)])
-    logits[allowed[:n] == 0] = -np.inf
-
-
 class LlamaDecoder:
     """The decode loop on one model's llama.cpp context. Not thread-safe: hold ``model.lock``."""
 
@@ -111,6 +103,7 @@ class LlamaDecoder:
             b.seq_id[i][0] = 0
         self._kv_tokens: list[int] = []
         self._bitmask: npt.NDArray[np.int32] | None = None
+        self._mask_vocab = self.n_vocab
         self.totals = DecodeStats()
 
     def __del__(self) -> None:
@@ -185,9 +178,8 @@ class LlamaDecoder:
     # --- token choice ---------------------------------------------------------------------------
 
     def _mask_row(self, matcher: Matcher) -> npt.NDArray[np.int32]:
-        words = (self.n_vocab + 31) // 32
         if self._bitmask is None:
-            self._bitmask = np.zeros((1, words), dtype=np.int32)
+            self._bitmask = allocate_bitmask(1, self.n_vocab)
         matcher.fill_next_token_bitmask(self._bitmask, 0)
         row: npt.NDArray[np.int32] = self._bitmask[0]
         return row
@@ -207,7 +199,7 @@ class LlamaDecoder:
         mask = self._mask_row(matcher)
         stats.masks_computed += 1
         masked = np.array(logits, dtype=np.float32, copy=True)
-        _apply_bitmask(masked, mask)
+        apply_bitmask(masked, mask, self._mask_vocab)
         if not np.isfinite(masked).any():
             raise ConstraintError(
                 "the constraint allows no next token "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["iterate_in_thread"]
 
@@ -26,7 +26,10 @@ async def iterate_in_thread(factory: Callable[[], Iterator[T]]) -> AsyncIterator
     stop = threading.Event()
 
     def put(item: object) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, item)
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the consumer's loop is closed; nobody is listening any more
+            stop.set()
 
     def pump() -> None:
         iterator: Iterator[T] | None = None
@@ -51,7 +54,9 @@ async def iterate_in_thread(factory: Callable[[], Iterator[T]]) -> AsyncIterator
             message = await queue.get()
             if message is _DONE:
                 return
-            kind, payload = message  # type: ignore[misc]
+            assert isinstance(message, tuple)
+            kind: str = message[0]
+            payload: Any = message[1]
             if kind == "error":
                 raise payload
             yield payload

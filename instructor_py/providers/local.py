@@ -30,6 +30,7 @@ from instructor_py.errors import ConfigurationError
 from instructor_py.local.llama import DecodeStats
 from instructor_py.local.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
 from instructor_py.local.sampling import SamplingParams
+from instructor_py.local.schema_prep import close_object_schemas
 from instructor_py.local.threads import iterate_in_thread
 from instructor_py.modes import OutputMode
 from instructor_py.providers.base import (
@@ -45,7 +46,7 @@ __all__ = ["LocalGeneration", "LocalProvider"]
 logger = logging.getLogger("instructor_py.local")
 
 DEFAULT_MAX_TOKENS = 1024
-_PROVIDER_KEYS = ("fast_forward", "sample_first", "max_tokens")
+_PROVIDER_KEYS = ("fast_forward", "sample_first", "max_tokens", "strict_objects")
 _MODEL_KEYS = ("model_path", "n_ctx", "n_threads", "n_batch", "chat_template")
 _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
@@ -71,6 +72,7 @@ class LocalProvider:
     fast_forward: bool = True
     sample_first: bool = True
     max_tokens: int = DEFAULT_MAX_TOKENS
+    strict_objects: bool = True
 
     @classmethod
     def from_options(cls, **overrides: Any) -> LocalProvider:
@@ -129,7 +131,7 @@ class LocalProvider:
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
         model = self.load()
-        constraint = _constraint_of(request)
+        constraint = _constraint_of(request, self.strict_objects)
         handle = model.compile(constraint) if constraint is not None else None
         if handle is not None and not handle.exact:
             logger.info(
@@ -237,7 +239,7 @@ def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
     return value
 
 
-def _constraint_of(request: InferenceRequest) -> Any:
+def _constraint_of(request: InferenceRequest, strict_objects: bool) -> Any:
     """The constraint to enforce: ``options["constraint"]`` when given, else the response schema."""
     from instructor_py.local.constraints import ConstraintSpec
 
@@ -256,4 +258,6 @@ def _constraint_of(request: InferenceRequest) -> Any:
         json.dumps(schema)
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"the response schema is not JSON-serialisable: {exc}") from exc
+    if strict_objects:
+        schema = close_object_schemas(schema)
     return ConstraintSpec.json_schema(dict(schema))
