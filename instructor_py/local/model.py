@@ -39,7 +39,9 @@ DEFAULT_N_CTX = 4096
 
 
 def _default_threads() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
+    """Half the logical CPUs (llama.cpp's own heuristic: one thread per physical core), 1..8.
+    More threads than free cores makes llama.cpp's spinning thread pool many times slower."""
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
 
 
 def embedded_model_path() -> Path:
