@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, TypeVar
 
 __all__ = ["iterate_in_thread"]
@@ -19,7 +19,7 @@ T = TypeVar("T")
 _DONE = object()
 
 
-async def iterate_in_thread(factory: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+async def iterate_in_thread(factory: Callable[[], Iterator[T]]) -> AsyncGenerator[T, None]:
     """Yield the items of ``factory()`` (created and consumed in a worker thread)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=0)
