@@ -91,7 +91,9 @@ class ChatTemplate:
             return cls(source, bos_token=bos_token, eos_token=eos_token)
         return cls(CHATML_TEMPLATE, bos_token=bos_token, eos_token=eos_token, is_fallback=True)
 
-    def render(self, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = True) -> str:
+    def render(
+        self, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = True
+    ) -> str:
         try:
             return self._template.render(
                 messages=normalize_messages(messages),
@@ -146,8 +148,7 @@ def normalize_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, 
         text = _content_text(message.get("content"))
         if role == "assistant" and message.get("tool_calls"):
             calls = [
-                str(call.get("function", {}).get("arguments", ""))
-                for call in message["tool_calls"]
+                str(call.get("function", {}).get("arguments", "")) for call in message["tool_calls"]
             ]
             text = "\n".join([t for t in [text, *calls] if t])
         elif role == "tool":

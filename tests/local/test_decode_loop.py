@@ -52,7 +52,9 @@ def test_regex_constraint_via_engine_api(model: LocalModel) -> None:
 
 def test_choice_constraint_via_engine_api(model: LocalModel) -> None:
     handle = model.orchestrator.compile_choice(["positive", "negative", "neutral"])
-    prompt = _prompt(model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?")
+    prompt = _prompt(
+        model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?"
+    )
     chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=10))
     assert _text(chunks) in {"positive", "negative", "neutral"}
     assert chunks[-1].finish_reason == "stop"

@@ -109,9 +109,15 @@ def test_other_modes_map_to_grammar(provider: LocalProvider, mode: OutputMode) -
 
 
 def test_tools_mode_returns_a_tool_call(provider: LocalProvider) -> None:
-    request = StructuredOutput().with_provider(provider).with_(
-        messages="Paris is the capital of France.", response_model=City, mode=OutputMode.TOOLS
-    ).create().request
+    request = (
+        StructuredOutput()
+        .with_provider(provider)
+        .with_(
+            messages="Paris is the capital of France.", response_model=City, mode=OutputMode.TOOLS
+        )
+        .create()
+        .request
+    )
     response = provider.infer(request)
     assert response.content == ""
     (call,) = response.tool_calls
@@ -166,9 +172,12 @@ def test_truncation_at_max_tokens_is_an_attempt_failure(provider: LocalProvider)
 
 def test_stream_yields_token_deltas(provider: LocalProvider) -> None:
     # The public stream() API belongs to the streaming branch; here the provider-level deltas.
-    request = _so(provider).with_(
-        messages="Paris is the capital of France.", response_model=City
-    ).create().request
+    request = (
+        _so(provider)
+        .with_(messages="Paris is the capital of France.", response_model=City)
+        .create()
+        .request
+    )
     deltas = list(provider.stream(request))
     assert len(deltas) > 3
     assert deltas[-1].finish_reason == "stop" and deltas[-1].usage is not None
@@ -179,21 +188,29 @@ def test_stream_yields_token_deltas(provider: LocalProvider) -> None:
 
 
 async def test_async_get_and_astream(provider: LocalProvider) -> None:
-    city = await _so(provider).with_(
-        messages="Berlin is the capital of Germany.", response_model=City
-    ).aget()
+    city = (
+        await _so(provider)
+        .with_(messages="Berlin is the capital of Germany.", response_model=City)
+        .aget()
+    )
     assert isinstance(city, City) and city.name == "Berlin"
-    request = _so(provider).with_(
-        messages="Berlin is the capital of Germany.", response_model=City
-    ).create().request
+    request = (
+        _so(provider)
+        .with_(messages="Berlin is the capital of Germany.", response_model=City)
+        .create()
+        .request
+    )
     pieces = [d.content async for d in provider.astream(request)]
     assert City.model_validate_json("".join(pieces)) == city
 
 
 async def test_concurrent_calls_queue_on_the_model_lock(provider: LocalProvider) -> None:
-    request = _so(provider).with_(
-        messages="Madrid is the capital of Spain.", response_model=City
-    ).create().request
+    request = (
+        _so(provider)
+        .with_(messages="Madrid is the capital of Spain.", response_model=City)
+        .create()
+        .request
+    )
     results = await asyncio.gather(*(provider.ainfer(request) for _ in range(3)))
     texts = {r.content for r in results}
     assert len(texts) == 1  # greedy: the same answer, none corrupted by interleaving
@@ -201,9 +218,12 @@ async def test_concurrent_calls_queue_on_the_model_lock(provider: LocalProvider)
 
 
 def test_threads_share_one_model(provider: LocalProvider) -> None:
-    request = _so(provider).with_(
-        messages="Lisbon is the capital of Portugal.", response_model=City
-    ).create().request
+    request = (
+        _so(provider)
+        .with_(messages="Lisbon is the capital of Portugal.", response_model=City)
+        .create()
+        .request
+    )
     out: list[str] = []
     threads = [
         threading.Thread(target=lambda: out.append(provider.infer(request).content))
@@ -269,20 +289,18 @@ def test_bad_options_are_configuration_errors(provider: LocalProvider) -> None:
     with pytest.raises(ConfigurationError, match="unknown option"):
         LocalProvider.from_options(n_gpu=3)
     with pytest.raises(ConfigurationError, match="max_tokens"):
-        _so(provider).with_(
-            messages="x", response_model=City, options={"max_tokens": 0}
-        ).get()
+        _so(provider).with_(messages="x", response_model=City, options={"max_tokens": 0}).get()
     with pytest.raises(ConfigurationError, match="temperature"):
-        _so(provider).with_(
-            messages="x", response_model=City, options={"temperature": -1}
-        ).get()
+        _so(provider).with_(messages="x", response_model=City, options={"temperature": -1}).get()
 
 
 def test_default_preset_is_local(model: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INSTRUCTOR_PY_PRESET", raising=False)
     if importlib.util.find_spec("instructor_py.providers.registry") is None:
         pytest.skip("the provider registry (providers branch) is not merged in this tree")
-    city = StructuredOutput().with_(
-        messages="Tokyo is the capital of Japan.", response_model=City
-    ).get()
+    city = (
+        StructuredOutput()
+        .with_(messages="Tokyo is the capital of Japan.", response_model=City)
+        .get()
+    )
     assert isinstance(city, City)

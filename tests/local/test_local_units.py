@@ -116,7 +116,10 @@ def test_sampling_options_are_checked() -> None:
 def test_object_schemas_are_closed_without_mutation() -> None:
     schema = {
         "type": "object",
-        "properties": {"a": {"$ref": "#/$defs/A"}, "b": {"type": "array", "items": {"type": "object", "properties": {"x": {}}}}},
+        "properties": {
+            "a": {"$ref": "#/$defs/A"},
+            "b": {"type": "array", "items": {"type": "object", "properties": {"x": {}}}},
+        },
         "$defs": {"A": {"type": "object", "properties": {"y": {"type": "integer"}}}},
         "allOf": [{"properties": {"z": {}}}],
     }
@@ -126,7 +129,9 @@ def test_object_schemas_are_closed_without_mutation() -> None:
     assert closed["properties"]["b"]["items"]["additionalProperties"] is False
     assert "additionalProperties" not in closed["allOf"][0]  # parts of a composition stay open
     assert "additionalProperties" not in schema  # the input is untouched
-    explicit = close_object_schemas({"type": "object", "properties": {}, "additionalProperties": True})
+    explicit = close_object_schemas(
+        {"type": "object", "properties": {}, "additionalProperties": True}
+    )
     assert explicit["additionalProperties"] is True
 
 
