@@ -54,6 +54,13 @@ class DecodeStats:
     sample_first_hits: int = 0
     prompt_seconds: float = 0.0
     decode_seconds: float = 0.0
+    forward_seconds: float = 0.0
+
+    @property
+    def overhead_seconds(self) -> float:
+        """Time after the prompt spent outside llama.cpp's forward passes (masking, sampling,
+        matcher updates, text decoding, Python)."""
+        return max(0.0, self.decode_seconds - self.forward_seconds)
 
     @property
     def output_tokens(self) -> int:
@@ -119,6 +126,17 @@ class LlamaDecoder:
         """The tokens whose keys/values the context currently holds (positions 0..n-1)."""
         return tuple(self._kv_tokens)
 
+    def prime(self, tokens: Sequence[int]) -> DecodeStats:
+        """Evaluate ``tokens`` into the KV cache (e.g. a shared system prompt), so later prompts
+        that start with them only evaluate their suffix."""
+        stats = DecodeStats(prompt_tokens=len(tokens))
+        if tokens:
+            t0 = time.perf_counter()
+            self._prefill(tokens, stats)
+            stats.prompt_seconds = time.perf_counter() - t0
+            self.totals.add(stats)
+        return stats
+
     def clear_cache(self) -> None:
         if self._memory is not None:
             self._llama_cpp.llama_memory_clear(self._memory, True)
@@ -151,7 +169,9 @@ class LlamaDecoder:
             self._want[:n] = 0
             self._want[n - 1] = 1
             self._batch.n_tokens = n
+            t0 = time.perf_counter()
             rc = self._llama_cpp.llama_decode(self._ctx, self._batch)
+            stats.forward_seconds += time.perf_counter() - t0
             if rc != 0:
                 self.clear_cache()
                 raise LocalModelError(
@@ -279,6 +299,7 @@ class LlamaDecoder:
         self._prefill([*prompt, *pending], stats)
         t_prompt_end = time.perf_counter()
         stats.prompt_seconds = t_prompt_end - t0
+        stats.forward_seconds = 0.0  # from here on: forward passes of the generation only
         if pending:
             yield emit(pending)
         while True:
