@@ -43,7 +43,7 @@ from instructor_py.events import (
     StructuredOutputStarted,
     ValidationFailed,
 )
-from instructor_py.pipeline.failures import StageFailure
+from instructor_py.pipeline.failures import FieldError, StageFailure
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceRequest, InferenceResponse
 from instructor_py.response import StructuredOutputResponse
@@ -73,6 +73,13 @@ class AttemptIterator:
     def __init__(self, plan: ExecutionPlan, *, stream: bool = False) -> None:
         self.plan = plan
         self.stream = stream
+        self._attempts: list[Attempt] = []
+
+    @property
+    def attempts(self) -> tuple[Attempt, ...]:
+        """The attempts finished so far (a streaming driver reads the last one's ``errors`` to say
+        why its partials were voided)."""
+        return tuple(self._attempts)
 
     # -- the shared logic ------------------------------------------------------------------
 
@@ -96,7 +103,8 @@ class AttemptIterator:
                 stream=self.stream,
             )
         )
-        attempts: list[Attempt] = []
+        attempts = self._attempts
+        attempts.clear()
         usage = Usage()
         index = 0
         while True:
@@ -125,6 +133,7 @@ class AttemptIterator:
                     usage=usage,
                     attempts=tuple(attempts),
                 )
+            outcome = _with_finish_hint(outcome, response.finish_reason)
             errors = outcome.messages
             attempts.append(
                 Attempt(
@@ -229,6 +238,23 @@ async def aexecute(plan: ExecutionPlan) -> StructuredOutputResponse:
             step = gen.send(await it.acall(step, plan.provider.ainfer))
     except StopIteration as done:
         return cast(StructuredOutputResponse, done.value)
+
+
+_CUT_OFF = frozenset({"length", "max_tokens"})
+
+
+def _with_finish_hint(failure: StageFailure, finish_reason: str | None) -> StageFailure:
+    """Say so when the answer failed because the provider cut it off."""
+    if finish_reason in _CUT_OFF:
+        hint = (
+            f"the answer was cut off by the token limit (finish_reason={finish_reason!r}); "
+            "raise max_tokens with with_options(max_tokens=...) or ask for less"
+        )
+    elif finish_reason in ("content_filter", "refusal"):
+        hint = f"the provider stopped the answer (finish_reason={finish_reason!r})"
+    else:
+        return failure
+    return StageFailure(failure.stage, (*failure.errors, FieldError("$", hint)))
 
 
 def _exhausted_message(attempts: int, max_retries: int, failure: StageFailure) -> str:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from instructor_py.pipeline.stages import to_plain
 from instructor_py.providers.base import Message
 
-_ROLES = frozenset({"system", "user", "assistant", "tool", "developer"})
+_ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
 
 
 def normalize_messages(messages: Any, *, argument: str = "messages") -> tuple[Message, ...]:

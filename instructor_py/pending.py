@@ -5,23 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import Any, Generic, cast
+
+from typing_extensions import TypeVar
 
 from instructor_py.execution import aexecute, execute
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.response import StructuredOutputResponse
 
+T = TypeVar("T", default=Any)
 
-class PendingStructuredOutput:
+
+class PendingStructuredOutput(Generic[T]):
     """Returned by ``StructuredOutput.create()``. ``request`` shows the first request that will be
-    sent (no I/O)."""
+    sent (no I/O). A successful result is cached; after an error, asking again makes a new call."""
 
     __slots__ = ("_alock", "_lock", "_plan", "_response")
 
     def __init__(self, plan: ExecutionPlan) -> None:
         self._plan = plan
-        self._response: StructuredOutputResponse | None = None
+        self._response: StructuredOutputResponse[T] | None = None
         self._lock = threading.Lock()
         self._alock: asyncio.Lock | None = None
 
@@ -37,28 +41,30 @@ class PendingStructuredOutput:
     def request_id(self) -> str:
         return self._plan.request_id
 
-    def response(self) -> StructuredOutputResponse:
+    def response(self) -> StructuredOutputResponse[T]:
         """Send (once) and return the full :class:`StructuredOutputResponse`."""
         if self._response is None:
             with self._lock:
                 if self._response is None:
-                    self._response = execute(self._plan)
+                    self._response = cast(StructuredOutputResponse[T], execute(self._plan))
         return self._response
 
-    def get(self) -> Any:
+    def get(self) -> T:
         """Send (once) and return the validated value."""
         return self.response().value
 
-    async def aresponse(self) -> StructuredOutputResponse:
+    async def aresponse(self) -> StructuredOutputResponse[T]:
         if self._response is None:
             if self._alock is None:
                 self._alock = asyncio.Lock()
             async with self._alock:
                 if self._response is None:
-                    self._response = await aexecute(self._plan)
+                    self._response = cast(
+                        StructuredOutputResponse[T], await aexecute(self._plan)
+                    )
         return self._response
 
-    async def aget(self) -> Any:
+    async def aget(self) -> T:
         return (await self.aresponse()).value
 
     def __repr__(self) -> str:

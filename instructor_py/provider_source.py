@@ -1,12 +1,17 @@
 """Lazy provider resolution for the builder: ``using(preset, **overrides)`` remembers the preset
 and its overrides and creates the provider on first use, once, shared by every builder derived
-from it. The overrides (which may hold an ``api_key``) never appear in a repr."""
+from it. The overrides (which may hold an ``api_key``) never appear in a repr.
+
+Identical ``using(...)`` calls share one source (a small LRU keyed by preset and overrides), so
+``StructuredOutput().using("openai").with_(...).get()`` in a loop reuses one client and its
+connection pool instead of building a new one per call."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -48,6 +53,28 @@ class ProviderSource:
 
 _defaults: dict[str, ProviderSource] = {}
 _defaults_lock = threading.Lock()
+
+_SHARED_MAX = 32
+_shared: OrderedDict[Hashable, ProviderSource] = OrderedDict()
+
+
+def shared_source(preset: str, overrides: Mapping[str, Any]) -> ProviderSource:
+    """The source for ``using(preset, **overrides)``: the same object for identical arguments
+    (when they are hashable), else a fresh one."""
+    try:
+        key: Hashable = (preset, tuple(sorted(overrides.items())))
+        hash(key)
+    except TypeError:
+        return ProviderSource(preset, overrides)
+    with _defaults_lock:
+        source = _shared.get(key)
+        if source is None:
+            source = _shared[key] = ProviderSource(preset, overrides)
+            while len(_shared) > _SHARED_MAX:
+                _shared.popitem(last=False)
+        else:
+            _shared.move_to_end(key)
+        return source
 
 
 def default_source() -> ProviderSource:

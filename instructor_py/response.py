@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic
+
+from typing_extensions import TypeVar
 
 from instructor_py.attempts import Attempt
 from instructor_py.usage import Usage
 
+T = TypeVar("T", default=Any)
+
 
 @dataclass(frozen=True, slots=True)
-class StructuredOutputResponse:
+class StructuredOutputResponse(Generic[T]):
     """``value``: the validated (and transformed) value; ``raw_text``: the text it was extracted
     from; ``raw_response``: the provider's response object of the successful attempt; ``usage``:
     summed over every attempt; ``attempts``: each attempt, failed ones first."""
 
-    value: Any
+    value: T
     raw_text: str
     raw_response: Any
     usage: Usage

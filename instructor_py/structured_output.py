@@ -7,47 +7,70 @@ Every method returns a new instance (``dataclasses.replace``); nothing is sent b
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, cast, overload
 
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from typing_extensions import TypedDict, TypeVar, Unpack
 
 from instructor_py.emitter import EventDispatcher, Handler
-from instructor_py.errors import ConfigurationError, UnsupportedModeError
+from instructor_py.errors import ConfigurationError
 from instructor_py.events import Event
 from instructor_py.messages import Example, normalize_examples, normalize_messages
 from instructor_py.modes import OutputMode
 from instructor_py.pending import PendingStructuredOutput
 from instructor_py.pipeline.pipeline import ResponsePipeline
 from instructor_py.pipeline.stages import (
-    PipelineContext,
     Transformer,
     Validator,
     into_type,
     to_plain,
 )
-from instructor_py.plan import ExecutionPlan
-from instructor_py.provider_source import ProviderSource, default_source
+from instructor_py.plan import ExecutionPlan, build_plan
+from instructor_py.provider_source import ProviderSource, default_source, shared_source
 from instructor_py.providers.base import InferenceProvider, Message
-from instructor_py.request_builder import build_request
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.factory import to_response_model
+from instructor_py.response_models.maybe import Maybe, MaybeResult
+from instructor_py.response_models.sequence import Sequence
 from instructor_py.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
 from instructor_py.transport import TransportRetryPolicy
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+T = TypeVar("T", default=Any)
+U = TypeVar("U")
+
+
+class CallParts(TypedDict, total=False):
+    """The keyword arguments of :meth:`StructuredOutput.with_` besides messages/response_model."""
+
+    system: str | None
+    prompt: str | None
+    examples: Any
+    model: str | None
+    options: Mapping[str, Any] | None
+    mode: OutputMode | str | None
+    max_retries: int | None
+    retry_prompt: str | None
+    tool_name: str | None
+    tool_description: str | None
+
+
 @dataclass(frozen=True, slots=True)
-class StructuredOutput:
+class StructuredOutput(Generic[T]):
     """Build a call with ``with_(...)`` / ``with_*`` / ``using(...)``, then ``get()``.
 
     ``max_retries`` counts validation retries after the first attempt (default
     :data:`~instructor_py.retry.DEFAULT_MAX_RETRIES` = 2, i.e. at most 3 calls).
+
+    ``T`` is the type ``get()`` returns; it follows the response model (``User`` -> ``User``,
+    ``Sequence.of(User)`` -> ``list[User]``, ``Maybe(User)`` -> ``MaybeResult[User]``) and
+    ``into``/``with_transformer``.
     """
 
     messages: tuple[Message, ...] = ()
@@ -74,10 +97,38 @@ class StructuredOutput:
 
     # -- configuration ------------------------------------------------------------------------
 
+    # The overloads make ``get()`` typed after the response model; the ``None`` one comes first so
+    # that a call without a response model keeps the current type.
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: None = None, **parts: Unpack[CallParts]
+    ) -> StructuredOutput[T]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: Sequence[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[list[U]]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: Maybe[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[MaybeResult[U]]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: type[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[U]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: Any = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[Any]: ...
+
     def with_(
         self,
         messages: Any = None,
         response_model: Any = None,
+        *,
         system: str | None = None,
         prompt: str | None = None,
         examples: Any = None,
@@ -88,9 +139,10 @@ class StructuredOutput:
         retry_prompt: str | None = None,
         tool_name: str | None = None,
         tool_description: str | None = None,
-    ) -> StructuredOutput:
-        """Set any of the call's parts at once (``None`` leaves a part unchanged)."""
-        new = self
+    ) -> StructuredOutput[Any]:
+        """Set any of the call's parts at once (``None`` leaves a part unchanged). Only
+        ``messages`` and ``response_model`` may be passed positionally."""
+        new: StructuredOutput[Any] = self
         if messages is not None:
             new = new.with_messages(messages)
         if response_model is not None:
@@ -115,36 +167,52 @@ class StructuredOutput:
             new = new.with_tool(tool_name, tool_description)
         return new
 
-    def with_messages(self, messages: Any) -> StructuredOutput:
+    def with_messages(self, messages: Any) -> StructuredOutput[T]:
         """A str (one user message), a message dict, or a list of message dicts (copied)."""
         return replace(self, messages=normalize_messages(messages))
 
-    def with_response_model(self, response_model: Any) -> StructuredOutput:
-        """Any supported response model; unsupported ones fail here, at build time."""
+    @overload
+    def with_response_model(self, response_model: Sequence[U]) -> StructuredOutput[list[U]]: ...
+
+    @overload
+    def with_response_model(
+        self, response_model: Maybe[U]
+    ) -> StructuredOutput[MaybeResult[U]]: ...
+
+    @overload
+    def with_response_model(self, response_model: type[U]) -> StructuredOutput[U]: ...
+
+    @overload
+    def with_response_model(self, response_model: Any) -> StructuredOutput[Any]: ...
+
+    def with_response_model(self, response_model: Any) -> StructuredOutput[Any]:
+        """Any supported response model; unsupported ones fail here, at build time. The value
+        type follows it: ``User`` -> ``User``, ``Sequence.of(User)``/``list[User]`` ->
+        ``list[User]``, ``Maybe(User)`` -> ``MaybeResult[User]``, ``int`` -> ``int``."""
         return replace(self, response_model=to_response_model(response_model))
 
-    def with_system(self, system: str) -> StructuredOutput:
+    def with_system(self, system: str) -> StructuredOutput[T]:
         return replace(self, system=_text(system, "system"))
 
-    def with_prompt(self, prompt: str) -> StructuredOutput:
+    def with_prompt(self, prompt: str) -> StructuredOutput[T]:
         return replace(self, prompt=_text(prompt, "prompt"))
 
-    def with_examples(self, examples: Any) -> StructuredOutput:
+    def with_examples(self, examples: Any) -> StructuredOutput[T]:
         return replace(self, examples=normalize_examples(examples))
 
-    def with_model(self, model: str) -> StructuredOutput:
+    def with_model(self, model: str) -> StructuredOutput[T]:
         return replace(self, model=_text(model, "model"))
 
     def with_options(
         self, options: Mapping[str, Any] | None = None, **more: Any
-    ) -> StructuredOutput:
+    ) -> StructuredOutput[T]:
         """Merge provider options (temperature, max_tokens, seed...) into the current ones."""
         if options is not None and not isinstance(options, Mapping):
             raise TypeError(f"options must be a mapping, got {type(options).__name__}")
         merged = {**self.options, **(options or {}), **more}
         return replace(self, options=MappingProxyType(merged))
 
-    def with_output_mode(self, mode: OutputMode | str) -> StructuredOutput:
+    def with_output_mode(self, mode: OutputMode | str) -> StructuredOutput[T]:
         try:
             resolved = OutputMode(mode)
         except ValueError:
@@ -153,19 +221,19 @@ class StructuredOutput:
             ) from None
         return replace(self, mode=resolved)
 
-    def with_max_retries(self, max_retries: int) -> StructuredOutput:
+    def with_max_retries(self, max_retries: int) -> StructuredOutput[T]:
         """Validation retries after the first attempt (0 = a single attempt)."""
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
         return replace(self, max_retries=max_retries)
 
-    def with_retry_prompt(self, retry_prompt: str) -> StructuredOutput:
+    def with_retry_prompt(self, retry_prompt: str) -> StructuredOutput[T]:
         """The feedback message; ``{errors}`` is replaced by the error list."""
         return replace(self, retry_prompt=_text(retry_prompt, "retry_prompt"))
 
     def with_tool(
         self, name: str | None = None, description: str | None = None
-    ) -> StructuredOutput:
+    ) -> StructuredOutput[T]:
         """Name and describe the tool the model must call in TOOLS mode."""
         return replace(
             self,
@@ -177,27 +245,35 @@ class StructuredOutput:
             ),
         )
 
-    def with_validator(self, fn: Validator) -> StructuredOutput:
+    def with_validator(self, fn: Callable[[T], Any]) -> StructuredOutput[T]:
         """Add a check on the value: return None/True if valid, False or error text if not (or
         raise ValueError). Failures are fed back to the model."""
         return replace(self, validators=(*self.validators, _callable(fn, "validator")))
 
-    def with_transformer(self, fn: Transformer) -> StructuredOutput:
-        """Add a function applied to the validated value (in order)."""
-        return replace(self, transformers=(*self.transformers, _callable(fn, "transformer")))
+    def with_transformer(self, fn: Callable[[T], U]) -> StructuredOutput[U]:
+        """Add a function applied to the validated value (in order); the value type becomes its
+        return type."""
+        new = replace(self, transformers=(*self.transformers, _callable(fn, "transformer")))
+        return cast("StructuredOutput[U]", new)
 
-    def with_pipeline(self, pipeline: ResponsePipeline) -> StructuredOutput:
+    def with_pipeline(self, pipeline: ResponsePipeline) -> StructuredOutput[T]:
         """Replace the response pipeline (e.g. ``ResponsePipeline().replace("extract", ...)``)."""
         return replace(self, pipeline=pipeline)
 
-    def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput:
+    def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput[T]:
         return replace(self, transport_policy=policy)
 
-    def into_dict(self) -> StructuredOutput:
+    def into_dict(self) -> StructuredOutput[Any]:
         """Return plain Python data (dicts/lists) instead of model instances."""
         return replace(self, output=to_plain, output_name="dict")
 
-    def into(self, cls: Any) -> StructuredOutput:
+    @overload
+    def into(self, cls: type[U]) -> StructuredOutput[U]: ...
+
+    @overload
+    def into(self, cls: Any) -> StructuredOutput[Any]: ...
+
+    def into(self, cls: Any) -> StructuredOutput[Any]:
         """Return the value converted into ``cls`` (a model, dataclass, TypedDict...)."""
         try:
             convert = into_type(cls)
@@ -210,12 +286,12 @@ class StructuredOutput:
 
     # -- provider -----------------------------------------------------------------------------
 
-    def using(self, preset: str, **overrides: Any) -> StructuredOutput:
+    def using(self, preset: str, **overrides: Any) -> StructuredOutput[T]:
         """Use a provider preset (``"openai"``, ``"anthropic"``, ``"ollama"``, ``"local"``...)
         with overrides such as ``api_key``, ``base_url``, ``model``; created lazily, once."""
-        return replace(self, provider=None, source=ProviderSource(preset, overrides))
+        return replace(self, provider=None, source=shared_source(preset, overrides))
 
-    def with_provider(self, provider: InferenceProvider) -> StructuredOutput:
+    def with_provider(self, provider: InferenceProvider) -> StructuredOutput[T]:
         if not isinstance(provider, InferenceProvider):
             raise TypeError(
                 "with_provider() needs an InferenceProvider (name, default_model, default_mode, "
@@ -230,7 +306,7 @@ class StructuredOutput:
 
     # -- events -------------------------------------------------------------------------------
 
-    def on_event(self, event_type: type[Event], handler: Handler) -> StructuredOutput:
+    def on_event(self, event_type: type[Event], handler: Handler) -> StructuredOutput[T]:
         """Call ``handler(event)`` for every event that is an instance of ``event_type``."""
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
             raise TypeError(f"event_type must be an Event subclass, got {event_type!r}")
@@ -238,7 +314,7 @@ class StructuredOutput:
             self, events=self.events.with_handler(event_type, _callable(handler, "handler"))
         )
 
-    def wiretap(self, handler: Handler) -> StructuredOutput:
+    def wiretap(self, handler: Handler) -> StructuredOutput[T]:
         """Call ``handler(event)`` for every event."""
         return replace(self, events=self.events.with_wiretap(_callable(handler, "handler")))
 
@@ -246,65 +322,42 @@ class StructuredOutput:
 
     def plan(self, *, request_id: str | None = None) -> ExecutionPlan:
         """Resolve the provider and mode, and build the first request (no I/O to the model)."""
-        if self.response_model is None:
-            raise ConfigurationError(
-                "No response_model: call with_(response_model=YourModel) (a pydantic model, "
-                "JSON-schema dict, scalar type, Maybe(...), Sequence.of(...), ...)"
-            )
-        if not self.messages and not self.prompt:
-            raise ConfigurationError(
-                "No messages: call with_(messages='...') (a str, a message dict or a list of them)"
-            )
-        provider = self.resolve_provider()
-        mode = self.mode or provider.default_mode
-        if mode not in provider.supported_modes:
-            supported = ", ".join(sorted(m.value for m in provider.supported_modes))
-            raise UnsupportedModeError(
-                f"Provider {provider.name!r} does not support output mode {mode.value!r}; "
-                f"it supports: {supported}. Pick one with with_output_mode(...)."
-            )
-        request = build_request(
-            messages=self.messages,
+        return build_plan(
+            provider=self.resolve_provider(),
             response_model=self.response_model,
-            mode=mode,
+            messages=self.messages,
+            mode=self.mode,
             system=self.system,
             prompt=self.prompt,
             examples=self.examples,
-            model=self.model or provider.default_model,
+            model=self.model,
             options=self.options,
             tool_name=self.tool_name,
             tool_description=self.tool_description,
-        )
-        return ExecutionPlan(
-            provider=provider,
-            request=request,
-            context=PipelineContext(
-                response_model=self.response_model,
-                validators=self.validators,
-                transformers=self.transformers,
-                output=self.output,
-            ),
-            request_id=request_id or uuid.uuid4().hex[:16],
-            pipeline=self.pipeline,
+            validators=self.validators,
+            transformers=self.transformers,
+            output=self.output,
             retry_policy=ValidationRetryPolicy(self.max_retries, self.retry_prompt),
+            pipeline=self.pipeline,
             transport_policy=self.transport_policy,
             events=self.events,
+            request_id=request_id,
         )
 
-    def create(self) -> PendingStructuredOutput:
+    def create(self) -> PendingStructuredOutput[T]:
         """A lazy call: nothing is sent until ``get()``/``response()``/``aget()``/``aresponse()``."""
-        return PendingStructuredOutput(self.plan())
+        return PendingStructuredOutput[T](self.plan())
 
-    def get(self) -> Any:
+    def get(self) -> T:
         return self.create().get()
 
-    def response(self) -> StructuredOutputResponse:
+    def response(self) -> StructuredOutputResponse[T]:
         return self.create().response()
 
-    async def aget(self) -> Any:
+    async def aget(self) -> T:
         return await self.create().aget()
 
-    async def aresponse(self) -> StructuredOutputResponse:
+    async def aresponse(self) -> StructuredOutputResponse[T]:
         return await self.create().aresponse()
 
     def __repr__(self) -> str:

@@ -1,6 +1,7 @@
 """Pure helpers that find JSON in a model's text answer (no I/O, no pipeline types).
 
-The chain, in order: the whole text as JSON; the first fenced ```json (or bare ```) block that
+Reasoning blocks (``<think>...</think>``) are dropped first. The chain, in order: the whole text
+as JSON; the first fenced ```json (or bare ```) block that
 parses; the first balanced ``{...}``/``[...]`` that parses. The balanced scan is string-aware:
 a ``}`` or ``]`` inside a JSON string (with escapes) does not close anything.
 
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?(.*?)```", re.DOTALL)
+
+_REASONING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 
 _decoder = json.JSONDecoder(strict=False)  # tolerate raw newlines/tabs inside strings
 
@@ -38,22 +41,46 @@ def parse_direct(text: str) -> Extracted | None:
     if not stripped:
         return None
     try:
-        return Extracted(loads(stripped), "direct")
+        value = loads(stripped)
     except ValueError:
         return None
+    if isinstance(value, str) and ("{" in value or "[" in value):
+        # a double-encoded answer: a JSON string holding the JSON object (maybe fenced)
+        inner = extract_json(value)
+        if inner is not None and isinstance(inner.value, dict | list):
+            return Extracted(inner.value, "direct")
+    return Extracted(value, "direct")
+
+
+_FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?")
+
+
+def _json_label_first(matches: list[re.Match[str]]) -> list[re.Match[str]]:
+    return sorted(matches, key=lambda m: 0 if m.group(1).lower() in ("json", "") else 1)
 
 
 def fenced_blocks(text: str) -> Iterator[str]:
     """The bodies of fenced code blocks, ``json`` (or unlabelled) ones first."""
-    matches = list(_FENCE.finditer(text))
-    json_first = sorted(matches, key=lambda m: 0 if m.group(1).lower() in ("json", "") else 1)
-    for match in json_first:
+    for match in _json_label_first(list(_FENCE.finditer(text))):
         yield match.group(2)
 
 
 def parse_fenced(text: str) -> Extracted | None:
+    """JSON right after an opening fence (a backtick run inside a JSON string does not end it),
+    else the first fenced block whose body holds JSON."""
     if "```" not in text:
         return None
+    for match in _json_label_first(list(_FENCE_OPEN.finditer(text))):
+        start = match.end()
+        while start < len(text) and text[start].isspace():
+            start += 1
+        try:
+            value, end = _decoder.raw_decode(text, start)
+        except ValueError:
+            continue
+        rest = text[end:].lstrip()
+        if not rest or rest.startswith("```"):
+            return Extracted(value, "fenced")
     for body in fenced_blocks(text):
         found = parse_direct(body) or parse_balanced(body)
         if found is not None:
@@ -116,8 +143,18 @@ Extractor = Callable[[str], "Extracted | None"]
 DEFAULT_CHAIN: tuple[Extractor, ...] = (parse_direct, parse_fenced, parse_balanced)
 
 
+def strip_reasoning(text: str) -> str:
+    """Drop ``<think>...</think>`` (also ``thinking``/``reasoning``) blocks that reasoning models
+    put before their answer, so braces inside them are not taken for the answer."""
+    if "</" not in text:
+        return text
+    return _REASONING.sub("", text)
+
+
 def extract_json(text: str, chain: tuple[Extractor, ...] = DEFAULT_CHAIN) -> Extracted | None:
-    """Run the extraction chain; ``None`` when no JSON could be found."""
+    """Run the extraction chain on ``text`` without reasoning blocks; ``None`` when no JSON could
+    be found."""
+    text = strip_reasoning(text)
     for extractor in chain:
         found = extractor(text)
         if found is not None:

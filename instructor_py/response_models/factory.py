@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import Any, NoReturn, get_args, get_origin, is_typeddict
+from typing import Any, NoReturn, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from typing_extensions import is_typeddict
 
-from instructor_py.errors import InvalidSchemaError, UnsupportedResponseModelError
+from instructor_py.errors import UnsupportedResponseModelError
 from instructor_py.response_models.adapter import AdapterResponseModel
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.json_schema import JsonSchemaResponseModel
@@ -48,7 +49,7 @@ def _cached(obj: Any) -> ResponseModel:
     except (PydanticSchemaGenerationError, PydanticUserError) as exc:
         raise UnsupportedResponseModelError(
             f"response_model {_describe(obj)} cannot be turned into a JSON schema: "
-            f"{str(exc).splitlines()[0]}. Use {SUPPORTED}, with field types pydantic can "
+            f"{str(exc).splitlines()[0].rstrip('.')}. Use {SUPPORTED}, with field types pydantic can "
             "validate."
         ) from None
 
@@ -101,4 +102,4 @@ def _unsupported(obj: Any) -> NoReturn:
     )
 
 
-__all__ = ["SUPPORTED", "InvalidSchemaError", "to_response_model"]
+__all__ = ["SUPPORTED", "to_response_model"]

@@ -18,10 +18,10 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class Maybe:
+class Maybe(Generic[T]):
     """``Maybe(User)``: a User, or the model's explanation of why there is none."""
 
-    item_type: Any
+    item_type: type[T]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ the model; the caller gets a ``list``. :attr:`ResponseModel.list_field` names th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from pydantic import Field, create_model
 
@@ -12,9 +12,11 @@ from instructor_py.response_models.adapter import WrappedResponseModel
 
 SEQUENCE_FIELD = "items"
 
+U = TypeVar("U")
+
 
 @dataclass(frozen=True, slots=True)
-class Sequence:
+class Sequence(Generic[U]):
     """A list of ``item_type`` as the response model: ``Sequence.of(User)``.
 
     The model answers ``{"items": [...]}``; the caller gets ``list[User]``. When streaming, each
@@ -23,8 +25,16 @@ class Sequence:
 
     item_type: Any
 
+    @overload
     @classmethod
-    def of(cls, item_type: Any) -> Sequence:
+    def of(cls, item_type: type[U]) -> Sequence[U]: ...
+
+    @overload
+    @classmethod
+    def of(cls, item_type: Any) -> Sequence[Any]: ...
+
+    @classmethod
+    def of(cls, item_type: Any) -> Sequence[Any]:
         return cls(item_type)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, field_validator
 from instructor_py import OutputMode, StructuredOutput, StructuredOutputRetryError, Usage
 from instructor_py.errors import AuthenticationError, RateLimitError, ServerError
 from instructor_py.events import RetryScheduled
+from instructor_py.providers.base import InferenceResponse
 from instructor_py.retry import DEFAULT_MAX_RETRIES
 from instructor_py.transport import TransportRetryPolicy
 from tests.core.scripted import ScriptedProvider, text, tool
@@ -175,3 +176,34 @@ async def test_pending_async_cached() -> None:
     assert await pending.aget() is await pending.aget()
     assert pending.get() == User(name="J", age=2)
     assert len(p.requests) == 1
+
+
+def test_attempt_iterator_seam_can_be_driven_by_hand_in_stream_mode() -> None:
+    from instructor_py import AttemptIterator, ProviderCall
+
+    p = ScriptedProvider([])
+    plan = builder(p).plan()
+    it = AttemptIterator(plan, stream=True)
+    gen = it.steps()
+    step = next(gen)
+    assert isinstance(step, ProviderCall)
+    assert (step.kind, step.attempt, step.request.stream) == ("stream", 1, True)
+    step = gen.send(tool('{"name": "J"}'))  # a "stream" assembled into one response
+    assert (step.kind, step.attempt) == ("stream", 2)
+    assert it.attempts[-1].errors == ("$: 'age' is a required property",)
+    assert step.request.messages[-1]["role"] == "user"
+    with pytest.raises(StopIteration) as done:
+        gen.send(tool('{"name": "J", "age": 3}'))
+    assert done.value.value.value == User(name="J", age=3)
+    assert len(it.attempts) == 2
+    assert p.requests == []  # the iterator itself never calls the provider
+
+
+def test_cut_off_answer_says_to_raise_max_tokens() -> None:
+    cut = InferenceResponse(content='{"name": "Jas', finish_reason="length", usage=Usage(5, 50))
+    p = ScriptedProvider([cut])
+    with pytest.raises(StructuredOutputRetryError) as info:
+        builder(p).with_output_mode("json").with_max_retries(0).get()
+    errors = info.value.attempts[0].errors
+    assert errors[-1].startswith("$: the answer was cut off by the token limit")
+    assert "max_tokens" in str(info.value)
