@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from instructor_py.local.backends.base import Backend, BackendMatcher, BackendStats
+from instructor_py.local.batch import BatchProcessor
 from instructor_py.local.bitmask import (
     allocate_bitmask,
     allowed_token_ids,
@@ -26,6 +27,7 @@ __all__ = [
     "Backend",
     "BackendMatcher",
     "BackendStats",
+    "BatchProcessor",
     "CompiledGrammarHandle",
     "ConstraintOptions",
     "ConstraintSpec",
