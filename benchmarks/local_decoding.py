@@ -337,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     provider = LocalProvider(model_options=options)
     model = load_model(options)
     threads = options.registry_key()[2]
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = model.chat_template  # the same prompt for both (incl. a fallback template)
     llm = llama_cpp.Llama(
         model_path=str(path),
         n_ctx=2048,
@@ -344,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         n_threads=threads,
         n_threads_batch=threads,
         verbose=False,
+        chat_handler=Jinja2ChatFormatter(
+            template=template.source,
+            eos_token=template.eos_token,
+            bos_token=template.bos_token,
+            stop_token_ids=sorted(model.eog_token_ids),
+        ).to_chat_handler(),
     )
     print(
         f"model {path.name}: vocabulary {model.n_vocab}, {threads} thread(s), "

@@ -2,8 +2,9 @@
 llama-cpp-python and Hugging Face ``transformers`` do.
 
 The template comes from the GGUF metadata key ``tokenizer.chat_template``. A model without one
-falls back to ChatML (``<|im_start|>role\\ncontent<|im_end|>``), which is documented in
-``docs/local.md``; pass ``chat_template="..."`` to the provider to override either.
+falls back to a template chosen by its architecture (Gemma's turn format for ``gemma*``), else to
+ChatML (``<|im_start|>role\\ncontent<|im_end|>``), as documented in ``docs/local.md``; pass
+``chat_template="..."`` to the provider to override either.
 
 Local chat templates are strict about roles (many raise on anything but alternating
 user/assistant turns), so messages are normalised first: OpenAI tool calls become the
@@ -30,7 +31,30 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-__all__ = ["CHATML_TEMPLATE", "ChatTemplate", "normalize_messages"]
+# Gemma's turn format (system text folded into the first user turn; the assistant is "model").
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% if messages and messages[0]['role'] == 'system' %}"
+    "{% set prefix = messages[0]['content'] + '\n\n' %}{% set turns = messages[1:] %}"
+    "{% else %}{% set prefix = '' %}{% set turns = messages %}{% endif %}"
+    "{% for message in turns %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "{{ '<start_of_turn>' + role + '\n' + (prefix if loop.first else '') + message['content'] | trim"
+    " + '<end_of_turn>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
+
+# Fallbacks for GGUF files without ``tokenizer.chat_template``, by ``general.architecture`` prefix.
+FALLBACK_TEMPLATES: dict[str, str] = {"gemma": GEMMA_TEMPLATE}
+
+__all__ = [
+    "CHATML_TEMPLATE",
+    "FALLBACK_TEMPLATES",
+    "GEMMA_TEMPLATE",
+    "ChatTemplate",
+    "normalize_messages",
+]
 
 
 def _raise_exception(message: str) -> None:
@@ -85,11 +109,17 @@ class ChatTemplate:
     def from_metadata(
         cls, metadata: Mapping[str, str], *, bos_token: str, eos_token: str
     ) -> ChatTemplate:
-        """The model's own template (GGUF ``tokenizer.chat_template``), else the ChatML fallback."""
+        """The model's own template (GGUF ``tokenizer.chat_template``); without one, the fallback
+        for the model's architecture (:data:`FALLBACK_TEMPLATES`), else ChatML."""
         source = metadata.get("tokenizer.chat_template")
         if source:
             return cls(source, bos_token=bos_token, eos_token=eos_token)
-        return cls(CHATML_TEMPLATE, bos_token=bos_token, eos_token=eos_token, is_fallback=True)
+        architecture = metadata.get("general.architecture", "")
+        fallback = next(
+            (t for prefix, t in FALLBACK_TEMPLATES.items() if architecture.startswith(prefix)),
+            CHATML_TEMPLATE,
+        )
+        return cls(fallback, bos_token=bos_token, eos_token=eos_token, is_fallback=True)
 
     def render(
         self, messages: Sequence[Mapping[str, Any]], *, add_generation_prompt: bool = True

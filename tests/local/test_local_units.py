@@ -27,6 +27,15 @@ def test_missing_template_falls_back_to_chatml() -> None:
     )
 
 
+def test_gemma_architecture_without_template_gets_the_gemma_format() -> None:
+    template = ChatTemplate.from_metadata(
+        {"general.architecture": "gemma3"}, bos_token="<bos>", eos_token="<eos>"
+    )
+    assert template.is_fallback
+    prompt = template.render([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}])
+    assert prompt == "<bos><start_of_turn>user\nS\n\nU<end_of_turn>\n<start_of_turn>model\n"
+
+
 def test_model_template_gets_bos_and_raise_exception() -> None:
     source = (
         "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'system' %}"
