@@ -218,15 +218,15 @@ class LlamaDecoder:
                 return token
         mask = self._mask_row(matcher)
         stats.masks_computed += 1
-        masked = np.array(logits, dtype=np.float32, copy=True)
-        apply_bitmask(masked, mask, self._mask_vocab)
-        if not np.isfinite(masked).any():
+        if not mask.any():
             raise ConstraintError(
                 "the constraint allows no next token "
                 f"({matcher.get_error() or 'the grammar has no continuation'}); "
                 "check the schema or grammar"
             )
-        token = sampler.sample(masked)
+        # in place: llama.cpp's logits buffer is rewritten by the next forward pass anyway
+        apply_bitmask(logits, mask, self._mask_vocab)
+        token = sampler.sample(logits)
         if not matcher.accept_token(token):
             raise ConstraintError(
                 f"the matcher rejected token {token} that its own mask allowed "

@@ -85,11 +85,11 @@ class LocalProvider:
                 "llama.cpp server use using('llamacpp-server', base_url=...)"
             )
         model = overrides.pop("model", None)
-        if model is not None:
+        if model is not None and model != EMBEDDED_MODEL_NAME:
             if not (isinstance(model, str) and model.endswith(".gguf")):
                 raise ConfigurationError(
-                    f"using('local', model=...) takes the path of a .gguf file, got {model!r}; "
-                    "or pass model_path=..."
+                    f"using('local', model=...) takes the path of a .gguf file (or "
+                    f"{EMBEDDED_MODEL_NAME!r}), got {model!r}; or pass model_path=..."
                 )
             overrides.setdefault("model_path", model)
         unknown = sorted(set(overrides) - set(_MODEL_KEYS) - set(_PROVIDER_KEYS))

@@ -288,6 +288,9 @@ def test_bad_options_are_configuration_errors(provider: LocalProvider) -> None:
         LocalProvider.from_options(api_key="sk-secret-value")
     with pytest.raises(ConfigurationError, match="unknown option"):
         LocalProvider.from_options(n_gpu=3)
+    with pytest.raises(ConfigurationError, match=".gguf"):
+        LocalProvider.from_options(model="gpt-4o")
+    assert LocalProvider.from_options(model="SmolLM2-135M-Instruct").load() is provider.load()
     with pytest.raises(ConfigurationError, match="max_tokens"):
         _so(provider).with_(messages="x", response_model=City, options={"max_tokens": 0}).get()
     with pytest.raises(ConfigurationError, match="temperature"):
