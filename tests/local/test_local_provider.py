@@ -164,7 +164,7 @@ def test_truncation_at_max_tokens_is_an_attempt_failure(provider: LocalProvider)
     attempts = info.value.attempts
     assert len(attempts) == 2
     for attempt in attempts:
-        assert attempt.errors
+        assert any("cut off by the token limit" in e for e in attempt.errors)
         assert isinstance(attempt.raw_response, LocalGeneration)
         assert attempt.raw_response.finish_reason == "length"
         assert attempt.usage.output_tokens == 8
