@@ -46,7 +46,7 @@ __all__ = ["LocalGeneration", "LocalProvider"]
 logger = logging.getLogger("instructor_py.local")
 
 DEFAULT_MAX_TOKENS = 1024
-_PROVIDER_KEYS = ("fast_forward", "sample_first", "max_tokens", "strict_objects")
+_PROVIDER_KEYS = ("fast_forward", "sample_first", "max_tokens", "strict_objects", "mode")
 _MODEL_KEYS = ("model_path", "n_ctx", "n_threads", "n_batch", "chat_template")
 _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
@@ -73,6 +73,7 @@ class LocalProvider:
     sample_first: bool = True
     max_tokens: int = DEFAULT_MAX_TOKENS
     strict_objects: bool = True
+    mode: OutputMode = OutputMode.GRAMMAR
 
     @classmethod
     def from_options(cls, **overrides: Any) -> LocalProvider:
@@ -98,6 +99,14 @@ class LocalProvider:
                 f"unknown option(s) for the local provider: {', '.join(unknown)}; accepted: "
                 f"{', '.join((*_MODEL_KEYS, *_PROVIDER_KEYS))}"
             )
+        mode = overrides.pop("mode", None)
+        if mode is not None:
+            try:
+                overrides["mode"] = OutputMode(mode)
+            except ValueError:
+                raise ConfigurationError(
+                    f"unknown mode {mode!r}; use one of {', '.join(m.value for m in OutputMode)}"
+                ) from None
         model_kwargs = {k: overrides[k] for k in _MODEL_KEYS if overrides.get(k) is not None}
         provider_kwargs = {k: overrides[k] for k in _PROVIDER_KEYS if k in overrides}
         return cls(model_options=ModelOptions(**model_kwargs), **provider_kwargs)
@@ -117,7 +126,7 @@ class LocalProvider:
 
     @property
     def default_mode(self) -> OutputMode:
-        return OutputMode.GRAMMAR
+        return self.mode
 
     @property
     def supported_modes(self) -> frozenset[OutputMode]:

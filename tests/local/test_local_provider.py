@@ -288,6 +288,9 @@ def test_bad_options_are_configuration_errors(provider: LocalProvider) -> None:
         LocalProvider.from_options(api_key="sk-secret-value")
     with pytest.raises(ConfigurationError, match="unknown option"):
         LocalProvider.from_options(n_gpu=3)
+    assert LocalProvider.from_options(mode="tools").default_mode is OutputMode.TOOLS
+    with pytest.raises(ConfigurationError, match="unknown mode"):
+        LocalProvider.from_options(mode="telepathy")
     with pytest.raises(ConfigurationError, match=".gguf"):
         LocalProvider.from_options(model="gpt-4o")
     assert LocalProvider.from_options(model="SmolLM2-135M-Instruct").load() is provider.load()
