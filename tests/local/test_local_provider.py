@@ -291,7 +291,7 @@ def test_bad_options_are_configuration_errors(provider: LocalProvider) -> None:
     assert LocalProvider.from_options(mode="tools").default_mode is OutputMode.TOOLS
     with pytest.raises(ConfigurationError, match="unknown mode"):
         LocalProvider.from_options(mode="telepathy")
-    with pytest.raises(ConfigurationError, match=".gguf"):
+    with pytest.raises(ConfigurationError, match=r"\.gguf"):
         LocalProvider.from_options(model="gpt-4o")
     assert LocalProvider.from_options(model="SmolLM2-135M-Instruct").load() is provider.load()
     with pytest.raises(ConfigurationError, match="max_tokens"):
