@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from instructor_py.errors import ConfigurationError
@@ -138,8 +139,16 @@ class LocalProvider:
 
     # --- inference --------------------------------------------------------------------------------
 
+    def _model_for(self, request: InferenceRequest) -> LocalModel:
+        """``request.model`` may name another GGUF file (``with_(model="x.gguf")``); any other
+        model name is informational (this provider runs the model it was created with)."""
+        name = request.model
+        if name and name.endswith(".gguf") and name != self.model_options.model_path:
+            return load_model(replace(self.model_options, model_path=name))
+        return self.load()
+
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
-        model = self.load()
+        model = self._model_for(request)
         constraint = _constraint_of(request, self.strict_objects)
         handle = model.compile(constraint) if constraint is not None else None
         if handle is not None and not handle.exact:
@@ -154,7 +163,7 @@ class LocalProvider:
         max_tokens = _int_option(options, "max_tokens", self.max_tokens)
         fast_forward = bool(options.get("fast_forward", self.fast_forward))
         tool = request.tool if request.mode is OutputMode.TOOLS else None
-        call_id = f"call_local_{id(request):x}"
+        call_id = f"call_local_{uuid.uuid4().hex[:16]}"
         first = True
         tokens: list[int] = []
         with model.lock:

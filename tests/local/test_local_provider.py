@@ -21,6 +21,7 @@ from instructor_py.errors import (
     LocalModelError,
 )
 from instructor_py.local import ConstraintSpec
+from instructor_py.local.model import ModelOptions, embedded_model_path, load_model
 from instructor_py.providers.base import InferenceProvider, InferenceRequest
 from instructor_py.providers.local import LocalGeneration, LocalProvider
 
@@ -310,3 +311,12 @@ def test_default_preset_is_local(model: object, monkeypatch: pytest.MonkeyPatch)
         .get()
     )
     assert isinstance(city, City)
+
+
+def test_model_option_may_name_a_gguf_file(provider: LocalProvider) -> None:
+    path = str(embedded_model_path())
+    assert load_model(ModelOptions(model_path=path)) is provider.load()  # same file, same model
+    city = _so(provider).with_(
+        messages="Paris is the capital of France.", response_model=City, model=path
+    ).get()
+    assert city.name == "Paris"
