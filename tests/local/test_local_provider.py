@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import re
 import threading
 from enum import StrEnum
 from pathlib import Path
@@ -316,7 +317,35 @@ def test_default_preset_is_local(model: object, monkeypatch: pytest.MonkeyPatch)
 def test_model_option_may_name_a_gguf_file(provider: LocalProvider) -> None:
     path = str(embedded_model_path())
     assert load_model(ModelOptions(model_path=path)) is provider.load()  # same file, same model
-    city = _so(provider).with_(
-        messages="Paris is the capital of France.", response_model=City, model=path
-    ).get()
+    city = (
+        _so(provider)
+        .with_(messages="Paris is the capital of France.", response_model=City, model=path)
+        .get()
+    )
     assert city.name == "Paris"
+
+
+def test_a_relaxed_constraint_still_validates(provider: LocalProvider) -> None:
+    # look-ahead: no backend compiles this pattern exactly, so the engine relaxes the constraint
+    # to "any JSON object"; the pipeline's schema validation must still hold the line.
+    schema = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "pattern": "^(?=.*[0-9])[A-Z0-9]{4}$"}},
+        "required": ["code"],
+    }
+    built = _so(provider).with_(
+        messages="The access code is AB12.",
+        response_model=schema,
+        max_retries=1,
+        options={"max_tokens": 40},
+    )
+    try:
+        response = built.response()
+    except StructuredOutputRetryError as error:
+        attempts = error.attempts
+        assert all(a.errors for a in attempts)
+    else:
+        attempts = response.attempts
+        assert re.fullmatch(r"(?=.*[0-9])[A-Z0-9]{4}", response.value["code"])
+    first = attempts[0].raw_response
+    assert isinstance(first, LocalGeneration) and first.exact is False
