@@ -155,6 +155,30 @@ def test_retry_after_a_semantic_validator_fails_reuses_the_kv_cache(
     assert response.usage.cache_read_tokens >= second.stats.reused_tokens
 
 
+def test_tools_mode_retry_renders_the_tool_call_and_feedback(provider: LocalProvider) -> None:
+    calls: list[City] = []
+
+    def reject_first(city: City) -> str | None:
+        calls.append(city)
+        return "the country must be spelled in full" if len(calls) == 1 else None
+
+    response = (
+        _so(provider)
+        .with_(
+            messages="Oslo is the capital of Norway.",
+            response_model=City,
+            mode=OutputMode.TOOLS,
+            max_retries=1,
+        )
+        .with_validator(reject_first)
+        .response()
+    )
+    assert len(response.attempts) == 2 and isinstance(response.value, City)
+    second = response.attempts[1].raw_response
+    assert isinstance(second, LocalGeneration)
+    assert second.stats.reused_tokens > 0  # the retry's prompt extends the first one
+
+
 def test_truncation_at_max_tokens_is_an_attempt_failure(provider: LocalProvider) -> None:
     with pytest.raises(StructuredOutputRetryError) as info:
         _so(provider).with_(
