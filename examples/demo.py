@@ -17,7 +17,6 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from instructor_py import StructuredOutput
-from instructor_py.providers.local import LocalProvider
 
 
 class Person(BaseModel):
@@ -48,9 +47,9 @@ def age_appears_in(text: str) -> Callable[[Person], str | None]:
 
 
 def main() -> int:
-    # with_provider(...) makes the demo independent of INSTRUCTOR_PY_PRESET; StructuredOutput()
+    # using("local") makes the demo independent of INSTRUCTOR_PY_PRESET; StructuredOutput()
     # alone resolves to the same local provider when no preset is set.
-    base = StructuredOutput().with_provider(LocalProvider.from_options())
+    base = StructuredOutput().using("local")
 
     text = "Hi, I'm Emma Stone, a 34 year old nurse from Dublin."
     started = time.perf_counter()
