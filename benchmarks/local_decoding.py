@@ -27,6 +27,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import math
 import statistics
 import sys
 import time
@@ -195,6 +196,7 @@ class Column:
         return 1000 * sum(r.after_prompt_s for r in self.runs) / max(1, sampled)
 
     def overhead_ms_per_sampled(self) -> float:
+        """NaN when not measured (llama-cpp-python)."""
         sampled = sum(r.sampled for r in self.runs)
         return 1000 * sum(r.overhead_s for r in self.runs) / max(1, sampled)
 
@@ -207,6 +209,10 @@ class Column:
     def valid_rate(self) -> str:
         checked = [r.valid for r in self.runs if r.valid is not None]
         return f"{100 * sum(checked) / len(checked):.0f}%" if checked else "-"
+
+
+def _fmt(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
 
 
 def _valid(text: str, schema: dict[str, Any]) -> bool:
@@ -278,31 +284,40 @@ def run_unconstrained(
 def run_llama_cpp(
     llm: Any, messages: list[dict[str, str]], schema: dict[str, Any], prefix: list[int]
 ) -> Run:
-    import llama_cpp
-
+    """llama-cpp-python's JSON-schema grammar, streamed so the prompt phase can be timed: the first
+    chunk arrives once the prompt is evaluated and the first token sampled. (Its perf counters are
+    not usable through the bindings here, and a logits_processor would slow it down.)"""
     llm.reset()
     if prefix:
         llm.eval(prefix)  # the same warm prefix as the other columns (llama-cpp reuses it)
-    llama_cpp.llama_perf_context_reset(llm.ctx)
     t0 = time.perf_counter()
-    out = llm.create_chat_completion(
+    first: float | None = None
+    pieces: list[str] = []
+    finish: str | None = None
+    for chunk in llm.create_chat_completion(
         messages=messages,
         response_format={"type": "json_object", "schema": schema},
         temperature=0.0,
         max_tokens=200,
-    )
+        stream=True,
+    ):
+        if first is None:
+            first = time.perf_counter()
+        choice = chunk["choices"][0]
+        pieces.append(choice["delta"].get("content") or "")
+        finish = choice.get("finish_reason") or finish
     wall = time.perf_counter() - t0
-    perf = llama_cpp.llama_perf_context(llm.ctx)
-    text = out["choices"][0]["message"]["content"] or ""
-    completion = int(out["usage"]["completion_tokens"])
-    prompt_s = perf.t_p_eval_ms / 1000
+    text = "".join(pieces)
+    text_tokens = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+    sampled = text_tokens + (1 if finish == "stop" else 0)  # the end-of-sequence pick
+    ttft = (first or t0) - t0
     return Run(
         wall_s=wall,
-        after_prompt_s=max(0.0, wall - prompt_s),
-        overhead_s=max(0.0, wall - prompt_s - perf.t_eval_ms / 1000),
-        sampled=completion,
-        output_tokens=completion,
-        passes=(1 if perf.n_p_eval else 0) + int(perf.n_eval),
+        after_prompt_s=max(0.0, wall - ttft),
+        overhead_s=float("nan"),
+        sampled=max(0, sampled - 1),  # the first pick is inside the time to first chunk
+        output_tokens=text_tokens,
+        passes=1 + text_tokens,
         valid=_valid(text, schema),
     )
 
@@ -380,21 +395,33 @@ def main(argv: list[str] | None = None) -> int:
             prefix.append(a[len(prefix)])
     print(f"KV cache at the start of each run: {len(prefix)} shared prefix tokens")
     rows: list[str] = []
-    for text, response_model in CASES[: args.cases]:
+    for case_index, (text, response_model) in enumerate(CASES[: args.cases]):
         schema = close_object_schemas(response_model.model_json_schema())
         messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
-        for _ in range(args.repeat):
-            run_ff, out_ff = run_ours(provider, messages, schema, True, prefix)
+        for rep in range(args.repeat):
+            # step by step first (its token count sizes the unconstrained run); the other three
+            # in a rotating order, so load drift on a shared machine does not favour one column
             run_noff, _ = run_ours(provider, messages, schema, False, prefix)
-            run_raw = run_unconstrained(provider, messages, max(1, run_noff.output_tokens), prefix)
-            run_lcp = run_llama_cpp(llm, messages, schema, prefix)
-            for key, run in zip(cols, (run_raw, run_lcp, run_ff, run_noff), strict=True):
-                cols[key].runs.append(run)
+            names = ["ours +ff", "unconstrained", "llama-cpp grammar"]
+            shift = (case_index + rep) % len(names)
+            results = {"ours -ff": (run_noff, "")}
+            for name in names[shift:] + names[:shift]:
+                if name == "ours +ff":
+                    results[name] = run_ours(provider, messages, schema, True, prefix)
+                elif name == "unconstrained":
+                    n = max(1, run_noff.output_tokens)
+                    results[name] = (run_unconstrained(provider, messages, n, prefix), "")
+                else:
+                    results[name] = (run_llama_cpp(llm, messages, schema, prefix), "")
+            for key in cols:
+                cols[key].runs.append(results[key][0])
+            run_ff, out_ff = results["ours +ff"]
+            run_lcp = results["llama-cpp grammar"][0]
         rows.append(
             f"  {response_model.__name__:<9} ff {run_ff.wall_s * 1000:6.0f} ms "
             f"({run_ff.sampled:3d} sampled + {run_ff.output_tokens - run_ff.sampled:3d} forced, "
             f"{run_ff.passes:3d} passes) | llama-cpp {run_lcp.wall_s * 1000:6.0f} ms "
-            f"({run_lcp.sampled:3d} tokens) | {out_ff[:60]}"
+            f"({run_lcp.output_tokens:3d} tokens) | {out_ff[:60]}"
         )
 
     print("\nper case (last run):")
@@ -405,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for col in cols.values():
         print(
-            f"{col.name:<19}{col.ms_per_sampled():>15.1f}{col.overhead_ms_per_sampled():>16.2f}"
+            f"{col.name:<19}{col.ms_per_sampled():>15.1f}{_fmt(col.overhead_ms_per_sampled()):>16}"
             f"{col.wall_ms():>15.0f}"
             f"{col.passes():>12.1f}{col.valid_rate():>14}"
         )
