@@ -310,8 +310,9 @@ def test_a_constraint_no_backend_compiles_is_a_clear_error(provider: LocalProvid
 
 
 def test_bad_options_are_configuration_errors(provider: LocalProvider) -> None:
-    with pytest.raises(ConfigurationError, match="runs in-process"):
+    with pytest.raises(ConfigurationError, match="runs in-process") as info:
         LocalProvider.from_options(api_key="sk-secret-value")
+    assert "sk-secret-value" not in str(info.value)
     with pytest.raises(ConfigurationError, match="unknown option"):
         LocalProvider.from_options(n_gpu=3)
     assert LocalProvider.from_options(mode="tools").default_mode is OutputMode.TOOLS
