@@ -12,13 +12,17 @@ from instructor_py.local.bitmask import (
     count_allowed,
     is_token_allowed,
 )
+from instructor_py.local.chat_template import ChatTemplate
 from instructor_py.local.constraints import ConstraintOptions, ConstraintSpec
 from instructor_py.local.handle import CompiledGrammarHandle
+from instructor_py.local.llama import DecodeChunk, DecodeStats, LlamaDecoder
 from instructor_py.local.matcher import Matcher
+from instructor_py.local.model import LocalModel, ModelOptions, embedded_model_path, load_model
 from instructor_py.local.orchestrator import (
     AsyncStructuredOutputOrchestrator,
     StructuredOutputOrchestrator,
 )
+from instructor_py.local.sampling import SamplingParams
 from instructor_py.local.stats import OrchestratorStats
 from instructor_py.local.tokenizer import TokenizerInfo
 
@@ -28,11 +32,18 @@ __all__ = [
     "BackendMatcher",
     "BackendStats",
     "BatchProcessor",
+    "ChatTemplate",
     "CompiledGrammarHandle",
     "ConstraintOptions",
     "ConstraintSpec",
+    "DecodeChunk",
+    "DecodeStats",
+    "LlamaDecoder",
+    "LocalModel",
     "Matcher",
+    "ModelOptions",
     "OrchestratorStats",
+    "SamplingParams",
     "StructuredOutputOrchestrator",
     "TokenizerInfo",
     "allocate_bitmask",
@@ -40,5 +51,7 @@ __all__ = [
     "apply_bitmask",
     "apply_bitmask_batch",
     "count_allowed",
+    "embedded_model_path",
     "is_token_allowed",
+    "load_model",
 ]

@@ -1,0 +1,92 @@
+"""`make demo`: structured extraction in-process on the embedded SmolLM2-135M-Instruct model.
+
+No server and no API key: ``StructuredOutput()`` with no preset runs the local provider, which
+renders the model's chat template, compiles the response model's JSON schema into a token-level
+grammar and enforces it inside llama.cpp's decode loop. The JSON is valid by construction; the
+validator below is semantic (the age must appear in the text), and a failure is fed back to the
+model for a retry. Small models do best with bounded fields and one worked example.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from instructor_py import StructuredOutput
+
+
+class Person(BaseModel):
+    name: str = Field(max_length=40)
+    age: int = Field(ge=0, le=120)
+    city: str = Field(max_length=40)
+
+
+class Sentiment(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+
+
+class Review(BaseModel):
+    product: str = Field(max_length=40)
+    sentiment: Sentiment
+    rating: int = Field(ge=1, le=5)
+
+
+def age_appears_in(text: str) -> Callable[[Person], str | None]:
+    def check(person: Person) -> str | None:
+        if str(person.age) not in text:
+            return f"the age {person.age} does not appear in the text; read the age from the text"
+        return None
+
+    return check
+
+
+def main() -> int:
+    # using("local") makes the demo independent of INSTRUCTOR_PY_PRESET; StructuredOutput()
+    # alone resolves to the same local provider when no preset is set.
+    base = StructuredOutput().using("local")
+
+    text = "Hi, I'm Emma Stone, a 34 year old nurse from Dublin."
+    started = time.perf_counter()
+    response = (
+        base.with_(
+            messages=text,
+            response_model=Person,
+            examples=[
+                (
+                    "Anna is 41 years old and lives in Oslo.",
+                    Person(name="Anna", age=41, city="Oslo"),
+                )
+            ],
+            max_retries=2,
+            options={"max_tokens": 80},
+        )
+        .with_validator(age_appears_in(text))
+        .response()
+    )
+    elapsed = time.perf_counter() - started
+    print(f"text:   {text}")
+    print(f"person: {response.value!r}")
+    stats = response.raw_response.stats
+    print(
+        f"        {len(response.attempts)} attempt(s), {response.usage.output_tokens} output tokens "
+        f"({stats.sampled_tokens} sampled, {stats.forced_tokens} forced by the grammar), "
+        f"{stats.forward_passes} forward passes, {elapsed:.2f}s including model load"
+    )
+
+    review_text = "The Zephyr headphones broke after two days. Terrible. 1 star."
+    review = base.with_(
+        messages=review_text, response_model=Review, options={"max_tokens": 60}
+    ).get()
+    print(f"text:   {review_text}")
+    print(f"review: {review!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

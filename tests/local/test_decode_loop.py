@@ -1,0 +1,155 @@
+"""The decode loop on the embedded model with constraints compiled through the engine's public API
+(regex, choice, JSON schema): fast-forward, sample-first exactness, KV-cache reuse, UTF-8 safety."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import pytest
+
+from instructor_py.errors import ContextOverflowError
+from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
+from instructor_py.local.llama import DecodeChunk
+from instructor_py.local.model import LocalModel
+from instructor_py.local.sampling import SamplingParams
+
+from .conftest import needs_model
+
+pytestmark = [needs_model, pytest.mark.timeout(120)]
+
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 40},
+        "age": {"type": "integer"},
+        "city": {"type": "string", "maxLength": 40},
+        "languages": {"type": "array", "items": {"type": "string", "maxLength": 20}, "maxItems": 3},
+    },
+    "required": ["name", "age", "city", "languages"],
+    "additionalProperties": False,
+}
+
+
+def _prompt(model: LocalModel, text: str) -> list[int]:
+    return model.render_prompt([{"role": "user", "content": text}])
+
+
+def _text(chunks: list[DecodeChunk]) -> str:
+    return "".join(c.text for c in chunks)
+
+
+def test_regex_constraint_via_engine_api(model: LocalModel) -> None:
+    orchestrator = StructuredOutputOrchestrator(TokenizerInfo.from_llama(model.llama))
+    handle = orchestrator.compile_regex(r"\(\d{3}\) \d{3}-\d{4}")
+    prompt = _prompt(model, "Write a US phone number.")
+    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=40))
+    assert chunks[-1].finish_reason == "stop"
+    assert re.fullmatch(r"\(\d{3}\) \d{3}-\d{4}", _text(chunks)), _text(chunks)
+    assert handle.matcher.is_terminated()
+
+
+def test_choice_constraint_via_engine_api(model: LocalModel) -> None:
+    handle = model.orchestrator.compile_choice(["positive", "negative", "neutral"])
+    prompt = _prompt(
+        model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?"
+    )
+    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=10))
+    assert _text(chunks) in {"positive", "negative", "neutral"}
+    assert chunks[-1].finish_reason == "stop"
+
+
+def test_fast_forward_is_as_valid_with_fewer_forward_passes(model: LocalModel) -> None:
+    prompt = _prompt(
+        model, "Extract as JSON: Ada Lovelace, 36, lives in London and speaks English and French."
+    )
+    results = {}
+    for ff in (True, False):
+        model.decoder.clear_cache()
+        handle = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA))
+        chunks = list(
+            model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=120, fast_forward=ff)
+        )
+        assert chunks[-1].finish_reason == "stop"
+        stats = chunks[-1].stats
+        assert stats is not None
+        jsonschema.validate(json.loads(_text(chunks)), PERSON_SCHEMA)
+        results[ff] = stats
+    with_ff, without_ff = results[True], results[False]
+    assert with_ff.forced_tokens > 0 and without_ff.forced_tokens == 0
+    assert with_ff.forward_passes < without_ff.forward_passes
+    # the forced tokens are exactly the passes saved: one pass per sampled token (+ the prompt)
+    assert with_ff.forward_passes == with_ff.sampled_tokens
+
+
+def test_sample_first_is_exact_under_greedy(model: LocalModel) -> None:
+    prompt = _prompt(model, "Extract as JSON: Grace Hopper, 85, New York, speaks English.")
+    outputs = []
+    for sample_first in (True, False):
+        handle = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA))
+        chunks = list(
+            model.decoder.generate(
+                prompt, matcher=handle.matcher, max_tokens=120, sample_first=sample_first
+            )
+        )
+        stats = chunks[-1].stats
+        assert stats is not None
+        outputs.append(([t for c in chunks for t in c.token_ids], stats))
+    (tokens_sf, stats_sf), (tokens_mask, stats_mask) = outputs
+    assert tokens_sf == tokens_mask  # identical greedy choices
+    assert stats_sf.masks_computed < stats_mask.masks_computed
+    assert stats_mask.masks_computed == stats_mask.sampled_tokens
+
+
+def test_kv_prefix_is_reused_between_calls(model: LocalModel) -> None:
+    model.decoder.clear_cache()
+    base = [{"role": "user", "content": "Name three colours."}]
+    first = model.render_prompt(base)
+    chunks = list(model.decoder.generate(first, max_tokens=8))
+    stats1 = chunks[-1].stats
+    assert stats1 is not None and stats1.reused_tokens == 0
+    answer = _text(chunks)
+    follow = model.render_prompt(
+        [*base, {"role": "assistant", "content": answer}, {"role": "user", "content": "Again."}]
+    )
+    stats2 = list(model.decoder.generate(follow, max_tokens=4))[-1].stats
+    assert stats2 is not None
+    assert stats2.reused_tokens >= len(first) - 1
+    assert stats2.evaluated_tokens < len(follow) - len(first) + 8
+
+
+def test_stochastic_sampling_is_seeded_and_respects_the_grammar(model: LocalModel) -> None:
+    prompt = _prompt(model, "Pick a colour.")
+    texts = []
+    for _ in range(2):
+        handle = model.compile(ConstraintSpec.choice(["red", "green", "blue", "yellow"]))
+        params = SamplingParams(temperature=1.5, top_p=0.95, top_k=50, seed=7)
+        chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, sampling=params))
+        texts.append(_text(chunks))
+    assert texts[0] == texts[1]
+    assert texts[0] in {"red", "green", "blue", "yellow"}
+
+
+def test_multibyte_text_is_never_split(model: LocalModel) -> None:
+    options = ["café crème", "naïve 😀 emoji", "日本語のテキスト"]
+    handle = model.compile(ConstraintSpec.choice(options))
+    prompt = _prompt(model, "Say something in Japanese.")
+    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, fast_forward=False))
+    pieces = [c.text for c in chunks]
+    assert "".join(pieces) in options
+    assert all("\ufffd" not in p for p in pieces)
+
+
+def test_max_tokens_truncates_with_length(model: LocalModel) -> None:
+    handle = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA))
+    prompt = _prompt(model, "Extract as JSON: Alan Turing, 41, Manchester, speaks English.")
+    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=6))
+    assert chunks[-1].finish_reason == "length"
+    assert sum(len(c.token_ids) for c in chunks) == 6
+    assert not handle.matcher.is_terminated()
+
+
+def test_prompt_longer_than_context_is_rejected(model: LocalModel) -> None:
+    with pytest.raises(ContextOverflowError, match="larger n_ctx"):
+        list(model.decoder.generate([1] * (model.n_ctx + 5), max_tokens=4))
