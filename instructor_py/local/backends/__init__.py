@@ -1,0 +1,31 @@
+"""Constraint backends. Only those whose package is installed are registered.
+
+- ``llguidance`` (default): every constraint kind.
+- ``outlines-core``: regex, choice, and JSON schema through its regex conversion.
+"""
+
+from __future__ import annotations
+
+from instructor_py.local.backends.base import Backend, BackendMatcher, BackendStats
+from instructor_py.local.tokenizer import TokenizerInfo
+
+
+def installed_backends(tokenizer: TokenizerInfo) -> list[Backend]:
+    """One instance of every installed backend for ``tokenizer`` (llguidance first)."""
+    found: list[Backend] = []
+    try:
+        from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
+    except ImportError:
+        pass
+    else:
+        found.append(LLGuidanceBackend(tokenizer))
+    try:
+        from instructor_py.local.backends.outlines_backend import OutlinesBackend
+    except ImportError:
+        pass
+    else:
+        found.append(OutlinesBackend(tokenizer))
+    return found
+
+
+__all__ = ["Backend", "BackendMatcher", "BackendStats", "installed_backends"]

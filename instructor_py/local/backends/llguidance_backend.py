@@ -1,0 +1,309 @@
+"""The llguidance backend (default): JSON schema, regex, Lark and GBNF grammars, choice.
+
+llguidance compiles everything into its own grammar format (a JSON string) and builds an
+``LLMatcher`` from it; mask computation releases the GIL, and ``LLExecutor`` fills a whole batch of
+masks in parallel native threads.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import llguidance as llg
+
+from instructor_py.errors import ConstraintCompileError, ConstraintError
+from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
+from instructor_py.local.bitmask import Bitmask, allocate_bitmask, bitmask_words, check_bitmask
+from instructor_py.local.constraints import ConstraintSpec
+from instructor_py.local.tokenizer import TokenizerInfo
+
+_TOKENIZERS: OrderedDict[str, Any] = OrderedDict()
+_TOKENIZERS_LOCK = threading.Lock()
+_MAX_TOKENIZERS = 4
+
+
+class _Wrapped:
+    """The duck-typed tokenizer ``llguidance.TokenizerWrapper`` reads."""
+
+    def __init__(self, info: TokenizerInfo) -> None:
+        self.eos_token_id = info.eos_token_ids[0]
+        self.bos_token_id = info.bos_token_id
+        self.tokens = list(info.token_bytes)
+        self.special_token_ids = sorted(info.special_token_ids)
+        self._info = info
+
+    def __call__(self, data: bytes | str) -> list[int]:
+        try:
+            return self._info.tokenize(data)
+        except Exception:  # llguidance panics on a Python exception: degrade to no tokens
+            return []
+
+
+def lltokenizer_for(info: TokenizerInfo) -> Any:
+    """The ``llguidance.LLTokenizer`` for ``info`` (built once per tokenizer fingerprint)."""
+    key = info.fingerprint
+    with _TOKENIZERS_LOCK:
+        tok = _TOKENIZERS.get(key)
+        if tok is not None:
+            _TOKENIZERS.move_to_end(key)
+            return tok
+        tok = llg.LLTokenizer(
+            llg.TokenizerWrapper(_Wrapped(info)), eos_token=list(info.eos_token_ids)
+        )
+        _TOKENIZERS[key] = tok
+        while len(_TOKENIZERS) > _MAX_TOKENIZERS:
+            _TOKENIZERS.popitem(last=False)
+        return tok
+
+
+def llguidance_grammar(spec: ConstraintSpec) -> str:
+    """The llguidance grammar (JSON text) for ``spec``; raises ConstraintCompileError."""
+    if spec.kind == "json_schema":
+        compact = spec.options.whitespace == "compact"
+        options: dict[str, Any] = {
+            "whitespace_flexible": not compact,
+            "item_separator": ",",
+            "key_separator": ":",
+            "coerce_one_of": False,
+            "lenient": False,
+        }
+        try:
+            return str(llg.LLMatcher.grammar_from_json_schema(spec.text, overrides=options))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise ConstraintCompileError(f"llguidance: JSON schema rejected: {exc}") from exc
+    if spec.kind == "regex":
+        return str(llg.LLMatcher.grammar_from_regex(spec.text))
+    if spec.kind == "choice":
+        lark = "start: " + " | ".join(json.dumps(c, ensure_ascii=False) for c in spec.choices)
+        return str(llg.LLMatcher.grammar_from_lark(lark))
+    if spec.syntax == "gbnf":
+        try:
+            return str(llg.grammar_from("gbnf", spec.text))
+        except ValueError as exc:
+            raise ConstraintCompileError(
+                f"llguidance: GBNF grammar does not convert: {exc}"
+            ) from exc
+    return str(llg.LLMatcher.grammar_from_lark(spec.text))
+
+
+class LLGuidanceMatcher:
+    """:class:`~instructor_py.local.matcher.Matcher` over an ``llguidance.LLMatcher``.
+
+    A token the grammar does not allow is refused (False) without putting the matcher in its
+    error state: tokens are tried with ``try_consume_tokens``. Once the grammar is complete and
+    closed (``is_terminated()``), an EOS token is accepted (and counted, so ``rollback`` stays
+    consistent) although llguidance itself treats it as a no-op.
+    """
+
+    __slots__ = ("_eos", "_info", "_m", "_n", "_tail_eos", "_words")
+
+    def __init__(self, m: Any, info: TokenizerInfo, accepted: int = 0, tail_eos: int = 0) -> None:
+        self._m = m
+        self._info = info
+        self._n = accepted
+        self._tail_eos = tail_eos
+        self._eos = frozenset(info.eos_token_ids)
+        self._words = bitmask_words(info.vocab_size)
+
+    @property
+    def raw(self) -> Any:
+        """The underlying ``llguidance.LLMatcher``."""
+        return self._m
+
+    @property
+    def tokens_accepted(self) -> int:
+        return self._n
+
+    def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
+        words = self._words
+        check_bitmask(bitmask, index, words)
+        if self._m.is_error():
+            raise ConstraintError(f"llguidance matcher is in an error state: {self._m.get_error()}")
+        row = bitmask[index]
+        self._m.unsafe_compute_mask_ptr(row.ctypes.data, words * 4)
+        if row.shape[0] > words:
+            row[words:] = 0
+
+    def _check(self, token_ids: Sequence[int]) -> list[int]:
+        ids = list(token_ids)
+        n = self._info.vocab_size
+        for t in ids:
+            if not 0 <= t < n:
+                self._info.check_token(t)
+        return ids
+
+    def _leading_eos(self, ids: list[int]) -> int:
+        k = 0
+        while k < len(ids) and ids[k] in self._eos:
+            k += 1
+        return k
+
+    def accept_token(self, token_id: int) -> bool:
+        if not 0 <= token_id < self._info.vocab_size:
+            self._info.check_token(token_id)
+        m = self._m
+        if token_id in self._eos and m.is_stopped() and not m.is_error():
+            self._tail_eos += 1
+            self._n += 1
+            return True
+        k = int(m.try_consume_tokens([token_id]))
+        self._n += k
+        return k == 1
+
+    def accept_tokens(self, token_ids: Sequence[int]) -> bool:
+        ids = self._check(token_ids)
+        if not ids:
+            return True
+        m = self._m
+        k = 0 if self._tail_eos else int(m.try_consume_tokens(ids))
+        self._n += k
+        if k < len(ids) and m.is_stopped() and not m.is_error():
+            extra = self._leading_eos(ids[k:])
+            self._tail_eos += extra
+            self._n += extra
+            k += extra
+        return k == len(ids)
+
+    def validate_tokens(self, token_ids: Sequence[int]) -> int:
+        ids = self._check(token_ids)
+        if not ids:
+            return 0
+        m = self._m
+        k = 0 if self._tail_eos else int(m.validate_tokens(ids))
+        if k < len(ids) and ids[k] in self._eos:
+            if k == 0:
+                stopped = bool(m.is_stopped())
+            else:
+                probe = m.deep_copy()
+                probe.consume_tokens(ids[:k])
+                stopped = bool(probe.is_stopped())
+            if stopped:
+                k += self._leading_eos(ids[k:])
+        return k
+
+    def is_accepting(self) -> bool:
+        return bool(self._m.is_accepting())
+
+    def is_terminated(self) -> bool:
+        return bool(self._m.is_stopped())
+
+    def rollback(self, num_tokens: int) -> None:
+        if not 0 <= num_tokens <= self._n:
+            raise ValueError(f"rollback({num_tokens}): only {self._n} tokens have been accepted.")
+        eos = min(num_tokens, self._tail_eos)
+        self._tail_eos -= eos
+        rest = num_tokens - eos
+        if rest:
+            self._m.rollback(rest)
+        self._n -= num_tokens
+
+    def reset(self) -> None:
+        self._m.reset()
+        self._n = 0
+        self._tail_eos = 0
+
+    def compute_ff_tokens(self) -> list[int]:
+        return [int(t) for t in self._m.compute_ff_tokens()]
+
+    def clone(self) -> LLGuidanceMatcher:
+        return LLGuidanceMatcher(self._m.deep_copy(), self._info, self._n, self._tail_eos)
+
+    def get_error(self) -> str | None:
+        err = str(self._m.get_error())
+        return err or None
+
+
+class LLGuidanceBackend:
+    """Compiles every constraint kind with llguidance."""
+
+    def __init__(self, tokenizer: TokenizerInfo, *, num_threads: int | None = None) -> None:
+        self._info = tokenizer
+        self._tok = lltokenizer_for(tokenizer)
+        self._limits = llg.LLParserLimits(verbose_errors=False)
+        self._stats = StatsCounter(self.name)
+        self._num_threads = num_threads
+        self._executor: Any = None
+
+    @property
+    def name(self) -> str:
+        return "llguidance"
+
+    @property
+    def lltokenizer(self) -> Any:
+        return self._tok
+
+    def supports(self, spec: ConstraintSpec) -> bool:
+        return self.unsupported_reason(spec) is None
+
+    def unsupported_reason(self, spec: ConstraintSpec) -> str | None:
+        if spec.kind == "grammar" and spec.syntax not in ("lark", "gbnf"):
+            return f"llguidance does not read {spec.syntax} grammars"
+        return None
+
+    def compile(self, spec: ConstraintSpec) -> LLGuidanceMatcher:
+        start = time.perf_counter()
+        ok = False
+        try:
+            grammar = llguidance_grammar(spec)
+            matcher = self.matcher_from_grammar(grammar, spec)
+            ok = True
+            return matcher
+        finally:
+            self._stats.record(time.perf_counter() - start, ok)
+
+    def matcher_from_grammar(
+        self, grammar: str, spec: ConstraintSpec | None = None
+    ) -> LLGuidanceMatcher:
+        """A matcher from an llguidance grammar string (the output of :func:`llguidance_grammar`)."""
+        m = llg.LLMatcher(self._tok, grammar, log_level=0, limits=self._limits)
+        if m.is_error():
+            what = spec.describe() if spec is not None else "grammar"
+            raise ConstraintCompileError(
+                f"llguidance could not compile {what}: {_first_lines(m.get_error())}"
+            )
+        return LLGuidanceMatcher(m, self._info)
+
+    def allocate_bitmask(self, n: int) -> Bitmask:
+        return allocate_bitmask(n, self._info.logits_width)
+
+    def fill_bitmask_batch(
+        self, items: Sequence[tuple[BackendMatcher, int]], bitmask: Bitmask
+    ) -> None:
+        words = bitmask_words(self._info.vocab_size)
+        pairs: list[tuple[Any, int]] = []
+        for matcher, index in items:
+            if not isinstance(matcher, LLGuidanceMatcher):
+                raise ConstraintError(
+                    "fill_bitmask_batch: a matcher does not come from llguidance."
+                )
+            check_bitmask(bitmask, index, words)
+            if matcher.raw.is_error():
+                raise ConstraintError(
+                    f"llguidance matcher {index} is in an error state: {matcher.get_error()}"
+                )
+            pairs.append((matcher.raw, index))
+        if not pairs:
+            return
+        if bitmask.shape[1] == words:
+            if self._executor is None:
+                self._executor = llg.LLExecutor(num_threads=self._num_threads)
+            self._executor.unsafe_compute_mask_ptr(
+                pairs, bitmask.ctypes.data, words * 4, bitmask.shape[0]
+            )
+        else:  # rows wider than the vocabulary: fill row by row
+            for matcher, index in items:
+                matcher.fill_next_token_bitmask(bitmask, index)
+
+    def get_stats(self) -> BackendStats:
+        return self._stats.snapshot()
+
+
+def _first_lines(text: str, limit: int = 6) -> str:
+    lines = [ln for ln in str(text).splitlines() if ln.strip()]
+    out = "\n".join(lines[:limit])
+    return out if len(lines) <= limit else out + "\n..."

@@ -1,0 +1,111 @@
+"""`CompiledGrammarHandle`: what the orchestrator returns for one compiled constraint.
+
+``handle.matcher`` is a fresh :class:`~instructor_py.local.matcher.Matcher` (an
+:class:`InstrumentedMatcher` that times each mask fill for the statistics and counts accepted
+tokens). ``exact`` is False when the orchestrator had to fall back on a relaxed constraint: output
+that passes the matcher may still fail the schema, so validation + retry must finish the job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from instructor_py.local.backends.base import BackendMatcher
+from instructor_py.local.constraints import ConstraintSpec
+
+
+class InstrumentedMatcher:
+    """Delegates to a backend matcher; records each fill's duration (ns) into ``sink``."""
+
+    __slots__ = ("backend", "inner", "sink")
+
+    def __init__(self, inner: BackendMatcher, backend: str, sink: deque[int]) -> None:
+        self.inner = inner
+        self.backend = backend
+        self.sink = sink
+
+    @property
+    def tokens_accepted(self) -> int:
+        return self.inner.tokens_accepted
+
+    def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
+        t0 = time.perf_counter_ns()
+        self.inner.fill_next_token_bitmask(bitmask, index)
+        self.sink.append(time.perf_counter_ns() - t0)
+
+    def accept_token(self, token_id: int) -> bool:
+        return self.inner.accept_token(token_id)
+
+    def accept_tokens(self, token_ids: Sequence[int]) -> bool:
+        return self.inner.accept_tokens(token_ids)
+
+    def validate_tokens(self, token_ids: Sequence[int]) -> int:
+        return self.inner.validate_tokens(token_ids)
+
+    def is_accepting(self) -> bool:
+        return self.inner.is_accepting()
+
+    def is_terminated(self) -> bool:
+        return self.inner.is_terminated()
+
+    def rollback(self, num_tokens: int) -> None:
+        self.inner.rollback(num_tokens)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def compute_ff_tokens(self) -> list[int]:
+        return self.inner.compute_ff_tokens()
+
+    def clone(self) -> InstrumentedMatcher:
+        inner = self.inner.clone()
+        assert isinstance(inner, BackendMatcher)
+        return InstrumentedMatcher(inner, self.backend, self.sink)
+
+    def get_error(self) -> str | None:
+        return self.inner.get_error()
+
+
+@dataclass(frozen=True)
+class CompiledGrammarHandle:
+    """A compiled constraint with its own fresh matcher.
+
+    - ``backend``: the backend that compiled it.
+    - ``exact``: False for a relaxed fallback (see ``relaxed_reason``).
+    - ``cache_hit``: the grammar came from the orchestrator's cache (no recompilation).
+    - ``fallback_reasons``: why earlier backends were skipped or failed, in order.
+    - ``compile_ms``: time spent compiling for this handle (0 on a cache hit).
+    """
+
+    spec: ConstraintSpec
+    matcher: InstrumentedMatcher
+    backend: str
+    exact: bool = True
+    relaxed_reason: str | None = None
+    cache_hit: bool = False
+    fallback_reasons: tuple[str, ...] = ()
+    compile_ms: float = 0.0
+
+    @property
+    def tokens_accepted(self) -> int:
+        """How many tokens the matcher has accepted (after rollbacks)."""
+        return self.matcher.tokens_accepted
+
+    def fresh(self) -> CompiledGrammarHandle:
+        """Another handle for the same grammar with a new matcher in its initial state."""
+        m = self.matcher.clone()
+        m.reset()
+        return CompiledGrammarHandle(
+            self.spec,
+            m,
+            self.backend,
+            self.exact,
+            self.relaxed_reason,
+            True,
+            self.fallback_reasons,
+            0.0,
+        )

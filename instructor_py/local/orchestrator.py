@@ -1,0 +1,304 @@
+"""`StructuredOutputOrchestrator`: backend registry, selection, fallback, compile cache, stats.
+
+Selection for a spec: the default backend first, unless it does not support the spec; then the
+other registered backends in registration order. A backend that fails (or exceeds the time limit)
+is recorded in the handle's ``fallback_reasons`` and the next one is tried.
+
+Relaxed fallback (JSON schema only, when ``spec.options.allow_relaxed``): if no backend compiles
+the schema exactly, the orchestrator compiles "any JSON value of the schema's top-level type"
+(``{"type": "object"}`` for an object schema, ``{}`` when the type is unknown) and returns a handle
+with ``exact=False`` and ``relaxed_reason`` set. Output then parses as JSON of the right shape, but
+the schema must still be checked (the SDK validates and retries).
+
+Cache: an LRU of compiled prototypes keyed by ``(spec.to_cache_key(), tokenizer fingerprint)``; a
+hit returns a handle whose matcher is a clone of the prototype (no recompilation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from instructor_py.errors import ConstraintCompileError, ConstraintTimeoutError, InvalidSchemaError
+from instructor_py.local.backends import installed_backends
+from instructor_py.local.backends.base import Backend, BackendMatcher
+from instructor_py.local.bitmask import Bitmask, allocate_bitmask
+from instructor_py.local.constraints import ConstraintSpec, Whitespace
+from instructor_py.local.handle import CompiledGrammarHandle, InstrumentedMatcher
+from instructor_py.local.stats import OrchestratorStats, StatsRecorder
+from instructor_py.local.timeout import run_with_timeout
+from instructor_py.local.tokenizer import TokenizerInfo
+
+_JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    prototype: BackendMatcher
+    backend: str
+    exact: bool
+    relaxed_reason: str | None
+    fallback_reasons: tuple[str, ...]
+
+
+class StructuredOutputOrchestrator:
+    """Compiles constraints for one tokenizer through pluggable backends.
+
+    ``backends`` (default: every installed backend, llguidance first and default);
+    ``cache_size``: compiled grammars kept; ``compile_timeout_s``: per-backend time limit.
+    """
+
+    def __init__(
+        self,
+        tokenizer_info: TokenizerInfo,
+        *,
+        backends: Sequence[Backend] | None = None,
+        cache_size: int = 64,
+        compile_timeout_s: float | None = 30.0,
+    ) -> None:
+        self._info = tokenizer_info
+        self._backends: dict[str, Backend] = {}
+        self._default: str | None = None
+        self._cache: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        self._stats = StatsRecorder()
+        self.compile_timeout_s = compile_timeout_s
+        for backend in installed_backends(tokenizer_info) if backends is None else backends:
+            self.register_backend(backend)
+
+    # --- registry ---------------------------------------------------------------------------
+
+    @property
+    def tokenizer_info(self) -> TokenizerInfo:
+        return self._info
+
+    @property
+    def backend_names(self) -> tuple[str, ...]:
+        return tuple(self._backends)
+
+    @property
+    def default_backend(self) -> str | None:
+        return self._default
+
+    def get_backend(self, name: str) -> Backend:
+        try:
+            return self._backends[name]
+        except KeyError:
+            raise ConstraintCompileError(
+                f"no backend named {name!r}; registered: {', '.join(self._backends) or 'none'}."
+            ) from None
+
+    def register_backend(self, backend: Backend, set_as_default: bool = False) -> None:
+        """Add (or replace) a backend; the first one registered is the default."""
+        with self._lock:
+            self._backends[backend.name] = backend
+            if set_as_default or self._default is None:
+                self._default = backend.name
+            self._cache.clear()
+
+    def _candidates(self) -> list[Backend]:
+        order = list(self._backends.values())
+        if self._default is not None:
+            order.sort(key=lambda b: b.name != self._default)
+        return order
+
+    # --- compilation -------------------------------------------------------------------------
+
+    def compile(self, spec: ConstraintSpec) -> CompiledGrammarHandle:
+        """A handle with a fresh matcher for ``spec`` (from the cache when possible)."""
+        key = (spec.to_cache_key(), self._info.fingerprint)
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None:
+                self._cache.move_to_end(key)
+        self._stats.cache(entry is not None)
+        if entry is not None:
+            matcher = entry.prototype.clone()
+            assert isinstance(matcher, BackendMatcher)
+            return self._handle(spec, entry, matcher, cache_hit=True, compile_ms=0.0)
+        t0 = time.perf_counter()
+        try:
+            entry = self._compile_uncached(spec)
+        except Exception:
+            self._stats.error()
+            raise
+        compile_ms = (time.perf_counter() - t0) * 1000
+        prototype = entry.prototype
+        matcher = prototype.clone()
+        assert isinstance(matcher, BackendMatcher)
+        with self._lock:
+            self._cache[key] = entry
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return self._handle(spec, entry, matcher, cache_hit=False, compile_ms=compile_ms)
+
+    def _handle(
+        self,
+        spec: ConstraintSpec,
+        entry: _Entry,
+        matcher: BackendMatcher,
+        *,
+        cache_hit: bool,
+        compile_ms: float,
+    ) -> CompiledGrammarHandle:
+        inst = InstrumentedMatcher(matcher, entry.backend, self._stats.mask_sink(entry.backend))
+        return CompiledGrammarHandle(
+            spec,
+            inst,
+            entry.backend,
+            entry.exact,
+            entry.relaxed_reason,
+            cache_hit,
+            entry.fallback_reasons,
+            compile_ms,
+        )
+
+    def _compile_uncached(self, spec: ConstraintSpec) -> _Entry:
+        if not self._backends:
+            raise ConstraintCompileError(
+                "no constraint backend is installed; install the 'local' extra (llguidance) "
+                "or 'outlines' (outlines-core)."
+            )
+        reasons: list[str] = []
+        timed_out = False
+        failed = False
+        for backend in self._candidates():
+            why = backend.unsupported_reason(spec)
+            if why is not None:
+                reasons.append(f"{backend.name}: skipped ({why})")
+                continue
+            if failed:
+                self._stats.fallback(f"{backend.name} after: {reasons[-1]}")
+            t0 = time.perf_counter_ns()
+            try:
+                matcher = run_with_timeout(
+                    lambda b=backend: b.compile(spec),  # type: ignore[misc]
+                    self.compile_timeout_s,
+                    f"{spec.describe()} with {backend.name}",
+                )
+            except ConstraintTimeoutError as exc:
+                self._stats.compile(backend.name, time.perf_counter_ns() - t0, ok=False)
+                reasons.append(f"{backend.name}: {exc}")
+                timed_out = failed = True
+                continue
+            except (ConstraintCompileError, InvalidSchemaError, ValueError, RuntimeError) as exc:
+                self._stats.compile(backend.name, time.perf_counter_ns() - t0, ok=False)
+                reasons.append(f"{backend.name}: {exc}")
+                failed = True
+                continue
+            self._stats.compile(backend.name, time.perf_counter_ns() - t0, ok=True)
+            return _Entry(matcher, backend.name, True, None, tuple(reasons))
+        if spec.kind == "json_schema" and spec.options.allow_relaxed:
+            return self._relaxed(spec, reasons)
+        detail = "\n  ".join(reasons) or "no backend supports it"
+        error = (
+            ConstraintTimeoutError if timed_out and len(reasons) == 1 else ConstraintCompileError
+        )
+        raise error(f"could not compile {spec.describe()}:\n  {detail}")
+
+    def _relaxed(self, spec: ConstraintSpec, reasons: list[str]) -> _Entry:
+        schema = relaxed_schema(spec.schema)
+        relaxed = ConstraintSpec.json_schema(
+            schema,
+            whitespace=spec.options.whitespace,
+            max_nesting=spec.options.max_nesting,
+            allow_relaxed=False,
+        )
+        try:
+            inner = self._compile_uncached(relaxed)
+        except ConstraintCompileError as exc:
+            raise ConstraintCompileError(
+                f"could not compile {spec.describe()} exactly nor relaxed:\n  "
+                + "\n  ".join(reasons)
+                + f"\n  relaxed: {exc}"
+            ) from exc
+        shape = schema.get("type", "any JSON value")
+        why = f"no backend compiles the schema exactly; relaxed to {shape} ({'; '.join(reasons)})"
+        self._stats.relaxed(why)
+        return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
+
+    def compile_json_schema(
+        self,
+        schema: Mapping[str, Any] | str | bool,
+        *,
+        whitespace: Whitespace = "compact",
+        max_nesting: int = 8,
+        allow_relaxed: bool = True,
+    ) -> CompiledGrammarHandle:
+        spec = ConstraintSpec.json_schema(
+            schema, whitespace=whitespace, max_nesting=max_nesting, allow_relaxed=allow_relaxed
+        )
+        return self.compile(spec)
+
+    def compile_regex(self, pattern: str) -> CompiledGrammarHandle:
+        return self.compile(ConstraintSpec.regex(pattern))
+
+    def compile_grammar(self, text: str, syntax: str = "lark") -> CompiledGrammarHandle:
+        return self.compile(ConstraintSpec.grammar(text, syntax))
+
+    def compile_choice(self, options: Iterable[str]) -> CompiledGrammarHandle:
+        return self.compile(ConstraintSpec.choice(options))
+
+    # --- misc ---------------------------------------------------------------------------------
+
+    def allocate_bitmask(self, batch_size: int = 1) -> Bitmask:
+        """A zeroed bitmask ``[batch_size, ceil(logits_width/32)]`` for this tokenizer."""
+        return allocate_bitmask(batch_size, self._info.logits_width)
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    @property
+    def cache_len(self) -> int:
+        return len(self._cache)
+
+    def get_stats(self) -> OrchestratorStats:
+        return self._stats.snapshot()
+
+    def reset_stats(self) -> None:
+        self._stats.reset()
+
+
+class AsyncStructuredOutputOrchestrator(StructuredOutputOrchestrator):
+    """The orchestrator plus ``acompile*``: the same compilation, run in a worker thread."""
+
+    async def acompile(self, spec: ConstraintSpec) -> CompiledGrammarHandle:
+        return await asyncio.to_thread(self.compile, spec)
+
+    async def acompile_json_schema(
+        self, schema: Mapping[str, Any] | str | bool, **options: Any
+    ) -> CompiledGrammarHandle:
+        return await self.acompile(ConstraintSpec.json_schema(schema, **options))
+
+    async def acompile_regex(self, pattern: str) -> CompiledGrammarHandle:
+        return await self.acompile(ConstraintSpec.regex(pattern))
+
+    async def acompile_grammar(self, text: str, syntax: str = "lark") -> CompiledGrammarHandle:
+        return await self.acompile(ConstraintSpec.grammar(text, syntax))
+
+    async def acompile_choice(self, options: Iterable[str]) -> CompiledGrammarHandle:
+        return await self.acompile(ConstraintSpec.choice(options))
+
+
+def relaxed_schema(schema: Any) -> dict[str, Any]:
+    """The relaxed stand-in for ``schema``: any JSON value of its top-level type(s)."""
+    if not isinstance(schema, dict):
+        return {}
+    t = schema.get("type")
+    if isinstance(t, str) and t in _JSON_TYPES:
+        return {"type": t}
+    if isinstance(t, list) and t and all(isinstance(x, str) and x in _JSON_TYPES for x in t):
+        return {"type": list(t)}
+    if "properties" in schema or "required" in schema or "additionalProperties" in schema:
+        return {"type": "object"}
+    if "items" in schema or "prefixItems" in schema:
+        return {"type": "array"}
+    return {}

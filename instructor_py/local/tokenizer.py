@@ -1,0 +1,259 @@
+"""What the engine needs to know about a tokenizer: `TokenizerInfo`.
+
+Built from a llama-cpp-python model (:meth:`TokenizerInfo.from_llama`, cached per model) or from a
+plain list of token bytes (:meth:`TokenizerInfo.from_token_bytes`, for tests and other runtimes).
+
+``vocab_size`` is the number of real tokens; ``logits_width`` is the width of the model's logits
+row, which may be larger (padding). Tokens at or past ``vocab_size`` are never allowed by a mask.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from instructor_py.errors import ConfigurationError, TokenOutOfRangeError
+
+Encoder = Callable[[bytes], list[int]]
+
+
+@dataclass(frozen=True, eq=False)
+class TokenizerInfo:
+    """Token bytes, special and end-of-sequence ids, vocabulary size vs logits width.
+
+    ``encode`` (optional) turns bytes into token ids with the model's own tokenizer; without it a
+    greedy longest-match tokenizer over ``token_bytes`` is used (backends need one to compute
+    fast-forward tokens). Equality and hashing use :attr:`fingerprint`.
+    """
+
+    token_bytes: tuple[bytes, ...]
+    eos_token_ids: tuple[int, ...]
+    special_token_ids: frozenset[int]
+    logits_width: int
+    bos_token_id: int | None = None
+    name: str = "custom"
+    encode: Encoder | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.token_bytes)
+        if n == 0:
+            raise ConfigurationError(
+                "TokenizerInfo: the vocabulary is empty; pass the token bytes."
+            )
+        if not self.eos_token_ids:
+            raise ConfigurationError(
+                "TokenizerInfo: no end-of-sequence token id; pass at least one in eos_token_ids."
+            )
+        for label, ids in (
+            ("eos_token_ids", self.eos_token_ids),
+            ("special_token_ids", self.special_token_ids),
+        ):
+            bad = sorted(i for i in ids if not 0 <= i < n)
+            if bad:
+                raise TokenOutOfRangeError(
+                    f"TokenizerInfo: {label} contains {bad[:5]} outside the vocabulary [0, {n})."
+                )
+        if self.logits_width < n:
+            raise ConfigurationError(
+                f"TokenizerInfo: logits_width {self.logits_width} is smaller than the vocabulary ({n})."
+            )
+
+    # --- constructors ---------------------------------------------------------------------
+
+    @classmethod
+    def from_token_bytes(
+        cls,
+        tokens: Sequence[bytes],
+        eos_token_ids: int | Iterable[int],
+        special_token_ids: Iterable[int] = (),
+        *,
+        logits_width: int | None = None,
+        bos_token_id: int | None = None,
+        name: str = "custom",
+        encode: Encoder | None = None,
+    ) -> TokenizerInfo:
+        """Build from the bytes of every token (index = token id).
+
+        EOS ids are always treated as special. ``logits_width`` defaults to ``len(tokens)``.
+        """
+        eos = (
+            (eos_token_ids,)
+            if isinstance(eos_token_ids, int)
+            else tuple(dict.fromkeys(eos_token_ids))
+        )
+        special = frozenset(special_token_ids) | frozenset(eos)
+        if bos_token_id is not None:
+            special |= {bos_token_id}
+        return cls(
+            token_bytes=tuple(bytes(t) for t in tokens),
+            eos_token_ids=eos,
+            special_token_ids=special,
+            logits_width=len(tokens) if logits_width is None else logits_width,
+            bos_token_id=bos_token_id,
+            name=name,
+            encode=encode,
+        )
+
+    @classmethod
+    def from_llama(cls, llama: Any) -> TokenizerInfo:
+        """Build from a ``llama_cpp.Llama`` (cached per model object; ~0.3 s for 262k tokens)."""
+        with _LLAMA_LOCK:
+            cached = _LLAMA_CACHE.get(llama)
+            if cached is not None:
+                return cached
+            info = _info_from_llama(llama)
+            _LLAMA_CACHE[llama] = info
+            return info
+
+    # --- derived data -----------------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.token_bytes)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A stable hash of the token bytes, special ids, EOS ids and logits width."""
+        h = hashlib.sha256()
+        for tok in self.token_bytes:
+            h.update(len(tok).to_bytes(4, "little"))
+            h.update(tok)
+        h.update(
+            repr((self.eos_token_ids, sorted(self.special_token_ids), self.logits_width)).encode()
+        )
+        return h.hexdigest()[:32]
+
+    @cached_property
+    def _encoder(self) -> Encoder:
+        return self.encode if self.encode is not None else GreedyEncoder(self)
+
+    def tokenize(self, data: bytes | str) -> list[int]:
+        """Token ids for ``data`` (the model's tokenizer if known, else greedy longest match)."""
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        return list(self._encoder(raw))
+
+    def decode(self, token_ids: Iterable[int]) -> bytes:
+        """The bytes of ``token_ids`` (special tokens included as their text)."""
+        n = self.vocab_size
+        out = []
+        for t in token_ids:
+            if not 0 <= t < n:
+                raise TokenOutOfRangeError(f"token id {t} is outside the vocabulary [0, {n}).")
+            out.append(self.token_bytes[t])
+        return b"".join(out)
+
+    def check_token(self, token_id: int) -> None:
+        """Raise :class:`TokenOutOfRangeError` unless ``0 <= token_id < vocab_size``."""
+        if not 0 <= token_id < len(self.token_bytes):
+            raise TokenOutOfRangeError(
+                f"token id {token_id} is outside the vocabulary [0, {len(self.token_bytes)}) "
+                f"of tokenizer {self.name!r}."
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TokenizerInfo) and other.fingerprint == self.fingerprint
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+
+class GreedyEncoder:
+    """Longest-match tokenization over the non-special tokens; unknown bytes are skipped."""
+
+    def __init__(self, info: TokenizerInfo) -> None:
+        table: dict[bytes, int] = {}
+        for i, tok in enumerate(info.token_bytes):
+            if tok and i not in info.special_token_ids and tok not in table:
+                table[tok] = i
+        self._table = table
+        self._max_len = max((len(t) for t in table), default=1)
+
+    def __call__(self, data: bytes | str) -> list[int]:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        out: list[int] = []
+        i, n, table = 0, len(raw), self._table
+        while i < n:
+            for length in range(min(self._max_len, n - i), 0, -1):
+                tid = table.get(raw[i : i + length])
+                if tid is not None:
+                    out.append(tid)
+                    i += length
+                    break
+            else:
+                i += 1
+        return out
+
+
+# --- llama-cpp-python ----------------------------------------------------------------------------
+
+_LLAMA_LOCK = threading.Lock()
+_LLAMA_CACHE: weakref.WeakKeyDictionary[Any, TokenizerInfo] = weakref.WeakKeyDictionary()
+
+
+def _info_from_llama(llama: Any) -> TokenizerInfo:
+    import llama_cpp
+
+    lib = llama_cpp.llama_cpp
+    model = llama.model
+    vocab = lib.llama_model_get_vocab(model)
+    n_tokens = int(lib.llama_vocab_n_tokens(vocab))
+    to_piece = lib._lib.llama_token_to_piece
+    get_attr = lib._lib.llama_token_get_attr
+    control = int(lib.LLAMA_TOKEN_ATTR_CONTROL)
+    user_defined = int(lib.LLAMA_TOKEN_ATTR_USER_DEFINED)
+    unknown = int(lib.LLAMA_TOKEN_ATTR_UNKNOWN)
+    buf_len = 256
+    buf = ctypes.create_string_buffer(buf_len)
+    tokens: list[bytes] = []
+    special: list[int] = []
+    for tid in range(n_tokens):
+        n = to_piece(vocab, tid, buf, buf_len, 0, True)
+        if n < 0:  # longer than the buffer: retry with the size asked for
+            big = ctypes.create_string_buffer(-n)
+            n = to_piece(vocab, tid, big, -n, 0, True)
+            tok = big.raw[:n]
+        else:
+            tok = buf.raw[:n]
+        attr = get_attr(vocab, tid)
+        if attr & (control | unknown) or (
+            attr & user_defined and tok[:1] == b"<" and tok[-1:] == b">"
+        ):
+            special.append(tid)
+        tokens.append(tok)
+    eos: list[int] = []
+    for getter in ("llama_vocab_eos", "llama_vocab_eot"):
+        fn = getattr(lib, getter, None)
+        if fn is not None:
+            tid = int(fn(vocab))
+            if 0 <= tid < n_tokens:
+                eos.append(tid)
+    for tid in special:
+        if bool(lib.llama_vocab_is_eog(vocab, tid)):
+            eos.append(tid)
+    bos = int(lib.llama_vocab_bos(vocab))
+    logits_width = max(n_tokens, int(llama.n_vocab()))
+
+    model_ref = weakref.ref(llama)  # the cache value must not keep its weak key alive
+
+    def encode(data: bytes) -> list[int]:
+        live = model_ref()
+        if live is None:
+            raise LookupError("the llama model behind this TokenizerInfo was freed")
+        return list(live.tokenize(data, add_bos=False, special=False))
+
+    name = str(getattr(llama, "model_path", "llama"))
+    return TokenizerInfo.from_token_bytes(
+        tokens,
+        eos or [n_tokens - 1],
+        special,
+        logits_width=logits_width,
+        bos_token_id=bos if 0 <= bos < n_tokens else None,
+        name=name.rsplit("/", 1)[-1],
+        encode=encode,
+    )
