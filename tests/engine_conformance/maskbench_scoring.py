@@ -16,8 +16,12 @@ Outcomes per instance:
   into output that fails validation);
 - invalid and accepted by a relaxed handle (``exact=False``): expected, counted as ``relaxed_accepts``
   (the SDK validates and retries for such handles);
-- the mask allowing a token that ``accept_token`` then refuses, or a token refused by the mask that
-  ``validate_tokens`` says is fine: an inconsistency, always an error.
+- the mask allowing a token that ``accept_token`` then refuses, or a matcher that is accepting while
+  its mask allows no end-of-sequence token: an inconsistency, always an error;
+- a token refused by the mask that ``validate_tokens`` would accept: counted as ``mask_stricter``
+  (information, not an error: llguidance deliberately masks out non-canonical tokens that are a
+  strict prefix of forced bytes, e.g. ``":`` when ``":"`` is forced; a mask stricter than the
+  parser is safe, and the instance is still scored by the mask, as MaskBench does).
 
 A schema the engine cannot compile is a compile error, never a pass. A schema passes when it
 compiled and all its instances passed.
@@ -148,6 +152,7 @@ class WalkResult:
     rejected_at: int | None = None
     reason: str = ""
     inconsistency: str | None = None
+    mask_stricter: bool = False
 
 
 def walk(
@@ -162,10 +167,8 @@ def walk(
         bitmask.fill(0)
         matcher.fill_next_token_bitmask(bitmask, 0)
         if not token_allowed(bitmask, token):
-            inconsistency = None
-            if callable(validate) and validate([token]) != 0:
-                inconsistency = f"token {i} (id {token}) masked out but validate_tokens accepts it"
-            return WalkResult(False, i, i, "masked out", inconsistency)
+            stricter = bool(callable(validate) and validate([token]) != 0)
+            return WalkResult(False, i, i, "masked out", None, stricter)
         if not matcher.accept_token(token):
             return WalkResult(
                 False, i, i, "refused", f"token {i} (id {token}) allowed by the mask but refused"
@@ -224,6 +227,10 @@ class CaseScore:
         return tuple(o for o in self.outcomes if o.result.inconsistency is not None)
 
     @property
+    def mask_stricter(self) -> tuple[InstanceOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.result.mask_stricter)
+
+    @property
     def passed(self) -> bool:
         """Compiled, every valid instance accepted, every invalid one rejected."""
         return self.compiled and all(o.passed for o in self.outcomes)
@@ -268,6 +275,7 @@ class SubsetScore:
     relaxed_accepts: int = 0
     false_rejects: int = 0
     inconsistencies: int = 0
+    mask_stricter: int = 0
     tokens: int = 0
     backends: dict[str, int] = field(default_factory=dict)
 
@@ -290,6 +298,7 @@ class SubsetScore:
         self.relaxed_accepts += len(score.relaxed_accepts)
         self.false_rejects += len(score.false_rejects)
         self.inconsistencies += len(score.inconsistencies)
+        self.mask_stricter += len(score.mask_stricter)
         self.tokens += score.tokens
 
 
@@ -307,7 +316,8 @@ _COLUMNS = (
     ("subset", "subset"), ("schemas", "schemas"), ("passes", "pass"),
     ("compile_errors", "compile_err"), ("relaxed", "relaxed"), ("valid", "valid"),
     ("false_rejects", "false_rej"), ("invalid", "invalid"), ("false_accepts", "FALSE_ACC"),
-    ("relaxed_accepts", "relaxed_acc"), ("inconsistencies", "incons"), ("tokens", "tokens"),
+    ("relaxed_accepts", "relaxed_acc"), ("inconsistencies", "incons"), ("mask_stricter", "mask<parser"),
+    ("tokens", "tokens"),
 )
 
 

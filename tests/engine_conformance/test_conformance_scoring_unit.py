@@ -33,17 +33,20 @@ EOS = 0
 class ToyMatcher:
     """Accepts exactly the strings in ``language`` (a finite set), token by token."""
 
-    def __init__(self, language: set[bytes], refuse: int | None = None) -> None:
+    def __init__(
+        self, language: set[bytes], refuse: int | None = None, hide: int | None = None
+    ) -> None:
         self.language = language
         self.text = b""
         self.refuse = refuse  # a token id it refuses despite allowing it (a planted bug)
+        self.hide = hide  # a token id its mask leaves out although it would accept it
 
     def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
         row = np.zeros(bitmask.shape[1] * 32, dtype=np.uint8)
         for tid, tok in enumerate(VOCAB):
             if tid == EOS:
                 row[tid] = self.text in self.language
-            elif any(w.startswith(self.text + tok) for w in self.language):
+            elif tid != self.hide and any(w.startswith(self.text + tok) for w in self.language):
                 row[tid] = 1
         bitmask[index] = np.packbits(row, bitorder="little").view(np.int32)
 
@@ -53,6 +56,15 @@ class ToyMatcher:
             return False
         self.text = nxt
         return True
+
+    def validate_tokens(self, token_ids: list[int]) -> int:
+        text, n = self.text, 0
+        for t in token_ids:
+            text += VOCAB[t]
+            if not any(w.startswith(text) for w in self.language):
+                break
+            n += 1
+        return n
 
     def is_accepting(self) -> bool:
         return self.text in self.language
@@ -106,6 +118,13 @@ def test_walk_flags_a_mask_that_disagrees_with_accept() -> None:
     refused = VOCAB.index(b"1")
     result = walk(ToyMatcher({b"1"}, refuse=refused), toy_tokenize("1"), allocate_bitmask(30), [EOS])
     assert not result.accepted and result.inconsistency is not None
+
+
+def test_walk_notes_a_mask_stricter_than_the_parser_without_calling_it_an_error() -> None:
+    hidden = VOCAB.index(b"a")
+    result = walk(ToyMatcher({b'"a"'}, hide=hidden), toy_tokenize('"a"'), allocate_bitmask(30), [EOS])
+    assert not result.accepted and result.rejected_at == 1
+    assert result.mask_stricter and result.inconsistency is None
 
 
 def test_score_counts_false_accepts_only_for_exact_handles() -> None:
