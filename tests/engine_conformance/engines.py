@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import importlib.util
 import warnings
 from collections.abc import Callable
@@ -144,7 +145,8 @@ def raw_lltokenizer(llama: Any, eos_token_ids: list[int]) -> Any:
 def raw_llguidance_grammar(schema: JsonSchema) -> str:
     import llguidance
 
-    return str(llguidance.LLMatcher.grammar_from_json_schema(schema, overrides=LLGUIDANCE_JSON_OPTIONS))
+    options: Any = LLGUIDANCE_JSON_OPTIONS
+    return str(llguidance.LLMatcher.grammar_from_json_schema(json.dumps(schema), overrides=options))
 
 
 def raw_llguidance_engine(
