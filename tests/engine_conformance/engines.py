@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import importlib
-import json
 import importlib.util
+import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
