@@ -102,7 +102,8 @@ def orchestrator_engine(orchestrator: Any, tokenize: Callable[[str], list[int]])
             fresh: MaskMatcher = handle.fresh().matcher
             return fresh
 
-        return CompiledSchema(new_matcher, bool(handle.exact), str(handle.backend))
+        note = handle.relaxed_reason or "; ".join(handle.fallback_reasons)
+        return CompiledSchema(new_matcher, bool(handle.exact), str(handle.backend), note)
 
     return EngineUnderTest(
         "orchestrator", compile_, tokenize, int(info.logits_width), tuple(info.eos_token_ids)

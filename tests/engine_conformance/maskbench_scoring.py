@@ -62,6 +62,7 @@ class CompiledSchema:
     new_matcher: Callable[[], MaskMatcher]
     exact: bool
     backend: str
+    note: str = ""  # e.g. why the engine compiled a relaxed constraint
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ class CaseScore:
     compile_error: str | None = None
     compile_ms: float = 0.0
     outcomes: tuple[InstanceOutcome, ...] = ()
+    note: str = ""
 
     @property
     def false_accepts(self) -> tuple[InstanceOutcome, ...]:
@@ -232,7 +234,8 @@ class CaseScore:
 
     @property
     def passed(self) -> bool:
-        """Compiled, every valid instance accepted, every invalid one rejected."""
+        """Compiled, every valid instance accepted, every invalid one rejected (MaskBench's rule:
+        a schema without test instances passes when it compiles)."""
         return self.compiled and all(o.passed for o in self.outcomes)
 
     @property
@@ -257,7 +260,7 @@ def score_case(engine: EngineUnderTest, case: MaskbenchCase, clock: Callable[[],
         result = walk(compiled.new_matcher(), tokens, bitmask, engine.eos_token_ids)
         outcomes.append(InstanceOutcome(case.name, i, instance.valid, result))
     return CaseScore(case.name, case.subset, True, compiled.exact, compiled.backend,
-                     compile_ms=compile_ms, outcomes=tuple(outcomes))
+                     compile_ms=compile_ms, outcomes=tuple(outcomes), note=compiled.note)
 
 
 @dataclass
@@ -267,6 +270,7 @@ class SubsetScore:
     passes: int = 0
     compile_errors: int = 0
     relaxed: int = 0
+    untested: int = 0
     valid: int = 0
     valid_accepted: int = 0
     invalid: int = 0
@@ -287,6 +291,7 @@ class SubsetScore:
             return
         self.backends[score.backend] = self.backends.get(score.backend, 0) + 1
         self.relaxed += not score.exact
+        self.untested += not score.outcomes
         for o in score.outcomes:
             if o.valid:
                 self.valid += 1
@@ -314,7 +319,8 @@ def summarize(scores: Iterable[CaseScore]) -> list[SubsetScore]:
 
 _COLUMNS = (
     ("subset", "subset"), ("schemas", "schemas"), ("passes", "pass"),
-    ("compile_errors", "compile_err"), ("relaxed", "relaxed"), ("valid", "valid"),
+    ("compile_errors", "compile_err"), ("relaxed", "relaxed"), ("untested", "no_tests"),
+    ("valid", "valid"),
     ("false_rejects", "false_rej"), ("invalid", "invalid"), ("false_accepts", "FALSE_ACC"),
     ("relaxed_accepts", "relaxed_acc"), ("inconsistencies", "incons"), ("mask_stricter", "mask<parser"),
     ("tokens", "tokens"),
