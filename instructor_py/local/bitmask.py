@@ -67,7 +67,10 @@ def apply_bitmask(
     """Set disallowed logits to ``-inf`` in place.
 
     ``logits`` is one row (1-D, any width); ``bitmask_row`` one row of a bitmask. Entries at or past
-    ``vocab_size`` (default: all bits of the row) are always masked.
+    ``vocab_size`` (default: all bits of the row) are always masked. Two vectorised strategies:
+    when few mask words are non-zero (the usual case in structured output) the allowed logits are
+    gathered, the row is filled with ``-inf`` and they are scattered back; otherwise a per-byte
+    lookup table turns the mask into a ``0 / -inf`` bias that is added to the row.
     """
     if logits.ndim != 1:
         raise ConfigurationError(
@@ -75,10 +78,31 @@ def apply_bitmask(
         )
     width = logits.shape[0]
     limit = min(width, bitmask_row.shape[-1] * 32 if vocab_size is None else vocab_size)
-    allowed = unpack_bits(bitmask_row, limit)
+    words = np.ascontiguousarray(bitmask_row[: bitmask_words(limit)], dtype=np.int32)
+    nonzero = np.flatnonzero(words)
+    if nonzero.size * 8 < words.size:
+        bits = np.unpackbits(words[nonzero].view(np.uint8), bitorder="little").view(np.bool_)
+        pos = (nonzero[:, None] * 32 + _BIT_OFFSETS).reshape(-1)[bits]
+        if pos.size and pos[-1] >= limit:
+            pos = pos[pos < limit]
+        kept = logits[pos]
+        logits.fill(-np.inf)
+        logits[pos] = kept
+        return
+    bias = np.take(_BYTE_BIAS, words.view(np.uint8), axis=0).reshape(-1)[:limit]
+    head = logits[:limit]
+    np.add(head, bias.astype(logits.dtype, copy=False), out=head)
     if width > limit:
         logits[limit:] = -np.inf
-    np.copyto(logits[:limit], -np.inf, where=~allowed)
+
+
+_BIT_OFFSETS = np.arange(32, dtype=np.intp)
+# _BYTE_BIAS[b, i] is 0 if bit i of byte b is set, else -inf
+_BYTE_BIAS = np.where(
+    np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").astype(bool),
+    np.float32(0.0),
+    np.float32(-np.inf),
+).astype(np.float32)
 
 
 def apply_bitmask_batch(
@@ -94,8 +118,14 @@ def apply_bitmask_batch(
 
 
 def allowed_token_ids(bitmask_row: npt.NDArray[np.int32], vocab_size: int) -> npt.NDArray[np.intp]:
-    """The token ids a bitmask row allows (sorted)."""
-    return np.flatnonzero(unpack_bits(bitmask_row, vocab_size))
+    """The token ids a bitmask row allows (sorted); cost follows the non-zero words."""
+    words = np.ascontiguousarray(bitmask_row[: bitmask_words(vocab_size)], dtype=np.int32)
+    nonzero = np.flatnonzero(words)
+    if nonzero.size * 8 >= words.size:
+        return np.flatnonzero(unpack_bits(words, vocab_size))
+    bits = np.unpackbits(words[nonzero].view(np.uint8), bitorder="little").view(np.bool_)
+    pos = (nonzero[:, None] * 32 + _BIT_OFFSETS).reshape(-1)[bits]
+    return pos[pos < vocab_size] if pos.size and pos[-1] >= vocab_size else pos
 
 
 def is_token_allowed(bitmask_row: npt.NDArray[np.int32], token_id: int) -> bool:

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
@@ -132,6 +133,10 @@ class ConstraintSpec:
 
     def to_cache_key(self) -> str:
         """A stable key: equal specs (same kind, text, syntax, options) give equal keys."""
+        return self._cache_key
+
+    @cached_property
+    def _cache_key(self) -> str:
         o = self.options
         raw = f"{self.kind}\0{self.syntax}\0{o.whitespace}\0{o.max_nesting}\0{o.allow_relaxed}\0{self.text}"
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from instructor_py.errors import ConfigurationError, TokenOutOfRangeError
+from instructor_py.errors import ConfigurationError, LocalModelError, TokenOutOfRangeError
 
 Encoder = Callable[[bytes], list[int]]
 
@@ -203,29 +203,19 @@ def _info_from_llama(llama: Any) -> TokenizerInfo:
     model = llama.model
     vocab = lib.llama_model_get_vocab(model)
     n_tokens = int(lib.llama_vocab_n_tokens(vocab))
-    to_piece = lib._lib.llama_token_to_piece
-    get_attr = lib._lib.llama_token_get_attr
     control = int(lib.LLAMA_TOKEN_ATTR_CONTROL)
     user_defined = int(lib.LLAMA_TOKEN_ATTR_USER_DEFINED)
     unknown = int(lib.LLAMA_TOKEN_ATTR_UNKNOWN)
-    buf_len = 256
-    buf = ctypes.create_string_buffer(buf_len)
-    tokens: list[bytes] = []
+    tokens = _token_pieces(lib, vocab, n_tokens)
+    attr_fn = _cfunc(lib._lib.llama_token_get_attr, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32)
+    vocab_ptr = _address(vocab)
     special: list[int] = []
-    for tid in range(n_tokens):
-        n = to_piece(vocab, tid, buf, buf_len, 0, True)
-        if n < 0:  # longer than the buffer: retry with the size asked for
-            big = ctypes.create_string_buffer(-n)
-            n = to_piece(vocab, tid, big, -n, 0, True)
-            tok = big.raw[:n]
-        else:
-            tok = buf.raw[:n]
-        attr = get_attr(vocab, tid)
+    for tid, tok in enumerate(tokens):
+        attr = attr_fn(vocab_ptr, tid)
         if attr & (control | unknown) or (
             attr & user_defined and tok[:1] == b"<" and tok[-1:] == b">"
         ):
             special.append(tid)
-        tokens.append(tok)
     eos: list[int] = []
     for getter in ("llama_vocab_eos", "llama_vocab_eot"):
         fn = getattr(lib, getter, None)
@@ -257,3 +247,61 @@ def _info_from_llama(llama: Any) -> TokenizerInfo:
         name=name.rsplit("/", 1)[-1],
         encode=encode,
     )
+
+
+def _cfunc(fn: Any, restype: Any, *argtypes: Any) -> Any:
+    """The raw C function behind a llama-cpp-python binding, with plain argument types (faster)."""
+    address = ctypes.cast(fn, ctypes.c_void_p).value
+    if address is None:
+        raise LocalModelError("llama-cpp-python's native library is not loaded")
+    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+
+
+def _address(ptr: Any) -> int | None:
+    return ptr if isinstance(ptr, int) or ptr is None else ctypes.cast(ptr, ctypes.c_void_p).value
+
+
+def _token_pieces(lib: Any, vocab: Any, n_tokens: int) -> list[bytes]:
+    """Every token's bytes, written back to back into large buffers (one C call per token)."""
+    piece = _cfunc(
+        lib._lib.llama_token_to_piece,
+        ctypes.c_int32,
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.c_int32,
+        ctypes.c_bool,
+    )
+    vocab_ptr = _address(vocab)
+    chunk, room = 1 << 20, 256
+    buf = ctypes.create_string_buffer(chunk)
+    base = ctypes.addressof(buf)
+    tokens: list[bytes] = []
+    lengths: list[int] = []
+    off = 0
+
+    def flush() -> None:
+        data = buf.raw[:off]
+        pos = 0
+        for k in lengths:
+            tokens.append(data[pos : pos + k])
+            pos += k
+        lengths.clear()
+
+    for tid in range(n_tokens):
+        if off + room > chunk:
+            flush()
+            off = 0
+        k = piece(vocab_ptr, tid, base + off, room, 0, True)
+        if k < 0:  # longer than `room`: fetch it alone
+            flush()
+            off = 0
+            big = ctypes.create_string_buffer(-k)
+            k = piece(vocab_ptr, tid, ctypes.addressof(big), -k, 0, True)
+            tokens.append(big.raw[:k])
+            continue
+        lengths.append(k)
+        off += k
+    flush()
+    return tokens

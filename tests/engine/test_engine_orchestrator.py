@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from collections.abc import Sequence
+
+import pytest
+from engine_support import accepts_text
+
+from instructor_py.errors import ConstraintCompileError, ConstraintTimeoutError
+from instructor_py.local import (
+    AsyncStructuredOutputOrchestrator,
+    Backend,
+    BackendMatcher,
+    BackendStats,
+    ConstraintSpec,
+    StructuredOutputOrchestrator,
+    TokenizerInfo,
+)
+from instructor_py.local.bitmask import Bitmask, allocate_bitmask
+
+pytest.importorskip("llguidance", reason="llguidance is not installed")
+needs_outlines = pytest.mark.skipif(
+    importlib.util.find_spec("outlines_core") is None, reason="outlines-core is not installed"
+)
+
+PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+}
+
+
+class BrokenBackend:
+    """A backend whose compiler always fails (or hangs), to drive the fallback logic."""
+
+    def __init__(self, tok: TokenizerInfo, *, hang: threading.Event | None = None) -> None:
+        self._tok = tok
+        self._hang = hang
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return "broken"
+
+    def supports(self, spec: ConstraintSpec) -> bool:
+        return True
+
+    def unsupported_reason(self, spec: ConstraintSpec) -> str | None:
+        return None
+
+    def compile(self, spec: ConstraintSpec) -> BackendMatcher:
+        self.calls += 1
+        if self._hang is not None:
+            self._hang.wait(5)
+        raise ConstraintCompileError("broken: internal compiler failure")
+
+    def allocate_bitmask(self, n: int) -> Bitmask:
+        return allocate_bitmask(n, self._tok.logits_width)
+
+    def fill_bitmask_batch(
+        self, items: Sequence[tuple[BackendMatcher, int]], bitmask: Bitmask
+    ) -> None:
+        raise AssertionError("never compiled anything")
+
+    def get_stats(self) -> BackendStats:
+        return BackendStats(self.name)
+
+
+def test_installed_backends_are_registered(orch: StructuredOutputOrchestrator) -> None:
+    assert orch.default_backend == "llguidance"
+    assert "llguidance" in orch.backend_names
+    assert isinstance(orch.get_backend("llguidance"), Backend)
+    with pytest.raises(ConstraintCompileError, match="no backend named 'nope'"):
+        orch.get_backend("nope")
+
+
+def test_cache_hit_gives_a_fresh_matcher_without_recompiling(
+    orch: StructuredOutputOrchestrator, tok: TokenizerInfo
+) -> None:
+    first = orch.compile_json_schema(PERSON)
+    assert not first.cache_hit and first.compile_ms > 0
+    assert first.matcher.accept_tokens(tok.tokenize('{"name":"A"'))
+    second = orch.compile_json_schema(dict(PERSON))
+    assert second.cache_hit and second.compile_ms == 0
+    assert second.tokens_accepted == 0  # fresh, not the first handle's state
+    assert accepts_text(second.matcher, tok, '{"name":"B","age":3}')
+    stats = orch.get_stats()
+    assert (stats.cache_hits, stats.cache_misses, stats.compiles) == (1, 1, 1)
+    assert stats.per_backend["llguidance"].compiles == 1
+    assert orch.get_backend("llguidance").get_stats().compiles == 1
+    fresh = second.fresh()
+    assert fresh.tokens_accepted == 0 and fresh.cache_hit
+
+
+def test_lru_eviction_and_clear(tok: TokenizerInfo) -> None:
+    orch = StructuredOutputOrchestrator(tok, cache_size=2)
+    for pattern in ["a", "b", "c"]:
+        orch.compile_regex(pattern)
+    assert orch.cache_len == 2
+    assert not orch.compile_regex("a").cache_hit  # evicted
+    assert orch.compile_regex("c").cache_hit
+    orch.clear_cache()
+    assert orch.cache_len == 0
+    assert not orch.compile_regex("c").cache_hit
+
+
+def test_fallback_when_the_default_backend_fails(tok: TokenizerInfo) -> None:
+    orch = StructuredOutputOrchestrator(tok)
+    broken = BrokenBackend(tok)
+    orch.register_backend(broken, set_as_default=True)
+    handle = orch.compile_json_schema(PERSON)
+    assert broken.calls == 1
+    assert handle.backend != "broken" and handle.exact
+    assert any("internal compiler failure" in r for r in handle.fallback_reasons)
+    stats = orch.get_stats()
+    assert stats.fallbacks == 1 and stats.per_backend["broken"].compile_errors == 1
+    assert accepts_text(handle.matcher, tok, '{"name":"A","age":1}')
+
+
+@needs_outlines
+def test_real_selection_when_a_backend_lacks_support(tok: TokenizerInfo) -> None:
+    orch = StructuredOutputOrchestrator(tok)
+    orch.register_backend(orch.get_backend("outlines"), set_as_default=True)
+    assert orch.compile_regex("[a-z]+").backend == "outlines"
+    grammar = orch.compile_grammar('start: "yes" | "no"')
+    assert grammar.backend == "llguidance"
+    assert grammar.fallback_reasons == (
+        "outlines: skipped (outlines-core does not compile grammars)",
+    )
+    # outlines-core would silently ignore "minimum": the schema goes to llguidance, exactly
+    bounded = orch.compile_json_schema({"type": "integer", "minimum": 5})
+    assert bounded.backend == "llguidance" and bounded.exact
+    assert "minimum" in bounded.fallback_reasons[0]
+    assert not accepts_text(bounded.matcher, tok, "4")
+    assert accepts_text(
+        orch.compile_json_schema({"type": "integer", "minimum": 5}).matcher, tok, "15"
+    )
+
+
+@needs_outlines
+def test_real_fallback_from_llguidance_to_outlines(tok: TokenizerInfo) -> None:
+    orch = StructuredOutputOrchestrator(tok)
+    handle = orch.compile_json_schema(PERSON)
+    assert handle.backend == "llguidance"
+    # make llguidance's own compiler fail for real: a lexer budget it cannot meet
+    import llguidance as llg
+
+    llb = orch.get_backend("llguidance")
+    llb._limits = llg.LLParserLimits(initial_lexer_fuel=1, verbose_errors=False)  # type: ignore[attr-defined]
+    orch.clear_cache()
+    fallback = orch.compile_json_schema(PERSON)
+    assert fallback.backend == "outlines" and fallback.exact
+    assert fallback.fallback_reasons[0].startswith("llguidance:")
+    assert accepts_text(fallback.matcher, tok, '{"name":"A","age":1}')
+
+
+def test_relaxed_handle_when_no_backend_is_exact(
+    orch: StructuredOutputOrchestrator, tok: TokenizerInfo
+) -> None:
+    schema = {"type": "array", "items": {"type": "integer"}, "uniqueItems": True}
+    handle = orch.compile_json_schema(schema)
+    assert not handle.exact
+    assert handle.relaxed_reason is not None and "uniqueItems" in handle.relaxed_reason
+    # relaxed = any JSON array: duplicates pass (validation must catch them), objects do not
+    assert accepts_text(handle.matcher, tok, "[1,1]")
+    assert accepts_text(orch.compile_json_schema(schema).matcher, tok, '["x"]')
+    assert not accepts_text(orch.compile_json_schema(schema).matcher, tok, "{}")
+    assert orch.get_stats().relaxed == 1
+    with pytest.raises(ConstraintCompileError, match=r"llguidance.*uniqueItems"):
+        orch.compile_json_schema(schema, allow_relaxed=False)
+
+
+def test_compile_errors_are_typed_and_say_where(orch: StructuredOutputOrchestrator) -> None:
+    with pytest.raises(
+        ConstraintCompileError,
+        match=r"(?s)could not compile regex 'a\(b'.*llguidance.*unclosed group",
+    ):
+        orch.compile_regex("a(b")
+    with pytest.raises(ConstraintCompileError, match=r"(?s)lark.*llguidance"):
+        orch.compile_grammar("start: undefined_rule", "lark")
+    with pytest.raises(ConstraintCompileError, match=r"(?s)gbnf"):
+        orch.compile_grammar('root ::= "a" (', "gbnf")
+    assert orch.get_stats().errors == 3
+
+
+def test_no_backend_installed(tok: TokenizerInfo) -> None:
+    orch = StructuredOutputOrchestrator(tok, backends=[])
+    with pytest.raises(ConstraintCompileError, match="no constraint backend is installed"):
+        orch.compile_regex("a")
+
+
+def test_compile_time_limit(tok: TokenizerInfo) -> None:
+    release = threading.Event()
+    orch = StructuredOutputOrchestrator(
+        tok, backends=[BrokenBackend(tok, hang=release)], compile_timeout_s=0.2
+    )
+    try:
+        with pytest.raises(ConstraintTimeoutError, match=r"longer than 0\.2 s"):
+            orch.compile_regex("a")
+    finally:
+        release.set()
+
+
+def test_mask_timing_stats(orch: StructuredOutputOrchestrator, tok: TokenizerInfo) -> None:
+    handle = orch.compile_regex("[a-z]{5}")
+    mask = orch.allocate_bitmask()
+    for t in tok.tokenize("hello"):
+        handle.matcher.fill_next_token_bitmask(mask)
+        assert handle.matcher.accept_token(t)
+    stats = orch.get_stats()
+    assert stats.mask.count == 5
+    assert 0 < stats.mask.p50_us <= stats.mask.p99_us
+    assert stats.per_backend["llguidance"].mask.count == 5
+    orch.reset_stats()
+    assert orch.get_stats().mask.count == 0
+
+
+async def test_async_compile_runs_in_a_worker_thread(tok: TokenizerInfo) -> None:
+    orch = AsyncStructuredOutputOrchestrator(tok)
+    handles = await asyncio.gather(
+        orch.acompile_json_schema(PERSON),
+        orch.acompile_regex("[0-9]+"),
+        orch.acompile_choice(["x", "y"]),
+    )
+    assert [h.spec.kind for h in handles] == ["json_schema", "regex", "choice"]
+    assert accepts_text(handles[1].matcher, tok, "123")
+    grammar = await orch.acompile_grammar('start: "ok"')
+    assert accepts_text(grammar.matcher, tok, "ok")
