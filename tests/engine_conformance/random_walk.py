@@ -38,7 +38,11 @@ class WalkSample:
 
 
 class RandomWalker:
-    """Samples random mask-respecting outputs for one tokenizer."""
+    """Samples random mask-respecting outputs for one tokenizer.
+
+    ``vocab_size`` is the bitmask width in tokens (the logits width); a mask that allows an id at
+    or past ``len(token_bytes)`` is reported as a problem.
+    """
 
     def __init__(
         self,
@@ -72,7 +76,7 @@ class RandomWalker:
             allowed = np.flatnonzero(bits)
             if allowed.size == 0:
                 return self._sample(tokens, False, f"empty mask after {step} tokens")
-            if allowed[-1] >= self._vocab_size:
+            if allowed[-1] >= len(self._token_bytes):
                 return self._sample(tokens, False, f"mask allows id {allowed[-1]} past the vocab")
             eos_allowed = bool(bits[self._eos].any())
             if step >= self.soft_cap:
