@@ -46,3 +46,16 @@ def maskbench_cases() -> list[MaskbenchCase]:
     if directory is None:
         pytest.skip("shared/maskbench not found next to the repository (or above it)")
     return load_cases(directory)
+
+
+@pytest.fixture(scope="session")
+def backend_orchestrators(smollm2_info: Any) -> dict[str, Any]:
+    """One orchestrator per installed backend, each with only that backend (so each backend's
+    exactness claims are checked on their own)."""
+    from instructor_py.local import StructuredOutputOrchestrator
+    from instructor_py.local.backends import installed_backends
+
+    return {
+        b.name: StructuredOutputOrchestrator(smollm2_info, backends=[b])
+        for b in installed_backends(smollm2_info)
+    }

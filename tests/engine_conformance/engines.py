@@ -165,3 +165,22 @@ def raw_llguidance_engine(
 
     return EngineUnderTest("llguidance-raw", compile_, tokenize, vocab_size, eos_token_ids)
 
+
+
+def backend_cases(names: list[str], schema_of: Callable[[str], JsonSchema]) -> list[tuple[str, str]]:
+    """``(backend, name)`` test cases: llguidance for every name; outlines-core (when installed)
+    for the names whose schema uses only keywords it enforces (it compiles them exactly)."""
+    cases = [("llguidance", n) for n in names]
+    try:
+        from instructor_py.local.backends.outlines_backend import unsupported_schema_keywords
+    except ImportError:  # outlines-core is an optional extra
+        return cases
+    return cases + [("outlines", n) for n in names if not unsupported_schema_keywords(schema_of(n))]
+
+
+def orchestrator_for(orchestrators: dict[str, Any], backend: str) -> Any:
+    import pytest
+
+    if backend not in orchestrators:
+        pytest.skip(f"the {backend} backend is not installed")
+    return orchestrators[backend]

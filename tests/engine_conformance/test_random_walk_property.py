@@ -4,7 +4,10 @@ For each schema below, 25 seeded walks sample uniformly among the tokens the mas
 49k vocabulary), preferring closing tokens once a walk is long (see ``random_walk.py``), until EOS.
 Each finished output must decode as UTF-8, parse with ``json.loads`` and validate with
 ``jsonschema`` (formats checked). The claim is made only for handles marked ``exact``; the schemas
-in ``MUST_BE_EXACT`` must get exact handles (so the test cannot pass by relaxing everything).
+in ``MUST_BE_EXACT`` must get exact handles from llguidance (so the test cannot pass by relaxing
+everything). Each backend runs alone (an orchestrator with only that backend); outlines-core is
+checked on the schemas whose keywords it enforces, and must compile those exactly. Documented gaps
+are in ``known_gaps.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import jsonschema
 import numpy as np
 import pytest
 
+from tests.engine_conformance.engines import backend_cases, orchestrator_for
 from tests.engine_conformance.formats import FORMAT_CHECKER
+from tests.engine_conformance.known_gaps import xfail_if_known
 from tests.engine_conformance.random_walk import RandomWalker, WalkSample
 
 pytestmark = pytest.mark.timeout(180)
@@ -45,6 +50,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "kind": {"const": "shirt"},
         },
         "required": ["color", "size", "mixed", "kind"],
+        "additionalProperties": False,
+    },
+    "outlines_friendly": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 8},
+            "tags": {
+                "type": "array",
+                "items": {"enum": ["a", "b", "c"]},
+                "minItems": 1,
+                "maxItems": 3,
+            },
+            "flag": {"type": "boolean"},
+            "id": {"type": "string", "format": "uuid"},
+            "mail": {"type": "string", "format": "email"},
+        },
+        "required": ["name", "tags", "flag"],
+        "additionalProperties": False,
+    },
+    "outlines_date": {
+        "type": "object",
+        "properties": {"day": {"type": "string", "format": "date"}},
+        "required": ["day"],
         "additionalProperties": False,
     },
     "array_bounds": {
@@ -180,7 +208,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
-MUST_BE_EXACT = set(SCHEMAS) - {"formats"}
+MUST_BE_EXACT = set(SCHEMAS) - {"formats"}  # for llguidance
 
 
 
@@ -198,28 +226,25 @@ def _check(schema: dict[str, Any], sample: WalkSample) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def orchestrator(smollm2_info: Any) -> Any:
-    from instructor_py.local import StructuredOutputOrchestrator
-
-    return StructuredOutputOrchestrator(smollm2_info)
-
-
-@pytest.fixture(scope="module")
 def walker(smollm2_info: Any) -> RandomWalker:
     return RandomWalker(
         smollm2_info.token_bytes, smollm2_info.eos_token_ids, smollm2_info.logits_width
     )
 
 
-@pytest.mark.parametrize("name", sorted(SCHEMAS))
+@pytest.mark.parametrize(("backend", "name"), backend_cases(sorted(SCHEMAS), SCHEMAS.__getitem__))
 def test_random_walks_through_the_mask_satisfy_the_schema(
-    name: str, orchestrator: Any, walker: RandomWalker
+    backend: str, name: str, backend_orchestrators: dict[str, Any], walker: RandomWalker
 ) -> None:
     schema = SCHEMAS[name]
-    handle = orchestrator.compile_json_schema(schema)
-    if not handle.exact:
-        assert name not in MUST_BE_EXACT, f"{name} compiled relaxed: {handle.relaxed_reason}"
-        pytest.skip(f"{name}: the orchestrator compiles it relaxed ({handle.relaxed_reason})")
+    orchestrator = orchestrator_for(backend_orchestrators, backend)
+    if backend == "llguidance" and name not in MUST_BE_EXACT:
+        handle = orchestrator.compile_json_schema(schema)
+        if not handle.exact:
+            pytest.skip(f"{name}: llguidance compiles it relaxed only ({handle.relaxed_reason})")
+    else:  # must compile exactly: an error here fails the test
+        handle = orchestrator.compile_json_schema(schema, allow_relaxed=False)
+    assert handle.exact and handle.backend == backend
     rng = np.random.default_rng(sorted(SCHEMAS).index(name))
     failures: list[str] = []
     finished = 0
@@ -234,5 +259,6 @@ def test_random_walks_through_the_mask_satisfy_the_schema(
         why = _check(schema, sample)
         if why is not None:
             failures.append(f"walk {i}: {sample.text_bytes[:300]!r}: {why}")
+    xfail_if_known((backend, name), failures)
     assert failures == []
     assert finished >= MIN_FINISHED * WALKS_PER_SCHEMA, f"only {finished} walks reached EOS"
