@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
@@ -28,15 +28,18 @@ class ConstraintOptions:
 
     - ``whitespace``: ``"compact"`` (JSON without insignificant whitespace, the default: fewer
       tokens, no whitespace loops) or ``"flexible"`` (any JSON whitespace between tokens).
-    - ``max_nesting``: depth bound for recursive schemas (outlines-core) and for the relaxed
-      "any JSON" fallback grammar.
+    - ``max_nesting``: how deep outlines-core unrolls recursive schemas (llguidance handles
+      recursion natively and ignores it).
     - ``allow_relaxed``: when no backend compiles a JSON schema exactly, the orchestrator may fall
       back to a relaxed constraint (handle marked ``exact=False``); set False to get an error.
+    - ``lenient``: backends may ignore JSON-schema keywords they do not implement (the result is
+      then not exact). Set by the orchestrator for its first relaxed tier; rarely set by hand.
     """
 
     whitespace: Whitespace = "compact"
     max_nesting: int = 8
     allow_relaxed: bool = True
+    lenient: bool = False
 
     def __post_init__(self) -> None:
         if self.whitespace not in ("compact", "flexible"):
@@ -71,9 +74,15 @@ class ConstraintSpec:
     ) -> ConstraintSpec:
         """A JSON schema (dict or JSON text). Raises :class:`InvalidSchemaError` if it is not one."""
         obj = _load_schema(schema)
-        _check_schema(obj)
+        if obj is True:
+            obj = {}  # the schema `true` accepts any JSON value, like `{}`
+        elif obj is False:
+            raise InvalidSchemaError(
+                "the JSON schema `false` accepts no value, so nothing could be generated."
+            )
         # key order is kept: it is the order properties are generated in
         text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        _check_schema_text(text)
         opts = ConstraintOptions(whitespace, max_nesting, allow_relaxed)
         return cls("json_schema", text, None, opts)
 
@@ -138,7 +147,7 @@ class ConstraintSpec:
     @cached_property
     def _cache_key(self) -> str:
         o = self.options
-        raw = f"{self.kind}\0{self.syntax}\0{o.whitespace}\0{o.max_nesting}\0{o.allow_relaxed}\0{self.text}"
+        raw = f"{self.kind}\0{self.syntax}\0{o.whitespace}\0{o.max_nesting}\0{o.allow_relaxed}\0{o.lenient}\0{self.text}"
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
     def describe(self) -> str:
@@ -166,6 +175,13 @@ def _load_schema(schema: Mapping[str, Any] | str | bool) -> Any:
     raise InvalidSchemaError(
         f"JSON schema must be a dict, a bool or JSON text, got {type(schema).__name__}."
     )
+
+
+@lru_cache(maxsize=512)
+def _check_schema_text(text: str) -> None:
+    """Meta-validate a schema once per distinct text (it costs milliseconds; a retry or a cache
+    hit builds the same spec again). Only successes are cached: errors are raised each time."""
+    _check_schema(json.loads(text))
 
 
 def _check_schema(obj: Any) -> None:

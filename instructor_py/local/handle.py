@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from instructor_py.local.backends.base import BackendMatcher
 from instructor_py.local.constraints import ConstraintSpec
@@ -62,8 +62,7 @@ class InstrumentedMatcher:
         return self.inner.compute_ff_tokens()
 
     def clone(self) -> InstrumentedMatcher:
-        inner = self.inner.clone()
-        assert isinstance(inner, BackendMatcher)
+        inner = cast(BackendMatcher, self.inner.clone())
         return InstrumentedMatcher(inner, self.backend, self.sink)
 
     def get_error(self) -> str | None:

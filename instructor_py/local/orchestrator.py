@@ -5,10 +5,16 @@ other registered backends in registration order. A backend that fails (or exceed
 is recorded in the handle's ``fallback_reasons`` and the next one is tried.
 
 Relaxed fallback (JSON schema only, when ``spec.options.allow_relaxed``): if no backend compiles
-the schema exactly, the orchestrator compiles "any JSON value of the schema's top-level type"
-(``{"type": "object"}`` for an object schema, ``{}`` when the type is unknown) and returns a handle
-with ``exact=False`` and ``relaxed_reason`` set. Output then parses as JSON of the right shape, but
-the schema must still be checked (the SDK validates and retries).
+the schema exactly, the orchestrator tries two relaxed tiers and returns a handle with
+``exact=False`` and ``relaxed_reason`` set:
+
+1. *lenient*: the same schema, with the keywords a backend does not implement ignored (e.g.
+   ``uniqueItems``); everything else in the schema is still enforced;
+2. *shape*: any JSON value of the schema's top-level type (``{"type": "object"}`` for an object
+   schema, ``{}`` when the type is unknown).
+
+Output of a relaxed handle parses as JSON, but the schema must still be checked (the SDK
+validates and retries).
 
 Cache: an LRU of compiled prototypes keyed by ``(spec.to_cache_key(), tokenizer fingerprint)``; a
 hit returns a handle whose matcher is a clone of the prototype (no recompilation).
@@ -22,7 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from instructor_py.errors import ConstraintCompileError, ConstraintTimeoutError, InvalidSchemaError
 from instructor_py.local.backends import installed_backends
@@ -31,7 +37,7 @@ from instructor_py.local.bitmask import Bitmask, allocate_bitmask
 from instructor_py.local.constraints import ConstraintSpec, Whitespace
 from instructor_py.local.handle import CompiledGrammarHandle, InstrumentedMatcher
 from instructor_py.local.stats import OrchestratorStats, StatsRecorder
-from instructor_py.local.timeout import run_with_timeout
+from instructor_py.local.timeout import lane_busy, run_with_timeout
 from instructor_py.local.tokenizer import TokenizerInfo
 
 _JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
@@ -59,12 +65,13 @@ class StructuredOutputOrchestrator:
         *,
         backends: Sequence[Backend] | None = None,
         cache_size: int = 64,
-        compile_timeout_s: float | None = 30.0,
+        compile_timeout_s: float | None = 10.0,
     ) -> None:
         self._info = tokenizer_info
         self._backends: dict[str, Backend] = {}
         self._default: str | None = None
         self._cache: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._compiling: dict[tuple[str, str], threading.Lock] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._stats = StatsRecorder()
@@ -111,17 +118,39 @@ class StructuredOutputOrchestrator:
     # --- compilation -------------------------------------------------------------------------
 
     def compile(self, spec: ConstraintSpec) -> CompiledGrammarHandle:
-        """A handle with a fresh matcher for ``spec`` (from the cache when possible)."""
+        """A handle with a fresh matcher for ``spec`` (from the cache when possible).
+
+        Thread-safe; concurrent calls for the same spec compile it once (the others wait and get
+        a cache hit).
+        """
         key = (spec.to_cache_key(), self._info.fingerprint)
+        entry = self._lookup(key)
+        if entry is None:
+            with self._lock:
+                key_lock = self._compiling.setdefault(key, threading.Lock())
+            with key_lock:
+                entry = self._lookup(key)
+                if entry is None:
+                    try:
+                        return self._compile_and_store(spec, key)
+                    finally:
+                        with self._lock:
+                            self._compiling.pop(key, None)
+        self._stats.cache(True)
+        matcher = cast(BackendMatcher, entry.prototype.clone())
+        return self._handle(spec, entry, matcher, cache_hit=True, compile_ms=0.0)
+
+    def _lookup(self, key: tuple[str, str]) -> _Entry | None:
         with self._lock:
             entry = self._cache.get(key)
             if entry is not None:
                 self._cache.move_to_end(key)
-        self._stats.cache(entry is not None)
-        if entry is not None:
-            matcher = entry.prototype.clone()
-            assert isinstance(matcher, BackendMatcher)
-            return self._handle(spec, entry, matcher, cache_hit=True, compile_ms=0.0)
+            return entry
+
+    def _compile_and_store(
+        self, spec: ConstraintSpec, key: tuple[str, str]
+    ) -> CompiledGrammarHandle:
+        self._stats.cache(False)
         t0 = time.perf_counter()
         try:
             entry = self._compile_uncached(spec)
@@ -129,9 +158,7 @@ class StructuredOutputOrchestrator:
             self._stats.error()
             raise
         compile_ms = (time.perf_counter() - t0) * 1000
-        prototype = entry.prototype
-        matcher = prototype.clone()
-        assert isinstance(matcher, BackendMatcher)
+        matcher = cast(BackendMatcher, entry.prototype.clone())
         with self._lock:
             self._cache[key] = entry
             self._cache.move_to_end(key)
@@ -171,6 +198,8 @@ class StructuredOutputOrchestrator:
         failed = False
         for backend in self._candidates():
             why = backend.unsupported_reason(spec)
+            if why is None and lane_busy(backend.name):
+                why = "an earlier compilation is still running past its time limit"
             if why is not None:
                 reasons.append(f"{backend.name}: skipped ({why})")
                 continue
@@ -182,6 +211,7 @@ class StructuredOutputOrchestrator:
                     lambda b=backend: b.compile(spec),  # type: ignore[misc]
                     self.compile_timeout_s,
                     f"{spec.describe()} with {backend.name}",
+                    backend.name,
                 )
             except ConstraintTimeoutError as exc:
                 self._stats.compile(backend.name, time.perf_counter_ns() - t0, ok=False)
@@ -204,23 +234,36 @@ class StructuredOutputOrchestrator:
         raise error(f"could not compile {spec.describe()}:\n  {detail}")
 
     def _relaxed(self, spec: ConstraintSpec, reasons: list[str]) -> _Entry:
+        exact_failures = "; ".join(reasons)
+        lenient = spec.with_options(lenient=True, allow_relaxed=False)
+        try:
+            inner = self._compile_uncached(lenient)
+        except ConstraintCompileError as exc:
+            lenient_failure = str(exc)
+        else:
+            why = (
+                "no backend compiles the schema exactly; relaxed to the schema without the "
+                f"keywords the backend does not implement ({exact_failures})"
+            )
+            self._stats.relaxed(why)
+            return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
         schema = relaxed_schema(spec.schema)
-        relaxed = ConstraintSpec.json_schema(
+        shape = ConstraintSpec.json_schema(
             schema,
             whitespace=spec.options.whitespace,
             max_nesting=spec.options.max_nesting,
             allow_relaxed=False,
         )
         try:
-            inner = self._compile_uncached(relaxed)
+            inner = self._compile_uncached(shape)
         except ConstraintCompileError as exc:
             raise ConstraintCompileError(
                 f"could not compile {spec.describe()} exactly nor relaxed:\n  "
                 + "\n  ".join(reasons)
-                + f"\n  relaxed: {exc}"
+                + f"\n  lenient: {lenient_failure}\n  relaxed: {exc}"
             ) from exc
-        shape = schema.get("type", "any JSON value")
-        why = f"no backend compiles the schema exactly; relaxed to {shape} ({'; '.join(reasons)})"
+        kind = schema.get("type", "any JSON value")
+        why = f"no backend compiles the schema exactly, even leniently; relaxed to {kind} ({exact_failures})"
         self._stats.relaxed(why)
         return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
 

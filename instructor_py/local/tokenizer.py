@@ -39,6 +39,12 @@ class TokenizerInfo:
     bos_token_id: int | None = None
     name: str = "custom"
     encode: Encoder | None = field(default=None, repr=False)
+    #: per-instance cache of what backends build from this tokenizer (e.g. an LLTokenizer, which
+    #: calls back into ``encode``: it must not be shared with a TokenizerInfo of another model)
+    backend_cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: for a llama.cpp model: ``NativeVocab`` (keeps the model alive, so backends may call its
+    #: tokenizer natively without going through Python)
+    native: NativeVocab | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.token_bytes)
@@ -77,6 +83,7 @@ class TokenizerInfo:
         bos_token_id: int | None = None,
         name: str = "custom",
         encode: Encoder | None = None,
+        native: NativeVocab | None = None,
     ) -> TokenizerInfo:
         """Build from the bytes of every token (index = token id).
 
@@ -98,17 +105,23 @@ class TokenizerInfo:
             bos_token_id=bos_token_id,
             name=name,
             encode=encode,
+            native=native,
         )
 
     @classmethod
     def from_llama(cls, llama: Any) -> TokenizerInfo:
-        """Build from a ``llama_cpp.Llama`` (cached per model object; ~0.3 s for 262k tokens)."""
+        """Build from a ``llama_cpp.Llama`` (cached on the model object; ~0.5 s for 262k tokens).
+
+        The result keeps the model alive (``native``): backends call its tokenizer natively.
+        """
         with _LLAMA_LOCK:
-            cached = _LLAMA_CACHE.get(llama)
-            if cached is not None:
+            cached = getattr(llama, _LLAMA_ATTR, None)
+            if isinstance(cached, TokenizerInfo):
                 return cached
             info = _info_from_llama(llama)
-            _LLAMA_CACHE[llama] = info
+            # an attribute, not a weak-keyed table: info -> model -> info is a plain cycle the
+            # garbage collector can free, where a table value holding its key never would be
+            setattr(llama, _LLAMA_ATTR, info)
             return info
 
     # --- derived data -----------------------------------------------------------------------
@@ -130,13 +143,19 @@ class TokenizerInfo:
         return h.hexdigest()[:32]
 
     @cached_property
-    def _encoder(self) -> Encoder:
-        return self.encode if self.encode is not None else GreedyEncoder(self)
+    def _greedy(self) -> Encoder:
+        return GreedyEncoder(self)
 
     def tokenize(self, data: bytes | str) -> list[int]:
-        """Token ids for ``data`` (the model's tokenizer if known, else greedy longest match)."""
+        """Token ids for ``data``: the model's tokenizer if known (and still loaded), else a
+        greedy longest match over the vocabulary."""
         raw = data.encode("utf-8") if isinstance(data, str) else data
-        return list(self._encoder(raw))
+        if self.encode is not None:
+            try:
+                return list(self.encode(raw))
+            except LookupError:  # the model was freed
+                pass
+        return list(self._greedy(raw))
 
     def decode(self, token_ids: Iterable[int]) -> bytes:
         """The bytes of ``token_ids`` (special tokens included as their text)."""
@@ -193,7 +212,17 @@ class GreedyEncoder:
 # --- llama-cpp-python ----------------------------------------------------------------------------
 
 _LLAMA_LOCK = threading.Lock()
-_LLAMA_CACHE: weakref.WeakKeyDictionary[Any, TokenizerInfo] = weakref.WeakKeyDictionary()
+_LLAMA_ATTR = "_instructor_py_tokenizer_info"
+
+
+@dataclass(frozen=True)
+class NativeVocab:
+    """A llama.cpp vocabulary usable from native code: the ``llama_vocab*`` address and the
+    address of ``llama_tokenize``, plus the model object that keeps both valid."""
+
+    owner: Any
+    vocab_ptr: int
+    tokenize_fptr: int
 
 
 def _info_from_llama(llama: Any) -> TokenizerInfo:
@@ -229,7 +258,7 @@ def _info_from_llama(llama: Any) -> TokenizerInfo:
     bos = int(lib.llama_vocab_bos(vocab))
     logits_width = max(n_tokens, int(llama.n_vocab()))
 
-    model_ref = weakref.ref(llama)  # the cache value must not keep its weak key alive
+    model_ref = weakref.ref(llama)
 
     def encode(data: bytes) -> list[int]:
         live = model_ref()
@@ -246,7 +275,16 @@ def _info_from_llama(llama: Any) -> TokenizerInfo:
         bos_token_id=bos if 0 <= bos < n_tokens else None,
         name=name.rsplit("/", 1)[-1],
         encode=encode,
+        native=_native_vocab(lib, llama, vocab),
     )
+
+
+def _native_vocab(lib: Any, llama: Any, vocab: Any) -> NativeVocab | None:
+    vocab_ptr = _address(vocab)
+    fptr = ctypes.cast(lib._lib.llama_tokenize, ctypes.c_void_p).value
+    if not vocab_ptr or not fptr:
+        return None
+    return NativeVocab(llama, vocab_ptr, fptr)
 
 
 def _cfunc(fn: Any, restype: Any, *argtypes: Any) -> Any:

@@ -90,3 +90,23 @@ def test_batch_argument_errors(orch: StructuredOutputOrchestrator, tok: Tokenize
         batch.set_constraint(2, ConstraintSpec.regex("a"))
     with pytest.raises(ConfigurationError, match="expected 2 token ids"):
         batch.accept_tokens([1])
+
+
+def test_batch_with_logits_wider_than_the_vocabulary(tok: TokenizerInfo) -> None:
+    wide = TokenizerInfo.from_token_bytes(
+        tok.token_bytes, tok.eos_token_ids, tok.special_token_ids, logits_width=tok.vocab_size + 100
+    )
+    orch = StructuredOutputOrchestrator(wide)
+    batch = BatchProcessor(orch, 2)
+    batch.set_constraint(0, ConstraintSpec.regex("[a-c]+"))
+    batch.set_constraint(1, ConstraintSpec.choice(["yes"]))
+    batch.bitmask[:] = -1  # garbage from an earlier step
+    mask = batch.fill_bitmask()
+    assert mask.shape[1] * 32 >= wide.logits_width > (tok.vocab_size + 31) // 32 * 32
+    abc = [
+        i
+        for i, t in enumerate(tok.token_bytes)
+        if t and i not in tok.special_token_ids and set(t) <= set(b"abc")
+    ]
+    assert allowed_token_ids(mask[0], mask.shape[1] * 32).tolist() == abc
+    assert allowed_token_ids(mask[1], mask.shape[1] * 32).tolist() == [ord("y")]

@@ -44,6 +44,9 @@ def test_invalid_schema_names_the_place() -> None:
         ConstraintSpec.json_schema({"type": "object", "properties": {"a": {"type": "objekt"}}})
     with pytest.raises(InvalidSchemaError, match="line 1 column"):
         ConstraintSpec.json_schema("{not json")
+    with pytest.raises(InvalidSchemaError, match="accepts no value"):
+        ConstraintSpec.json_schema(False)
+    assert ConstraintSpec.json_schema(True) == ConstraintSpec.json_schema({})
     with pytest.raises(InvalidSchemaError, match="must be"):
         ConstraintSpec.json_schema(42)  # type: ignore[arg-type]
 

@@ -223,3 +223,22 @@ def test_flexible_whitespace(orch: StructuredOutputOrchestrator, tok: TokenizerI
     assert accepts_text(
         orch.compile_json_schema(schema, whitespace="flexible").matcher, tok, '{"a":1}'
     )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bad_bitmask_arguments(orch: StructuredOutputOrchestrator, backend: str) -> None:
+    import numpy as np
+
+    from instructor_py.errors import ConfigurationError
+
+    m = compile_with(orch, backend, ConstraintSpec.regex("a+")).matcher
+    good = orch.allocate_bitmask(2)
+    m.fill_next_token_bitmask(good, 1)
+    with pytest.raises(ConfigurationError, match="row 2"):
+        m.fill_next_token_bitmask(good, 2)
+    with pytest.raises(ConfigurationError, match="int32"):
+        m.fill_next_token_bitmask(good.astype(np.int64), 0)
+    with pytest.raises(ConfigurationError, match="contiguous"):
+        m.fill_next_token_bitmask(np.zeros((2, 40), dtype=np.int32)[:, ::2], 0)
+    with pytest.raises(ConfigurationError, match="needs"):
+        m.fill_next_token_bitmask(np.zeros((1, 2), dtype=np.int32), 0)

@@ -19,6 +19,7 @@ from instructor_py.local import (
     TokenizerInfo,
 )
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask
+from instructor_py.local.orchestrator import relaxed_schema
 
 pytest.importorskip("llguidance", reason="llguidance is not installed")
 needs_outlines = pytest.mark.skipif(
@@ -156,20 +157,39 @@ def test_real_fallback_from_llguidance_to_outlines(tok: TokenizerInfo) -> None:
     assert accepts_text(fallback.matcher, tok, '{"name":"A","age":1}')
 
 
-def test_relaxed_handle_when_no_backend_is_exact(
-    orch: StructuredOutputOrchestrator, tok: TokenizerInfo
-) -> None:
+def test_relaxed_lenient_tier(orch: StructuredOutputOrchestrator, tok: TokenizerInfo) -> None:
     schema = {"type": "array", "items": {"type": "integer"}, "uniqueItems": True}
     handle = orch.compile_json_schema(schema)
     assert not handle.exact
     assert handle.relaxed_reason is not None and "uniqueItems" in handle.relaxed_reason
-    # relaxed = any JSON array: duplicates pass (validation must catch them), objects do not
+    assert "without the keywords" in handle.relaxed_reason
+    # lenient: uniqueItems is ignored (validation must catch duplicates), the rest still holds
     assert accepts_text(handle.matcher, tok, "[1,1]")
-    assert accepts_text(orch.compile_json_schema(schema).matcher, tok, '["x"]')
+    assert not accepts_text(orch.compile_json_schema(schema).matcher, tok, '["x"]')
     assert not accepts_text(orch.compile_json_schema(schema).matcher, tok, "{}")
     assert orch.get_stats().relaxed == 1
     with pytest.raises(ConstraintCompileError, match=r"llguidance.*uniqueItems"):
         orch.compile_json_schema(schema, allow_relaxed=False)
+
+
+def test_relaxed_shape_tier(orch: StructuredOutputOrchestrator, tok: TokenizerInfo) -> None:
+    # a remote $ref: no backend can compile it, even leniently -> any JSON object
+    schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}}
+    handle = orch.compile_json_schema(schema)
+    assert not handle.exact
+    assert handle.relaxed_reason is not None and "relaxed to object" in handle.relaxed_reason
+    assert "example.com" in handle.relaxed_reason
+    assert accepts_text(handle.matcher, tok, '{"b":[1,2]}')
+    assert not accepts_text(orch.compile_json_schema(schema).matcher, tok, "[1]")
+
+
+def test_relaxed_schema_shapes() -> None:
+    assert relaxed_schema({"type": "object", "properties": {}}) == {"type": "object"}
+    assert relaxed_schema({"properties": {"a": {}}}) == {"type": "object"}
+    assert relaxed_schema({"prefixItems": [{}]}) == {"type": "array"}
+    assert relaxed_schema({"type": ["string", "null"]}) == {"type": ["string", "null"]}
+    assert relaxed_schema({"anyOf": [{"type": "string"}]}) == {}
+    assert relaxed_schema(True) == {}
 
 
 def test_compile_errors_are_typed_and_say_where(orch: StructuredOutputOrchestrator) -> None:
@@ -193,12 +213,18 @@ def test_no_backend_installed(tok: TokenizerInfo) -> None:
 
 def test_compile_time_limit(tok: TokenizerInfo) -> None:
     release = threading.Event()
-    orch = StructuredOutputOrchestrator(
-        tok, backends=[BrokenBackend(tok, hang=release)], compile_timeout_s=0.2
-    )
+    hanging = BrokenBackend(tok, hang=release)
+    alone = StructuredOutputOrchestrator(tok, backends=[hanging], compile_timeout_s=0.2)
+    with_fallback = StructuredOutputOrchestrator(tok, compile_timeout_s=0.2)
+    with_fallback.register_backend(hanging, set_as_default=True)
     try:
         with pytest.raises(ConstraintTimeoutError, match=r"longer than 0\.2 s"):
-            orch.compile_regex("a")
+            alone.compile_regex("a")
+        # the abandoned compilation still runs: the backend is skipped, not piled up
+        handle = with_fallback.compile_regex("b")
+        assert handle.backend == "llguidance"
+        assert "still running past its time limit" in handle.fallback_reasons[0]
+        assert hanging.calls == 1
     finally:
         release.set()
 
@@ -228,3 +254,31 @@ async def test_async_compile_runs_in_a_worker_thread(tok: TokenizerInfo) -> None
     assert accepts_text(handles[1].matcher, tok, "123")
     grammar = await orch.acompile_grammar('start: "ok"')
     assert accepts_text(grammar.matcher, tok, "ok")
+
+
+def test_concurrent_compiles_of_one_spec_compile_once(
+    orch: StructuredOutputOrchestrator, tok: TokenizerInfo
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    schema = {"type": "object", "properties": {"k": {"type": "string"}}, "required": ["k"]}
+    with ThreadPoolExecutor(4) as pool:
+        handles = list(pool.map(lambda _: orch.compile_json_schema(schema), range(8)))
+    stats = orch.get_stats()
+    assert stats.compiles == 1 and stats.cache_misses == 1 and stats.cache_hits == 7
+    assert sum(not h.cache_hit for h in handles) == 1
+    assert len({id(h.matcher.inner) for h in handles}) == 8  # every handle has its own matcher
+    assert all(accepts_text(h.matcher, tok, '{"k":"v"}') for h in handles)
+
+
+def test_a_backend_whose_package_is_absent_is_not_registered(
+    monkeypatch: pytest.MonkeyPatch, tok: TokenizerInfo
+) -> None:
+    import sys
+
+    from instructor_py.local.backends import installed_backends
+
+    monkeypatch.setitem(sys.modules, "outlines_core", None)  # makes `import outlines_core` fail
+    monkeypatch.delitem(sys.modules, "instructor_py.local.backends.outlines_backend", raising=False)
+    assert [b.name for b in installed_backends(tok)] == ["llguidance"]
+    assert StructuredOutputOrchestrator(tok).backend_names == ("llguidance",)

@@ -197,3 +197,16 @@ def test_batch_on_the_real_vocabulary(
         single = smol_orch.allocate_bitmask()
         smol_orch.compile(spec).matcher.fill_next_token_bitmask(single)
         assert np.array_equal(mask[i], single[0])
+
+
+def test_llguidance_uses_llama_cpp_tokenizer_natively(
+    smollm2_llama: Any, smol: TokenizerInfo
+) -> None:
+    from instructor_py.local.backends.llguidance_backend import lltokenizer_for
+
+    assert smol.native is not None and smol.native.owner is smollm2_llama  # keeps the model alive
+    lltok = lltokenizer_for(smol)
+    text = b'{"name": "Zo\xc3\xab", "n": 12}'
+    assert lltok.tokenize_bytes(text) == smollm2_llama.tokenize(text, add_bos=False, special=False)
+    assert lltok.is_special_token(smol.token_bytes.index(b"<|im_end|>"))
+    assert not lltok.is_special_token(smol.tokenize("Hello")[0])

@@ -53,3 +53,22 @@ def test_bad_construction_arguments() -> None:
         TokenizerInfo.from_token_bytes([b"a", b"b"], eos_token_ids=[1], logits_width=1)
     with pytest.raises(ConfigurationError, match="end-of-sequence"):
         TokenizerInfo.from_token_bytes([b"a", b"b"], eos_token_ids=[])
+
+
+def test_a_freed_model_falls_back_to_greedy_tokenization(tok: TokenizerInfo) -> None:
+    def freed(data: bytes) -> list[int]:
+        raise LookupError("the llama model behind this TokenizerInfo was freed")
+
+    orphan = TokenizerInfo.from_token_bytes(tok.token_bytes, tok.eos_token_ids, encode=freed)
+    assert orphan.tokenize('{"name"') == tok.tokenize('{"name"')
+
+
+def test_backend_objects_are_per_instance_not_per_fingerprint(tok: TokenizerInfo) -> None:
+    """An LLTokenizer calls back into one model's tokenizer: equal vocabularies must not share it."""
+    pytest.importorskip("llguidance", reason="llguidance is not installed")
+    from instructor_py.local.backends.llguidance_backend import lltokenizer_for
+
+    twin = synthetic_tokenizer()
+    assert twin == tok
+    assert lltokenizer_for(twin) is lltokenizer_for(twin)
+    assert lltokenizer_for(twin) is not lltokenizer_for(tok)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import llguidance as llg
+import numpy as np
 
 from instructor_py.errors import ConstraintCompileError, ConstraintError
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
@@ -22,42 +23,62 @@ from instructor_py.local.bitmask import Bitmask, allocate_bitmask, bitmask_words
 from instructor_py.local.constraints import ConstraintSpec
 from instructor_py.local.tokenizer import TokenizerInfo
 
-_TOKENIZERS: OrderedDict[str, Any] = OrderedDict()
-_TOKENIZERS_LOCK = threading.Lock()
-_MAX_TOKENIZERS = 4
+_TOKENIZER_LOCK = threading.Lock()
 
 
 class _Wrapped:
-    """The duck-typed tokenizer ``llguidance.TokenizerWrapper`` reads."""
+    """The duck-typed tokenizer ``llguidance.TokenizerWrapper`` reads.
+
+    It refers to its TokenizerInfo weakly: the info caches the LLTokenizer built from this
+    wrapper, and a strong reference back would make a cycle through native code.
+    """
 
     def __init__(self, info: TokenizerInfo) -> None:
         self.eos_token_id = info.eos_token_ids[0]
         self.bos_token_id = info.bos_token_id
         self.tokens = list(info.token_bytes)
         self.special_token_ids = sorted(info.special_token_ids)
-        self._info = info
+        self._info = weakref.ref(info)
 
     def __call__(self, data: bytes | str) -> list[int]:
+        info = self._info()
+        if info is None:
+            return []
         try:
-            return self._info.tokenize(data)
+            return info.tokenize(data)
         except Exception:  # llguidance panics on a Python exception: degrade to no tokens
             return []
 
 
 def lltokenizer_for(info: TokenizerInfo) -> Any:
-    """The ``llguidance.LLTokenizer`` for ``info`` (built once per tokenizer fingerprint)."""
-    key = info.fingerprint
-    with _TOKENIZERS_LOCK:
-        tok = _TOKENIZERS.get(key)
-        if tok is not None:
-            _TOKENIZERS.move_to_end(key)
-            return tok
-        tok = llg.LLTokenizer(
-            llg.TokenizerWrapper(_Wrapped(info)), eos_token=list(info.eos_token_ids)
-        )
-        _TOKENIZERS[key] = tok
-        while len(_TOKENIZERS) > _MAX_TOKENIZERS:
-            _TOKENIZERS.popitem(last=False)
+    """The ``llguidance.LLTokenizer`` for ``info``, built once per TokenizerInfo object.
+
+    For a llama.cpp model (``info.native``) llguidance calls ``llama_tokenize`` natively (no Python
+    callback while masks are computed; the TokenizerInfo keeps the model alive). Otherwise it
+    calls back into ``info.tokenize``. Either way it is bound to one model, so it is never shared
+    between TokenizerInfo objects, even with equal fingerprints.
+    """
+    with _TOKENIZER_LOCK:
+        tok = info.backend_cache.get("llguidance")
+        if tok is None:
+            eos = list(info.eos_token_ids)
+            native = info.native
+            if native is not None:
+                # llguidance's convention for llama.cpp: special tokens carry a 0xFF prefix
+                tokens = [
+                    b"\xff" + t if i in info.special_token_ids else t
+                    for i, t in enumerate(info.token_bytes)
+                ]
+                tok = llg.LLTokenizer.from_llamacpp(  # type: ignore[attr-defined]
+                    tokens=tokens,
+                    vocab_ptr=native.vocab_ptr,
+                    tokenize_fptr=native.tokenize_fptr,
+                    eos_token=eos,
+                    slices=None,
+                )
+            else:
+                tok = llg.LLTokenizer(llg.TokenizerWrapper(_Wrapped(info)), eos_token=eos)
+            info.backend_cache["llguidance"] = tok
         return tok
 
 
@@ -70,7 +91,7 @@ def llguidance_grammar(spec: ConstraintSpec) -> str:
             "item_separator": ",",
             "key_separator": ":",
             "coerce_one_of": False,
-            "lenient": False,
+            "lenient": spec.options.lenient,
         }
         try:
             return str(llg.LLMatcher.grammar_from_json_schema(spec.text, overrides=options))  # type: ignore[arg-type]
@@ -100,7 +121,7 @@ class LLGuidanceMatcher:
     consistent) although llguidance itself treats it as a no-op.
     """
 
-    __slots__ = ("_eos", "_info", "_m", "_n", "_tail_eos", "_words")
+    __slots__ = ("_eos", "_info", "_m", "_mask", "_mask_ptr", "_n", "_tail_eos", "_words")
 
     def __init__(self, m: Any, info: TokenizerInfo, accepted: int = 0, tail_eos: int = 0) -> None:
         self._m = m
@@ -109,6 +130,8 @@ class LLGuidanceMatcher:
         self._tail_eos = tail_eos
         self._eos = frozenset(info.eos_token_ids)
         self._words = bitmask_words(info.vocab_size)
+        self._mask: Any = None
+        self._mask_ptr = 0
 
     @property
     def raw(self) -> Any:
@@ -121,13 +144,17 @@ class LLGuidanceMatcher:
 
     def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
         words = self._words
-        check_bitmask(bitmask, index, words)
+        if bitmask is not self._mask:  # validate each new array once, then reuse its address
+            check_bitmask(bitmask, 0, words)
+            self._mask = bitmask
+            self._mask_ptr = int(bitmask.ctypes.data)
+        if not 0 <= index < bitmask.shape[0]:
+            check_bitmask(bitmask, index, words)
         if self._m.is_error():
             raise ConstraintError(f"llguidance matcher is in an error state: {self._m.get_error()}")
-        row = bitmask[index]
-        self._m.unsafe_compute_mask_ptr(row.ctypes.data, words * 4)
-        if row.shape[0] > words:
-            row[words:] = 0
+        self._m.unsafe_compute_mask_ptr(self._mask_ptr + index * bitmask.strides[0], words * 4)
+        if bitmask.shape[1] > words:
+            bitmask[index, words:] = 0
 
     def _check(self, token_ids: Sequence[int]) -> list[int]:
         ids = list(token_ids)
@@ -289,15 +316,19 @@ class LLGuidanceBackend:
             pairs.append((matcher.raw, index))
         if not pairs:
             return
+        if self._executor is None:
+            self._executor = llg.LLExecutor(num_threads=self._num_threads)
         if bitmask.shape[1] == words:
-            if self._executor is None:
-                self._executor = llg.LLExecutor(num_threads=self._num_threads)
-            self._executor.unsafe_compute_mask_ptr(
-                pairs, bitmask.ctypes.data, words * 4, bitmask.shape[0]
-            )
-        else:  # rows wider than the vocabulary: fill row by row
-            for matcher, index in items:
-                matcher.fill_next_token_bitmask(bitmask, index)
+            target = bitmask
+        else:  # rows wider than the vocabulary: fill a narrow scratch array, then copy
+            target = np.zeros((bitmask.shape[0], words), dtype=np.int32)
+        self._executor.unsafe_compute_mask_ptr(
+            pairs, target.ctypes.data, words * 4, target.shape[0]
+        )
+        if target is not bitmask:
+            rows = [index for _, index in pairs]
+            bitmask[rows, :words] = target[rows]
+            bitmask[rows, words:] = 0
 
     def get_stats(self) -> BackendStats:
         return self._stats.snapshot()

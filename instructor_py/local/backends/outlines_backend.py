@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import outlines_core as oc
@@ -35,6 +35,12 @@ EXACT_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 EXACT_FORMATS = frozenset({"date-time", "date", "time", "uuid", "uri", "email"})
+_ANNOTATIONS = frozenset(
+    {"title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated",
+     "readOnly", "writeOnly", "$defs", "definitions"}
+)  # fmt: skip
+# outlines-core lets these decide alone and drops their siblings: they must stand alone
+_EXCLUSIVE = ("enum", "const", "anyOf", "$ref")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("anyOf", "prefixItems")
 _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
@@ -69,7 +75,46 @@ def unsupported_schema_keywords(schema: Any) -> list[str]:
                 found.append(f"{path}/{key}")
             elif key == "format" and value not in EXACT_FORMATS:
                 found.append(f"{path}/format={value}")
+        constraining = [k for k in node if k not in _ANNOTATIONS]
+        if _enum_implies_type(node):
+            constraining.remove("type")  # every listed value has the type: enum alone is exact
+        for key in _EXCLUSIVE:
+            if key in node and len(constraining) > 1:
+                found.append(f"{path}/{key} with sibling keywords")
+        if isinstance(node.get("type"), list) and len(constraining) > 1:
+            found.append(f"{path}/type list with sibling keywords")
+        if isinstance(node.get("items"), list):
+            found.append(f"{path}/items as a list")
+        required = node.get("required", [])
+        props = node.get("properties", {})
+        if isinstance(required, list) and isinstance(props, dict):
+            missing = [r for r in required if r not in props]
+            if missing:
+                found.append(f"{path}/required names {missing[:3]} missing from properties")
     return found
+
+
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+def _enum_implies_type(node: dict[str, Any]) -> bool:
+    """``type`` next to ``enum``/``const`` adds nothing when every listed value has that type."""
+    kind = node.get("type")
+    check = _TYPE_CHECKS.get(kind) if isinstance(kind, str) else None
+    if check is None or ("enum" not in node and "const" not in node):
+        return False
+    values = list(node.get("enum", [])) if isinstance(node.get("enum"), list) else []
+    if "const" in node:
+        values.append(node["const"])
+    return all(check(v) for v in values)
 
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -215,8 +260,9 @@ class OutlinesMatcher:
 class OutlinesBackend:
     """Compiles regex, choice and (exactly supported) JSON schemas with outlines-core."""
 
-    def __init__(self, tokenizer: TokenizerInfo) -> None:
+    def __init__(self, tokenizer: TokenizerInfo, *, max_regex_chars: int = 4000) -> None:
         self._info = tokenizer
+        self.max_regex_chars = max_regex_chars
         self._vocab: Any = None
         self._stats = StatsCounter(self.name)
 
@@ -231,11 +277,13 @@ class OutlinesBackend:
         if spec.kind == "grammar":
             return "outlines-core does not compile grammars"
         if spec.kind == "json_schema":
-            bad = unsupported_schema_keywords(spec.schema)
+            bad = [] if spec.options.lenient else unsupported_schema_keywords(spec.schema)
             if bad:
                 return f"outlines-core would ignore {', '.join(bad[:5])}"
             if not isinstance(spec.schema, dict):
                 return "outlines-core needs an object schema"
+        if spec.kind != "json_schema" and len(spec.text) > self.max_regex_chars:
+            return f"pattern longer than {self.max_regex_chars} characters"
         return None
 
     def regex_for(self, spec: ConstraintSpec) -> str:
@@ -262,8 +310,15 @@ class OutlinesBackend:
                 raise ConstraintCompileError(why)
             if self._vocab is None:
                 self._vocab = outlines_vocabulary(self._info)
+            regex = self.regex_for(spec)
+            if len(regex) > self.max_regex_chars:
+                # the DFA index over the whole vocabulary grows with the regex: refuse early
+                raise ConstraintCompileError(
+                    f"outlines-core: the regex for {spec.describe()} has {len(regex)} characters "
+                    f"(limit {self.max_regex_chars}); too large for its DFA index."
+                )
             try:
-                index = oc.Index(self.regex_for(spec), self._vocab)
+                index = oc.Index(regex, self._vocab)
             except ValueError as exc:
                 raise ConstraintCompileError(
                     f"outlines-core could not compile {spec.describe()}: {exc}"
