@@ -186,3 +186,16 @@ def orchestrator_for(orchestrators: dict[str, Any], backend: str) -> Any:
     if backend not in orchestrators:
         pytest.skip(f"the {backend} backend is not installed")
     return orchestrators[backend]
+
+
+def compile_exact_or_skip(orchestrator: Any, schema: dict[str, Any]) -> Any:
+    """An exact handle for ``schema``, or skip the test with the backend's reason for declining."""
+    import pytest
+
+    from instructor_py.errors import ConstraintCompileError
+
+    try:
+        return orchestrator.compile_json_schema(schema, allow_relaxed=False)
+    except ConstraintCompileError as exc:
+        name = "/".join(orchestrator.backend_names)
+        pytest.skip(f"{name} declines to compile it exactly: {str(exc).splitlines()[-1][:160]}")

@@ -18,6 +18,9 @@ Outcomes per instance:
   (the SDK validates and retries for such handles);
 - the mask allowing a token that ``accept_token`` then refuses, or a matcher that is accepting while
   its mask allows no end-of-sequence token: an inconsistency, always an error;
+- a valid instance rejected as serialized but accepted with its object keys in the schema's
+  ``properties`` order (llguidance's property order; MaskBench reordered its instances the same
+  way): accepted, and counted as ``reordered`` (see ``key_order.py``);
 - a token refused by the mask that ``validate_tokens`` would accept: counted as ``mask_stricter``
   (information, not an error: llguidance deliberately masks out non-canonical tokens that are a
   strict prefix of forced bytes, e.g. ``":`` when ``":"`` is forced; a mask stricter than the
@@ -41,6 +44,8 @@ from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from tests.engine_conformance.key_order import reorder_like_schema
 
 JsonSchema = dict[str, Any] | bool
 
@@ -192,6 +197,7 @@ class InstanceOutcome:
     index: int
     valid: bool
     result: WalkResult
+    reordered: bool = False  # accepted only with its keys in schema order (see key_order.py)
 
     @property
     def passed(self) -> bool:
@@ -229,6 +235,10 @@ class CaseScore:
         return tuple(o for o in self.outcomes if o.result.inconsistency is not None)
 
     @property
+    def reordered(self) -> tuple[InstanceOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.reordered)
+
+    @property
     def mask_stricter(self) -> tuple[InstanceOutcome, ...]:
         return tuple(o for o in self.outcomes if o.result.mask_stricter)
 
@@ -256,9 +266,17 @@ def score_case(engine: EngineUnderTest, case: MaskbenchCase, clock: Callable[[],
     bitmask = allocate_bitmask(engine.vocab_size)
     outcomes = []
     for i, instance in enumerate(case.instances):
-        tokens = engine.tokenize(serialize_instance(instance.data))
-        result = walk(compiled.new_matcher(), tokens, bitmask, engine.eos_token_ids)
-        outcomes.append(InstanceOutcome(case.name, i, instance.valid, result))
+        text = serialize_instance(instance.data)
+        result = walk(compiled.new_matcher(), engine.tokenize(text), bitmask, engine.eos_token_ids)
+        reordered = False
+        if instance.valid and not result.accepted and result.inconsistency is None:
+            text2 = serialize_instance(reorder_like_schema(instance.data, case.schema))
+            if text2 != text:
+                retry = walk(compiled.new_matcher(), engine.tokenize(text2), bitmask,
+                             engine.eos_token_ids)
+                if retry.accepted or retry.inconsistency is not None:
+                    result, reordered = retry, retry.accepted
+        outcomes.append(InstanceOutcome(case.name, i, instance.valid, result, reordered))
     return CaseScore(case.name, case.subset, True, compiled.exact, compiled.backend,
                      compile_ms=compile_ms, outcomes=tuple(outcomes), note=compiled.note)
 
@@ -280,6 +298,7 @@ class SubsetScore:
     false_rejects: int = 0
     inconsistencies: int = 0
     mask_stricter: int = 0
+    reordered: int = 0
     tokens: int = 0
     backends: dict[str, int] = field(default_factory=dict)
 
@@ -304,6 +323,7 @@ class SubsetScore:
         self.false_rejects += len(score.false_rejects)
         self.inconsistencies += len(score.inconsistencies)
         self.mask_stricter += len(score.mask_stricter)
+        self.reordered += len(score.reordered)
         self.tokens += score.tokens
 
 
@@ -321,7 +341,7 @@ _COLUMNS = (
     ("subset", "subset"), ("schemas", "schemas"), ("passes", "pass"),
     ("compile_errors", "compile_err"), ("relaxed", "relaxed"), ("untested", "no_tests"),
     ("valid", "valid"),
-    ("false_rejects", "false_rej"), ("invalid", "invalid"), ("false_accepts", "FALSE_ACC"),
+    ("false_rejects", "false_rej"), ("reordered", "reordered"), ("invalid", "invalid"), ("false_accepts", "FALSE_ACC"),
     ("relaxed_accepts", "relaxed_acc"), ("inconsistencies", "incons"), ("mask_stricter", "mask<parser"),
     ("tokens", "tokens"),
 )

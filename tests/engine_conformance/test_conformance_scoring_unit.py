@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.engine_conformance.key_order import reorder_like_schema
 from tests.engine_conformance.maskbench_scoring import (
     CompiledSchema,
     EngineUnderTest,
@@ -167,3 +168,26 @@ def test_random_walks_stay_in_the_language(seed: int) -> None:
         sample = walker.walk(ToyMatcher(language), rng)
         assert sample.finished and sample.problem is None
         assert sample.text_bytes in language
+
+
+def test_keys_are_reordered_like_the_schema_through_refs_and_combinators() -> None:
+    schema = {
+        "$defs": {"pt": {"properties": {"x": {}, "y": {}}}},
+        "properties": {
+            "b": {"type": "array", "items": {"$ref": "#/$defs/pt"}},
+            "a": {"allOf": [{"properties": {"q": {}}}, {"properties": {"p": {}}}]},
+        },
+    }
+    data = {"extra": 1, "a": {"p": 1, "q": 2}, "b": [{"y": 1, "x": 2}]}
+    out = reorder_like_schema(data, schema)
+    assert serialize_instance(out) == '{"b":[{"x":2,"y":1}],"a":{"q":2,"p":1},"extra":1}'
+    assert out == data  # same content, only the order changed
+
+
+def test_a_valid_instance_in_another_key_order_is_retried_in_schema_order() -> None:
+    schema: dict[str, Any] = {"properties": {"a": {}, "b": {}}}
+    case = MaskbenchCase("T_1.json", "T", schema, (Instance("b first", True, {"b": 1, "a": 2}),))
+    score = score_case(toy_engine({b'{"a":2,"b":1}'}), case, time.perf_counter)
+    assert score.passed and len(score.reordered) == 1 and not score.false_rejects
+    wrong = score_case(toy_engine({b'{"a":3,"b":1}'}), case, time.perf_counter)
+    assert not wrong.passed and len(wrong.false_rejects) == 1 and not wrong.reordered

