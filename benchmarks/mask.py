@@ -36,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -187,15 +188,15 @@ def main(argv: list[str] | None = None) -> int:
             runners: list[tuple[EngineTimes, Runner]] = []
             m = handle.fresh().matcher
             bm_a = np.zeros((1, width), dtype=np.int32)
-            runners.append((orch_t, Runner(lambda m=m, b=bm_a: m.fill_next_token_bitmask(b, 0),
+            runners.append((orch_t, Runner(partial(m.fill_next_token_bitmask, bm_a, 0),
                                            m.accept_token, bm_a)))
             r = proto.deep_copy()
             bm_b = np.zeros((1, width), dtype=np.int32)
-            runners.append((raw_t, Runner(lambda r=r, b=bm_b: llnp.fill_next_token_bitmask(r, b, 0),
+            runners.append((raw_t, Runner(partial(llnp.fill_next_token_bitmask, r, bm_b, 0),
                                           r.consume_token, bm_b)))
             rs = proto_same.deep_copy()
             bm_s = np.zeros((1, width), dtype=np.int32)
-            runners.append((same_t, Runner(lambda r=rs, b=bm_s: llnp.fill_next_token_bitmask(r, b, 0),
+            runners.append((same_t, Runner(partial(llnp.fill_next_token_bitmask, rs, bm_s, 0),
                                            rs.consume_token, bm_s)))
             if guide_index is not None:
                 g = outlines[0].Guide(guide_index)
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                     g.advance(t, False)
                     return True
 
-                runners.append((oc_t, Runner(lambda g=g, p=ptr, n=numel: g.write_mask_into(p, n, 4),
+                runners.append((oc_t, Runner(partial(g.write_mask_into, ptr, numel, 4),
                                              advance_c, bm_c)))
             for token in tokens:
                 step_counter += 1
