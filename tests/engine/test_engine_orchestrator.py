@@ -148,9 +148,10 @@ def test_real_fallback_from_llguidance_to_outlines(tok: TokenizerInfo) -> None:
     # make llguidance's own compiler fail for real: a lexer budget it cannot meet
     import llguidance as llg
 
-    llb = orch.get_backend("llguidance")
-    llb._limits = llg.LLParserLimits(initial_lexer_fuel=1, verbose_errors=False)  # type: ignore[attr-defined]
-    orch.clear_cache()
+    from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
+
+    starved = LLGuidanceBackend(tok, limits=llg.LLParserLimits(initial_lexer_fuel=1))
+    orch.register_backend(starved, set_as_default=True)  # replaces the default llguidance
     fallback = orch.compile_json_schema(PERSON)
     assert fallback.backend == "outlines" and fallback.exact
     assert fallback.fallback_reasons[0].startswith("llguidance:")
@@ -282,3 +283,20 @@ def test_a_backend_whose_package_is_absent_is_not_registered(
     monkeypatch.delitem(sys.modules, "instructor_py.local.backends.outlines_backend", raising=False)
     assert [b.name for b in installed_backends(tok)] == ["llguidance"]
     assert StructuredOutputOrchestrator(tok).backend_names == ("llguidance",)
+
+
+def test_a_matcher_in_an_error_state_raises_instead_of_masking(tok: TokenizerInfo) -> None:
+    import llguidance as llg
+
+    from instructor_py.errors import ConstraintError
+    from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
+
+    tight = LLGuidanceBackend(tok, limits=llg.LLParserLimits(max_items_in_row=1))
+    orch = StructuredOutputOrchestrator(tok, backends=[tight])
+    handle = orch.compile_json_schema({"type": "array", "items": {"type": "string"}})
+    mask = orch.allocate_bitmask()
+    with pytest.raises(ConstraintError, match=r"error state.*max is 1"):
+        for t in tok.tokenize('["x","y"'):
+            handle.matcher.fill_next_token_bitmask(mask)
+            handle.matcher.accept_token(t)
+    assert handle.matcher.get_error() is not None

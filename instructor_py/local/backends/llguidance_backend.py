@@ -248,10 +248,14 @@ class LLGuidanceMatcher:
 class LLGuidanceBackend:
     """Compiles every constraint kind with llguidance."""
 
-    def __init__(self, tokenizer: TokenizerInfo, *, num_threads: int | None = None) -> None:
+    def __init__(
+        self, tokenizer: TokenizerInfo, *, num_threads: int | None = None, limits: Any = None
+    ) -> None:
+        """``limits``: an ``llguidance.LLParserLimits`` (default: llguidance's, without verbose
+        errors); ``num_threads``: threads of the batch executor (default: llguidance's choice)."""
         self._info = tokenizer
         self._tok = lltokenizer_for(tokenizer)
-        self._limits = llg.LLParserLimits(verbose_errors=False)
+        self._limits = limits if limits is not None else llg.LLParserLimits(verbose_errors=False)
         self._stats = StatsCounter(self.name)
         self._num_threads = num_threads
         self._executor: Any = None
