@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(PY) examples/demo.py
 
-test: setup
+# Static checks and the docs build first, so pytest's summary is the closing line.
+test: setup lint typecheck docs
 	$(PY) -m pytest -q -p no:cacheprovider
-	$(MAKE) lint typecheck
 
 lint: setup
 	$(VENV)/bin/ruff check instructor_py tests benchmarks examples
