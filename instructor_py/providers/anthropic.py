@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
 from instructor_py.providers._per_loop import PerLoop
+from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.anthropic_wire import (
@@ -25,11 +25,11 @@ from instructor_py.providers.anthropic_wire import (
     parse_message,
 )
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
-from instructor_py.providers.http_errors import ErrorContext, error_for_status
+from instructor_py.providers.http_errors import error_for_status, json_body
 from instructor_py.providers.presets import ProviderPreset
 
 
-class AnthropicProvider:
+class AnthropicProvider(PresetDriver):
     """:class:`~instructor_py.providers.base.InferenceProvider` for Anthropic's Messages API."""
 
     def __init__(
@@ -44,13 +44,10 @@ class AnthropicProvider:
         headers: Mapping[str, str] | None = None,
         api_version: str = API_VERSION,
     ) -> None:
-        self._preset = preset
-        self._api_key = api_key
-        self._base_url = (base_url or preset.base_url).rstrip("/")
+        super().__init__(
+            preset, api_key=api_key, base_url=base_url, model=model, timeout=timeout, mode=mode
+        )
         self._path = "/messages" if self._base_url.endswith("/v1") else "/v1/messages"
-        self._model = model or preset.default_model
-        self._timeout = timeout
-        self._mode = mode or preset.default_mode
         self._headers = {
             "anthropic-version": api_version,
             "content-type": "application/json",
@@ -60,44 +57,6 @@ class AnthropicProvider:
             self._headers["x-api-key"] = api_key
         self._client: httpx.Client | None = None
         self._async_client: PerLoop[httpx.AsyncClient] = PerLoop(self._new_async_client)
-        self._ctx = ErrorContext(
-            provider=preset.name,
-            api_key_env=preset.api_key_env,
-            base_url=self._base_url,
-            timeout=timeout,
-            secrets=(api_key,) if api_key else (),
-        )
-
-    def __repr__(self) -> str:
-        key = "***" if self._api_key else None
-        return (
-            f"AnthropicProvider(preset={self._preset.name!r}, base_url={self._base_url!r}, "
-            f"model={self._model!r}, mode={self._mode.value!r}, api_key={key!r})"
-        )
-
-    @property
-    def name(self) -> str:
-        return self._preset.name
-
-    @property
-    def preset(self) -> ProviderPreset:
-        return self._preset
-
-    @property
-    def base_url(self) -> str:
-        return self._base_url
-
-    @property
-    def default_model(self) -> str | None:
-        return self._model
-
-    @property
-    def default_mode(self) -> OutputMode:
-        return self._mode
-
-    @property
-    def supported_modes(self) -> frozenset[OutputMode]:
-        return self._preset.supported_modes
 
     def _sync(self) -> httpx.Client:
         if self._client is None:
@@ -136,14 +95,14 @@ class AnthropicProvider:
         with translate_transport_errors(self._ctx):
             response = self._sync().post(self._path, content=payload)
         self._fail_on_status(response)
-        return parse_message(_json(response.content, self._ctx), self._ctx)
+        return parse_message(json_body(response.content, self._ctx), self._ctx)
 
     async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
         payload = self._payload(request, stream=False)
         with translate_transport_errors(self._ctx):
             response = await self._async().post(self._path, content=payload)
         self._fail_on_status(response)
-        return parse_message(_json(response.content, self._ctx), self._ctx)
+        return parse_message(json_body(response.content, self._ctx), self._ctx)
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
         payload = self._payload(request, stream=True)
@@ -192,13 +151,3 @@ def _body(content: bytes) -> Any:
         return json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return content
-
-
-def _json(content: bytes, ctx: ErrorContext) -> Any:
-    body = _body(content)
-    if isinstance(body, bytes):
-        raise ProviderError(
-            f"{ctx.provider} returned a body that is not JSON; check the base URL ({ctx.base_url}).",
-            provider=ctx.provider,
-        )
-    return body

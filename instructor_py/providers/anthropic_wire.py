@@ -7,8 +7,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from instructor_py.errors import ConfigurationError, ProviderError, StreamInterruptedError
+from instructor_py.errors import ConfigurationError, ProviderError
 from instructor_py.modes import OutputMode
+from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
@@ -18,12 +19,11 @@ from instructor_py.providers.base import (
 )
 from instructor_py.providers.http_errors import (
     ErrorContext,
-    not_a_stream_error,
     stream_error_event,
 )
 from instructor_py.providers.openai_wire import api_name, check_mode, tool_for
 from instructor_py.providers.presets import ProviderPreset
-from instructor_py.providers.sse import SSEDecoder, SSEEvent
+from instructor_py.providers.sse import SSEEvent
 from instructor_py.usage import Usage
 
 API_VERSION = "2023-06-01"
@@ -216,39 +216,19 @@ def parse_message(body: Any, ctx: ErrorContext) -> InferenceResponse:
     )
 
 
-class EventMapper:
+class EventMapper(StreamMapper):
     """Stateful mapping of a Messages SSE byte stream to :class:`InferenceDelta`: text deltas
     and the first ``tool_use`` block's ``input_json_delta`` s. :meth:`close` raises
     :class:`StreamInterruptedError` if no ``stop_reason`` arrived."""
 
-    __slots__ = ("_ctx", "_decoder", "_input_tokens", "_tool_block", "finished")
+    __slots__ = ("_input_tokens", "_tool_block")
+
+    finish_field = "stop_reason"
 
     def __init__(self, ctx: ErrorContext) -> None:
-        self._ctx = ctx
-        self._decoder = SSEDecoder()
+        super().__init__(ctx)
         self._input_tokens = 0
         self._tool_block: int | None = None
-        self.finished = False
-
-    def feed(self, chunk: bytes) -> list[InferenceDelta]:
-        out: list[InferenceDelta] = []
-        for event in self._decoder.feed(chunk):
-            self._event(event, out)
-        return out
-
-    def close(self) -> list[InferenceDelta]:
-        out: list[InferenceDelta] = []
-        for event in self._decoder.close():
-            self._event(event, out)
-        if not self.finished and not self._decoder.events_seen and self._decoder.head.strip():
-            raise not_a_stream_error(bytes(self._decoder.head), self._ctx)
-        if not self.finished:
-            raise StreamInterruptedError(
-                f"The stream from {self._ctx.provider} ended before the answer was complete (no "
-                "stop_reason). The request is sent again by the transport retries.",
-                provider=self._ctx.provider,
-            )
-        return out
 
     def _event(self, event: SSEEvent, out: list[InferenceDelta]) -> None:
         if not event.data:

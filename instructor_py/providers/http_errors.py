@@ -211,3 +211,15 @@ def not_a_stream_error(head: bytes, ctx: ErrorContext) -> ProviderError:
         "API of this kind.",
         provider=ctx.provider,
     )
+
+
+def json_body(content: bytes, ctx: ErrorContext) -> Any:
+    """A successful response's JSON body, or an error saying the base URL looks wrong."""
+    try:
+        return json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ProviderError(
+            f"{ctx.provider} returned a body that is not JSON; check that the base URL "
+            f"({ctx.base_url}) points at an API of this kind.",
+            provider=ctx.provider,
+        ) from None

@@ -11,7 +11,6 @@ once, by us (``InferenceResponse.raw`` is the response body as a dict; for strea
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ import openai
 from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
 from instructor_py.providers._per_loop import PerLoop
+from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
@@ -27,6 +27,7 @@ from instructor_py.providers.http_errors import (
     ErrorContext,
     connection_error,
     error_for_status,
+    json_body,
     timeout_error,
 )
 from instructor_py.providers.openai_wire import ChunkMapper, build_params, parse_completion
@@ -53,7 +54,7 @@ def _translate(ctx: ErrorContext, *, streaming: bool = False) -> Iterator[None]:
         ) from None
 
 
-class OpenAIProvider:
+class OpenAIProvider(PresetDriver):
     """:class:`~instructor_py.providers.base.InferenceProvider` for OpenAI-compatible APIs."""
 
     def __init__(
@@ -69,56 +70,15 @@ class OpenAIProvider:
         client: openai.OpenAI | None = None,
         async_client: openai.AsyncOpenAI | None = None,
     ) -> None:
-        self._preset = preset
-        self._api_key = api_key
-        self._base_url = (base_url or preset.base_url).rstrip("/")
-        self._model = model or preset.default_model
-        self._timeout = timeout
-        self._mode = mode or preset.default_mode
+        super().__init__(
+            preset, api_key=api_key, base_url=base_url, model=model, timeout=timeout, mode=mode
+        )
         self._headers = dict(headers or {})
         # a caller's pre-built client keeps its settings, except that the SDK must not retry on
         # its own (our TransportRetryPolicy does; both would multiply the attempts)
         self._client = client.with_options(max_retries=0) if client is not None else None
         given_async = async_client.with_options(max_retries=0) if async_client is not None else None
         self._async_client = PerLoop(self._new_async_client, given_async)
-        self._ctx = ErrorContext(
-            provider=preset.name,
-            api_key_env=preset.api_key_env,
-            base_url=self._base_url,
-            timeout=timeout,
-            secrets=(api_key,) if api_key else (),
-        )
-
-    def __repr__(self) -> str:
-        key = "***" if self._api_key else None
-        return (
-            f"OpenAIProvider(preset={self._preset.name!r}, base_url={self._base_url!r}, "
-            f"model={self._model!r}, mode={self._mode.value!r}, api_key={key!r})"
-        )
-
-    @property
-    def name(self) -> str:
-        return self._preset.name
-
-    @property
-    def preset(self) -> ProviderPreset:
-        return self._preset
-
-    @property
-    def base_url(self) -> str:
-        return self._base_url
-
-    @property
-    def default_model(self) -> str | None:
-        return self._model
-
-    @property
-    def default_mode(self) -> OutputMode:
-        return self._mode
-
-    @property
-    def supported_modes(self) -> frozenset[OutputMode]:
-        return self._preset.supported_modes
 
     def _sdk_options(self) -> dict[str, Any]:
         return {
@@ -151,14 +111,14 @@ class OpenAIProvider:
         with _translate(self._ctx):
             raw = self._sync().chat.completions.with_raw_response.create(**params)
             content = raw.http_response.content
-        return parse_completion(_json(content, self._ctx), self._ctx)
+        return parse_completion(json_body(content, self._ctx), self._ctx)
 
     async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
         params = self._params(request, stream=False)
         with _translate(self._ctx):
             raw = await self._async().chat.completions.with_raw_response.create(**params)
             content = raw.http_response.content
-        return parse_completion(_json(content, self._ctx), self._ctx)
+        return parse_completion(json_body(content, self._ctx), self._ctx)
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
         params = self._params(request, stream=True)
@@ -194,14 +154,3 @@ class OpenAIProvider:
         if client is not None:
             self._async_client.clear()
             await client.close()
-
-
-def _json(content: bytes, ctx: ErrorContext) -> Any:
-    try:
-        return json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ProviderError(
-            f"{ctx.provider} returned a body that is not JSON; check the base URL ({ctx.base_url}) "
-            "points at an OpenAI-compatible API.",
-            provider=ctx.provider,
-        ) from None

@@ -15,10 +15,10 @@ from typing import Any
 from instructor_py.errors import (
     ConfigurationError,
     ProviderError,
-    StreamInterruptedError,
     UnsupportedModeError,
 )
 from instructor_py.modes import OutputMode
+from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
@@ -28,11 +28,10 @@ from instructor_py.providers.base import (
 )
 from instructor_py.providers.http_errors import (
     ErrorContext,
-    not_a_stream_error,
     stream_error_event,
 )
 from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
-from instructor_py.providers.sse import SSEDecoder, SSEEvent
+from instructor_py.providers.sse import SSEEvent
 from instructor_py.usage import Usage
 
 # Parameters the SDK's ``chat.completions.create`` takes by name; other options go to extra_body.
@@ -229,7 +228,7 @@ def _arguments_text(arguments: Any) -> str:
     return json.dumps(arguments)
 
 
-class ChunkMapper:
+class ChunkMapper(StreamMapper):
     """Stateful mapping of a chat-completion SSE byte stream to :class:`InferenceDelta`.
 
     Feed bytes as they arrive; :meth:`close` flushes and raises
@@ -237,34 +236,12 @@ class ChunkMapper:
     ``finish_reason`` arrived. Only the first tool call (index 0) is streamed: TOOLS mode forces one.
     """
 
-    __slots__ = ("_ctx", "_decoder", "_tool_opened", "done", "finished")
+    __slots__ = ("_tool_opened", "done")
 
     def __init__(self, ctx: ErrorContext) -> None:
-        self._ctx = ctx
-        self._decoder = SSEDecoder()
-        self.finished = False
+        super().__init__(ctx)
         self.done = False
         self._tool_opened = False
-
-    def feed(self, chunk: bytes) -> list[InferenceDelta]:
-        out: list[InferenceDelta] = []
-        for event in self._decoder.feed(chunk):
-            self._event(event, out)
-        return out
-
-    def close(self) -> list[InferenceDelta]:
-        out: list[InferenceDelta] = []
-        for event in self._decoder.close():
-            self._event(event, out)
-        if not self.finished and not self._decoder.events_seen and self._decoder.head.strip():
-            raise not_a_stream_error(bytes(self._decoder.head), self._ctx)
-        if not self.finished:
-            raise StreamInterruptedError(
-                f"The stream from {self._ctx.provider} ended before the answer was complete (no "
-                "finish_reason). The request is sent again by the transport retries.",
-                provider=self._ctx.provider,
-            )
-        return out
 
     def _event(self, event: SSEEvent, out: list[InferenceDelta]) -> None:
         data = event.data
