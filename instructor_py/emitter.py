@@ -13,6 +13,9 @@ from typing import Any
 from instructor_py.events import AttemptFailed, Event, RetriesExhausted, RetryScheduled
 
 logger = logging.getLogger("instructor_py")
+# A library adds no output of its own: without logging configured, nothing reaches stderr
+# (Python's last-resort handler would print every WARNING record otherwise).
+logger.addHandler(logging.NullHandler())
 
 Handler = Callable[[Any], None]
 

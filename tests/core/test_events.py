@@ -170,3 +170,31 @@ def test_using_resolves_once_per_builder_family(monkeypatch: pytest.MonkeyPatch)
     other = StructuredOutput().using("openai", api_key=SECRET + "x").resolve_provider()
     assert other is not again and len(made) == 2
     assert StructuredOutput().using("openai", headers={"a": "b"}).source is not None  # unhashable
+
+
+def test_nothing_reaches_stderr_without_logging_configured() -> None:
+    """A library adds no output: retries running out logs a WARNING record, which Python's
+    last-resort handler would print to stderr if instructor_py's logger had no handler."""
+    import subprocess
+    from pathlib import Path
+
+    script = (
+        "from pydantic import BaseModel\n"
+        "from instructor_py import StructuredOutput, StructuredOutputRetryError\n"
+        "from tests.core.scripted import ScriptedProvider, tool\n"
+        "class User(BaseModel):\n"
+        "    name: str\n"
+        "    age: int\n"
+        "provider = ScriptedProvider([tool('{\"name\": \"Jo\"}')])\n"
+        "try:\n"
+        "    StructuredOutput().with_provider(provider).with_(\n"
+        "        messages='Jo', response_model=User, max_retries=0).get()\n"
+        "except StructuredOutputRetryError:\n"
+        "    print('raised')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, check=False
+    )
+    assert done.stdout.strip() == "raised", done.stderr
+    assert done.stderr == ""
