@@ -120,7 +120,11 @@ class AttemptIterator:
                 )
             )
             text = response.output_text(mode)
-            outcome = plan.pipeline.run(text, plan.context)
+            outcome = (
+                _cut_off_failure(response.finish_reason)
+                if response.finish_reason in _CUT_OFF
+                else plan.pipeline.run(text, plan.context)
+            )
             if not isinstance(outcome, StageFailure):
                 attempts.append(
                     Attempt(index, text, usage=response.usage, raw_response=response.raw)
@@ -243,14 +247,25 @@ async def aexecute(plan: ExecutionPlan) -> StructuredOutputResponse:
 _CUT_OFF = frozenset({"length", "max_tokens"})
 
 
+def _cut_off_failure(finish_reason: str | None) -> StageFailure:
+    """An answer the provider cut off at the token limit is a failed attempt, whatever a fragment
+    of it might parse to: a balanced object found inside an unfinished answer is not the answer.
+    Only the truncation is reported (errors about the fragment would mislead the model)."""
+    return StageFailure(
+        "extract",
+        (
+            FieldError(
+                "$",
+                f"the answer was cut off by the token limit (finish_reason={finish_reason!r}); "
+                "raise max_tokens with with_options(max_tokens=...) or ask for less",
+            ),
+        ),
+    )
+
+
 def _with_finish_hint(failure: StageFailure, finish_reason: str | None) -> StageFailure:
-    """Say so when the answer failed because the provider cut it off."""
-    if finish_reason in _CUT_OFF:
-        hint = (
-            f"the answer was cut off by the token limit (finish_reason={finish_reason!r}); "
-            "raise max_tokens with with_options(max_tokens=...) or ask for less"
-        )
-    elif finish_reason in ("content_filter", "refusal"):
+    """Say so when the provider stopped the answer for a reason of its own."""
+    if finish_reason in ("content_filter", "refusal"):
         hint = f"the provider stopped the answer (finish_reason={finish_reason!r})"
     else:
         return failure

@@ -207,3 +207,21 @@ def test_cut_off_answer_says_to_raise_max_tokens() -> None:
     errors = info.value.attempts[0].errors
     assert errors[-1].startswith("$: the answer was cut off by the token limit")
     assert "max_tokens" in str(info.value)
+
+
+def test_cut_off_answer_never_yields_a_fragment_that_happens_to_validate() -> None:
+    """A truncated answer can contain a balanced object that validates on its own (here the
+    first of several users); it is still a failed attempt, and the retry gets the real answer."""
+    cut = InferenceResponse(
+        content='Users: {"name": "Ann", "age": 3} and {"name": "Bo',
+        finish_reason="length",
+        usage=Usage(5, 50),
+    )
+    p = ScriptedProvider([cut, text('{"name": "Bob", "age": 40}')])
+    result = builder(p).with_output_mode("json").with_max_retries(1).response()
+    assert result.value == User(name="Bob", age=40)
+    assert [a.stage for a in result.attempts] == ["extract", None]
+    assert result.attempts[0].errors == (
+        "$: the answer was cut off by the token limit (finish_reason='length'); "
+        "raise max_tokens with with_options(max_tokens=...) or ask for less",
+    )
