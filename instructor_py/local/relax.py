@@ -63,7 +63,9 @@ def relax_schema(schema: Any) -> Any:
             out[key] = [relax_schema(sub) for sub in value]
         elif key == "items":
             out[key] = (
-                [relax_schema(sub) for sub in value] if isinstance(value, list) else relax_schema(value)
+                [relax_schema(sub) for sub in value]
+                if isinstance(value, list)
+                else relax_schema(value)
             )
         elif key in _SCHEMA_SINGLE:
             out[key] = relax_schema(value)
