@@ -11,11 +11,13 @@ steps that each provably widen the set of valid instances:
   more): ``not``, ``uniqueItems``, ``contains``/``minContains``/``maxContains``, ``if``/``then``/
   ``else`` (all three together), ``dependencies``/``dependentRequired``/``dependentSchemas``,
   ``minProperties``/``maxProperties``, ``propertyNames``, a ``format`` the default backend does not
-  know;
+  know, and ``unevaluatedProperties``/``unevaluatedItems`` (these read the annotations of
+  ``if``/``then``, ``dependentSchemas`` and ``contains``: kept after dropping those, they could
+  refuse a property or item that was evaluated before, so they go too);
 - ``oneOf`` becomes ``anyOf`` (exactly one branch implies at least one).
 
 Keywords whose meaning depends on siblings (``properties`` / ``patternProperties`` /
-``additionalProperties``, ``items`` / ``prefixItems``, ``unevaluated*``) are kept as they are, so
+``additionalProperties``, ``items`` / ``prefixItems`` / ``additionalItems``) are kept together, so
 they keep their meaning. The backend then compiles the result *strictly* (``lenient=False``): a
 keyword it still cannot implement is an error, and the orchestrator falls back to the coarser
 "any JSON value of the right type" tier. (llguidance's own ``lenient`` mode is not used for this:
@@ -34,7 +36,7 @@ RELAXED_DROP = frozenset(
     {
         "not", "uniqueItems", "contains", "minContains", "maxContains", "if", "then", "else",
         "dependencies", "dependentRequired", "dependentSchemas", "minProperties", "maxProperties",
-        "propertyNames",
+        "propertyNames", "unevaluatedProperties", "unevaluatedItems",
     }
 )  # fmt: skip
 #: String formats llguidance implements; any other ``format`` is dropped by :func:`relax_schema`.
@@ -43,8 +45,7 @@ KNOWN_FORMATS = frozenset(
 )
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
-_SCHEMA_SINGLE = ("additionalProperties", "additionalItems", "unevaluatedProperties",
-                  "unevaluatedItems")  # fmt: skip
+_SCHEMA_SINGLE = ("additionalProperties", "additionalItems")
 
 
 def relax_schema(schema: Any) -> Any:

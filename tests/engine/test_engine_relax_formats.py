@@ -77,6 +77,23 @@ def test_relaxed_schema_accepts_every_instance_the_schema_accepts(value: Any) ->
     assert _valid(loose, value) == ("other" not in value)
 
 
+def test_relax_schema_drops_unevaluated_keywords_with_the_annotations_they_read() -> None:
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "properties": {"a": {"type": "integer"}},
+        "if": {"required": ["a"]},
+        "then": {"properties": {"b": {"type": "integer"}}},
+        "unevaluatedProperties": False,
+    }
+    value = {"a": 1, "b": 2}  # b is evaluated by "then"
+    assert _valid(schema, value)
+    without_then = {k: v for k, v in schema.items() if k not in ("if", "then")}
+    assert not _valid(without_then, value)  # why unevaluatedProperties must go as well
+    loose = relax_schema(schema)
+    assert "unevaluatedProperties" not in loose
+    assert _valid(loose, value)
+
+
 def test_relax_schema_renames_pointers_into_one_of() -> None:
     schema = {
         "$defs": {"u": {"oneOf": [{"type": "string"}, {"type": "null"}]}},
