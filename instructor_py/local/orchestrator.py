@@ -11,7 +11,8 @@ the schema exactly, the orchestrator tries two relaxed tiers and returns a handl
 1. *lenient*: :func:`~instructor_py.local.relax.relax_schema` of the schema, compiled strictly:
    the assertion keywords the backends do not implement (``not``, ``uniqueItems``,
    ``minProperties``...) dropped and ``oneOf`` read as ``anyOf``, each step provably a relaxation,
-   so the constraint never blocks an instance the schema accepts; the rest is still enforced;
+   so the constraint never blocks an instance the schema accepts; the rest is still enforced.
+   If that does not compile either, the same with every ``pattern`` dropped too;
 2. *shape*: any JSON value of the schema's top-level type (``{"type": "object"}`` for an object
    schema, ``{}`` when the type is unknown).
 
@@ -238,9 +239,13 @@ class StructuredOutputOrchestrator:
 
     def _relaxed(self, spec: ConstraintSpec, reasons: list[str]) -> _Entry:
         exact_failures = "; ".join(reasons)
-        loose = relax_schema(spec.schema)
         lenient_failure = "the schema has nothing to relax"
-        if loose != spec.schema:
+        tried: list[Any] = [spec.schema]
+        for drop_patterns in (False, True):
+            loose = relax_schema(spec.schema, drop_patterns=drop_patterns)
+            if loose in tried:
+                continue
+            tried.append(loose)
             try:
                 inner = self._compile_uncached(
                     ConstraintSpec.json_schema(
@@ -252,13 +257,14 @@ class StructuredOutputOrchestrator:
                 )
             except (ConstraintCompileError, InvalidSchemaError) as exc:
                 lenient_failure = str(exc)
-            else:
-                why = (
-                    "no backend compiles the schema exactly; relaxed to the schema without the "
-                    f"keywords the backends do not implement ({exact_failures})"
-                )
-                self._stats.relaxed(why)
-                return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
+                continue
+            dropped = " and every pattern" if drop_patterns else ""
+            why = (
+                "no backend compiles the schema exactly; relaxed to the schema without the "
+                f"keywords the backends do not implement{dropped} ({exact_failures})"
+            )
+            self._stats.relaxed(why)
+            return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
         schema = relaxed_schema(spec.schema)
         shape = ConstraintSpec.json_schema(
             schema,

@@ -48,28 +48,28 @@ _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_SINGLE = ("additionalProperties", "additionalItems")
 
 
-def relax_schema(schema: Any) -> Any:
-    """A copy of ``schema`` that accepts every instance ``schema`` accepts (see module doc)."""
+def relax_schema(schema: Any, *, drop_patterns: bool = False) -> Any:
+    """A copy of ``schema`` that accepts every instance ``schema`` accepts (see module doc).
+
+    ``drop_patterns`` also drops every ``pattern`` (a pure assertion too), for when the backend
+    cannot compile one of them (lookarounds, ECMAScript-only syntax).
+    """
     if not isinstance(schema, Mapping):
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in RELAXED_DROP:
+        if key in RELAXED_DROP or (drop_patterns and key == "pattern"):
             continue
         if key == "format" and isinstance(value, str) and value not in KNOWN_FORMATS:
             continue
         if key in _SCHEMA_MAPS and isinstance(value, Mapping):
-            out[key] = {name: relax_schema(sub) for name, sub in value.items()}
-        elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [relax_schema(sub) for sub in value]
-        elif key == "items":
-            out[key] = (
-                [relax_schema(sub) for sub in value]
-                if isinstance(value, list)
-                else relax_schema(value)
-            )
-        elif key in _SCHEMA_SINGLE:
-            out[key] = relax_schema(value)
+            out[key] = {
+                name: relax_schema(sub, drop_patterns=drop_patterns) for name, sub in value.items()
+            }
+        elif (key in _SCHEMA_LISTS or key == "items") and isinstance(value, list):
+            out[key] = [relax_schema(sub, drop_patterns=drop_patterns) for sub in value]
+        elif key == "items" or key in _SCHEMA_SINGLE:
+            out[key] = relax_schema(value, drop_patterns=drop_patterns)
         elif key == "$ref" and isinstance(value, str):
             out[key] = _relaxed_ref(value)
         else:

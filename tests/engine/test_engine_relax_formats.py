@@ -234,3 +234,21 @@ def test_llguidance_handles_reject_leap_day_of_common_years(
         assert handle.exact and handle.backend == "llguidance"
         assert accepts_text(handle.fresh().matcher, tok, json.dumps(good)), good
         assert not accepts_text(handle.fresh().matcher, tok, json.dumps(bad)), bad
+
+
+def test_relaxed_tier_drops_patterns_the_backend_cannot_compile(
+    orch: StructuredOutputOrchestrator, tok: TokenizerInfo
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"p": {"type": "string", "pattern": "^(?!x)[a-z]+$"}},  # a lookahead
+        "required": ["p"],
+        "additionalProperties": False,
+    }
+    assert relax_schema(schema, drop_patterns=True)["properties"]["p"] == {"type": "string"}
+    handle = orch.compile_json_schema(schema)
+    assert not handle.exact and handle.relaxed_reason is not None
+    assert "every pattern" in handle.relaxed_reason
+    assert accepts_text(handle.fresh().matcher, tok, '{"p":"abc"}')
+    assert not accepts_text(handle.fresh().matcher, tok, '{"p":1}')  # the rest still holds
+    assert not accepts_text(handle.fresh().matcher, tok, "{}")
