@@ -8,8 +8,11 @@ Relaxed fallback (JSON schema only, when ``spec.options.allow_relaxed``): if no 
 the schema exactly, the orchestrator tries two relaxed tiers and returns a handle with
 ``exact=False`` and ``relaxed_reason`` set:
 
-1. *lenient*: the same schema, with the keywords a backend does not implement ignored (e.g.
-   ``uniqueItems``); everything else in the schema is still enforced;
+1. *lenient*: :func:`~instructor_py.local.relax.relax_schema` of the schema, compiled strictly:
+   the assertion keywords the backends do not implement (``not``, ``uniqueItems``,
+   ``minProperties``...) dropped and ``oneOf`` read as ``anyOf``, each step provably a relaxation,
+   so the constraint never blocks an instance the schema accepts; the rest is still enforced.
+   If that does not compile either, the same with every ``pattern`` dropped too;
 2. *shape*: any JSON value of the schema's top-level type (``{"type": "object"}`` for an object
    schema, ``{}`` when the type is unknown).
 
@@ -36,6 +39,7 @@ from instructor_py.local.backends.base import Backend, BackendMatcher
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask
 from instructor_py.local.constraints import ConstraintSpec, Whitespace
 from instructor_py.local.handle import CompiledGrammarHandle, InstrumentedMatcher
+from instructor_py.local.relax import relax_schema
 from instructor_py.local.stats import OrchestratorStats, StatsRecorder
 from instructor_py.local.timeout import lane_busy, run_with_timeout
 from instructor_py.local.tokenizer import TokenizerInfo
@@ -235,15 +239,29 @@ class StructuredOutputOrchestrator:
 
     def _relaxed(self, spec: ConstraintSpec, reasons: list[str]) -> _Entry:
         exact_failures = "; ".join(reasons)
-        lenient = spec.with_options(lenient=True, allow_relaxed=False)
-        try:
-            inner = self._compile_uncached(lenient)
-        except ConstraintCompileError as exc:
-            lenient_failure = str(exc)
-        else:
+        lenient_failure = "the schema has nothing to relax"
+        tried: list[Any] = [spec.schema]
+        for drop_patterns in (False, True):
+            loose = relax_schema(spec.schema, drop_patterns=drop_patterns)
+            if loose in tried:
+                continue
+            tried.append(loose)
+            try:
+                inner = self._compile_uncached(
+                    ConstraintSpec.json_schema(
+                        loose,
+                        whitespace=spec.options.whitespace,
+                        max_nesting=spec.options.max_nesting,
+                        allow_relaxed=False,
+                    )
+                )
+            except (ConstraintCompileError, InvalidSchemaError) as exc:
+                lenient_failure = str(exc)
+                continue
+            dropped = " and every pattern" if drop_patterns else ""
             why = (
                 "no backend compiles the schema exactly; relaxed to the schema without the "
-                f"keywords the backend does not implement ({exact_failures})"
+                f"keywords the backends do not implement{dropped} ({exact_failures})"
             )
             self._stats.relaxed(why)
             return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))

@@ -7,10 +7,11 @@ but only for the schemas llguidance compiled at the time. When an engine rejects
 the scorer retries once with its keys in schema order; an instance accepted that way counts as
 accepted and is reported in the ``reordered`` column.
 
-The order is taken from ``properties`` (following local ``$ref`` and merging ``allOf``, ``anyOf``
-and ``oneOf`` branches in order; values under ``patternProperties`` or ``additionalProperties``
-are reordered by those subschemas); keys the schema does not list keep their order, after the
-listed ones. A heuristic: it never changes values, only key order, and it does not know every
+The order is taken from ``properties`` (following local ``$ref``, merging ``allOf`` branches in
+order, and of ``anyOf``/``oneOf`` alternatives only the one listing most of the object's keys,
+since llguidance orders each alternative on its own; values under ``patternProperties`` or
+``additionalProperties`` are reordered by those subschemas); keys the schema does not list keep
+their order, after the listed ones. A heuristic: it never changes values, only key order, and it does not know every
 rule llguidance uses to order properties merged from several subschemas.
 """
 
@@ -42,7 +43,9 @@ def _resolve(schema: Any, root: Any) -> Any:
     return schema
 
 
-def _properties(schema: Any, root: Any, out: dict[str, Any], depth: int = 0) -> None:
+def _properties(
+    schema: Any, root: Any, out: dict[str, Any], keys: frozenset[str] = frozenset(), depth: int = 0
+) -> None:
     schema = _resolve(schema, root)
     if not isinstance(schema, dict) or depth > _MAX_REF_DEPTH:
         return
@@ -50,11 +53,22 @@ def _properties(schema: Any, root: Any, out: dict[str, Any], depth: int = 0) -> 
     if isinstance(props, dict):
         for key, sub in props.items():
             out.setdefault(key, sub)
-    for combinator in ("allOf", "anyOf", "oneOf"):
+    branches = schema.get("allOf")
+    if isinstance(branches, list):
+        for branch in branches:
+            _properties(branch, root, out, keys, depth + 1)
+    for combinator in ("anyOf", "oneOf"):
         branches = schema.get(combinator)
-        if isinstance(branches, list):
+        if isinstance(branches, list) and branches:
+            # llguidance orders each alternative's properties on its own: follow the branch
+            # that lists most of the instance's keys (the first one on a tie)
+            found: list[dict[str, Any]] = []
             for branch in branches:
-                _properties(branch, root, out, depth + 1)
+                found.append({})
+                _properties(branch, root, found[-1], keys, depth + 1)
+            best = max(found, key=lambda f: len(keys.intersection(f)))
+            for key, sub in best.items():
+                out.setdefault(key, sub)
 
 
 def _items(schema: Any, root: Any) -> Any:
@@ -93,7 +107,7 @@ def reorder_like_schema(data: Any, schema: Any, root: Any | None = None) -> Any:
     root = schema if root is None else root
     if isinstance(data, dict):
         props: dict[str, Any] = {}
-        _properties(schema, root, props)
+        _properties(schema, root, props, frozenset(data))
         order = [k for k in props if k in data] + [k for k in data if k not in props]
         return {k: reorder_like_schema(data[k], _value_schema(k, props, schema, root), root)
                 for k in order}

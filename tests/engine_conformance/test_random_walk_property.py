@@ -64,7 +64,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "flag": {"type": "boolean"},
             "id": {"type": "string", "format": "uuid"},
-            "mail": {"type": "string", "format": "email"},
         },
         "required": ["name", "tags", "flag"],
         "additionalProperties": False,
@@ -73,6 +72,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {"day": {"type": "string", "format": "date"}},
         "required": ["day"],
+        "additionalProperties": False,
+    },
+    "outlines_times": {
+        "type": "object",
+        "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "at": {"type": "string", "format": "time"},
+            "leap": {"type": "string", "format": "date"},
+        },
+        "required": ["when", "at", "leap"],
         "additionalProperties": False,
     },
     "array_bounds": {
@@ -208,7 +217,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
-MUST_BE_EXACT = set(SCHEMAS) - {"formats"}  # for llguidance
+MUST_BE_EXACT = set(SCHEMAS)  # for llguidance
 
 
 

@@ -21,9 +21,14 @@ from instructor_py.errors import ConstraintCompileError, ConstraintError
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask, bitmask_words, check_bitmask
 from instructor_py.local.constraints import ConstraintSpec
+from instructor_py.local.format_regex import DATE, DATE_TIME, replace_formats
 from instructor_py.local.tokenizer import TokenizerInfo
 
 _TOKENIZER_LOCK = threading.Lock()
+
+#: Formats whose llguidance regex accepts strings ``jsonschema`` rejects (February 29 in every
+#: year, year 0000): compiled from :mod:`instructor_py.local.format_regex` instead.
+LLGUIDANCE_FORMAT_OVERRIDES = {"date": DATE, "date-time": DATE_TIME}
 
 
 class _Wrapped:
@@ -93,8 +98,13 @@ def llguidance_grammar(spec: ConstraintSpec) -> str:
             "coerce_one_of": False,
             "lenient": spec.options.lenient,
         }
+        text = spec.text
+        if '"date' in text:  # cheap test before walking the schema
+            schema = replace_formats(spec.schema, LLGUIDANCE_FORMAT_OVERRIDES)
+            if schema is not spec.schema:
+                text = json.dumps(schema, ensure_ascii=False)
         try:
-            return str(llg.LLMatcher.grammar_from_json_schema(spec.text, overrides=options))  # type: ignore[arg-type]
+            return str(llg.LLMatcher.grammar_from_json_schema(text, overrides=options))  # type: ignore[arg-type]
         except ValueError as exc:
             raise ConstraintCompileError(f"llguidance: JSON schema rejected: {exc}") from exc
     if spec.kind == "regex":

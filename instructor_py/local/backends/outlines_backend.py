@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import outlines_core as oc
+import outlines_core.json_schema as ocjs
 from outlines_core.json_schema import build_regex_from_schema
 
 from instructor_py.errors import ConstraintCompileError, ConstraintError
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask, bitmask_words, check_bitmask
 from instructor_py.local.constraints import ConstraintSpec
+from instructor_py.local.format_regex import FORMAT_REGEXES
 from instructor_py.local.tokenizer import TokenizerInfo
 
 #: Keywords outlines-core enforces (plus pure annotations). A schema using any other keyword is
@@ -34,7 +36,11 @@ EXACT_KEYWORDS = frozenset(
         "$comment", "deprecated", "readOnly", "writeOnly",
     }
 )  # fmt: skip
-EXACT_FORMATS = frozenset({"date-time", "date", "time", "uuid", "uri", "email"})
+#: Formats enforced exactly: outlines-core's own regexes for these are replaced by the ones in
+#: :mod:`instructor_py.local.format_regex` (see :data:`_FORMAT_FIXES`). Its ``email`` regex is
+#: not used: its quoted local part puts raw ``"`` and control characters inside the JSON string
+#: (invalid JSON); its ``uri`` regex uses ``\d`` (any Unicode digit).
+EXACT_FORMATS = frozenset({"date-time", "date", "time", "uuid"})
 _ANNOTATIONS = frozenset(
     {"title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated",
      "readOnly", "writeOnly", "$defs", "definitions"}
@@ -45,6 +51,17 @@ _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
 _SUBSCHEMA_LISTS = ("anyOf", "prefixItems")
 _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 _MAX_ROLLBACK = 1 << 20
+# outlines-core's regex for a format (quotes included, as it appears in a schema's regex) ->
+# the exact one
+_FORMAT_FIXES = {
+    str(getattr(ocjs, name)): f'"{FORMAT_REGEXES[fmt]}"'
+    for fmt, name in (
+        ("date", "DATE"),
+        ("time", "TIME"),
+        ("date-time", "DATE_TIME"),
+        ("uuid", "UUID"),
+    )
+}
 
 _VOCABS: OrderedDict[str, Any] = OrderedDict()
 _VOCABS_LOCK = threading.Lock()
@@ -294,11 +311,14 @@ class OutlinesBackend:
         if spec.kind == "json_schema":
             ws = "" if spec.options.whitespace == "compact" else r"[\n\t ]*"
             try:
-                return str(build_regex_from_schema(spec.text, ws, spec.options.max_nesting))
+                regex = str(build_regex_from_schema(spec.text, ws, spec.options.max_nesting))
             except (ValueError, TypeError) as exc:
                 raise ConstraintCompileError(
                     f"outlines-core: JSON schema not converted: {exc}"
                 ) from exc
+            for theirs, exact in _FORMAT_FIXES.items():
+                regex = regex.replace(theirs, exact)
+            return regex
         raise ConstraintCompileError(f"outlines-core does not compile {spec.kind} constraints")
 
     def compile(self, spec: ConstraintSpec) -> OutlinesMatcher:
