@@ -87,6 +87,9 @@ def test_sample_first_is_exact_under_greedy(model: LocalModel) -> None:
     prompt = _prompt(model, "Extract as JSON: Grace Hopper, 85, New York, speaks English.")
     outputs = []
     for sample_first in (True, False):
+        # the same KV-cache history for both runs: a reused prefix evaluates the prompt in other
+        # batch shapes, whose float rounding can flip a near-tie between two greedy candidates
+        model.decoder.clear_cache()
         handle = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA))
         chunks = list(
             model.decoder.generate(
