@@ -347,7 +347,9 @@ def pass_cost(model: Any, sizes: tuple[int, ...] = (1, 2, 3, 4, 8, 16), reps: in
                 times.append(time.perf_counter() - t0)
             ms = 1000 * statistics.median(times)
             single = single or ms
-            extra = f"   +{(ms - single) / (n - 1):.1f} ms per token after the first" if n > 1 else ""
+            extra = (
+                f"   +{(ms - single) / (n - 1):.1f} ms per token after the first" if n > 1 else ""
+            )
             rows.append(f"  {n:3d} token(s) {ms:7.1f} ms{extra}")
         decoder.clear_cache()
     return "\n".join(rows)
