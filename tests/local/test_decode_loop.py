@@ -86,6 +86,9 @@ def test_fast_forward_is_as_valid_with_fewer_forward_passes(model: LocalModel) -
 def test_jump_forward_forces_the_separator_llguidance_leaves_out(model: LocalModel) -> None:
     """llguidance's forced tokens stop before the ``":"`` after a key; jump-forward tokenizes the
     forced bytes and forces them too, so the model never samples grammar punctuation there."""
+    probe = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA)).matcher
+    assert probe.accept_tokens(probe.compute_ff_tokens())
+    assert probe.compute_ff_bytes() == b'":"'  # what compute_ff_tokens left out
     prompt = _prompt(model, "Extract as JSON: Alan Turing, 41, lives in Wilmslow, speaks English.")
     results = {}
     for jump in (True, False):
