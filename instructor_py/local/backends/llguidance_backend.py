@@ -247,6 +247,13 @@ class LLGuidanceMatcher:
     def compute_ff_tokens(self) -> list[int]:
         return [int(t) for t in self._m.compute_ff_tokens()]
 
+    def compute_ff_bytes(self) -> bytes:
+        """Every byte the grammar forces next. :meth:`compute_ff_tokens` stops earlier: it leaves
+        out a tail whose tokenization could still merge with the bytes that follow."""
+        if self._tail_eos or self._m.is_stopped():
+            return b""
+        return bytes(self._m.compute_ff_bytes())
+
     def clone(self) -> LLGuidanceMatcher:
         return LLGuidanceMatcher(self._m.deep_copy(), self._info, self._n, self._tail_eos)
 
