@@ -3,7 +3,7 @@
 No server and no API key: ``StructuredOutput()`` with no preset runs the local provider, which
 renders the model's chat template, compiles the response model's JSON schema into a token-level
 grammar and enforces it inside llama.cpp's decode loop. The JSON is valid by construction; the
-validator below is semantic (the age must appear in the text), and a failure is fed back to the
+validators below are semantic (the values must come from the text), and a failure is fed back to the
 model for a retry. Small models do best with bounded fields and one worked example.
 """
 
@@ -46,6 +46,17 @@ def age_appears_in(text: str) -> Callable[[Person], str | None]:
     return check
 
 
+def review_matches(text: str) -> Callable[[Review], str | None]:
+    def check(review: Review) -> str | None:
+        if review.product.lower() not in text.lower():
+            return f"the product {review.product!r} is not in the text; name the product reviewed"
+        if f"{review.rating} star" not in text:
+            return f"the text gives no {review.rating}-star rating; read the stars from the text"
+        return None
+
+    return check
+
+
 def main() -> int:
     # using("local") makes the demo independent of INSTRUCTOR_PY_PRESET; StructuredOutput()
     # alone resolves to the same local provider when no preset is set.
@@ -79,10 +90,17 @@ def main() -> int:
         f"{stats.forward_passes} forward passes, {elapsed:.2f}s including model load"
     )
 
-    review_text = "The Zephyr headphones broke after two days. Terrible. 1 star."
-    review = base.with_(
-        messages=review_text, response_model=Review, options={"max_tokens": 60}
-    ).get()
+    review_text = "Zephyr headphones: broke after two days, terrible. Rating: 1 star."
+    review = (
+        base.with_(
+            messages=review_text,
+            response_model=Review,
+            max_retries=2,
+            options={"max_tokens": 60},
+        )
+        .with_validator(review_matches(review_text))
+        .get()
+    )
     print(f"text:   {review_text}")
     print(f"review: {review!r}")
     return 0

@@ -40,3 +40,22 @@ def test_every_example_is_covered() -> None:
     scripts = {p.name for p in (ROOT / "examples").glob("*.py")}
     local = {"demo.py"}
     assert scripts - local <= set(NEEDS_CONFIG), scripts - local - set(NEEDS_CONFIG)
+
+
+def test_demo_runs_a_real_local_extraction() -> None:
+    """`make demo`'s script: in-process extraction on the embedded model through the public API,
+    with validators that check the values against the text (so a wrong value fails the run)."""
+    pytest.importorskip("llama_cpp", reason="the local extra (llama-cpp-python) is not installed")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("INSTRUCTOR_PY_PRESET", None)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "demo.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "person: Person(name='Emma Stone', age=34, city='Dublin')" in done.stdout
+    assert "rating=1)" in done.stdout
