@@ -12,6 +12,9 @@ The next request is the previous one plus:
   conversation), then a user message listing the errors;
 - otherwise: an assistant message with the previous answer text, then the user message.
 
+``retry_options`` (provider options such as a higher ``temperature``) are merged over the
+request's options from the first retry on.
+
 The user message is ``retry_prompt`` with ``{errors}`` replaced by the error list (one
 ``- $.path: message`` line each); without a ``{errors}`` placeholder the list is appended.
 """
@@ -19,7 +22,9 @@ The user message is ``retry_prompt`` with ``{errors}`` replaced by the error lis
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from instructor_py.modes import OutputMode
 from instructor_py.pipeline.failures import StageFailure
@@ -40,6 +45,7 @@ TOOL_RESULT_TEXT = "Rejected: the arguments failed validation (the errors follow
 class ValidationRetryPolicy:
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_prompt: str = DEFAULT_RETRY_PROMPT
+    retry_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -91,7 +97,10 @@ class ValidationRetryPolicy:
         feedback = self.feedback_messages(
             _tool_view(response, request.mode), failure, attempt
         )
-        return dataclasses.replace(request, messages=(*request.messages, *feedback))
+        options = {**request.options, **self.retry_options} if self.retry_options else request.options
+        return dataclasses.replace(
+            request, messages=(*request.messages, *feedback), options=options
+        )
 
 
 def _tool_view(response: InferenceResponse, mode: OutputMode) -> InferenceResponse:

@@ -86,6 +86,7 @@ class StructuredOutput(Generic[T]):
     mode: OutputMode | None = None
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_prompt: str = DEFAULT_RETRY_PROMPT
+    retry_options: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     tool_name: str | None = None
     tool_description: str | None = None
     validators: tuple[Validator, ...] = ()
@@ -234,6 +235,17 @@ class StructuredOutput(Generic[T]):
         """The feedback message; ``{errors}`` is replaced by the error list."""
         return replace(self, retry_prompt=_text(retry_prompt, "retry_prompt"))
 
+    def with_retry_options(
+        self, options: Mapping[str, Any] | None = None, **more: Any
+    ) -> StructuredOutput[T]:
+        """Provider options for the retries only, merged over ``options`` from the second attempt
+        on: e.g. ``with_retry_options(temperature=0.7)`` so a greedy local model does not repeat
+        the same rejected answer."""
+        if options is not None and not isinstance(options, Mapping):
+            raise TypeError(f"retry options must be a mapping, got {type(options).__name__}")
+        merged = {**self.retry_options, **(options or {}), **more}
+        return replace(self, retry_options=MappingProxyType(merged))
+
     def with_tool(
         self, name: str | None = None, description: str | None = None
     ) -> StructuredOutput[T]:
@@ -340,7 +352,9 @@ class StructuredOutput(Generic[T]):
             validators=self.validators,
             transformers=self.transformers,
             output=self.output,
-            retry_policy=ValidationRetryPolicy(self.max_retries, self.retry_prompt),
+            retry_policy=ValidationRetryPolicy(
+                self.max_retries, self.retry_prompt, self.retry_options
+            ),
             pipeline=self.pipeline,
             transport_policy=self.transport_policy,
             events=self.events,

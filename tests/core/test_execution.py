@@ -225,3 +225,26 @@ def test_cut_off_answer_never_yields_a_fragment_that_happens_to_validate() -> No
         "$: the answer was cut off by the token limit (finish_reason='length'); "
         "raise max_tokens with with_options(max_tokens=...) or ask for less",
     )
+
+
+def test_retry_options_apply_from_the_first_retry_on() -> None:
+    p = ScriptedProvider(
+        [text('{"name": "Jason"}'), text('{"name": "Jason"}'), text('{"name": "Jason", "age": 25}')]
+    )
+    value = (
+        builder(p)
+        .with_output_mode("json")
+        .with_options(max_tokens=50, temperature=0.0)
+        .with_retry_options(temperature=0.7)
+        .with_retry_options({"seed": 7})
+        .get()
+    )
+    assert value == User(name="Jason", age=25)
+    first, second, third = (dict(r.options) for r in p.requests)
+    assert first == {"max_tokens": 50, "temperature": 0.0}
+    assert second == third == {"max_tokens": 50, "temperature": 0.7, "seed": 7}
+
+
+def test_retry_options_must_be_a_mapping() -> None:
+    with pytest.raises(TypeError, match="retry options must be a mapping"):
+        StructuredOutput().with_retry_options(["temperature"])  # type: ignore[arg-type]
