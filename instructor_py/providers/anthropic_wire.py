@@ -21,7 +21,7 @@ from instructor_py.providers.http_errors import (
     ErrorContext,
     stream_error_event,
 )
-from instructor_py.providers.openai_wire import api_name, check_mode, tool_for
+from instructor_py.providers.openai_wire import api_name, check_mode, resolve_model, tool_for
 from instructor_py.providers.presets import ProviderPreset
 from instructor_py.providers.sse import SSEEvent
 from instructor_py.usage import Usage
@@ -144,11 +144,7 @@ def build_body(
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v1/messages``."""
     check_mode(request.mode, preset)
-    chosen = request.model or model
-    if not chosen:
-        raise ConfigurationError(
-            "No model given for the anthropic provider. Pass one with with_model('...')."
-        )
+    chosen = resolve_model(request, preset, model)
     system, messages = convert_messages(request.messages)
     body: dict[str, Any] = {
         "model": chosen,

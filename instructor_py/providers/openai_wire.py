@@ -99,17 +99,23 @@ def check_mode(mode: OutputMode, preset: ProviderPreset) -> None:
         )
 
 
-def build_params(
-    request: InferenceRequest, preset: ProviderPreset, model: str | None, *, stream: bool
-) -> dict[str, Any]:
-    """Keyword arguments for ``client.chat.completions.create``."""
-    check_mode(request.mode, preset)
+def resolve_model(request: InferenceRequest, preset: ProviderPreset, model: str | None) -> str:
+    """The request's model, else the driver's; an error naming how to set one when neither is."""
     chosen = request.model or model
     if not chosen:
         raise ConfigurationError(
             f"No model given for the {preset.name!r} provider, and it has no default. Pass one "
             "with with_model('...') or using(..., model='...')."
         )
+    return chosen
+
+
+def build_params(
+    request: InferenceRequest, preset: ProviderPreset, model: str | None, *, stream: bool
+) -> dict[str, Any]:
+    """Keyword arguments for ``client.chat.completions.create``."""
+    check_mode(request.mode, preset)
+    chosen = resolve_model(request, preset, model)
     params: dict[str, Any] = {"model": chosen, "messages": [dict(m) for m in request.messages]}
     mode = request.mode
     if mode is OutputMode.TOOLS:
