@@ -8,11 +8,13 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/llama_wheel.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip wheel
-	# llama-cpp-python builds from source (about 10 minutes on 2 cores); pip caches the wheel.
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PY) -m pip install -e ".[local,outlines,server,dev]"
+	# llama-cpp-python: built once per machine with explicit CPU flags and AMX off (never
+	# -march=native), kept in our own wheel cache keyed by the flags. See scripts/llama_wheel.py.
+	$(PY) scripts/llama_wheel.py install
+	$(PY) -m pip install -e ".[local,outlines,server,dev]"
 	touch $(STAMP)
 
 demo: setup
