@@ -1,26 +1,74 @@
-"""instructor_py: turn LLM output into validated Python objects."""
+"""instructor_py: turn LLM output into validated Python objects.
+
+The public API: the builder and what its documented methods take and return (response models,
+modes, the call spec, pipelines and retry policies, events, providers and their records) and every
+error a caller may catch. Everything else may change.
+"""
 
 from __future__ import annotations
 
 from instructor_py.attempts import Attempt
+from instructor_py.call_spec import CallSpec
 from instructor_py.errors import (
     AuthenticationError,
+    BadRequestError,
     ConfigurationError,
+    ConstraintCompileError,
+    ConstraintError,
+    ConstraintTimeoutError,
+    ContextOverflowError,
     InstructorError,
+    InvalidSchemaError,
+    LocalModelError,
+    MissingAPIKeyError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderConnectionError,
     ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
     SequenceContradictionError,
+    ServerError,
     StreamClosedError,
+    StreamInterruptedError,
     StructuredOutputRetryError,
+    TokenOutOfRangeError,
     TransportError,
     UnsupportedModeError,
     UnsupportedResponseModelError,
 )
-from instructor_py.events import Event
-from instructor_py.execution import AttemptIterator, ProviderCall
+from instructor_py.events import (
+    AttemptFailed,
+    ChunkReceived,
+    Event,
+    ExtractionFailed,
+    InferenceRequested,
+    InferenceResponseReceived,
+    PartialGenerated,
+    ResponseGenerated,
+    RetriesExhausted,
+    RetryScheduled,
+    SequenceItemCompleted,
+    StreamStopped,
+    StreamVoided,
+    StructuredOutputStarted,
+    ValidationFailed,
+)
 from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
 from instructor_py.pending import PendingStructuredOutput
 from instructor_py.pipeline import FieldError, ResponsePipeline, StageFailure
+from instructor_py.providers.base import (
+    InferenceDelta,
+    InferenceProvider,
+    InferenceRequest,
+    InferenceResponse,
+    Message,
+    ToolCall,
+    ToolSpec,
+)
+from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
+from instructor_py.providers.registry import create_provider, preset_names, register_preset
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.response_models import (
     Maybe,
@@ -29,45 +77,90 @@ from instructor_py.response_models import (
     Sequence,
     to_response_model,
 )
-from instructor_py.retry import DEFAULT_MAX_RETRIES
+from instructor_py.retry import DEFAULT_MAX_RETRIES, ValidationRetryPolicy
 from instructor_py.streaming import PartialList, PartialModel, partial_model
 from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 from instructor_py.structured_output import StructuredOutput
+from instructor_py.transport import TransportRetryPolicy
 from instructor_py.usage import Usage
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "AsyncStructuredOutputStream",
     "Attempt",
-    "AttemptIterator",
+    "AttemptFailed",
     "AuthenticationError",
+    "BadRequestError",
+    "CallSpec",
+    "ChunkReceived",
     "ConfigurationError",
+    "ConstraintCompileError",
+    "ConstraintError",
+    "ConstraintTimeoutError",
+    "ContextOverflowError",
     "Event",
     "Example",
+    "ExtractionFailed",
     "FieldError",
+    "InferenceDelta",
+    "InferenceProvider",
+    "InferenceRequest",
+    "InferenceRequested",
+    "InferenceResponse",
+    "InferenceResponseReceived",
     "InstructorError",
+    "InvalidSchemaError",
+    "JsonModeStyle",
+    "JsonSchemaStyle",
+    "LocalModelError",
     "Maybe",
     "MaybeResult",
+    "Message",
+    "MissingAPIKeyError",
+    "NotFoundError",
     "OutputMode",
+    "PartialGenerated",
     "PartialList",
     "PartialModel",
     "PendingStructuredOutput",
-    "ProviderCall",
+    "PermissionDeniedError",
+    "ProviderConnectionError",
     "ProviderError",
+    "ProviderPreset",
+    "ProviderTimeoutError",
+    "RateLimitError",
+    "ResponseGenerated",
     "ResponseModel",
     "ResponsePipeline",
+    "RetriesExhausted",
+    "RetryScheduled",
     "Sequence",
     "SequenceContradictionError",
+    "SequenceItemCompleted",
+    "ServerError",
     "StageFailure",
     "StreamClosedError",
+    "StreamInterruptedError",
+    "StreamStopped",
+    "StreamVoided",
     "StructuredOutput",
     "StructuredOutputResponse",
     "StructuredOutputRetryError",
+    "StructuredOutputStarted",
     "StructuredOutputStream",
+    "TokenOutOfRangeError",
+    "ToolCall",
+    "ToolSpec",
     "TransportError",
+    "TransportRetryPolicy",
     "UnsupportedModeError",
     "UnsupportedResponseModelError",
     "Usage",
+    "ValidationFailed",
+    "ValidationRetryPolicy",
+    "create_provider",
     "partial_model",
+    "preset_names",
+    "register_preset",
     "to_response_model",
 ]

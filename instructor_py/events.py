@@ -117,3 +117,13 @@ class StreamVoided(Event):
     attempt: int
     next_attempt: int
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamStopped(Event):
+    """Streaming constraint checking stopped an answer as it arrived: from ``received_bytes`` on
+    it could no longer satisfy the schema. ``errors`` are fed back to the model on the retry."""
+
+    attempt: int
+    received_bytes: int
+    errors: tuple[str, ...]

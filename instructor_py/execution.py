@@ -1,41 +1,30 @@
 """Execution: one attempt = one inference call; the retry policy decides the next.
 
-Sync and async share ONE implementation. :meth:`AttemptIterator.steps` is a generator holding all
-the attempt logic (events, pipeline, retry feedback, attempts, usage). It yields a
+:meth:`AttemptIterator.steps` is a generator holding all the attempt logic (events, pipeline,
+retry feedback, attempts, usage), shared by every way a call is made. It yields a
 :class:`ProviderCall` step -- "call the provider with this request" -- and expects the
-:class:`~instructor_py.providers.base.InferenceResponse` to be sent back; it returns (via
-``StopIteration.value``) the :class:`StructuredOutputResponse`, or raises
-:class:`~instructor_py.errors.StructuredOutputRetryError` when retries run out. The drivers
-:func:`execute` and :func:`aexecute` are the only I/O edge: they perform each call through
-:class:`~instructor_py.transport.TransportRetryPolicy` (``run`` / ``arun``), emitting
-``InferenceRequested`` per try and ``RetryScheduled(kind="transport")`` per transport retry.
+:class:`~instructor_py.providers.base.InferenceResponse` to be sent back (or a :class:`Rejected`:
+a streamed answer stopped early by streaming constraint checking, with the precise error); it
+returns (via ``StopIteration.value``) the :class:`StructuredOutputResponse`, or raises
+:class:`~instructor_py.errors.StructuredOutputRetryError` when retries run out.
 
-Streaming seam
---------------
-A step's :attr:`ProviderCall.kind` is ``"infer"`` or ``"stream"`` (``AttemptIterator(plan,
-stream=True)`` marks every request ``stream=True``). A streaming driver drives the same generator:
-for each step it calls ``provider.stream(step.request)`` (or ``astream``), publishes partial
-snapshots as deltas arrive (use ``step.attempt`` to tag them; a step with a higher attempt number
-means the previous attempt's partials are void), assembles the deltas into one
-``InferenceResponse`` (content, tool calls, finish reason, usage) and sends it back with
-``gen.send(response)``. Everything after that -- pipeline, retry feedback, events, the final
-response -- is shared. :meth:`AttemptIterator.call` / :meth:`AttemptIterator.acall` show how to
-wrap a provider call with transport retries and request events; a streaming driver can pass its
-own ``fn`` to them.
+The run loop around it (transport retries, request events, streaming, the sync and async I/O
+edges) is :mod:`instructor_py.runner`: ``AttemptIterator(plan, stream=True)`` marks every request
+``stream=True``; a step with a higher attempt number means the previous attempt's partials are
+void.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, replace
-from typing import Literal, TypeVar, cast
+from typing import Any, Literal
 
 from instructor_py.attempts import Attempt
 from instructor_py.errors import StructuredOutputRetryError
 from instructor_py.events import (
     AttemptFailed,
     ExtractionFailed,
-    InferenceRequested,
     InferenceResponseReceived,
     ResponseGenerated,
     RetriesExhausted,
@@ -49,9 +38,25 @@ from instructor_py.providers.base import InferenceRequest, InferenceResponse
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.usage import Usage
 
-T = TypeVar("T")
+Steps = Generator["ProviderCall", "InferenceResponse | Rejected", StructuredOutputResponse]
 
-Steps = Generator["ProviderCall", InferenceResponse, StructuredOutputResponse]
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An answer stopped while it streamed because it could no longer be valid: ``response`` is
+    what arrived, ``failure`` says precisely why (fed back to the model like a pipeline failure)."""
+
+    response: InferenceResponse
+    failure: StageFailure
+
+
+class StreamRejected(Exception):
+    """Raised inside a streaming run by the constraint check to stop the stream (never escapes
+    the run: it becomes a :class:`Rejected` attempt)."""
+
+    def __init__(self, failure: StageFailure) -> None:
+        super().__init__("; ".join(failure.messages))
+        self.failure = failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +114,9 @@ class AttemptIterator:
         index = 0
         while True:
             index += 1
-            response = yield ProviderCall(request, index)
+            reply = yield ProviderCall(request, index)
+            rejected = reply.failure if isinstance(reply, Rejected) else None
+            response = reply.response if isinstance(reply, Rejected) else reply
             usage = usage + response.usage
             emit(
                 InferenceResponseReceived(
@@ -120,11 +127,13 @@ class AttemptIterator:
                 )
             )
             text = response.output_text(mode)
-            outcome = (
-                _cut_off_failure(response.finish_reason)
-                if response.finish_reason in _CUT_OFF
-                else plan.pipeline.run(text, plan.context)
-            )
+            parsed: Any = None
+            if rejected is not None:
+                outcome: Any = rejected
+            elif response.finish_reason in _CUT_OFF:
+                outcome = _cut_off_failure(response.finish_reason)
+            else:
+                outcome, parsed = plan.pipeline.run_keeping(text, plan.context)
             if not isinstance(outcome, StageFailure):
                 attempts.append(
                     Attempt(index, text, usage=response.usage, raw_response=response.raw)
@@ -136,6 +145,7 @@ class AttemptIterator:
                     raw_response=response.raw,
                     usage=usage,
                     attempts=tuple(attempts),
+                    parsed=parsed,
                 )
             outcome = _with_finish_hint(outcome, response.finish_reason)
             errors = outcome.messages
@@ -168,80 +178,6 @@ class AttemptIterator:
                 )
             )
             request = policy.next_request(request, response, outcome, index)
-
-    # -- the I/O edge helpers shared by the drivers -----------------------------------------
-
-    def _requested(self, step: ProviderCall) -> None:
-        req = step.request
-        self.plan.events.emit(
-            InferenceRequested(
-                request_id=self.plan.request_id,
-                attempt=step.attempt,
-                provider=self.plan.provider.name,
-                model=req.model,
-                mode=str(req.mode),
-                message_count=len(req.messages),
-                stream=req.stream,
-            )
-        )
-
-    def _on_transport_retry(self, step: ProviderCall) -> Callable[[BaseException, int, float], None]:
-        def hook(error: BaseException, failed_try: int, delay: float) -> None:
-            self.plan.events.emit(
-                RetryScheduled(
-                    request_id=self.plan.request_id,
-                    attempt=step.attempt,
-                    kind="transport",
-                    reason=f"{type(error).__name__} on try {failed_try}",
-                    delay=delay,
-                )
-            )
-
-        return hook
-
-    def call(self, step: ProviderCall, fn: Callable[[InferenceRequest], T]) -> T:
-        """Run ``fn(step.request)`` with transport retries and ``InferenceRequested`` events."""
-
-        def once() -> T:
-            self._requested(step)
-            return fn(step.request)
-
-        return self.plan.transport_policy.run(once, self._on_transport_retry(step))
-
-    async def acall(
-        self, step: ProviderCall, fn: Callable[[InferenceRequest], Awaitable[T]]
-    ) -> T:
-        """Async twin of :meth:`call` (the retry logic itself lives in TransportRetryPolicy)."""
-
-        async def once() -> T:
-            self._requested(step)
-            return await fn(step.request)
-
-        return await self.plan.transport_policy.arun(once, self._on_transport_retry(step))
-
-
-def execute(plan: ExecutionPlan) -> StructuredOutputResponse:
-    """Synchronous driver: ``provider.infer`` for every step."""
-    it = AttemptIterator(plan)
-    gen = it.steps()
-    try:
-        step = next(gen)
-        while True:
-            step = gen.send(it.call(step, plan.provider.infer))
-    except StopIteration as done:
-        return cast(StructuredOutputResponse, done.value)
-
-
-async def aexecute(plan: ExecutionPlan) -> StructuredOutputResponse:
-    """Asynchronous driver: ``provider.ainfer`` for every step."""
-    it = AttemptIterator(plan)
-    gen = it.steps()
-    try:
-        step = next(gen)
-        while True:
-            step = gen.send(await it.acall(step, plan.provider.ainfer))
-    except StopIteration as done:
-        return cast(StructuredOutputResponse, done.value)
 
 
 _CUT_OFF = frozenset({"length", "max_tokens"})

@@ -1,5 +1,8 @@
 """A lazy structured-output call: nothing is sent before ``get``/``response`` (or their async
-twins); the result is cached, so asking twice does not send twice."""
+twins); the result is cached, so asking twice does not send twice.
+
+One lock guards the send for both: a sync ``response()`` and an async ``aresponse()`` racing on
+one pending call send once (the async side waits for the lock without blocking its event loop)."""
 
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Generic, cast
 
 from typing_extensions import TypeVar
 
-from instructor_py.execution import aexecute, execute
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.response import StructuredOutputResponse
+from instructor_py.runner import RunObserver, arun, final_of, run
 
 if TYPE_CHECKING:
     from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
@@ -24,13 +27,12 @@ class PendingStructuredOutput(Generic[T]):
     """Returned by ``StructuredOutput.create()``. ``request`` shows the first request that will be
     sent (no I/O). A successful result is cached; after an error, asking again makes a new call."""
 
-    __slots__ = ("_alock", "_lock", "_plan", "_response")
+    __slots__ = ("_lock", "_plan", "_response")
 
     def __init__(self, plan: ExecutionPlan) -> None:
         self._plan = plan
         self._response: StructuredOutputResponse[T] | None = None
         self._lock = threading.Lock()
-        self._alock: asyncio.Lock | None = None
 
     @property
     def plan(self) -> ExecutionPlan:
@@ -49,7 +51,8 @@ class PendingStructuredOutput(Generic[T]):
         if self._response is None:
             with self._lock:
                 if self._response is None:
-                    self._response = cast(StructuredOutputResponse[T], execute(self._plan))
+                    final = final_of(run(self._plan, RunObserver()))
+                    self._response = cast(StructuredOutputResponse[T], final)
         return self._response
 
     def get(self) -> T:
@@ -58,13 +61,15 @@ class PendingStructuredOutput(Generic[T]):
 
     async def aresponse(self) -> StructuredOutputResponse[T]:
         if self._response is None:
-            if self._alock is None:
-                self._alock = asyncio.Lock()
-            async with self._alock:
+            await _acquire(self._lock)
+            try:
                 if self._response is None:
-                    self._response = cast(
-                        StructuredOutputResponse[T], await aexecute(self._plan)
-                    )
+                    final = None
+                    async for output in arun(self._plan, RunObserver()):
+                        final = output.response
+                    self._response = cast(StructuredOutputResponse[T], final)
+            finally:
+                self._lock.release()
         return self._response
 
     async def aget(self) -> T:
@@ -89,5 +94,14 @@ class PendingStructuredOutput(Generic[T]):
         return (
             f"PendingStructuredOutput(request_id={self._plan.request_id!r}, "
             f"provider={self._plan.provider.name!r}, "
-            f"response_model={self._plan.context.response_model.name!r}, {state})"
+            f"response_model={self._plan.response_model.name!r}, {state})"
         )
+
+
+async def _acquire(lock: threading.Lock) -> None:
+    """Take a thread lock from a coroutine without blocking the event loop (it is held only while
+    another call on the same pending object sends)."""
+    delay = 0.001
+    while not lock.acquire(blocking=False):
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)

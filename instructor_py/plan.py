@@ -1,19 +1,23 @@
-"""The resolved, immutable description of one structured-output call (built by ``create()``)."""
+"""The resolved, immutable description of one structured-output call (built by ``create()``).
+
+:func:`build_plan` is the only place that resolves what depends on the provider: the output mode
+(the call's, else the provider's default; it must be supported), the model (the call's, else the
+provider's default) and, in TOOLS mode, the tool (the call's name/description, else the response
+model's). Drivers only translate the resulting :class:`InferenceRequest`.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from instructor_py.call_spec import CallSpec
 from instructor_py.emitter import EventDispatcher
 from instructor_py.errors import ConfigurationError, UnsupportedModeError
-from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
 from instructor_py.pipeline.pipeline import ResponsePipeline
-from instructor_py.pipeline.stages import PipelineContext, Transformer, Validator
-from instructor_py.providers.base import InferenceProvider, InferenceRequest, Message
+from instructor_py.pipeline.stages import PipelineContext
+from instructor_py.providers.base import InferenceProvider, InferenceRequest, ToolSpec
 from instructor_py.request_builder import build_request
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.retry import ValidationRetryPolicy
@@ -22,82 +26,72 @@ from instructor_py.transport import TransportRetryPolicy
 
 @dataclass(frozen=True, slots=True)
 class ExecutionPlan:
-    """Everything the :class:`~instructor_py.execution.AttemptIterator` needs: the provider, the
-    first request, the pipeline and its context, both retry policies and the event dispatcher."""
+    """Everything a run needs: the provider, the call spec, the first request (resolved), the
+    pipeline context, the validation retry policy and the event dispatcher."""
 
     provider: InferenceProvider = field(repr=False)
+    spec: CallSpec
     request: InferenceRequest
     context: PipelineContext
+    retry_policy: ValidationRetryPolicy
     request_id: str
-    pipeline: ResponsePipeline = field(default_factory=ResponsePipeline)
-    retry_policy: ValidationRetryPolicy = field(default_factory=ValidationRetryPolicy)
-    transport_policy: TransportRetryPolicy = field(default_factory=TransportRetryPolicy)
     events: EventDispatcher = field(default_factory=EventDispatcher)
+
+    @property
+    def pipeline(self) -> ResponsePipeline:
+        return self.spec.pipeline
+
+    @property
+    def transport_policy(self) -> TransportRetryPolicy:
+        return self.spec.transport_policy
+
+    @property
+    def response_model(self) -> ResponseModel:
+        return self.context.response_model
 
 
 def build_plan(
-    *,
     provider: InferenceProvider,
-    response_model: ResponseModel | None,
-    messages: tuple[Message, ...],
-    mode: OutputMode | None,
-    system: str | None = None,
-    prompt: str | None = None,
-    examples: tuple[Example, ...] = (),
-    model: str | None = None,
-    options: Mapping[str, Any] | None = None,
-    tool_name: str | None = None,
-    tool_description: str | None = None,
-    validators: tuple[Validator, ...] = (),
-    transformers: tuple[Transformer, ...] = (),
-    output: Callable[[Any], Any] | None = None,
-    retry_policy: ValidationRetryPolicy | None = None,
-    pipeline: ResponsePipeline | None = None,
-    transport_policy: TransportRetryPolicy | None = None,
+    spec: CallSpec,
+    *,
     events: EventDispatcher | None = None,
     request_id: str | None = None,
 ) -> ExecutionPlan:
-    """Check the call is complete and the mode supported, and build the first request."""
+    """Check the call is complete and the mode supported, resolve mode/model/tool and build the
+    first request."""
+    response_model = spec.response_model
     if response_model is None:
         raise ConfigurationError(
             "No response_model: call with_(response_model=YourModel) (a pydantic model, "
             "JSON-schema dict, scalar type, Maybe(...), Sequence.of(...), ...)"
         )
-    if not messages and not prompt:
+    if not spec.messages and not spec.prompt:
         raise ConfigurationError(
             "No messages: call with_(messages='...') (a str, a message dict or a list of them)"
         )
-    resolved_mode = mode or provider.default_mode
-    if resolved_mode not in provider.supported_modes:
+    mode = spec.mode or provider.default_mode
+    if mode not in provider.supported_modes:
         supported = ", ".join(sorted(m.value for m in provider.supported_modes))
         raise UnsupportedModeError(
-            f"Provider {provider.name!r} does not support output mode {resolved_mode.value!r}; "
+            f"Provider {provider.name!r} does not support output mode {mode.value!r}; "
             f"it supports: {supported}. Pick one with with_output_mode(...)."
         )
+    tool = None
+    if mode is OutputMode.TOOLS:
+        tool = ToolSpec(
+            name=spec.tool_name or response_model.tool_name,
+            description=spec.tool_description or response_model.tool_description,
+            parameters=response_model.json_schema,
+        )
     request = build_request(
-        messages=messages,
-        response_model=response_model,
-        mode=resolved_mode,
-        system=system,
-        prompt=prompt,
-        examples=examples,
-        model=model or provider.default_model,
-        options=options,
-        tool_name=tool_name,
-        tool_description=tool_description,
+        spec, response_model, mode=mode, model=spec.model or provider.default_model, tool=tool
     )
     return ExecutionPlan(
         provider=provider,
+        spec=spec,
         request=request,
-        context=PipelineContext(
-            response_model=response_model,
-            validators=validators,
-            transformers=transformers,
-            output=output,
-        ),
+        context=spec.context(response_model),
+        retry_policy=spec.retry_policy(),
         request_id=request_id or uuid.uuid4().hex[:16],
-        pipeline=pipeline or ResponsePipeline(),
-        retry_policy=retry_policy or ValidationRetryPolicy(),
-        transport_policy=transport_policy or TransportRetryPolicy(),
         events=events or EventDispatcher(),
     )

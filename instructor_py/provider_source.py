@@ -4,7 +4,8 @@ from it. The overrides (which may hold an ``api_key``) never appear in a repr.
 
 Identical ``using(...)`` calls share one source (a small LRU keyed by preset and overrides), so
 ``StructuredOutput().using("openai").with_(...).get()`` in a loop reuses one client and its
-connection pool instead of building a new one per call."""
+connection pool instead of building a new one per call. A source the LRU evicts closes its
+provider's connections (``close()``; HTTP drivers build a new client if they are used again)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,12 @@ class ProviderSource:
                     self._provider = create_provider(self.preset, **dict(self._overrides))
         return self._provider
 
+    def close(self) -> None:
+        """Close the provider's (sync) connections, if it was created and can close."""
+        close = getattr(self._provider, "close", None)
+        if close is not None:
+            close()
+
     def __repr__(self) -> str:
         return f"ProviderSource(preset={self.preset!r}, overrides={list(self.override_names)})"
 
@@ -66,15 +73,18 @@ def shared_source(preset: str, overrides: Mapping[str, Any]) -> ProviderSource:
         hash(key)
     except TypeError:
         return ProviderSource(preset, overrides)
+    evicted: list[ProviderSource] = []
     with _defaults_lock:
         source = _shared.get(key)
         if source is None:
             source = _shared[key] = ProviderSource(preset, overrides)
             while len(_shared) > _SHARED_MAX:
-                _shared.popitem(last=False)
+                evicted.append(_shared.popitem(last=False)[1])
         else:
             _shared.move_to_end(key)
-        return source
+    for old in evicted:  # outside the lock: closing may take a moment
+        old.close()
+    return source
 
 
 def default_source() -> ProviderSource:

@@ -4,8 +4,8 @@ Message order: the system message (the caller's ``system`` or first system messa
 instructions in JSON / MD_JSON / GRAMMAR modes), the examples as user/assistant pairs, the
 caller's messages, then ``prompt`` as a final user message.
 
-- ``TOOLS``: ``request.tool`` is a :class:`ToolSpec` (name/description from the response model,
-  or ``tool_name``/``tool_description``); the driver forces the call.
+- ``TOOLS``: ``request.tool`` is the :class:`ToolSpec` resolved by ``build_plan``; the driver
+  forces the call.
 - ``JSON_SCHEMA``: the driver sends ``request.response_schema`` as native structured output.
 - ``JSON``: the schema goes into the system prompt; the driver turns on JSON mode.
 - ``MD_JSON``: the schema goes into the system prompt with the request for a fenced ```json block.
@@ -18,13 +18,15 @@ caller's messages, then ``prompt`` as a final user message.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
 from instructor_py.providers.base import InferenceRequest, Message, ToolSpec
 from instructor_py.response_models.base import ResponseModel
+
+if TYPE_CHECKING:
+    from instructor_py.call_spec import CallSpec
 
 _PROMPTED_MODES = frozenset({OutputMode.JSON, OutputMode.MD_JSON, OutputMode.GRAMMAR})
 
@@ -56,65 +58,42 @@ def _example_messages(examples: tuple[Example, ...], mode: OutputMode) -> list[M
 
 
 def build_messages(
-    *,
-    messages: tuple[Message, ...],
-    response_model: ResponseModel,
-    mode: OutputMode,
-    system: str | None = None,
-    prompt: str | None = None,
-    examples: tuple[Example, ...] = (),
+    spec: CallSpec, response_model: ResponseModel, mode: OutputMode
 ) -> tuple[Message, ...]:
-    rest = list(messages)
+    rest = list(spec.messages)
     system_parts: list[str] = []
     if rest and rest[0].get("role") == "system" and isinstance(rest[0].get("content"), str):
         system_parts.append(rest.pop(0)["content"])
-    if system:
-        system_parts.insert(0, system)
+    if spec.system:
+        system_parts.insert(0, spec.system)
     if mode in _PROMPTED_MODES:
         system_parts.append(schema_instructions(response_model, mode))
     out: list[Message] = []
     if system_parts:
         out.append({"role": "system", "content": "\n\n".join(system_parts)})
-    out.extend(_example_messages(examples, mode))
+    out.extend(_example_messages(spec.examples, mode))
     out.extend(rest)
-    if prompt:
-        out.append({"role": "user", "content": prompt})
+    if spec.prompt:
+        out.append({"role": "user", "content": spec.prompt})
     return tuple(out)
 
 
 def build_request(
-    *,
-    messages: tuple[Message, ...],
+    spec: CallSpec,
     response_model: ResponseModel,
+    *,
     mode: OutputMode,
-    system: str | None = None,
-    prompt: str | None = None,
-    examples: tuple[Example, ...] = (),
-    model: str | None = None,
-    options: Mapping[str, Any] | None = None,
-    tool_name: str | None = None,
-    tool_description: str | None = None,
+    model: str | None,
+    tool: ToolSpec | None,
 ) -> InferenceRequest:
-    tool = None
-    if mode is OutputMode.TOOLS:
-        tool = ToolSpec(
-            name=tool_name or response_model.tool_name,
-            description=tool_description or response_model.tool_description,
-            parameters=response_model.json_schema,
-        )
+    """The first request, from the call spec and what :func:`~instructor_py.plan.build_plan`
+    resolved (mode, model, tool)."""
     return InferenceRequest(
-        messages=build_messages(
-            messages=messages,
-            response_model=response_model,
-            mode=mode,
-            system=system,
-            prompt=prompt,
-            examples=examples,
-        ),
+        messages=build_messages(spec, response_model, mode),
         mode=mode,
         response_schema=response_model.json_schema,
         schema_name=response_model.tool_name,
         model=model,
         tool=tool,
-        options=dict(options or {}),
+        options=dict(spec.options),
     )

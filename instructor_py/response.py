@@ -17,7 +17,8 @@ T = TypeVar("T", default=Any)
 class StructuredOutputResponse(Generic[T]):
     """``value``: the validated (and transformed) value; ``raw_text``: the text it was extracted
     from; ``raw_response``: the provider's response object of the successful attempt; ``usage``:
-    summed over every attempt; ``attempts``: each attempt, failed ones first."""
+    summed over every attempt; ``attempts``: each attempt, failed ones first; ``parsed``: the
+    response model's value before validators, transformers and output conversion."""
 
     value: T
     raw_text: str
@@ -27,3 +28,4 @@ class StructuredOutputResponse(Generic[T]):
     is_partial: bool = False
     #: Streaming only: a marker that the partials before it are void (a new try begins).
     is_void: bool = False
+    parsed: Any = None

@@ -9,64 +9,48 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
-from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
-from typing_extensions import TypedDict, TypeVar, Unpack
+from typing_extensions import TypeVar, Unpack
 
-from instructor_py.emitter import EventDispatcher, Handler
-from instructor_py.errors import ConfigurationError
+from instructor_py.call_spec import (
+    CallParts,
+    CallSpec,
+    checked_callable,
+    merged_options,
+    output_into,
+    required,
+)
+from instructor_py.emitter import EventDispatcher
 from instructor_py.events import Event
-from instructor_py.messages import Example, normalize_examples, normalize_messages
 from instructor_py.modes import OutputMode
 from instructor_py.pending import PendingStructuredOutput
 from instructor_py.pipeline.pipeline import ResponsePipeline
-from instructor_py.pipeline.stages import (
-    Transformer,
-    Validator,
-    into_type,
-    to_plain,
-)
+from instructor_py.pipeline.stages import to_plain
 from instructor_py.plan import ExecutionPlan, build_plan
 from instructor_py.provider_source import ProviderSource, default_source, shared_source
-from instructor_py.providers.base import InferenceProvider, Message
+from instructor_py.providers.base import InferenceProvider
 from instructor_py.response import StructuredOutputResponse
-from instructor_py.response_models.base import ResponseModel
-from instructor_py.response_models.factory import to_response_model
 from instructor_py.response_models.maybe import Maybe, MaybeResult
 from instructor_py.response_models.sequence import Sequence
-from instructor_py.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
 from instructor_py.transport import TransportRetryPolicy
 
 if TYPE_CHECKING:
     from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
 
 T = TypeVar("T", default=Any)
 U = TypeVar("U")
+E = TypeVar("E", bound=Event)
 
 
-class CallParts(TypedDict, total=False):
-    """The keyword arguments of :meth:`StructuredOutput.with_` besides messages/response_model."""
-
-    system: str | None
-    prompt: str | None
-    examples: Any
-    model: str | None
-    options: Mapping[str, Any] | None
-    mode: OutputMode | str | None
-    max_retries: int | None
-    retry_prompt: str | None
-    tool_name: str | None
-    tool_description: str | None
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: frozen + slots + Generic breaks FrozenInstanceError on 3.11
 class StructuredOutput(Generic[T]):
     """Build a call with ``with_(...)`` / ``with_*`` / ``using(...)``, then ``get()``.
+
+    The call's parts live in one immutable :class:`~instructor_py.call_spec.CallSpec`
+    (``builder.spec``; its fields are also readable on the builder: ``builder.messages``...);
+    the builder adds where the provider comes from and who listens to the events.
 
     ``max_retries`` counts validation retries after the first attempt (default
     :data:`~instructor_py.retry.DEFAULT_MAX_RETRIES` = 2, i.e. at most 3 calls).
@@ -76,28 +60,20 @@ class StructuredOutput(Generic[T]):
     ``into``/``with_transformer``.
     """
 
-    messages: tuple[Message, ...] = ()
-    response_model: ResponseModel | None = None
-    system: str | None = None
-    prompt: str | None = None
-    examples: tuple[Example, ...] = ()
-    model: str | None = None
-    options: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    mode: OutputMode | None = None
-    max_retries: int = DEFAULT_MAX_RETRIES
-    retry_prompt: str = DEFAULT_RETRY_PROMPT
-    retry_options: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    tool_name: str | None = None
-    tool_description: str | None = None
-    validators: tuple[Validator, ...] = ()
-    transformers: tuple[Transformer, ...] = ()
-    output: Callable[[Any], Any] | None = None
-    output_name: str | None = None
+    spec: CallSpec = field(default_factory=CallSpec)
     provider: InferenceProvider | None = None
     source: ProviderSource | None = None
     events: EventDispatcher = field(default_factory=EventDispatcher)
-    pipeline: ResponsePipeline = field(default_factory=ResponsePipeline)
-    transport_policy: TransportRetryPolicy = field(default_factory=TransportRetryPolicy)
+
+    def __getattr__(self, name: str) -> Any:
+        """The call's parts read through the builder (``builder.messages`` is
+        ``builder.spec.messages``)."""
+        if name in CallSpec.__dataclass_fields__:
+            return getattr(self.spec, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _with(self, **parts: Any) -> StructuredOutput[T]:
+        return replace(self, spec=self.spec.with_(**parts))
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -129,51 +105,15 @@ class StructuredOutput(Generic[T]):
     ) -> StructuredOutput[Any]: ...
 
     def with_(
-        self,
-        messages: Any = None,
-        response_model: Any = None,
-        *,
-        system: str | None = None,
-        prompt: str | None = None,
-        examples: Any = None,
-        model: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        mode: OutputMode | str | None = None,
-        max_retries: int | None = None,
-        retry_prompt: str | None = None,
-        tool_name: str | None = None,
-        tool_description: str | None = None,
+        self, messages: Any = None, response_model: Any = None, **parts: Unpack[CallParts]
     ) -> StructuredOutput[Any]:
         """Set any of the call's parts at once (``None`` leaves a part unchanged). Only
         ``messages`` and ``response_model`` may be passed positionally."""
-        new: StructuredOutput[Any] = self
-        if messages is not None:
-            new = new.with_messages(messages)
-        if response_model is not None:
-            new = new.with_response_model(response_model)
-        if system is not None:
-            new = new.with_system(system)
-        if prompt is not None:
-            new = new.with_prompt(prompt)
-        if examples is not None:
-            new = new.with_examples(examples)
-        if model is not None:
-            new = new.with_model(model)
-        if options is not None:
-            new = new.with_options(options)
-        if mode is not None:
-            new = new.with_output_mode(mode)
-        if max_retries is not None:
-            new = new.with_max_retries(max_retries)
-        if retry_prompt is not None:
-            new = new.with_retry_prompt(retry_prompt)
-        if tool_name is not None or tool_description is not None:
-            new = new.with_tool(tool_name, tool_description)
-        return new
+        return self._with(messages=messages, response_model=response_model, **parts)
 
     def with_messages(self, messages: Any) -> StructuredOutput[T]:
         """A str (one user message), a message dict, or a list of message dicts (copied)."""
-        return replace(self, messages=normalize_messages(messages))
+        return self._with(messages=messages)
 
     @overload
     def with_response_model(self, response_model: Sequence[U]) -> StructuredOutput[list[U]]: ...
@@ -193,47 +133,37 @@ class StructuredOutput(Generic[T]):
         """Any supported response model; unsupported ones fail here, at build time. The value
         type follows it: ``User`` -> ``User``, ``Sequence.of(User)``/``list[User]`` ->
         ``list[User]``, ``Maybe(User)`` -> ``MaybeResult[User]``, ``int`` -> ``int``."""
-        return replace(self, response_model=to_response_model(response_model))
+        return self._with(response_model=response_model)
 
     def with_system(self, system: str) -> StructuredOutput[T]:
-        return replace(self, system=_text(system, "system"))
+        return self._with(system=required(system, "system"))
 
     def with_prompt(self, prompt: str) -> StructuredOutput[T]:
-        return replace(self, prompt=_text(prompt, "prompt"))
+        return self._with(prompt=required(prompt, "prompt"))
 
     def with_examples(self, examples: Any) -> StructuredOutput[T]:
-        return replace(self, examples=normalize_examples(examples))
+        return self._with(examples=required(examples, "examples"))
 
     def with_model(self, model: str) -> StructuredOutput[T]:
-        return replace(self, model=_text(model, "model"))
+        return self._with(model=required(model, "model"))
 
     def with_options(
         self, options: Mapping[str, Any] | None = None, **more: Any
     ) -> StructuredOutput[T]:
         """Merge provider options (temperature, max_tokens, seed...) into the current ones."""
-        if options is not None and not isinstance(options, Mapping):
-            raise TypeError(f"options must be a mapping, got {type(options).__name__}")
-        merged = {**self.options, **(options or {}), **more}
-        return replace(self, options=MappingProxyType(merged))
+        return self._with(options=merged_options(options, more, "options"))
 
     def with_output_mode(self, mode: OutputMode | str) -> StructuredOutput[T]:
-        try:
-            resolved = OutputMode(mode)
-        except ValueError:
-            raise ConfigurationError(
-                f"Unknown output mode {mode!r}; use one of {[m.value for m in OutputMode]}"
-            ) from None
-        return replace(self, mode=resolved)
+        return self._with(mode=required(mode, "mode"))
 
     def with_max_retries(self, max_retries: int) -> StructuredOutput[T]:
         """Validation retries after the first attempt (0 = a single attempt)."""
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        return replace(self, max_retries=max_retries)
+        return self._with(max_retries=max_retries)
 
     def with_retry_prompt(self, retry_prompt: str) -> StructuredOutput[T]:
         """The feedback message; ``{errors}`` is replaced by the error list."""
-        return replace(self, retry_prompt=_text(retry_prompt, "retry_prompt"))
+        prompt = required(retry_prompt, "retry_prompt")
+        return self._with(retry_prompt=prompt)
 
     def with_retry_options(
         self, options: Mapping[str, Any] | None = None, **more: Any
@@ -241,46 +171,36 @@ class StructuredOutput(Generic[T]):
         """Provider options for the retries only, merged over ``options`` from the second attempt
         on: e.g. ``with_retry_options(temperature=0.7)`` so a greedy local model does not repeat
         the same rejected answer."""
-        if options is not None and not isinstance(options, Mapping):
-            raise TypeError(f"retry options must be a mapping, got {type(options).__name__}")
-        merged = {**self.retry_options, **(options or {}), **more}
-        return replace(self, retry_options=MappingProxyType(merged))
+        merged = merged_options(options, more, "retry options")
+        return self._with(retry_options=merged)
 
     def with_tool(
         self, name: str | None = None, description: str | None = None
     ) -> StructuredOutput[T]:
         """Name and describe the tool the model must call in TOOLS mode."""
-        return replace(
-            self,
-            tool_name=_text(name, "tool_name") if name is not None else self.tool_name,
-            tool_description=(
-                _text(description, "tool_description")
-                if description is not None
-                else self.tool_description
-            ),
-        )
+        return self._with(tool_name=name, tool_description=description)
 
     def with_validator(self, fn: Callable[[T], Any]) -> StructuredOutput[T]:
         """Add a check on the value: return None/True if valid, False or error text if not (or
         raise ValueError). Failures are fed back to the model."""
-        return replace(self, validators=(*self.validators, _callable(fn, "validator")))
+        return self._with(validators=checked_callable(fn, "validator"))
 
     def with_transformer(self, fn: Callable[[T], U]) -> StructuredOutput[U]:
         """Add a function applied to the validated value (in order); the value type becomes its
         return type."""
-        new = replace(self, transformers=(*self.transformers, _callable(fn, "transformer")))
+        new = self._with(transformers=checked_callable(fn, "transformer"))
         return cast("StructuredOutput[U]", new)
 
     def with_pipeline(self, pipeline: ResponsePipeline) -> StructuredOutput[T]:
         """Replace the response pipeline (e.g. ``ResponsePipeline().replace("extract", ...)``)."""
-        return replace(self, pipeline=pipeline)
+        return self._with(pipeline=pipeline)
 
     def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput[T]:
-        return replace(self, transport_policy=policy)
+        return self._with(transport_policy=policy)
 
     def into_dict(self) -> StructuredOutput[Any]:
         """Return plain Python data (dicts/lists) instead of model instances."""
-        return replace(self, output=to_plain, output_name="dict")
+        return self._with(output=to_plain, output_name="dict")
 
     @overload
     def into(self, cls: type[U]) -> StructuredOutput[U]: ...
@@ -290,14 +210,8 @@ class StructuredOutput(Generic[T]):
 
     def into(self, cls: Any) -> StructuredOutput[Any]:
         """Return the value converted into ``cls`` (a model, dataclass, TypedDict...)."""
-        try:
-            convert = into_type(cls)
-        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
-            raise ConfigurationError(
-                f"into({cls!r}): pydantic cannot build values of this type "
-                f"({str(exc).splitlines()[0]}); pass a BaseModel, dataclass or TypedDict"
-            ) from None
-        return replace(self, output=convert, output_name=getattr(cls, "__name__", repr(cls)))
+        convert, name = output_into(cls)
+        return self._with(output=convert, output_name=name)
 
     # -- provider -----------------------------------------------------------------------------
 
@@ -321,44 +235,24 @@ class StructuredOutput(Generic[T]):
 
     # -- events -------------------------------------------------------------------------------
 
-    def on_event(self, event_type: type[Event], handler: Handler) -> StructuredOutput[T]:
+    def on_event(self, event_type: type[E], handler: Callable[[E], Any]) -> StructuredOutput[T]:
         """Call ``handler(event)`` for every event that is an instance of ``event_type``."""
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
             raise TypeError(f"event_type must be an Event subclass, got {event_type!r}")
-        return replace(
-            self, events=self.events.with_handler(event_type, _callable(handler, "handler"))
-        )
+        handler = checked_callable(handler, "handler")
+        return replace(self, events=self.events.with_handler(event_type, handler))
 
-    def wiretap(self, handler: Handler) -> StructuredOutput[T]:
+    def wiretap(self, handler: Callable[[Event], Any]) -> StructuredOutput[T]:
         """Call ``handler(event)`` for every event."""
-        return replace(self, events=self.events.with_wiretap(_callable(handler, "handler")))
+        handler = checked_callable(handler, "handler")
+        return replace(self, events=self.events.with_wiretap(handler))
 
     # -- execution ----------------------------------------------------------------------------
 
     def plan(self, *, request_id: str | None = None) -> ExecutionPlan:
         """Resolve the provider and mode, and build the first request (no I/O to the model)."""
         return build_plan(
-            provider=self.resolve_provider(),
-            response_model=self.response_model,
-            messages=self.messages,
-            mode=self.mode,
-            system=self.system,
-            prompt=self.prompt,
-            examples=self.examples,
-            model=self.model,
-            options=self.options,
-            tool_name=self.tool_name,
-            tool_description=self.tool_description,
-            validators=self.validators,
-            transformers=self.transformers,
-            output=self.output,
-            retry_policy=ValidationRetryPolicy(
-                self.max_retries, self.retry_prompt, self.retry_options
-            ),
-            pipeline=self.pipeline,
-            transport_policy=self.transport_policy,
-            events=self.events,
-            request_id=request_id,
+            self.resolve_provider(), self.spec, events=self.events, request_id=request_id
         )
 
     def create(self) -> PendingStructuredOutput[T]:
@@ -392,21 +286,4 @@ class StructuredOutput(Generic[T]):
             where = f"preset={self.source.preset!r}, overrides={list(self.source.override_names)}"
         else:
             where = "preset=<default>"
-        model = self.response_model.name if self.response_model is not None else None
-        return (
-            f"StructuredOutput({where}, response_model={model!r}, "
-            f"mode={self.mode.value if self.mode else None!r}, model={self.model!r}, "
-            f"messages={len(self.messages)}, max_retries={self.max_retries})"
-        )
-
-
-def _text(value: Any, argument: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{argument} must be a str, got {type(value).__name__}")
-    return value
-
-
-def _callable(fn: Any, argument: str) -> Any:
-    if not callable(fn):
-        raise TypeError(f"{argument} must be callable, got {type(fn).__name__}")
-    return fn
+        return f"StructuredOutput({where}, {self.spec.summary()})"

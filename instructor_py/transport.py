@@ -1,31 +1,21 @@
-"""Transport retries (tenacity): 408/409/429/5xx, timeouts and connection errors.
+"""Transport retries: 408/409/429/5xx, timeouts and connection errors.
 
 Separate from validation retries: an HTTP failure is never fed back to the model; the same request
 is sent again after exponential backoff with jitter, honouring ``Retry-After``. Errors that retrying
 cannot fix (401/403/404/400) propagate at once.
+
+The policy is an I/O-free decision, :meth:`TransportRetryPolicy.next_delay`: "after this error on
+this try, wait this long and send again (or give up)". The one run loop
+(:mod:`instructor_py.runner`) asks it for ``get()``, ``aget()``, ``stream()`` and ``astream()``
+alike and does the sleeping at its I/O edge.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-)
 
 from instructor_py.errors import RateLimitError, ServerError, TransportError
-
-T = TypeVar("T")
-
-OnRetry = Callable[[BaseException, int, float], None]
-"""Called before sleeping: (error, number of the try that failed (1-based), delay in seconds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,40 +51,10 @@ class TransportRetryPolicy:
             base *= random.uniform(0.5, 1.0)
         return base
 
-    def _wait(self, state: RetryCallState) -> float:
-        outcome = state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if error is None:
-            return 0.0
-        return self.delay_for(error, state.attempt_number)
-
-    def _before_sleep(self, on_retry: OnRetry | None) -> Callable[[RetryCallState], None]:
-        def hook(state: RetryCallState) -> None:
-            if on_retry is None or state.outcome is None:
-                return
-            error = state.outcome.exception()
-            if error is not None:
-                delay = state.next_action.sleep if state.next_action is not None else 0.0
-                on_retry(error, state.attempt_number, float(delay))
-
-        return hook
-
-    def run(self, fn: Callable[[], T], on_retry: OnRetry | None = None) -> T:
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=retry_if_exception(self.is_retryable),
-            before_sleep=self._before_sleep(on_retry),
-            reraise=True,
-        )
-        return retrying(fn)
-
-    async def arun(self, fn: Callable[[], Awaitable[T]], on_retry: OnRetry | None = None) -> T:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=retry_if_exception(self.is_retryable),
-            before_sleep=self._before_sleep(on_retry),
-            reraise=True,
-        )
-        return await retrying(fn)
+    def next_delay(self, error: BaseException, failed_try: int) -> float | None:
+        """The delay before sending again after ``error`` ended try number ``failed_try``
+        (1-based), or ``None`` when the error is not a transport failure or the re-sends are used
+        up (the caller re-raises)."""
+        if not self.is_retryable(error) or failed_try > self.max_retries:
+            return None
+        return self.delay_for(error, failed_try)

@@ -1,6 +1,10 @@
-"""The local engine: token-level constraints for llama.cpp (public API)."""
+"""The local engine: token-level constraints for llama.cpp (public API), and the local provider
+(:class:`LocalProvider`, its options: ``LocalProvider.from_options(...)`` is what
+``using("local", **options)`` calls; :class:`ModelOptions`, :class:`SamplingParams`)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from instructor_py.local.backends.base import Backend, BackendMatcher, BackendStats
 from instructor_py.local.batch import BatchProcessor
@@ -26,6 +30,20 @@ from instructor_py.local.sampling import SamplingParams
 from instructor_py.local.stats import OrchestratorStats
 from instructor_py.local.tokenizer import TokenizerInfo
 
+if TYPE_CHECKING:
+    from instructor_py.providers.local import LocalGeneration, LocalProvider
+
+
+def __getattr__(name: str) -> Any:
+    """``LocalProvider`` / ``LocalGeneration`` load on first use (the provider module imports
+    this package's engine, so importing it here eagerly would be circular)."""
+    if name in ("LocalGeneration", "LocalProvider"):
+        from instructor_py.providers import local
+
+        return getattr(local, name)
+    raise AttributeError(f"module 'instructor_py.local' has no attribute {name!r}")
+
+
 __all__ = [
     "AsyncStructuredOutputOrchestrator",
     "Backend",
@@ -39,7 +57,9 @@ __all__ = [
     "DecodeChunk",
     "DecodeStats",
     "LlamaDecoder",
+    "LocalGeneration",
     "LocalModel",
+    "LocalProvider",
     "Matcher",
     "ModelOptions",
     "OrchestratorStats",

@@ -19,12 +19,23 @@ class ResponsePipeline:
 
     def run(self, text: str, ctx: PipelineContext) -> Any:
         """The final value, or the :class:`StageFailure` of the first stage that rejected it."""
+        return self.run_keeping(text, ctx)[0]
+
+    def run_keeping(
+        self, text: str, ctx: PipelineContext, stage: str = "deserialize"
+    ) -> tuple[Any, Any]:
+        """The final value (or the failure) and the value right after the stage called ``stage``
+        (the response model's value before validators, transformers and output conversion;
+        ``None`` if there is no such stage)."""
         value: Any = text
-        for stage in self.stages:
-            value = stage.run(value, ctx)
+        kept: Any = None
+        for each in self.stages:
+            value = each.run(value, ctx)
             if isinstance(value, StageFailure):
-                return value
-        return value
+                return value, None
+            if each.name == stage:
+                kept = value
+        return value, kept
 
     def replace(self, name: str, stage: Stage) -> ResponsePipeline:
         """A pipeline with the stage called ``name`` replaced by ``stage``."""

@@ -1,14 +1,33 @@
 """What every HTTP driver built from a :class:`ProviderPreset` shares: its settings, the protocol's
-descriptive properties, the error context and a repr that never shows the API key."""
+descriptive properties, the error context, a repr that never shows the API key, the client
+lifecycle (one sync client, one async client per event loop, ``close``/``aclose``) and the frame
+of the four protocol calls.
+
+A driver supplies only what differs: the payload and the parsing (pure, in its ``*_wire``
+module), the stream mapper, and four small I/O primitives -- send a payload and return the
+response body's bytes, or open a stream and iterate its bytes, each sync and async.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Generic, TypeVar
+
 from instructor_py.modes import OutputMode
+from instructor_py.providers._per_loop import PerLoop
+from instructor_py.providers._stream_mapper import StreamMapper
+from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.providers.http_errors import ErrorContext
 from instructor_py.providers.presets import ProviderPreset
 
+C = TypeVar("C")
+A = TypeVar("A")
 
-class PresetDriver:
+
+class PresetDriver(ABC, Generic[C, A]):
+    """``C``/``A``: the sync and async client types."""
+
     def __init__(
         self,
         preset: ProviderPreset,
@@ -18,6 +37,8 @@ class PresetDriver:
         model: str | None,
         timeout: float,
         mode: OutputMode | None,
+        client: C | None = None,
+        async_client: A | None = None,
     ) -> None:
         self._preset = preset
         self._api_key = api_key
@@ -32,6 +53,8 @@ class PresetDriver:
             timeout=timeout,
             secrets=(api_key,) if api_key else (),
         )
+        self._client = client
+        self._async_client: PerLoop[A] = PerLoop(self._new_async_client, async_client)
 
     def __repr__(self) -> str:
         key = "***" if self._api_key else None
@@ -63,3 +86,82 @@ class PresetDriver:
     @property
     def supported_modes(self) -> frozenset[OutputMode]:
         return self._preset.supported_modes
+
+    # -- client lifecycle ---------------------------------------------------------------------
+
+    def _sync(self) -> C:
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    def _async(self) -> A:
+        """The async client of the running event loop (a new loop gets a new client)."""
+        return self._async_client.get()
+
+    def close(self) -> None:
+        """Close the sync client's connections (the driver stays usable; a new client is built)."""
+        client, self._client = self._client, None
+        if client is not None:
+            self._close_client(client)
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop."""
+        client = self._async_client.current()
+        if client is not None:
+            self._async_client.clear()
+            await self._aclose_client(client)
+
+    @abstractmethod
+    def _new_client(self) -> C: ...
+
+    @abstractmethod
+    def _new_async_client(self) -> A: ...
+
+    @abstractmethod
+    def _close_client(self, client: C) -> None: ...
+
+    @abstractmethod
+    async def _aclose_client(self, client: A) -> None: ...
+
+    # -- the protocol calls: payload -> I/O primitive -> mapping ---------------------------------
+
+    def infer(self, request: InferenceRequest) -> InferenceResponse:
+        return self._parse(self._send(self._payload(request, stream=False)))
+
+    async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
+        return self._parse(await self._asend(self._payload(request, stream=False)))
+
+    def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
+        mapper = self._mapper()
+        for chunk in self._send_stream(self._payload(request, stream=True)):
+            yield from mapper.feed(chunk)
+        yield from mapper.close()
+
+    async def astream(self, request: InferenceRequest) -> AsyncIterator[InferenceDelta]:
+        mapper = self._mapper()
+        async for chunk in self._asend_stream(self._payload(request, stream=True)):
+            for delta in mapper.feed(chunk):
+                yield delta
+        for delta in mapper.close():
+            yield delta
+
+    @abstractmethod
+    def _payload(self, request: InferenceRequest, *, stream: bool) -> Any: ...
+
+    @abstractmethod
+    def _parse(self, content: bytes) -> InferenceResponse: ...
+
+    @abstractmethod
+    def _mapper(self) -> StreamMapper: ...
+
+    @abstractmethod
+    def _send(self, payload: Any) -> bytes: ...
+
+    @abstractmethod
+    async def _asend(self, payload: Any) -> bytes: ...
+
+    @abstractmethod
+    def _send_stream(self, payload: Any) -> Iterator[bytes]: ...
+
+    @abstractmethod
+    def _asend_stream(self, payload: Any) -> AsyncIterator[bytes]: ...

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 
 from instructor_py.modes import OutputMode
-from instructor_py.providers._per_loop import PerLoop
 from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
@@ -24,12 +23,12 @@ from instructor_py.providers.anthropic_wire import (
     build_body,
     parse_message,
 )
-from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
+from instructor_py.providers.base import InferenceRequest, InferenceResponse
 from instructor_py.providers.http_errors import error_for_status, json_body
 from instructor_py.providers.presets import ProviderPreset
 
 
-class AnthropicProvider(PresetDriver):
+class AnthropicProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
     """:class:`~instructor_py.providers.base.InferenceProvider` for Anthropic's Messages API."""
 
     def __init__(
@@ -55,34 +54,36 @@ class AnthropicProvider(PresetDriver):
         }
         if api_key:
             self._headers["x-api-key"] = api_key
-        self._client: httpx.Client | None = None
-        self._async_client: PerLoop[httpx.AsyncClient] = PerLoop(self._new_async_client)
 
-    def _sync(self) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(
-                base_url=self._base_url,
-                headers=self._headers,
-                timeout=self._timeout,
-                verify=shared_ssl_context(),
-            )
-        return self._client
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self._base_url,
+            "headers": self._headers,
+            "timeout": self._timeout,
+            "verify": shared_ssl_context(),
+        }
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(**self._client_options())
 
     def _new_async_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self._base_url,
-            headers=self._headers,
-            timeout=self._timeout,
-            verify=shared_ssl_context(),
-        )
+        return httpx.AsyncClient(**self._client_options())
 
-    def _async(self) -> httpx.AsyncClient:
-        """The async client of the running event loop (a new loop gets a new client)."""
-        return self._async_client.get()
+    def _close_client(self, client: httpx.Client) -> None:
+        client.close()
+
+    async def _aclose_client(self, client: httpx.AsyncClient) -> None:
+        await client.aclose()
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> bytes:
-        body = build_body(request, self._preset, self._model, stream=stream)
+        body = build_body(request, self._preset, stream=stream)
         return json.dumps(body, ensure_ascii=False).encode()
+
+    def _parse(self, content: bytes) -> InferenceResponse:
+        return parse_message(json_body(content, self._ctx), self._ctx)
+
+    def _mapper(self) -> EventMapper:
+        return EventMapper(self._ctx)
 
     def _fail_on_status(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
@@ -90,23 +91,19 @@ class AnthropicProvider(PresetDriver):
                 response.status_code, response.headers, _body(response.content), self._ctx
             )
 
-    def infer(self, request: InferenceRequest) -> InferenceResponse:
-        payload = self._payload(request, stream=False)
+    def _send(self, payload: bytes) -> bytes:
         with translate_transport_errors(self._ctx):
             response = self._sync().post(self._path, content=payload)
         self._fail_on_status(response)
-        return parse_message(json_body(response.content, self._ctx), self._ctx)
+        return response.content
 
-    async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
-        payload = self._payload(request, stream=False)
+    async def _asend(self, payload: bytes) -> bytes:
         with translate_transport_errors(self._ctx):
             response = await self._async().post(self._path, content=payload)
         self._fail_on_status(response)
-        return parse_message(json_body(response.content, self._ctx), self._ctx)
+        return response.content
 
-    def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
-        payload = self._payload(request, stream=True)
-        mapper = EventMapper(self._ctx)
+    def _send_stream(self, payload: bytes) -> Iterator[bytes]:
         with (
             translate_transport_errors(self._ctx, streaming=True),
             self._sync().stream("POST", self._path, content=payload) as response,
@@ -114,36 +111,16 @@ class AnthropicProvider(PresetDriver):
             if response.status_code >= 400:
                 response.read()
                 self._fail_on_status(response)
-            for chunk in response.iter_bytes():
-                yield from mapper.feed(chunk)
-        yield from mapper.close()
+            yield from response.iter_bytes()
 
-    async def astream(self, request: InferenceRequest) -> AsyncIterator[InferenceDelta]:
-        payload = self._payload(request, stream=True)
-        mapper = EventMapper(self._ctx)
+    async def _asend_stream(self, payload: bytes) -> AsyncIterator[bytes]:
         with translate_transport_errors(self._ctx, streaming=True):
             async with self._async().stream("POST", self._path, content=payload) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     self._fail_on_status(response)
                 async for chunk in response.aiter_bytes():
-                    for delta in mapper.feed(chunk):
-                        yield delta
-        for delta in mapper.close():
-            yield delta
-
-    def close(self) -> None:
-        """Close the sync client's connections (the driver stays usable; a new client is built)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    async def aclose(self) -> None:
-        """Close the async client of the running event loop."""
-        client = self._async_client.current()
-        if client is not None:
-            self._async_client.clear()
-            await client.aclose()
+                    yield chunk
 
 
 def _body(content: bytes) -> Any:

@@ -21,7 +21,7 @@ from instructor_py.providers.http_errors import (
     ErrorContext,
     stream_error_event,
 )
-from instructor_py.providers.openai_wire import api_name, check_mode, resolve_model, tool_for
+from instructor_py.providers.openai_wire import api_name, model_of, tool_of
 from instructor_py.providers.presets import ProviderPreset
 from instructor_py.providers.sse import SSEEvent
 from instructor_py.usage import Usage
@@ -139,22 +139,19 @@ def convert_messages(messages: Sequence[Message]) -> tuple[str | None, list[dict
     return ("\n\n".join(system) or None), out
 
 
-def build_body(
-    request: InferenceRequest, preset: ProviderPreset, model: str | None, *, stream: bool
-) -> dict[str, Any]:
-    """The JSON body of ``POST /v1/messages``."""
-    check_mode(request.mode, preset)
-    chosen = resolve_model(request, preset, model)
+def build_body(request: InferenceRequest, preset: ProviderPreset, *, stream: bool) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/messages`` (a translation: the mode, model and tool were
+    resolved by ``build_plan``)."""
     system, messages = convert_messages(request.messages)
     body: dict[str, Any] = {
-        "model": chosen,
+        "model": model_of(request, preset),
         "max_tokens": DEFAULT_MAX_TOKENS,
         "messages": messages,
     }
     if system:
         body["system"] = system
     if request.mode is OutputMode.TOOLS:
-        tool = tool_for(request)
+        tool = tool_of(request)
         name = api_name(tool.name)
         body["tools"] = [
             {"name": name, "description": tool.description, "input_schema": dict(tool.parameters)}

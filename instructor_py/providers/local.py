@@ -35,12 +35,8 @@ from instructor_py.local.sampling import SamplingParams
 from instructor_py.local.schema_prep import close_object_schemas
 from instructor_py.local.threads import iterate_in_thread
 from instructor_py.modes import OutputMode
-from instructor_py.providers.base import (
-    InferenceDelta,
-    InferenceRequest,
-    InferenceResponse,
-    ToolCall,
-)
+from instructor_py.providers.accumulator import DeltaAccumulator
+from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.usage import Usage
 
 __all__ = ["LocalGeneration", "LocalProvider"]
@@ -224,30 +220,10 @@ class LocalProvider:
                 first = False
 
     def infer(self, request: InferenceRequest) -> InferenceResponse:
-        text: list[str] = []
-        tool_name: str | None = None
-        call_id: str | None = None
-        last = InferenceDelta()
+        answer = DeltaAccumulator()
         for delta in self.stream(request):
-            text.append(delta.tool_arguments or delta.content)
-            tool_name = tool_name or delta.tool_name
-            call_id = call_id or delta.tool_call_id
-            last = delta
-        body = "".join(text)
-        if tool_name is not None:
-            return InferenceResponse(
-                content="",
-                tool_calls=(ToolCall(id=call_id or "call_local", name=tool_name, arguments=body),),
-                finish_reason=last.finish_reason,
-                usage=last.usage or Usage(),
-                raw=last.raw,
-            )
-        return InferenceResponse(
-            content=body,
-            finish_reason=last.finish_reason,
-            usage=last.usage or Usage(),
-            raw=last.raw,
-        )
+            answer.add(delta)
+        return answer.response(default_call_id="call_local")
 
     async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
         return await asyncio.to_thread(self.infer, request)

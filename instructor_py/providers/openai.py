@@ -18,11 +18,10 @@ import openai
 
 from instructor_py.errors import ProviderError
 from instructor_py.modes import OutputMode
-from instructor_py.providers._per_loop import PerLoop
 from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
-from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
+from instructor_py.providers.base import InferenceRequest, InferenceResponse
 from instructor_py.providers.http_errors import (
     ErrorContext,
     connection_error,
@@ -54,7 +53,7 @@ def _translate(ctx: ErrorContext, *, streaming: bool = False) -> Iterator[None]:
         ) from None
 
 
-class OpenAIProvider(PresetDriver):
+class OpenAIProvider(PresetDriver[openai.OpenAI, openai.AsyncOpenAI]):
     """:class:`~instructor_py.providers.base.InferenceProvider` for OpenAI-compatible APIs."""
 
     def __init__(
@@ -70,15 +69,21 @@ class OpenAIProvider(PresetDriver):
         client: openai.OpenAI | None = None,
         async_client: openai.AsyncOpenAI | None = None,
     ) -> None:
-        super().__init__(
-            preset, api_key=api_key, base_url=base_url, model=model, timeout=timeout, mode=mode
-        )
         self._headers = dict(headers or {})
         # a caller's pre-built client keeps its settings, except that the SDK must not retry on
         # its own (our TransportRetryPolicy does; both would multiply the attempts)
-        self._client = client.with_options(max_retries=0) if client is not None else None
-        given_async = async_client.with_options(max_retries=0) if async_client is not None else None
-        self._async_client = PerLoop(self._new_async_client, given_async)
+        super().__init__(
+            preset,
+            api_key=api_key,
+            base_url=base_url,
+            model=model,
+            timeout=timeout,
+            mode=mode,
+            client=client.with_options(max_retries=0) if client is not None else None,
+            async_client=(
+                async_client.with_options(max_retries=0) if async_client is not None else None
+            ),
+        )
 
     def _sdk_options(self) -> dict[str, Any]:
         return {
@@ -89,68 +94,50 @@ class OpenAIProvider(PresetDriver):
             "default_headers": self._headers or None,
         }
 
-    def _sync(self) -> openai.OpenAI:
-        if self._client is None:
-            http_client = openai.DefaultHttpxClient(verify=shared_ssl_context())
-            self._client = openai.OpenAI(**self._sdk_options(), http_client=http_client)
-        return self._client
+    def _new_client(self) -> openai.OpenAI:
+        http_client = openai.DefaultHttpxClient(verify=shared_ssl_context())
+        return openai.OpenAI(**self._sdk_options(), http_client=http_client)
 
     def _new_async_client(self) -> openai.AsyncOpenAI:
         http_client = openai.DefaultAsyncHttpxClient(verify=shared_ssl_context())
         return openai.AsyncOpenAI(**self._sdk_options(), http_client=http_client)
 
-    def _async(self) -> openai.AsyncOpenAI:
-        """The async client of the running event loop (a new loop gets a new client)."""
-        return self._async_client.get()
+    def _close_client(self, client: openai.OpenAI) -> None:
+        client.close()
 
-    def _params(self, request: InferenceRequest, *, stream: bool) -> dict[str, Any]:
-        return build_params(request, self._preset, self._model, stream=stream)
+    async def _aclose_client(self, client: openai.AsyncOpenAI) -> None:
+        await client.close()
 
-    def infer(self, request: InferenceRequest) -> InferenceResponse:
-        params = self._params(request, stream=False)
-        with _translate(self._ctx):
-            raw = self._sync().chat.completions.with_raw_response.create(**params)
-            content = raw.http_response.content
+    def _payload(self, request: InferenceRequest, *, stream: bool) -> dict[str, Any]:
+        return build_params(request, self._preset, stream=stream)
+
+    def _parse(self, content: bytes) -> InferenceResponse:
         return parse_completion(json_body(content, self._ctx), self._ctx)
 
-    async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
-        params = self._params(request, stream=False)
+    def _mapper(self) -> ChunkMapper:
+        return ChunkMapper(self._ctx)
+
+    def _send(self, payload: dict[str, Any]) -> bytes:
         with _translate(self._ctx):
-            raw = await self._async().chat.completions.with_raw_response.create(**params)
-            content = raw.http_response.content
-        return parse_completion(json_body(content, self._ctx), self._ctx)
+            raw = self._sync().chat.completions.with_raw_response.create(**payload)
+            return raw.http_response.content
 
-    def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
-        params = self._params(request, stream=True)
-        mapper = ChunkMapper(self._ctx)
-        with _translate(self._ctx, streaming=True):
-            api = self._sync().chat.completions.with_streaming_response
-            with api.create(**params) as response:
-                for chunk in response.iter_bytes():
-                    yield from mapper.feed(chunk)
-        yield from mapper.close()
+    async def _asend(self, payload: dict[str, Any]) -> bytes:
+        with _translate(self._ctx):
+            raw = await self._async().chat.completions.with_raw_response.create(**payload)
+            content: bytes = raw.http_response.content
+            return content
 
-    async def astream(self, request: InferenceRequest) -> AsyncIterator[InferenceDelta]:
-        params = self._params(request, stream=True)
-        mapper = ChunkMapper(self._ctx)
+    def _send_stream(self, payload: dict[str, Any]) -> Iterator[bytes]:
+        with (
+            _translate(self._ctx, streaming=True),
+            self._sync().chat.completions.with_streaming_response.create(**payload) as response,
+        ):
+            yield from response.iter_bytes()
+
+    async def _asend_stream(self, payload: dict[str, Any]) -> AsyncIterator[bytes]:
         with _translate(self._ctx, streaming=True):
             api = self._async().chat.completions.with_streaming_response
-            async with api.create(**params) as response:
+            async with api.create(**payload) as response:
                 async for chunk in response.iter_bytes():
-                    for delta in mapper.feed(chunk):
-                        yield delta
-        for delta in mapper.close():
-            yield delta
-
-    def close(self) -> None:
-        """Close the sync client's connections (the driver stays usable; a new client is built)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    async def aclose(self) -> None:
-        """Close the async client of the running event loop."""
-        client = self._async_client.current()
-        if client is not None:
-            self._async_client.clear()
-            await client.close()
+                    yield chunk

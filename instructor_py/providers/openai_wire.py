@@ -12,11 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from instructor_py.errors import (
-    ConfigurationError,
-    ProviderError,
-    UnsupportedModeError,
-)
+from instructor_py.errors import ConfigurationError, ProviderError
 from instructor_py.modes import OutputMode
 from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import (
@@ -80,46 +76,35 @@ def _strict(request: InferenceRequest, preset: ProviderPreset) -> bool:
     return preset.supports_strict and is_strict_compatible(request.response_schema)
 
 
-def tool_for(request: InferenceRequest) -> ToolSpec:
-    if request.tool is not None:
-        return request.tool
-    return ToolSpec(
-        name=request.schema_name,
-        description=f"Respond with a {request.schema_name} object.",
-        parameters=request.response_schema,
-    )
-
-
-def check_mode(mode: OutputMode, preset: ProviderPreset) -> None:
-    if mode not in preset.supported_modes:
-        modes = ", ".join(sorted(m.name for m in preset.supported_modes))
-        raise UnsupportedModeError(
-            f"The {preset.name!r} provider cannot do OutputMode.{mode.name}; it supports {modes}. "
-            "Choose one of those with with_output_mode(...)."
-        )
-
-
-def resolve_model(request: InferenceRequest, preset: ProviderPreset, model: str | None) -> str:
-    """The request's model, else the driver's; an error naming how to set one when neither is."""
-    chosen = request.model or model
-    if not chosen:
+def model_of(request: InferenceRequest, preset: ProviderPreset) -> str:
+    """The request's model (resolved by ``build_plan``); a request without one cannot be sent."""
+    if not request.model:
         raise ConfigurationError(
             f"No model given for the {preset.name!r} provider, and it has no default. Pass one "
             "with with_model('...') or using(..., model='...')."
         )
-    return chosen
+    return request.model
+
+
+def tool_of(request: InferenceRequest) -> ToolSpec:
+    """The request's tool (resolved by ``build_plan`` in TOOLS mode)."""
+    if request.tool is None:
+        raise ConfigurationError(
+            "a TOOLS-mode request needs request.tool (a ToolSpec); build requests with "
+            "StructuredOutput(...).plan() or set tool=ToolSpec(...)"
+        )
+    return request.tool
 
 
 def build_params(
-    request: InferenceRequest, preset: ProviderPreset, model: str | None, *, stream: bool
+    request: InferenceRequest, preset: ProviderPreset, *, stream: bool
 ) -> dict[str, Any]:
-    """Keyword arguments for ``client.chat.completions.create``."""
-    check_mode(request.mode, preset)
-    chosen = resolve_model(request, preset, model)
-    params: dict[str, Any] = {"model": chosen, "messages": [dict(m) for m in request.messages]}
+    """Keyword arguments for ``client.chat.completions.create`` (a translation: the mode, model
+    and tool were resolved by ``build_plan``)."""
+    params: dict[str, Any] = {"model": model_of(request, preset), "messages": [dict(m) for m in request.messages]}
     mode = request.mode
     if mode is OutputMode.TOOLS:
-        tool = tool_for(request)
+        tool = tool_of(request)
         function: dict[str, Any] = {
             "name": api_name(tool.name),
             "description": tool.description,

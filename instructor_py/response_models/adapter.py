@@ -52,6 +52,10 @@ class WrappedResponseModel(ResponseModel):
         )
         self.wrapper = wrapper
 
+    @property
+    def answer_model(self) -> type[BaseModel]:
+        return self.wrapper
+
     def deserialize(self, data: Any) -> Any:
         return self.wrapper.model_validate(data)
 

@@ -23,6 +23,7 @@ from functools import cached_property
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from pydantic import BaseModel
 
 
 class ResponseModel(ABC):
@@ -78,6 +79,18 @@ class ResponseModel(ABC):
         """The field of the answer object holding the list (sequences only). Streaming uses it to
         find the items as they complete."""
         return self._list_field
+
+    @property
+    def answer_model(self) -> type[BaseModel] | None:
+        """The pydantic model of the answer object, when there is one: streaming shows partial
+        twins of it (``None``: partials are plain dicts)."""
+        return None
+
+    @property
+    def partial_field(self) -> str | None:
+        """The field of the answer object whose partial value the caller's partials show
+        (``None``: the whole answer object)."""
+        return self._wrapper_field
 
     @cached_property
     def schema_validator(self) -> Draft202012Validator:

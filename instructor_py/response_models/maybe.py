@@ -56,6 +56,10 @@ class _MaybeBase(BaseModel):
 class MaybeResponseModel(WrappedResponseModel):
     kind = "maybe"
 
+    @property
+    def partial_field(self) -> str | None:
+        return None  # partials show the whole {result, error, message} object
+
     def prepare(self, data: Any) -> Any:
         return data
 

@@ -26,5 +26,9 @@ class PydanticResponseModel(ResponseModel):
         )
         self.model = model
 
+    @property
+    def answer_model(self) -> type[BaseModel]:
+        return self.model
+
     def deserialize(self, data: Any) -> Any:
         return self.model.model_validate(data)

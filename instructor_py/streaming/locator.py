@@ -7,6 +7,10 @@ opening bracket. If a candidate turns out not to be JSON (prose like ``use {name
 restarts at the next candidate after it, re-reading the buffered text; at most ``max_restarts``
 times, after which it gives up (no more partials for this stream — the final answer is still
 extracted from the full text by the response pipeline). Text after the document is ignored.
+
+Reasoning blocks (``<think>...</think>``, ``<thinking>``, ``<reasoning>``) before the document are
+skipped, as the response pipeline's extraction drops them: braces inside a model's reasoning are
+never taken for the answer.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from instructor_py.streaming.json_parser import IncrementalJsonParser, JsonStrea
 __all__ = ["JsonTextLocator"]
 
 _FENCE_INFO_MAX = 64  # a fence "info string" longer than this is not a fence opening
+_REASONING_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
+_REASONING_TAGS = ("<think>", "<thinking>", "<reasoning>")
 
 
 class JsonTextLocator:
@@ -44,6 +50,7 @@ class JsonTextLocator:
         self.gave_up = False
         self.error: JsonStreamError | None = None
         self._search = ""  # unsearched text (while no parser runs)
+        self._closing: str | None = None  # inside a reasoning block: its closing tag
         self._fed: list[str] = []  # text fed to the current parser (for a restart)
 
     @property
@@ -64,11 +71,23 @@ class JsonTextLocator:
         """Look for a candidate in ``_search``; start a parser on it if found."""
         while self.parser is None and not self.gave_up:
             s = self._search
+            if self._closing is not None:
+                end = s.lower().find(self._closing)
+                if end < 0:  # keep what may be the start of the closing tag
+                    self._search = s[max(0, len(s) - len(self._closing) + 1) :]
+                    return
+                s = self._search = s[end + len(self._closing) :]
+                self._closing = None
             m = self._candidate.search(s)
+            reasoning = _REASONING_OPEN.search(s, 0, m.start() if m is not None else len(s))
+            if reasoning is not None:
+                self._closing = f"</{reasoning.group(1).lower()}>"
+                self._search = s[reasoning.end() :]
+                continue
             if m is None:
-                # Keep a possible partial fence ("`" or "``") for the next chunk.
-                keep = len(s) - len(s.rstrip("`")) if self._fences else 0
-                self._search = s[len(s) - min(keep, 2) :] if keep else ""
+                # Keep a possible partial fence ("`" or "``") or reasoning tag for the next chunk.
+                keep = min(len(s) - len(s.rstrip("`")), 2) if self._fences else 0
+                self._search = s[len(s) - max(keep, _partial_tag(s)) :] if s else ""
                 return
             start = m.start()
             if m.group() == "```":
@@ -112,3 +131,12 @@ class JsonTextLocator:
         stripped = text.lstrip()
         self._search = stripped[1:]
         self._scan()
+
+
+def _partial_tag(text: str) -> int:
+    """The length of a reasoning opening tag's beginning at the end of ``text`` (0 if none)."""
+    start = text.rfind("<", max(0, len(text) - len(_REASONING_TAGS[-1])))
+    if start < 0:
+        return 0
+    tail = text[start:].lower()
+    return len(tail) if any(tag.startswith(tail) for tag in _REASONING_TAGS) else 0

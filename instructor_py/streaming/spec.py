@@ -11,8 +11,6 @@ from pydantic import TypeAdapter
 
 from instructor_py.errors import ConfigurationError
 from instructor_py.response_models.base import ResponseModel
-from instructor_py.response_models.maybe import MaybeResponseModel
-from instructor_py.response_models.pydantic_model import PydanticResponseModel
 from instructor_py.streaming.json_parser import Path
 from instructor_py.streaming.partial_model import model_shape, shape_for
 from instructor_py.streaming.shapes import MISSING, RAW_SHAPE, Shape
@@ -59,27 +57,24 @@ class PartialSpec:
 
 
 def partial_spec(response_model: ResponseModel) -> PartialSpec:
+    """Read from the response model: its answer model (partial twins; plain dicts without one),
+    the field the caller's partials show, and for sequences the list field and its item type."""
     name = response_model.name
-    if isinstance(response_model, PydanticResponseModel):
-        return PartialSpec(name, model_shape(response_model.model))
-    wrapper = getattr(response_model, "wrapper", None)
-    if wrapper is None:  # JSON schema dicts, dataclasses, TypedDicts: plain dict snapshots
-        return PartialSpec(name, RAW_SHAPE)
-    shape = model_shape(wrapper)
-    if isinstance(response_model, MaybeResponseModel):
-        return PartialSpec(name, shape)
-    field = response_model.wrapper_field
+    answer = response_model.answer_model
+    if answer is None:  # JSON schema dicts, dataclasses, TypedDicts: plain dict snapshots
+        return PartialSpec(name, RAW_SHAPE, unwrap_field=response_model.partial_field)
+    shape = model_shape(answer)
     list_field = response_model.list_field
     if list_field is None:
-        return PartialSpec(name, shape, unwrap_field=field)
-    annotation = wrapper.model_fields[list_field].annotation
+        return PartialSpec(name, shape, unwrap_field=response_model.partial_field)
+    annotation = answer.model_fields[list_field].annotation
     item_type = getattr(annotation, "__args__", (Any,))[0]
     adapter: TypeAdapter[Any] = TypeAdapter(item_type)
     return PartialSpec(
         name,
         shape,
         array_shape=shape_for(annotation),
-        unwrap_field=field,
+        unwrap_field=response_model.partial_field,
         list_field=list_field,
         validate_item=adapter.validate_python,
     )

@@ -1,9 +1,9 @@
 """``stream()`` / ``astream()``: the consumer-facing streams.
 
-Both wrap one :class:`~instructor_py.streaming.session.StreamSession` (all the logic); the only
-difference is the I/O edge (:func:`_drive` iterates ``provider.stream`` and sleeps with
-``time.sleep``; :func:`_adrive` iterates ``provider.astream`` and awaits ``asyncio.sleep``) and the
-iteration syntax of the views. Nothing is sent before the first view is iterated.
+Both are one generic stream (:class:`_Stream`: the session, the remembered state, the views'
+mapping, the replay); the run is :mod:`instructor_py.runner`'s (``run`` or ``arun``, the only
+code that differs between sync and async), and the two classes add only the iteration syntax of
+the views. Nothing is sent before the first view is iterated.
 
 Views (use one per stream; a second view continues where the first stopped):
 
@@ -25,90 +25,31 @@ response) and never sends a second request; an error that ended the stream is ra
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
 from instructor_py.errors import StreamClosedError
-from instructor_py.execution import ProviderCall
 from instructor_py.plan import ExecutionPlan
-from instructor_py.providers.base import InferenceDelta
 from instructor_py.response import StructuredOutputResponse
-from instructor_py.streaming.session import (
+from instructor_py.runner import arun, run
+from instructor_py.streaming.outputs import (
     FinalOutput,
     ItemOutput,
     PartialOutput,
     StreamOutput,
-    StreamSession,
     VoidOutput,
 )
+from instructor_py.streaming.session import StreamSession
 from instructor_py.streaming.shapes import MISSING
 
 __all__ = ["AsyncStructuredOutputStream", "StructuredOutputStream"]
 
 T = TypeVar("T", default=Any)
+S = TypeVar("S")
 
 _SKIP: Any = MISSING
-
-
-def _drive(session: StreamSession) -> Iterator[StreamOutput]:
-    """The synchronous I/O edge."""
-    provider = session.plan.provider
-    step: ProviderCall | None = session.start()
-    while step is not None:
-        while True:
-            yield from session.begin_try(step)
-            deltas: Iterator[InferenceDelta] | None = None
-            try:
-                deltas = provider.stream(step.request)
-                for delta in deltas:
-                    yield from session.on_delta(delta)
-            except Exception as error:
-                delay = session.try_failed(error, step)
-                if delay is None:
-                    raise
-                time.sleep(delay)
-                continue
-            finally:
-                close = getattr(deltas, "close", None)
-                if close is not None:
-                    close()
-            break
-        outputs, step = session.end_attempt()
-        yield from outputs
-
-
-async def _adrive(session: StreamSession) -> AsyncIterator[StreamOutput]:
-    """The asynchronous I/O edge."""
-    provider = session.plan.provider
-    step: ProviderCall | None = session.start()
-    while step is not None:
-        while True:
-            for output in session.begin_try(step):
-                yield output
-            deltas: AsyncIterator[InferenceDelta] | None = None
-            try:
-                deltas = provider.astream(step.request)
-                async for delta in deltas:
-                    for output in session.on_delta(delta):
-                        yield output
-            except Exception as error:
-                delay = session.try_failed(error, step)
-                if delay is None:
-                    raise
-                await asyncio.sleep(delay)
-                continue
-            finally:
-                aclose = getattr(deltas, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            break
-        outputs, step = session.end_attempt()
-        for output in outputs:
-            yield output
 
 
 class _StreamState(Generic[T]):
@@ -205,22 +146,43 @@ class _StreamState(Generic[T]):
 Pick = Callable[[_StreamState[Any], StreamOutput], Any]
 
 
-class StructuredOutputStream(Generic[T]):
-    """Returned by ``stream()``; see the module docstring."""
+class _Stream(Generic[S, T]):
+    """What both streams share; ``S`` is the source type (an iterator or an async iterator of
+    outputs), made on first use by ``_open``."""
 
     def __init__(self, plan: ExecutionPlan, *, partial_strings: bool = True) -> None:
         session = StreamSession(plan, partial_strings=partial_strings)
         self._state: _StreamState[T] = _StreamState(session)
-        self._source: Iterator[StreamOutput] | None = None
+        self._source: S | None = None
 
     @property
     def request_id(self) -> str:
         return self._state.session.plan.request_id
 
+    def _checked_sequence(self) -> Pick:
+        self._state.session.spec.require_sequence()
+        return _StreamState.item
+
+    def __repr__(self) -> str:
+        plan = self._state.session.plan
+        state = self._state
+        status = (
+            "failed" if state.error is not None else "drained" if state.final is not None else "open"
+        )
+        return (
+            f"{type(self).__name__}(request_id={plan.request_id!r}, "
+            f"provider={plan.provider.name!r}, response_model={plan.response_model.name!r}, "
+            f"{status})"
+        )
+
+
+class StructuredOutputStream(_Stream[Iterator[StreamOutput], T]):
+    """Returned by ``stream()``; see the module docstring."""
+
     def _pull(self) -> Iterator[StreamOutput]:
         state = self._state
         if self._source is None:
-            self._source = _drive(state.session)
+            self._source = run(state.session.plan, state.session)
         try:
             for output in self._source:
                 state.record(output)
@@ -246,8 +208,7 @@ class StructuredOutputStream(Generic[T]):
         return self.partials()
 
     def sequence(self) -> Iterator[Any]:
-        self._state.session.spec.require_sequence()
-        return self._view(_StreamState.item)
+        return self._view(self._checked_sequence())
 
     def responses(self) -> Iterator[StructuredOutputResponse[Any]]:
         return self._view(_StreamState.response)
@@ -276,27 +237,15 @@ class StructuredOutputStream(Generic[T]):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return _repr(self, self._state)
 
-
-class AsyncStructuredOutputStream(Generic[T]):
-    """Returned by ``astream()``: the async twin of :class:`StructuredOutputStream` (same session
-    and state; ``async for`` over the views, ``await`` the finals)."""
-
-    def __init__(self, plan: ExecutionPlan, *, partial_strings: bool = True) -> None:
-        session = StreamSession(plan, partial_strings=partial_strings)
-        self._state: _StreamState[T] = _StreamState(session)
-        self._source: AsyncIterator[StreamOutput] | None = None
-
-    @property
-    def request_id(self) -> str:
-        return self._state.session.plan.request_id
+class AsyncStructuredOutputStream(_Stream[AsyncIterator[StreamOutput], T]):
+    """Returned by ``astream()``: :class:`StructuredOutputStream` with ``async for`` over the
+    views and ``await`` on the finals."""
 
     async def _pull(self) -> AsyncIterator[StreamOutput]:
         state = self._state
         if self._source is None:
-            self._source = _adrive(state.session)
+            self._source = arun(state.session.plan, state.session)
         try:
             async for output in self._source:
                 state.record(output)
@@ -323,8 +272,7 @@ class AsyncStructuredOutputStream(Generic[T]):
         return self.partials()
 
     def sequence(self) -> AsyncIterator[Any]:
-        self._state.session.spec.require_sequence()
-        return self._view(_StreamState.item)
+        return self._view(self._checked_sequence())
 
     def responses(self) -> AsyncIterator[StructuredOutputResponse[Any]]:
         return self._view(_StreamState.response)
@@ -351,17 +299,3 @@ class AsyncStructuredOutputStream(Generic[T]):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return _repr(self, self._state)
-
-
-def _repr(stream: object, state: _StreamState[Any]) -> str:
-    plan = state.session.plan
-    status = (
-        "failed" if state.error is not None else "drained" if state.final is not None else "open"
-    )
-    return (
-        f"{type(stream).__name__}(request_id={plan.request_id!r}, provider={plan.provider.name!r}, "
-        f"response_model={plan.context.response_model.name!r}, {status})"
-    )

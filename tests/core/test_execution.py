@@ -179,7 +179,7 @@ async def test_pending_async_cached() -> None:
 
 
 def test_attempt_iterator_seam_can_be_driven_by_hand_in_stream_mode() -> None:
-    from instructor_py import AttemptIterator, ProviderCall
+    from instructor_py.execution import AttemptIterator, ProviderCall
 
     p = ScriptedProvider([])
     plan = builder(p).plan()

@@ -60,6 +60,7 @@ def test_driver_streams_json_schema_deltas(llama_server: LlamaServer) -> None:
         mode=OutputMode.JSON_SCHEMA,
         response_schema=Person.model_json_schema(),
         schema_name="Person",
+        model=MODEL_ALIAS,  # requests carry their model (resolved by build_plan for builders)
         options=OPTIONS,
     )
     deltas = list(provider.stream(request))

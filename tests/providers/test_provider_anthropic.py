@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from instructor_py import StructuredOutput
 from instructor_py.errors import (
     AuthenticationError,
     ProviderTimeoutError,
@@ -17,7 +18,7 @@ from instructor_py.errors import (
 )
 from instructor_py.modes import OutputMode
 from instructor_py.providers.anthropic_wire import build_body, convert_messages
-from instructor_py.providers.base import InferenceRequest
+from instructor_py.providers.base import InferenceRequest, ToolSpec
 from instructor_py.providers.presets import PRESETS
 from instructor_py.providers.registry import create_provider
 from instructor_py.usage import Usage
@@ -46,6 +47,10 @@ RETRY_MESSAGES = (
 
 
 def request(mode: OutputMode = OutputMode.TOOLS, messages: Any = RETRY_MESSAGES[:2], **kw: Any) -> InferenceRequest:
+    """A request as build_plan resolves it: with a model, and a tool in TOOLS mode."""
+    kw.setdefault("model", "claude")
+    if mode is OutputMode.TOOLS:
+        kw.setdefault("tool", ToolSpec(name="User", description="Respond with a User object.", parameters=SCHEMA))
     return InferenceRequest(messages=tuple(messages), mode=mode, response_schema=SCHEMA, schema_name="User", **kw)
 
 
@@ -85,16 +90,18 @@ def test_image_parts_are_converted() -> None:
 
 
 def test_body_per_mode() -> None:
-    tools = build_body(request(options={"max_tokens": 50, "seed": 3, "stop": ["x"]}), PRESETS["anthropic"], "claude", stream=True)
+    tools = build_body(request(options={"max_tokens": 50, "seed": 3, "stop": ["x"]}), PRESETS["anthropic"], stream=True)
     assert tools["tools"] == [{"name": "User", "description": "Respond with a User object.", "input_schema": SCHEMA}]
     assert tools["tool_choice"] == {"type": "tool", "name": "User"}
     assert tools["max_tokens"] == 50 and tools["stop_sequences"] == ["x"] and "seed" not in tools
     assert tools["stream"] is True
     for mode in (OutputMode.JSON, OutputMode.MD_JSON):
-        body = build_body(request(mode), PRESETS["anthropic"], "claude", stream=False)
+        body = build_body(request(mode), PRESETS["anthropic"], stream=False)
         assert "tools" not in body and "tool_choice" not in body
-    with pytest.raises(UnsupportedModeError, match="TOOLS"):
-        build_body(request(OutputMode.JSON_SCHEMA), PRESETS["anthropic"], "claude", stream=False)
+    anthropic = create_provider("anthropic", api_key=KEY)
+    builder = StructuredOutput().with_provider(anthropic).with_(messages="hi", response_model=SCHEMA)
+    with pytest.raises(UnsupportedModeError, match="tools"):  # refused by the plan
+        builder.with_output_mode(OutputMode.JSON_SCHEMA).plan()
 
 
 def test_infer_tool_use(scripted_server: ScriptedServer) -> None:

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from instructor_py import StructuredOutput
 from instructor_py.errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     NotFoundError,
     PermissionDeniedError,
     ProviderConnectionError,
@@ -41,9 +43,12 @@ MESSAGES = ({"role": "user", "content": "Jason is 25"},)
 
 
 def request(mode: OutputMode = OutputMode.TOOLS, **kw: Any) -> InferenceRequest:
-    return InferenceRequest(
-        messages=MESSAGES, mode=mode, response_schema=kw.pop("schema", SCHEMA), schema_name="User", **kw
-    )
+    """A request as build_plan resolves it: with a model, and a tool in TOOLS mode."""
+    schema = kw.pop("schema", SCHEMA)
+    kw.setdefault("model", "gpt-x")
+    if mode is OutputMode.TOOLS:
+        kw.setdefault("tool", ToolSpec(name="User", description="Return a User object.", parameters=schema))
+    return InferenceRequest(messages=MESSAGES, mode=mode, response_schema=schema, schema_name="User", **kw)
 
 
 def provider(server: ScriptedServer, preset: str = "openai", **kw: Any) -> Any:
@@ -54,7 +59,7 @@ def provider(server: ScriptedServer, preset: str = "openai", **kw: Any) -> Any:
 
 
 def test_tools_mode_forces_the_function() -> None:
-    params = build_params(request(), PRESETS["openai"], "gpt-x", stream=False)
+    params = build_params(request(), PRESETS["openai"], stream=False)
     assert params["tools"][0]["function"]["name"] == "User"
     assert params["tools"][0]["function"]["parameters"] == SCHEMA
     assert "strict" not in params["tools"][0]["function"]  # not strict-compatible as written
@@ -64,7 +69,7 @@ def test_tools_mode_forces_the_function() -> None:
 
 def test_tool_spec_is_used_when_given() -> None:
     spec = ToolSpec(name="extract user!", description="Extract.", parameters=STRICT_SCHEMA)
-    params = build_params(request(tool=spec, schema=STRICT_SCHEMA), PRESETS["openai"], "m", stream=False)
+    params = build_params(request(tool=spec, schema=STRICT_SCHEMA), PRESETS["openai"], stream=False)
     function = params["tools"][0]["function"]
     assert function["name"] == "extract_user_"
     assert function["description"] == "Extract."
@@ -73,45 +78,69 @@ def test_tool_spec_is_used_when_given() -> None:
 
 def test_json_schema_mode_openai_and_llamacpp_styles() -> None:
     openai_params = build_params(
-        request(OutputMode.JSON_SCHEMA, schema=STRICT_SCHEMA), PRESETS["openai"], "m", stream=False
+        request(OutputMode.JSON_SCHEMA, schema=STRICT_SCHEMA), PRESETS["openai"], stream=False
     )
     assert openai_params["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "User", "schema": STRICT_SCHEMA, "strict": True},
     }
-    llama = build_params(request(OutputMode.JSON_SCHEMA), PRESETS["llamacpp-server"], "m", stream=False)
+    llama = build_params(request(OutputMode.JSON_SCHEMA), PRESETS["llamacpp-server"], stream=False)
     assert llama["response_format"] == {"type": "json_object", "schema": SCHEMA}
-    groq = build_params(request(OutputMode.JSON_SCHEMA, schema=STRICT_SCHEMA), PRESETS["groq"], "m", stream=False)
+    groq = build_params(request(OutputMode.JSON_SCHEMA, schema=STRICT_SCHEMA), PRESETS["groq"], stream=False)
     assert "strict" not in groq["response_format"]["json_schema"]
 
 
 def test_json_and_md_json_modes() -> None:
-    json_params = build_params(request(OutputMode.JSON), PRESETS["openai"], "m", stream=False)
+    json_params = build_params(request(OutputMode.JSON), PRESETS["openai"], stream=False)
     assert json_params["response_format"] == {"type": "json_object"}
-    lmstudio = build_params(request(OutputMode.JSON), PRESETS["lmstudio"], "m", stream=False)
+    lmstudio = build_params(request(OutputMode.JSON), PRESETS["lmstudio"], stream=False)
     assert lmstudio["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "json_object", "schema": {"type": "object"}},
     }  # LM Studio rejects {"type": "json_object"}
-    md = build_params(request(OutputMode.MD_JSON), PRESETS["openai"], "m", stream=False)
+    md = build_params(request(OutputMode.MD_JSON), PRESETS["openai"], stream=False)
     assert "response_format" not in md and "tools" not in md
 
 
-def test_unsupported_mode_lists_supported_ones() -> None:
-    with pytest.raises(UnsupportedModeError, match="JSON_SCHEMA") as info:
-        build_params(request(OutputMode.JSON_SCHEMA), PRESETS["deepseek"], "m", stream=False)
-    assert "TOOLS" in str(info.value)
+def test_unsupported_mode_is_refused_by_the_plan_listing_supported_ones() -> None:
+    """The plan resolves and checks the mode (the wire only translates)."""
+    deepseek = create_provider("deepseek", api_key=KEY)
+    builder = StructuredOutput().with_provider(deepseek).with_(messages="hi", response_model=SCHEMA)
+    with pytest.raises(UnsupportedModeError, match="json_schema") as info:
+        builder.with_output_mode(OutputMode.JSON_SCHEMA).plan()
+    assert "tools" in str(info.value)
     with pytest.raises(UnsupportedModeError):
-        build_params(request(OutputMode.GRAMMAR), PRESETS["openai"], "m", stream=False)
+        builder.with_provider(provider_for("openai")).with_output_mode(OutputMode.GRAMMAR).plan()
+
+
+def provider_for(preset: str) -> Any:
+    return create_provider(preset, api_key=KEY)
+
+
+def test_the_plan_resolves_model_and_tool_and_the_wire_requires_them() -> None:
+    plan = (
+        StructuredOutput()
+        .with_provider(create_provider("openai", api_key=KEY, model="gpt-default"))
+        .with_(messages="hi", response_model=SCHEMA, mode="tools")
+        .plan()
+    )
+    assert plan.request.model == "gpt-default"
+    assert plan.request.tool is not None and plan.request.tool.parameters == plan.request.response_schema
+    params = build_params(plan.request, PRESETS["openai"], stream=False)
+    assert params["model"] == "gpt-default"
+    with pytest.raises(ConfigurationError, match="with_model"):
+        build_params(request(model=None), PRESETS["openai"], stream=False)
+    with pytest.raises(ConfigurationError, match=r"request\.tool"):
+        build_params(request(tool=None), PRESETS["openai"], stream=False)
 
 
 def test_options_known_and_extra_and_stream_usage() -> None:
     req = request(options={"temperature": 0, "seed": 1, "top_k": 5, "strict": False})
-    params = build_params(req, PRESETS["openai"], "m", stream=True)
+    params = build_params(req, PRESETS["openai"], stream=True)
     assert params["temperature"] == 0 and params["seed"] == 1
     assert params["extra_body"] == {"top_k": 5}
     assert params["stream"] is True and params["stream_options"] == {"include_usage": True}
-    llama = build_params(req, PRESETS["llamacpp-server"], "m", stream=True)
+    llama = build_params(req, PRESETS["llamacpp-server"], stream=True)
     assert "stream_options" not in llama
 
 
