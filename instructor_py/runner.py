@@ -133,71 +133,91 @@ def _requested(plan: ExecutionPlan, step: ProviderCall) -> InferenceRequested:
     )
 
 
+class _Machine:
+    """Iterates :func:`commands`, sending back what the edge recorded for the last ``Send``
+    (its reply, or its failure, thrown in)."""
+
+    __slots__ = ("_error", "_gen", "_reply")
+
+    def __init__(self, plan: ExecutionPlan, observer: RunObserver) -> None:
+        self._gen = commands(plan, observer)
+        self._reply: Reply = None
+        self._error: Exception | None = None
+
+    def __iter__(self) -> _Machine:
+        return self
+
+    def __next__(self) -> Any:
+        reply, error = self._reply, self._error
+        self._reply = self._error = None
+        return self._gen.send(reply) if error is None else self._gen.throw(error)
+
+    def reply(self, response: InferenceResponse) -> None:
+        self._reply = response
+
+    def fail(self, error: Exception) -> None:
+        self._error = error
+
+
 def run(plan: ExecutionPlan, observer: RunObserver) -> Iterator[Any]:
     """The synchronous edge: ``provider.infer`` / ``provider.stream``, ``time.sleep``."""
     provider = plan.provider
-    machine = commands(plan, observer)
-    reply: Reply = None
-    error: Exception | None = None
-    while True:
-        try:
-            item = machine.send(reply) if error is None else machine.throw(error)
-        except StopIteration:
-            return
-        reply = error = None
-        if type(item) is Send:
-            try:
-                if not observer.streaming:
-                    reply = provider.infer(item.request)
-                    continue
-                deltas = provider.stream(item.request)
-                try:
-                    for delta in deltas:
-                        yield from observer.on_delta(delta)
-                finally:
-                    close = getattr(deltas, "close", None)
-                    if close is not None:
-                        close()
-            except Exception as exc:
-                error = exc
-        elif type(item) is Sleep:
+    machine = _Machine(plan, observer)
+    for item in machine:
+        if type(item) is Sleep:
             time.sleep(item.seconds)
-        else:
+        elif type(item) is not Send:
             yield item
+        elif not observer.streaming:
+            try:
+                machine.reply(provider.infer(item.request))
+            except Exception as error:
+                machine.fail(error)
+        else:
+            deltas: Any = None
+            try:
+                deltas = provider.stream(item.request)
+                for delta in deltas:
+                    yield from observer.on_delta(delta)
+            except Exception as error:
+                machine.fail(error)
+            finally:
+                getattr(deltas, "close", _nothing)()
 
 
 async def arun(plan: ExecutionPlan, observer: RunObserver) -> AsyncIterator[Any]:
     """The asynchronous edge: ``provider.ainfer`` / ``provider.astream``, ``asyncio.sleep``."""
     provider = plan.provider
-    machine = commands(plan, observer)
-    reply: Reply = None
-    error: Exception | None = None
-    while True:
-        try:
-            item = machine.send(reply) if error is None else machine.throw(error)
-        except StopIteration:
-            return
-        reply = error = None
-        if type(item) is Send:
-            try:
-                if not observer.streaming:
-                    reply = await provider.ainfer(item.request)
-                    continue
-                deltas = provider.astream(item.request)
-                try:
-                    async for delta in deltas:
-                        for output in observer.on_delta(delta):
-                            yield output
-                finally:
-                    aclose = getattr(deltas, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-            except Exception as exc:
-                error = exc
-        elif type(item) is Sleep:
+    machine = _Machine(plan, observer)
+    for item in machine:
+        if type(item) is Sleep:
             await asyncio.sleep(item.seconds)
-        else:
+        elif type(item) is not Send:
             yield item
+        elif not observer.streaming:
+            try:
+                machine.reply(await provider.ainfer(item.request))
+            except Exception as error:
+                machine.fail(error)
+        else:
+            adeltas: Any = None
+            try:
+                adeltas = provider.astream(item.request)
+                async for delta in adeltas:
+                    for output in observer.on_delta(delta):
+                        yield output
+            except Exception as error:
+                machine.fail(error)
+            finally:
+                await getattr(adeltas, "aclose", _anothing)()
+
+
+def _nothing() -> None:
+    return None
+
+
+async def _anothing() -> None:
+    return None
 
 
 def final_of(outputs: Iterator[Any]) -> StructuredOutputResponse[Any]:

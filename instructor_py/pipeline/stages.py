@@ -75,6 +75,9 @@ class SchemaStage:
     name: str = "schema"
 
     def run(self, value: Any, ctx: PipelineContext) -> Any:
+        fast = ctx.response_model.schema_is_valid
+        if fast is not None and _valid(fast, value):
+            return value
         validator = ctx.response_model.schema_validator
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         if not errors:
@@ -83,6 +86,13 @@ class SchemaStage:
             self.name,
             tuple(FieldError(json_path(e.absolute_path), e.message) for e in errors[:20]),
         )
+
+
+def _valid(is_valid: Callable[[Any], bool], value: Any) -> bool:
+    try:
+        return is_valid(value)
+    except Exception:  # a value it cannot read: jsonschema decides
+        return False
 
 
 def pydantic_errors(exc: ValidationError) -> tuple[FieldError, ...]:

@@ -11,7 +11,7 @@ response body's bytes, or open a stream and iterate its bytes, each sync and asy
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from instructor_py.modes import OutputMode
@@ -32,15 +32,17 @@ class PresetDriver(ABC, Generic[C, A]):
         self,
         preset: ProviderPreset,
         *,
-        api_key: str | None,
-        base_url: str | None,
-        model: str | None,
-        timeout: float,
-        mode: OutputMode | None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        timeout: float = 60.0,
+        mode: OutputMode | None = None,
+        headers: Mapping[str, str] | None = None,
         client: C | None = None,
         async_client: A | None = None,
     ) -> None:
         self._preset = preset
+        self._headers = dict(headers or {})
         self._api_key = api_key
         self._base_url = (base_url or preset.base_url).rstrip("/")
         self._model = model or preset.default_model

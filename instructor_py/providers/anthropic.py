@@ -8,12 +8,11 @@ retry: the execution layer's ``TransportRetryPolicy`` does.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 
-from instructor_py.modes import OutputMode
 from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
@@ -32,28 +31,19 @@ class AnthropicProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
     """:class:`~instructor_py.providers.base.InferenceProvider` for Anthropic's Messages API."""
 
     def __init__(
-        self,
-        preset: ProviderPreset,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        model: str | None = None,
-        timeout: float = 60.0,
-        mode: OutputMode | None = None,
-        headers: Mapping[str, str] | None = None,
-        api_version: str = API_VERSION,
+        self, preset: ProviderPreset, *, api_version: str = API_VERSION, **settings: Any
     ) -> None:
-        super().__init__(
-            preset, api_key=api_key, base_url=base_url, model=model, timeout=timeout, mode=mode
-        )
+        """``settings``: those of :class:`PresetDriver` (api_key, base_url, model, timeout, mode,
+        headers)."""
+        super().__init__(preset, **settings)
         self._path = "/messages" if self._base_url.endswith("/v1") else "/v1/messages"
         self._headers = {
             "anthropic-version": api_version,
             "content-type": "application/json",
-            **dict(headers or {}),
+            **self._headers,
         }
-        if api_key:
-            self._headers["x-api-key"] = api_key
+        if self._api_key:
+            self._headers["x-api-key"] = self._api_key
 
     def _client_options(self) -> dict[str, Any]:
         return {

@@ -11,13 +11,12 @@ once, by us (``InferenceResponse.raw`` is the response body as a dict; for strea
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
 
 from instructor_py.errors import ProviderError
-from instructor_py.modes import OutputMode
 from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
@@ -60,29 +59,20 @@ class OpenAIProvider(PresetDriver[openai.OpenAI, openai.AsyncOpenAI]):
         self,
         preset: ProviderPreset,
         *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        model: str | None = None,
-        timeout: float = 60.0,
-        mode: OutputMode | None = None,
-        headers: Mapping[str, str] | None = None,
         client: openai.OpenAI | None = None,
         async_client: openai.AsyncOpenAI | None = None,
+        **settings: Any,
     ) -> None:
-        self._headers = dict(headers or {})
-        # a caller's pre-built client keeps its settings, except that the SDK must not retry on
-        # its own (our TransportRetryPolicy does; both would multiply the attempts)
+        """``settings``: those of :class:`PresetDriver` (api_key, base_url, model, timeout, mode,
+        headers). A caller's pre-built client keeps its settings, except that the SDK must not
+        retry on its own (our TransportRetryPolicy does; both would multiply the attempts)."""
         super().__init__(
             preset,
-            api_key=api_key,
-            base_url=base_url,
-            model=model,
-            timeout=timeout,
-            mode=mode,
             client=client.with_options(max_retries=0) if client is not None else None,
             async_client=(
                 async_client.with_options(max_retries=0) if async_client is not None else None
             ),
+            **settings,
         )
 
     def _sdk_options(self) -> dict[str, Any]:

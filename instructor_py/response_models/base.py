@@ -18,7 +18,7 @@ structured output); kinds that are not objects are wrapped in a one-field object
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -96,6 +96,25 @@ class ResponseModel(ABC):
     def schema_validator(self) -> Draft202012Validator:
         """A compiled jsonschema validator for :attr:`json_schema` (built once)."""
         return Draft202012Validator(dict(self._json_schema))
+
+    @cached_property
+    def schema_is_valid(self) -> Callable[[Any], bool] | None:
+        """A fast validity check for :attr:`json_schema` (``jsonschema-rs``, compiled once;
+        formats not asserted, as in :attr:`schema_validator`), or ``None`` when it is not
+        installed or cannot compile the schema. Only a "valid" answer is taken from it: errors
+        are always reported by :attr:`schema_validator`."""
+        try:
+            import jsonschema_rs
+        except ImportError:  # pragma: no cover - an optional speed-up
+            return None
+        try:
+            validator = jsonschema_rs.Draft202012Validator(
+                dict(self._json_schema), validate_formats=False
+            )
+        except Exception:  # a schema it cannot compile: jsonschema alone decides
+            return None
+        is_valid: Callable[[Any], bool] = validator.is_valid
+        return is_valid
 
     def prepare(self, data: Any) -> Any:
         """Reshape the extracted JSON leniently before schema validation (default: unchanged)."""
