@@ -38,7 +38,9 @@ EMPTY: Mapping[str, Any] = MappingProxyType({})
 class CallSpec:
     """What to ask (messages, system, prompt, examples), what to get back (response model, mode,
     tool, validators, transformers, output conversion), how (model, options) and how to recover
-    (validation retries, transport retries, streaming constraint checking)."""
+    (validation retries, transport retries, streaming constraint checking: ``check_stream``
+    ``None`` checks streamed calls, ``True`` also makes ``get()`` stream to be checked,
+    ``False`` turns it off; see :mod:`instructor_py.streaming.check`)."""
 
     messages: tuple[Message, ...] = ()
     response_model: ResponseModel | None = None
@@ -59,7 +61,7 @@ class CallSpec:
     output_name: str | None = None
     pipeline: ResponsePipeline = field(default_factory=ResponsePipeline)
     transport_policy: TransportRetryPolicy = field(default_factory=TransportRetryPolicy)
-    check_stream: bool = True
+    check_stream: bool | None = None
 
     def with_(self, **parts: Any) -> CallSpec:
         """A copy with the named parts set, each checked (and merged, for options and the

@@ -54,9 +54,10 @@ class StreamRejected(Exception):
     """Raised inside a streaming run by the constraint check to stop the stream (never escapes
     the run: it becomes a :class:`Rejected` attempt)."""
 
-    def __init__(self, failure: StageFailure) -> None:
+    def __init__(self, failure: StageFailure, received_bytes: int) -> None:
         super().__init__("; ".join(failure.messages))
         self.failure = failure
+        self.received_bytes = received_bytes
 
 
 @dataclass(frozen=True, slots=True)

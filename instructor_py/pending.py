@@ -51,7 +51,7 @@ class PendingStructuredOutput(Generic[T]):
         if self._response is None:
             with self._lock:
                 if self._response is None:
-                    final = final_of(run(self._plan, RunObserver()))
+                    final = final_of(run(self._plan, _observer(self._plan)))
                     self._response = cast(StructuredOutputResponse[T], final)
         return self._response
 
@@ -65,7 +65,7 @@ class PendingStructuredOutput(Generic[T]):
             try:
                 if self._response is None:
                     final = None
-                    async for output in arun(self._plan, RunObserver()):
+                    async for output in arun(self._plan, _observer(self._plan)):
                         final = output.response
                     self._response = cast(StructuredOutputResponse[T], final)
             finally:
@@ -105,3 +105,15 @@ async def _acquire(lock: threading.Lock) -> None:
     while not lock.acquire(blocking=False):
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def _observer(plan: ExecutionPlan) -> RunObserver:
+    """A plain run, or a streamed one when ``check_stream=True`` asks ``get()`` to check the
+    answer as it arrives (:mod:`instructor_py.streaming.check`)."""
+    if plan.spec.check_stream:
+        from instructor_py.streaming.session import StreamSession
+
+        session = StreamSession(plan, streamed=False)
+        if session.checked:
+            return session
+    return RunObserver()

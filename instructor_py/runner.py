@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from instructor_py.attempts import Attempt
-from instructor_py.events import InferenceRequested, RetryScheduled
+from instructor_py.events import InferenceRequested, RetryScheduled, StreamStopped
 from instructor_py.execution import AttemptIterator, ProviderCall, Rejected, StreamRejected
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
@@ -93,6 +93,14 @@ def commands(plan: ExecutionPlan, observer: RunObserver) -> Commands:
             try:
                 reply: InferenceResponse | Rejected | None = yield Send(step.request)
             except StreamRejected as rejected:
+                emit(
+                    StreamStopped(
+                        request_id=plan.request_id,
+                        attempt=step.attempt,
+                        received_bytes=rejected.received_bytes,
+                        errors=rejected.failure.messages,
+                    )
+                )
                 reply = Rejected(observer.response(), rejected.failure)
             except Exception as error:
                 failed += 1

@@ -138,6 +138,12 @@ class LocalProvider:
     def supported_modes(self) -> frozenset[OutputMode]:
         return frozenset(OutputMode)
 
+    @property
+    def enforces_schema(self) -> bool:
+        """Every answer is decoded under the constraint: streaming constraint checking (for
+        answers from elsewhere) does not apply."""
+        return True
+
     def load(self) -> LocalModel:
         """The shared model (loaded on first use)."""
         return load_model(self.model_options)

@@ -11,11 +11,15 @@ produced.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from instructor_py.streaming.json_parser import IncrementalJsonParser, ItemCompleted, Path
 from instructor_py.streaming.locator import JsonTextLocator
 from instructor_py.streaming.shapes import MISSING, Shape
+
+if TYPE_CHECKING:
+    from instructor_py.streaming.check import DocumentCheck
 
 __all__ = ["StreamAssembler"]
 
@@ -39,13 +43,16 @@ class StreamAssembler:
         fences: bool = True,
         openers: str = "{[",
         sequence_path: Path | None = None,
+        make_check: Callable[[], DocumentCheck] | None = None,
     ) -> None:
         self._shape = shape
         self._array_shape = array_shape
         self._partial_strings = partial_strings
         self._snapshots = snapshots
         self._sequence_path = sequence_path
-        self._locator = JsonTextLocator(self._new_parser, openers=openers, fences=fences)
+        self._locator = JsonTextLocator(
+            self._new_parser, openers=openers, fences=fences, make_check=make_check
+        )
         self._seen: tuple[IncrementalJsonParser | None, int] = (None, -1)
         self._last: Any = MISSING
         self.text_length = 0
@@ -63,6 +70,11 @@ class StreamAssembler:
     def done(self) -> bool:
         """The JSON document is complete."""
         return self._locator.done
+
+    @property
+    def check(self) -> DocumentCheck | None:
+        """The streaming constraint check of the current document, if any."""
+        return self._locator.check
 
     @property
     def restarts(self) -> int:

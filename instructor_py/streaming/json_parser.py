@@ -113,6 +113,18 @@ class IncrementalJsonParser(JsonTree):
         self._tok = ""  # number / literal characters so far
         self._pos = 0  # characters consumed before the current chunk
 
+    def position(self) -> tuple[Path, bool]:
+        """Where the text so far ends: the path of the value being read, and whether an object
+        key is being read (then the path is the object's own)."""
+        if not self._stack:
+            return (), False
+        fr = self._stack[-1]
+        if fr.is_obj and (
+            fr.state in (O_KEY, O_KEY_OR_END) or (self._lex == _L_STR and self._str_is_key)
+        ):
+            return fr.path, True
+        return (*fr.path, fr.key if fr.is_obj else len(fr.value)), False
+
     # -- feeding -----------------------------------------------------------------------------
 
     def feed(self, chunk: str) -> int:

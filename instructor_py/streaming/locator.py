@@ -11,14 +11,23 @@ extracted from the full text by the response pipeline). Text after the document 
 Reasoning blocks (``<think>...</think>``, ``<thinking>``, ``<reasoning>``) before the document are
 skipped, as the response pipeline's extraction drops them: braces inside a model's reasoning are
 never taken for the answer.
+
+With ``make_check`` (streaming constraint checking, :mod:`instructor_py.streaming.check`), each
+candidate object document's text is also fed to a fresh check; :attr:`rejection` is set once the
+document can no longer satisfy the schema.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from instructor_py.streaming.json_parser import IncrementalJsonParser, JsonStreamError
+
+if TYPE_CHECKING:
+    from instructor_py.pipeline.failures import StageFailure
+    from instructor_py.streaming.check import DocumentCheck
 
 __all__ = ["JsonTextLocator"]
 
@@ -37,8 +46,12 @@ class JsonTextLocator:
         openers: str = "{[",
         fences: bool = True,
         max_restarts: int = 16,
+        make_check: Callable[[], DocumentCheck] | None = None,
     ) -> None:
         self._make = make_parser
+        self._make_check = make_check
+        self.check: DocumentCheck | None = None
+        self._check_open = make_check is not None  # the current document's check is undecided
         self._fences = fences
         pattern = "[" + re.escape(openers) + "]"
         if fences:
@@ -57,6 +70,11 @@ class JsonTextLocator:
     def done(self) -> bool:
         """The document is complete (later text is ignored)."""
         return self.parser is not None and self.parser.done
+
+    @property
+    def rejection(self) -> StageFailure | None:
+        """Why the current document can no longer be valid (streaming constraint checking)."""
+        return self.check.failure if self.check is not None else None
 
     def feed(self, text: str) -> None:
         if self.gave_up or self.done or not text:
@@ -114,16 +132,32 @@ class JsonTextLocator:
         assert parser is not None
         self._fed.append(text)
         try:
-            parser.feed(text)
+            used = parser.feed(text)
         except JsonStreamError as exc:
             self.error = exc
             self._restart()
+            return
+        if self._check_open:
+            self._open_check(text)
+        if self.check is not None:
+            self.check.feed(text[:used], done=parser.done)
+
+    def _open_check(self, text: str) -> None:
+        """At the document's first character: object documents are checked (a bare array, the
+        sequence form a wrapper's ``prepare`` accepts, is not)."""
+        first = text.lstrip()[:1]
+        if first:
+            self._check_open = False
+            if first == "{" and self._make_check is not None:
+                self.check = self._make_check()
 
     def _restart(self) -> None:
         self.restarts += 1
         text = "".join(self._fed)
         self.parser = None
         self._fed = []
+        self.check = None
+        self._check_open = self._make_check is not None
         if self.restarts > self._max_restarts:
             self.gave_up = True
             return

@@ -23,7 +23,7 @@ from instructor_py.events import (
     SequenceItemCompleted,
     StreamVoided,
 )
-from instructor_py.execution import ProviderCall
+from instructor_py.execution import ProviderCall, StreamRejected
 from instructor_py.modes import OutputMode
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.accumulator import DeltaAccumulator
@@ -31,6 +31,7 @@ from instructor_py.providers.base import InferenceDelta, InferenceResponse
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.runner import RunObserver
 from instructor_py.streaming.assembler import StreamAssembler
+from instructor_py.streaming.check import check_for
 from instructor_py.streaming.outputs import (
     FinalOutput,
     ItemOutput,
@@ -62,8 +63,14 @@ class StreamSession(RunObserver):
 
     streaming = True
 
-    def __init__(self, plan: ExecutionPlan, *, partial_strings: bool = True) -> None:
+    def __init__(
+        self, plan: ExecutionPlan, *, partial_strings: bool = True, streamed: bool = True
+    ) -> None:
+        """``streamed``: the caller watches the stream (``stream()``); ``False`` for a ``get()``
+        that streams only so that its answer is checked as it arrives."""
         self.plan = plan
+        self._streamed = streamed
+        self._make_check = check_for(plan, streamed=streamed)
         self._spec: PartialSpec = partial_spec(plan.context.response_model)
         self._tools = plan.request.mode is OutputMode.TOOLS
         self._partial_strings = partial_strings
@@ -82,6 +89,11 @@ class StreamSession(RunObserver):
         self._reset_try()
 
     @property
+    def checked(self) -> bool:
+        """Whether the answers are checked as they stream."""
+        return self._make_check is not None
+
+    @property
     def spec(self) -> PartialSpec:
         return self._spec
 
@@ -93,9 +105,11 @@ class StreamSession(RunObserver):
             self._spec.object_shape,
             array_shape=self._spec.array_shape,
             partial_strings=self._partial_strings,
+            snapshots=self._streamed,
             fences=fences,
             openers=self._spec.openers,
             sequence_path=self._spec.list_path,
+            make_check=self._make_check,
         )
 
     def _reset_try(self) -> None:
@@ -138,6 +152,9 @@ class StreamSession(RunObserver):
             return out or _NONE
         assembler = self._assembler
         assembler.feed(text)
+        check = assembler.check
+        if check is not None and check.failure is not None:
+            raise StreamRejected(check.failure, check.received)
         if assembler.restarts != self._restarts:  # the text so far was not the JSON answer
             self._restarts = assembler.restarts
             if self._published_attempt:

@@ -204,19 +204,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         sent = 0
-        for piece in reply.pieces():
-            if reply.cut_after is not None and sent + len(piece) > reply.cut_after:
-                piece = piece[: reply.cut_after - sent]
+        try:
+            for piece in reply.pieces():
+                if reply.cut_after is not None and sent + len(piece) > reply.cut_after:
+                    piece = piece[: reply.cut_after - sent]
+                    self._write(piece, reply.chunked)
+                    self._cut()
+                    return
                 self._write(piece, reply.chunked)
-                self._cut()
-                return
-            self._write(piece, reply.chunked)
-            sent += len(piece)
-            if reply.pause:
-                time.sleep(reply.pause)
-        if reply.chunked:
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
+                sent += len(piece)
+                if reply.pause:
+                    time.sleep(reply.pause)
+            if reply.chunked:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):  # the client closed the stream
+            self.close_connection = True
+        finally:
+            self.server.owner.record_sent(sent, len(reply.body))
 
     def _write(self, piece: bytes, chunked: bool) -> None:
         if not piece:
@@ -252,6 +257,7 @@ class ScriptedServer:
         self._queue: deque[Reply] = deque()
         self._default: Reply | None = None
         self._requests: list[RecordedRequest] = []
+        self._sent: list[tuple[int, int]] = []
         self._server = _Server((host, port), _Handler)
         self._server.owner = self
         self._thread: threading.Thread | None = None
@@ -285,6 +291,16 @@ class ScriptedServer:
     def pending(self) -> int:
         with self._lock:
             return len(self._queue)
+
+    @property
+    def sent(self) -> list[tuple[int, int]]:
+        """Per reply: (body bytes written before the client closed or the end, body size)."""
+        with self._lock:
+            return list(self._sent)
+
+    def record_sent(self, sent: int, size: int) -> None:
+        with self._lock:
+            self._sent.append((sent, size))
 
     def clear_requests(self) -> None:
         with self._lock:

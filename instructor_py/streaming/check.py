@@ -1,0 +1,197 @@
+"""Streaming constraint checking of remote answers: the small interface between the SDK and the
+engine's byte-level matcher.
+
+While an answer streams, the JSON document the locator found is fed, byte by byte, to a matcher
+built from the response schema (:mod:`instructor_py.local.answer_check`: an order-free grammar
+that accepts every valid instance, compiled by the engine over a 256-byte tokenizer). As soon as
+no continuation can be valid -- a wrong type, a key ``additionalProperties: false`` forbids, an
+enum value no option can complete, a string over ``maxLength`` -- the session stops the stream
+(the HTTP response is closed), and the attempt fails with a precise error (JSON path, the bytes
+around the first impossible one, what the schema allows there) that the retry feeds back.
+
+When it applies (:func:`check_for`): ``check_stream`` is not ``False``; the mode is JSON,
+JSON_SCHEMA, TOOLS or MD_JSON; the provider does not enforce the schema itself (the local
+provider decodes under the constraint: ``enforces_schema = True``); the engine extra (llguidance)
+is installed -- without it the SDK works unchecked; and the schema compiles exactly. ``stream()``
+and ``astream()`` are checked by default; ``get()`` receives its answer whole unless
+``check_stream=True`` asks it to stream, so that a bad answer is cut early there too.
+
+Bytes are checked in batches of :data:`BATCH` (one native call each, and at the end of the
+document), so an invalid answer is cut within :data:`BATCH` bytes of the first impossible one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from instructor_py.modes import OutputMode
+from instructor_py.pipeline.failures import FieldError, StageFailure, json_path
+from instructor_py.plan import ExecutionPlan
+from instructor_py.streaming.json_parser import IncrementalJsonParser, JsonStreamError
+
+__all__ = ["BATCH", "CHECKED_MODES", "AnswerCheck", "DocumentCheck", "check_for"]
+
+CHECKED_MODES = frozenset({OutputMode.JSON, OutputMode.JSON_SCHEMA, OutputMode.TOOLS, OutputMode.MD_JSON})
+BATCH = 256
+
+
+class AnswerCheck(Protocol):
+    """A byte-level matcher of one answer: ``feed`` returns ``None`` while the bytes so far can
+    still begin a valid answer (or it is complete), else the offset of the first byte that
+    cannot."""
+
+    def feed(self, data: bytes) -> int | None: ...
+
+
+def check_for(plan: ExecutionPlan, *, streamed: bool) -> Callable[[], DocumentCheck] | None:
+    """A factory of checks for the documents of ``plan``'s answers, or ``None`` when checking
+    does not apply (module docstring)."""
+    wanted = plan.spec.check_stream
+    if wanted is False or (wanted is None and not streamed):
+        return None
+    if plan.request.mode not in CHECKED_MODES or getattr(plan.provider, "enforces_schema", False):
+        return None
+    schema = plan.request.response_schema
+    make = _engine_matchers(schema)
+    if make is None:
+        return None
+    return lambda: DocumentCheck(make(), schema)
+
+
+def _engine_matchers(schema: Mapping[str, Any]) -> Callable[[], AnswerCheck] | None:
+    try:
+        from instructor_py.local.answer_check import AnswerMatcher
+    except ImportError:  # no local extra: answers are validated at the end only
+        return None
+    try:
+        prototype = AnswerMatcher(schema)
+    except Exception:  # a schema the engine cannot compile: never cut on a guess
+        return None
+    if not prototype.exact:
+        return None
+    return prototype.fresh
+
+
+class DocumentCheck:
+    """Checks one located document as its text arrives; :attr:`failure` is set once it can no
+    longer be valid."""
+
+    __slots__ = ("_matcher", "_pending", "_schema", "_size", "_text", "failure", "received")
+
+    def __init__(self, matcher: AnswerCheck, schema: Mapping[str, Any]) -> None:
+        self._matcher = matcher
+        self._schema = schema
+        self._pending: list[str] = []
+        self._size = 0
+        self._text: list[str] = []
+        self.failure: StageFailure | None = None
+        self.received = 0  # bytes of the document checked so far
+
+    def feed(self, text: str, *, done: bool) -> StageFailure | None:
+        """Take the document's next text (``done``: the document is complete)."""
+        if self.failure is not None:
+            return self.failure
+        self._pending.append(text)
+        self._size += len(text)
+        if self._size < BATCH and not done:
+            return None
+        chunk = "".join(self._pending)
+        self._pending.clear()
+        self._size = 0
+        self._text.append(chunk)
+        data = chunk.encode("utf-8", "surrogatepass")
+        offset = self._matcher.feed(data)
+        if offset is None:
+            self.received += len(data)
+            return None
+        self.received = offset
+        self.failure = self._describe(offset)
+        return self.failure
+
+    def _describe(self, offset: int) -> StageFailure:
+        document = "".join(self._text).encode("utf-8", "surrogatepass")
+        prefix = document[: offset + 1].decode("utf-8", "replace")
+        path, in_key = _position(prefix[:-1])
+        allowed = describe(_schema_at(self._schema, path), in_key)
+        where = prefix[-24:]
+        message = (
+            f"the answer stopped fitting the schema at {where!r} (byte {offset} of the JSON); "
+            f"{allowed}"
+        )
+        return StageFailure("schema", (FieldError(json_path(path), message),))
+
+
+def _position(text: str) -> tuple[tuple[Any, ...], bool]:
+    parser = IncrementalJsonParser(snapshots=False)
+    try:
+        parser.feed(text)
+    except JsonStreamError:
+        return (), False
+    return parser.position()
+
+
+def _schema_at(schema: Any, path: tuple[Any, ...]) -> Any:
+    """The sub-schema for ``path`` (first matching branch of a combinator; ``{}`` if unknown)."""
+    root = schema
+    node = _resolved(root, schema)
+    for part in path:
+        node = _branch(root, node, part)
+        if node is None:
+            return {}
+    return node
+
+
+def _resolved(root: Any, node: Any) -> Any:
+    for _ in range(32):
+        if not isinstance(node, Mapping) or not isinstance(node.get("$ref"), str):
+            return node
+        target: Any = root
+        for piece in [p for p in node["$ref"].lstrip("#").split("/") if p]:
+            target = target.get(piece) if isinstance(target, Mapping) else None
+        node = target
+    return node
+
+
+def _branch(root: Any, node: Any, part: Any) -> Any:
+    node = _resolved(root, node)
+    if not isinstance(node, Mapping):
+        return None
+    for combinator in ("anyOf", "oneOf", "allOf"):
+        for option in node.get(combinator) or ():
+            found = _branch(root, option, part)
+            if found is not None:
+                return found
+    if isinstance(part, int):
+        items = node.get("items")
+        return _resolved(root, items) if isinstance(items, Mapping) else None
+    properties = node.get("properties")
+    if isinstance(properties, Mapping) and part in properties:
+        return _resolved(root, properties[part])
+    extra = node.get("additionalProperties")
+    return _resolved(root, extra) if isinstance(extra, Mapping) else None
+
+
+def describe(schema: Any, in_key: bool) -> str:
+    """What ``schema`` allows, in words the model can act on."""
+    if not isinstance(schema, Mapping):
+        return "the value does not fit the schema here"
+    properties = schema.get("properties")
+    if in_key and isinstance(properties, Mapping):
+        return f"allowed keys here: {', '.join(map(repr, properties))}"
+    options = schema.get("enum") if "const" not in schema else [schema["const"]]
+    if isinstance(options, list):
+        return f"the value must be one of {options!r}"
+    parts: list[str] = []
+    kinds = schema.get("type")
+    if kinds is not None:
+        parts.append(f"expected type {kinds!r}" if isinstance(kinds, str) else f"expected one of the types {kinds!r}")
+    for bound, words in (("maxLength", "characters"), ("maxItems", "items")):
+        if isinstance(schema.get(bound), int):
+            parts.append(f"at most {schema[bound]} {words}")
+    branches = [b for c in ("anyOf", "oneOf") for b in schema.get(c) or ()]
+    if branches and not parts:
+        types = [b.get("type") for b in branches if isinstance(b, Mapping) and b.get("type")]
+        if types:
+            parts.append(f"expected one of the types {types!r}")
+    return "; ".join(parts) or "the value does not fit the schema here"
