@@ -239,7 +239,7 @@ class AnswerMatcher:
     cannot; ``error`` holds the matcher's own description.
     """
 
-    __slots__ = ("_handle", "_matcher", "consumed", "error")
+    __slots__ = ("_handle", "_matcher", "_raw", "consumed", "error")
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self._start(
@@ -249,6 +249,10 @@ class AnswerMatcher:
     def _start(self, handle: CompiledGrammarHandle) -> None:
         self._handle = handle
         self._matcher = handle.matcher
+        # one native pass per batch: llguidance's try_consume_tokens takes the bytes up to the
+        # first it refuses (the generic Matcher protocol would need validate + accept)
+        inner = getattr(handle.matcher, "inner", handle.matcher)
+        self._raw: Any = getattr(inner, "raw", None)
         self.consumed = 0
         self.error: str | None = None
 
@@ -265,10 +269,15 @@ class AnswerMatcher:
 
     def feed(self, data: bytes) -> int | None:
         tokens = list(data)
-        accepted = self._matcher.validate_tokens(tokens)
-        if accepted:
-            self._matcher.accept_tokens(tokens[:accepted])
-        if accepted == len(tokens) or self._matcher.is_accepting():
+        if self._raw is not None:
+            accepted = int(self._raw.try_consume_tokens(tokens))
+            accepting = bool(self._raw.is_accepting())
+        else:
+            accepted = self._matcher.validate_tokens(tokens)
+            if accepted:
+                self._matcher.accept_tokens(tokens[:accepted])
+            accepting = self._matcher.is_accepting()
+        if accepted == len(tokens) or accepting:
             self.consumed += accepted
             return None
         offset = self.consumed + accepted

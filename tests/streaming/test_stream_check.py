@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field
 
 from instructor_py import OutputMode, StreamStopped, StructuredOutputRetryError
-from instructor_py.streaming.check import BATCH, DocumentCheck
+from instructor_py.streaming.check import BATCH, CHECKED_BYTES, DocumentCheck
 from tests.engine_conformance.maskbench_scoring import find_maskbench_dir
 from tests.servers import Reply, ScriptedServer
 from tests.servers import wire as w
@@ -84,6 +84,14 @@ def test_valid_spellings_are_never_rejected(text: str) -> None:
     assert first_rejected(text) is None
 
 
+def test_only_the_first_checked_bytes_of_a_document_are_checked() -> None:
+    late = '{"name": "' + "a" * CHECKED_BYTES + '", "age": "x"}'
+    check = DocumentCheck(AnswerMatcher(SCHEMA), SCHEMA)
+    for i in range(0, len(late), 100):
+        assert check.feed(late[i : i + 100], done=i + 100 >= len(late)) is None
+    assert first_rejected(late) is not None  # the matcher itself would have refused it
+
+
 def test_the_grammar_follows_refs_and_combinators() -> None:
     schema = {
         "$defs": {"node": {"type": "object", "properties": {"next": {"anyOf": [{"$ref": "#/$defs/node"}, {"type": "null"}]}, "v": {"type": "integer"}}, "additionalProperties": False}},
@@ -133,6 +141,7 @@ def test_property_valid_maskbench_instances_are_never_cut() -> None:
                 rejected_invalid += prototype.fresh().feed(json.dumps(data).encode()) is not None
                 continue
             for text in _variants(data, rng):
+                assert prototype.fresh().feed(text.encode()) is None, (path.name, text)
                 check = DocumentCheck(prototype.fresh(), schema)
                 at = 0
                 while at < len(text):
