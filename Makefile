@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml scripts/llama_wheel.py
 	# llama-cpp-python: built once per machine with explicit CPU flags and AMX off (never
 	# -march=native), kept in our own wheel cache keyed by the flags. See scripts/llama_wheel.py.
 	$(PY) scripts/llama_wheel.py install
-	$(PY) -m pip install -e ".[local,outlines,server,dev]"
+	$(PY) -m pip install -e ".[local,outlines,server,fast,dev]"
 	touch $(STAMP)
 
 demo: setup

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from instructor_py.streaming.ijson_items import AVAILABLE as IJSON
+from instructor_py.streaming.ijson_items import IjsonItemsParser
 from instructor_py.streaming.json_parser import IncrementalJsonParser, ItemCompleted, Path
 from instructor_py.streaming.locator import JsonTextLocator
 from instructor_py.streaming.shapes import MISSING, Shape
@@ -44,12 +46,16 @@ class StreamAssembler:
         openers: str = "{[",
         sequence_path: Path | None = None,
         make_check: Callable[[], DocumentCheck] | None = None,
+        items_only: bool = False,
     ) -> None:
+        """``items_only``: only the tracked list's items are wanted (no snapshots): its items come
+        from ijson's C parser when installed (:mod:`instructor_py.streaming.ijson_items`)."""
         self._shape = shape
         self._array_shape = array_shape
         self._partial_strings = partial_strings
         self._snapshots = snapshots
         self._sequence_path = sequence_path
+        self._items_only = items_only and not snapshots and sequence_path is not None and IJSON
         self._locator = JsonTextLocator(
             self._new_parser, openers=openers, fences=fences, make_check=make_check
         )
@@ -58,6 +64,8 @@ class StreamAssembler:
         self.text_length = 0
 
     def _new_parser(self) -> IncrementalJsonParser:
+        if self._items_only:
+            return IjsonItemsParser(self._sequence_path or ())  # type: ignore[return-value]
         return IncrementalJsonParser(
             self._shape,
             array_shape=self._array_shape,

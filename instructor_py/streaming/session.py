@@ -70,6 +70,7 @@ class StreamSession(RunObserver):
         that streams only so that its answer is checked as it arrives."""
         self.plan = plan
         self._streamed = streamed
+        self._items_only = False
         self._make_check = check_for(plan, streamed=streamed)
         self._spec: PartialSpec = partial_spec(plan.context.response_model)
         self._tools = plan.request.mode is OutputMode.TOOLS
@@ -88,6 +89,10 @@ class StreamSession(RunObserver):
         self._attempt = 0
         self._reset_try()
 
+    def items_only(self) -> None:
+        """Before the run: only ``sequence()`` is watched; no partial snapshots are built."""
+        self._items_only = self._tracker is not None
+
     @property
     def checked(self) -> bool:
         """Whether the answers are checked as they stream."""
@@ -100,17 +105,27 @@ class StreamSession(RunObserver):
     def _emit(self, event: Event) -> None:
         self.plan.events.emit(event)
 
-    def _new_assembler(self, *, fences: bool) -> StreamAssembler:
+    def _new_assembler(self, *, fences: bool, replay: bool = False) -> StreamAssembler:
+        live = not replay
         return StreamAssembler(
             self._spec.object_shape,
             array_shape=self._spec.array_shape,
             partial_strings=self._partial_strings,
-            snapshots=self._streamed,
+            snapshots=replay or (self._streamed and not self._items_only),
+            items_only=live and self._items_only,
             fences=fences,
             openers=self._spec.openers,
             sequence_path=self._spec.list_path,
-            make_check=self._make_check,
+            make_check=self._make_check if live else None,
         )
+
+    def last_partial(self, final: StructuredOutputResponse[Any]) -> Any:
+        """The last partial snapshot of the final answer, built from its text: what a
+        ``partials()`` view replays after a ``sequence()``-only run (which built none)."""
+        assembler = self._new_assembler(fences=True, replay=True)
+        assembler.feed(final.raw_text)
+        snapshot = assembler.snapshot()
+        return MISSING if snapshot is MISSING else self._spec.unwrap(snapshot, assembler.root_is_array)
 
     def _reset_try(self) -> None:
         self._assembler = self._new_assembler(fences=not self._tools)

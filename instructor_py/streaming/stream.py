@@ -120,6 +120,8 @@ class _StreamState(Generic[T]):
                 raise self.contradiction
             return list(self.items)
         if pick == _StreamState.partial:
+            if self.last_partial is MISSING:  # a sequence()-only run built no snapshots
+                self.last_partial = self.session.last_partial(self.final)
             return [] if self.last_partial is MISSING else [self.last_partial]
         return [self.final]
 
@@ -161,6 +163,8 @@ class _Stream(Generic[S, T]):
 
     def _checked_sequence(self) -> Pick:
         self._state.session.spec.require_sequence()
+        if self._source is None:  # sequence() is the first view: no partials to build
+            self._state.session.items_only()
         return _StreamState.item
 
     def __repr__(self) -> str:
