@@ -15,7 +15,7 @@ from typing_extensions import TypeVar
 from instructor_py.plan import ExecutionPlan
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.response import StructuredOutputResponse
-from instructor_py.runner import RunObserver, arun, final_of, run
+from instructor_py.runner import RunObserver, afinal_of, arun, final_of, run
 
 if TYPE_CHECKING:
     from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
@@ -64,9 +64,7 @@ class PendingStructuredOutput(Generic[T]):
             await _acquire(self._lock)
             try:
                 if self._response is None:
-                    final = None
-                    async for output in arun(self._plan, _observer(self._plan)):
-                        final = output.response
+                    final = await afinal_of(arun(self._plan, _observer(self._plan)))
                     self._response = cast(StructuredOutputResponse[T], final)
             finally:
                 self._lock.release()

@@ -229,8 +229,16 @@ async def _anothing() -> None:
 
 
 def final_of(outputs: Iterator[Any]) -> StructuredOutputResponse[Any]:
-    """The final response of a plain run's outputs."""
+    """The final response among a run's outputs (``get()``: other outputs are not watched)."""
     for output in outputs:
+        if isinstance(output, FinalOutput):
+            return output.response
+    raise AssertionError("a run always ends with its final output or an error")
+
+
+async def afinal_of(outputs: AsyncIterator[Any]) -> StructuredOutputResponse[Any]:
+    """:func:`final_of` for an async run."""
+    async for output in outputs:
         if isinstance(output, FinalOutput):
             return output.response
     raise AssertionError("a run always ends with its final output or an error")

@@ -18,7 +18,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field
 
-from instructor_py import OutputMode, StreamStopped, StructuredOutputRetryError
+from instructor_py import OutputMode, Sequence, StreamStopped, StructuredOutputRetryError
 from instructor_py.streaming.check import BATCH, CHECKED_BYTES, DocumentCheck
 from tests.engine_conformance.maskbench_scoring import find_maskbench_dir
 from tests.servers import Reply, ScriptedServer
@@ -290,3 +290,17 @@ def test_the_sdk_streams_unchecked_without_the_engine() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, check=False)
     assert done.returncode == 0, done.stderr
     assert "name='J' age=2" in done.stdout
+
+
+async def test_aget_with_check_stream_true_checks_a_sequence(scripted_server: ScriptedServer) -> None:
+    bad = '{"items": [{"name": "Ann", "age": 25}, {"name": "Bob", "age": "x' + TAIL + '"}]}'
+    good = '{"items": [{"name": "Ann", "age": 25}, {"name": "Bob", "age": 30}]}'
+    scripted_server.script([_reply("openai", OutputMode.JSON, bad), _reply("openai", OutputMode.JSON, good)])
+    people = await (
+        client(scripted_server, "openai")
+        .with_(messages="x", response_model=Sequence.of(Person), mode="json", check_stream=True)
+        .aget()
+    )
+    assert [p.name for p in people] == ["Ann", "Bob"]
+    sent, size = _bad_reply_sent(scripted_server)
+    assert sent < size / 10
