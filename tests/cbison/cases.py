@@ -14,7 +14,10 @@ PERSON = {
         "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "bb", "ccc"]}},
         "address": {
             "type": "object",
-            "properties": {"city": {"type": "string"}, "zip": {"type": "string", "pattern": "^[0-9]{5}$"}},
+            "properties": {
+                "city": {"type": "string"},
+                "zip": {"type": "string", "pattern": "^[0-9]{5}$"},
+            },
             "required": ["city", "zip"],
         },
     },
@@ -22,14 +25,24 @@ PERSON = {
     "additionalProperties": False,
 }
 PERSON_TEXT = json.dumps(
-    {"name": "Ada Lovelace", "age": 36, "tags": ["bb", "a"], "address": {"city": "London", "zip": "12345"}},
+    {
+        "name": "Ada Lovelace",
+        "age": 36,
+        "tags": ["bb", "a"],
+        "address": {"city": "London", "zip": "12345"},
+    },
     separators=(",", ":"),
 )
 
 #: (spec, the CBISON grammar type and text a C caller would send, matching text)
 CASES = [
     (ConstraintSpec.json_schema(PERSON), "json_schema", json.dumps(PERSON), PERSON_TEXT),
-    (ConstraintSpec.regex(r"\(\d{3}\) \d{3}-\d{4}"), "regex", r"\(\d{3}\) \d{3}-\d{4}", "(555) 123-4567"),
+    (
+        ConstraintSpec.regex(r"\(\d{3}\) \d{3}-\d{4}"),
+        "regex",
+        r"\(\d{3}\) \d{3}-\d{4}",
+        "(555) 123-4567",
+    ),
     (
         ConstraintSpec.grammar('start: "I say " word\nword: /[a-z]+/'),
         "lark",

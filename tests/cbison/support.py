@@ -22,7 +22,15 @@ def build(out_dir: Path) -> dict[str, Path]:
     """Compile the tiny engine and the driver as shared libraries and the layout program."""
     cc = c_compiler()
     assert cc is not None
-    flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-std=c11", "-D_POSIX_C_SOURCE=200809L", f"-I{C_DIR}"]
+    flags = [
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-std=c11",
+        "-D_POSIX_C_SOURCE=200809L",
+        f"-I{C_DIR}",
+    ]
     built = {
         "tiny": out_dir / "libtiny_engine.so",
         "driver": out_dir / "libcbison_driver.so",
@@ -59,7 +67,15 @@ class Driver:
         lib.drv_walk.restype = ctypes.c_int
         lib.drv_walk_batch.argtypes = [vp, ctypes.c_char_p, ctypes.c_char_p, u32p, sz, sz, vp]
         lib.drv_walk_batch.restype = ctypes.c_int
-        lib.drv_time_masks.argtypes = [vp, ctypes.c_char_p, ctypes.c_char_p, u32p, sz, ctypes.c_int, vp]
+        lib.drv_time_masks.argtypes = [
+            vp,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            u32p,
+            sz,
+            ctypes.c_int,
+            vp,
+        ]
         lib.drv_time_masks.restype = ctypes.c_double
         lib.drv_bad_cases.argtypes = [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint32, vp, sz]
         lib.drv_bad_cases.restype = ctypes.c_int
@@ -110,9 +126,16 @@ class Driver:
             )
         )  # fmt: skip
 
-    def bad_cases(self, factory: int, gtype: str, grammar: str, bad_token: int) -> dict[str, tuple[int, str]]:
+    def bad_cases(
+        self, factory: int, gtype: str, grammar: str, bad_token: int
+    ) -> dict[str, tuple[int, str]]:
         buf = ctypes.create_string_buffer(1 << 16)
-        assert self.lib.drv_bad_cases(factory, gtype.encode(), grammar.encode(), bad_token, buf, len(buf)) == 0
+        assert (
+            self.lib.drv_bad_cases(
+                factory, gtype.encode(), grammar.encode(), bad_token, buf, len(buf)
+            )
+            == 0
+        )
         out: dict[str, tuple[int, str]] = {}
         for line in buf.value.decode().splitlines():
             if "\t" in line:

@@ -28,12 +28,19 @@ CHOICE = ConstraintSpec.choice(["yes", "no", "a b|c"])
 
 @pytest.mark.parametrize(("spec", "gtype", "grammar", "text"), CASES, ids=CASE_IDS)
 def test_round_trip_gives_the_orchestrators_masks(
-    smol: TokenizerInfo, smol_orch: StructuredOutputOrchestrator, spec: ConstraintSpec, gtype: str, grammar: str, text: str
+    smol: TokenizerInfo,
+    smol_orch: StructuredOutputOrchestrator,
+    spec: ConstraintSpec,
+    gtype: str,
+    grammar: str,
+    text: str,
 ) -> None:
     tokens = smol.tokenize(text)
     direct, acc_direct = python_walk(smol_orch.compile(spec).matcher, tokens, smol.vocab_size)
     with export_factory(smol_orch) as exported, CbisonFactory(exported.address) as f:
-        orch = StructuredOutputOrchestrator(smol, backends=[CbisonBackend(f, name="ours-via-c", tokenizer=smol)])
+        orch = StructuredOutputOrchestrator(
+            smol, backends=[CbisonBackend(f, name="ours-via-c", tokenizer=smol)]
+        )
         handle = orch.compile(spec)
         assert handle.backend == "ours-via-c" and handle.exact
         through_c, acc_c = python_walk(handle.matcher, tokens, smol.vocab_size)
@@ -41,14 +48,18 @@ def test_round_trip_gives_the_orchestrators_masks(
 
 
 def test_round_trip_matcher_methods(tok: TokenizerInfo, orch: StructuredOutputOrchestrator) -> None:
-    spec = ConstraintSpec.json_schema({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]})
+    spec = ConstraintSpec.json_schema(
+        {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    )
     direct = orch.compile(spec).matcher
     with export_factory(orch) as exported, CbisonFactory(exported.address) as f:
         m = CbisonBackend(f, tokenizer=tok).compile(spec)
         assert m.compute_ff_tokens() == direct.compute_ff_tokens() != []
         ff = m.compute_ff_tokens()
         assert m.accept_tokens(ff) and direct.accept_tokens(ff)
-        assert m.validate_tokens(tok.tokenize(b"true}")) == direct.validate_tokens(tok.tokenize(b"true}"))
+        assert m.validate_tokens(tok.tokenize(b"true}")) == direct.validate_tokens(
+            tok.tokenize(b"true}")
+        )
         assert not m.accept_token(ord("x")) and m.get_error() is None  # refused, state unchanged
         assert m.accept_tokens(tok.tokenize(b"tr"))
         clone = m.clone()
@@ -60,7 +71,9 @@ def test_round_trip_matcher_methods(tok: TokenizerInfo, orch: StructuredOutputOr
         assert m.tokens_accepted == 0 and m.compute_ff_tokens() == ff
 
 
-def test_round_trip_batch_through_batch_processor(smol: TokenizerInfo, smol_orch: StructuredOutputOrchestrator) -> None:
+def test_round_trip_batch_through_batch_processor(
+    smol: TokenizerInfo, smol_orch: StructuredOutputOrchestrator
+) -> None:
     specs = [c[0] for c in CASES]
     with export_factory(smol_orch) as exported, CbisonFactory(exported.address) as f:
         orch = StructuredOutputOrchestrator(smol, backends=[CbisonBackend(f, tokenizer=smol)])
@@ -80,7 +93,9 @@ def test_round_trip_batch_through_batch_processor(smol: TokenizerInfo, smol_orch
 @needs_cc
 def test_tiny_engine_backend_compiles_regex_and_choice(tiny_lib: Path, tok: TokenizerInfo) -> None:
     f = load_factory(tiny_lib, "tiny", tok)
-    orch = StructuredOutputOrchestrator(tok, backends=[CbisonBackend(f, name="tiny", tokenizer=tok)])
+    orch = StructuredOutputOrchestrator(
+        tok, backends=[CbisonBackend(f, name="tiny", tokenizer=tok)]
+    )
     h = orch.compile(CHOICE)
     assert h.backend == "tiny"
     for option in ("yes", "no", "a b|c"):
@@ -93,12 +108,19 @@ def test_tiny_engine_backend_compiles_regex_and_choice(tiny_lib: Path, tok: Toke
 
 
 @needs_cc
-def test_an_engine_without_optional_functions_still_serves_the_orchestrator(tiny_lib: Path, tok: TokenizerInfo) -> None:
+def test_an_engine_without_optional_functions_still_serves_the_orchestrator(
+    tiny_lib: Path, tok: TokenizerInfo
+) -> None:
     f = load_factory(tiny_lib, "tiny", tok, {"minimal": True})
-    orch = StructuredOutputOrchestrator(tok, backends=[CbisonBackend(f, name="tiny-min", tokenizer=tok)])
+    orch = StructuredOutputOrchestrator(
+        tok, backends=[CbisonBackend(f, name="tiny-min", tokenizer=tok)]
+    )
     m = orch.compile_regex("[a-c]+!").matcher  # the cache's clone: new matcher + replay
     assert not m.accept_token(ord("z"))  # checked against the mask (no validate_tokens)
-    assert m.accept_tokens([ord("a"), ord("b")]) and m.validate_tokens([ord("c"), ord("!"), ord("x")]) == 2
+    assert (
+        m.accept_tokens([ord("a"), ord("b")])
+        and m.validate_tokens([ord("c"), ord("!"), ord("x")]) == 2
+    )
     c = m.clone()
     m.rollback(1)
     assert m.tokens_accepted == 1 and c.tokens_accepted == 2
@@ -109,22 +131,31 @@ def test_an_engine_without_optional_functions_still_serves_the_orchestrator(tiny
     bp.set_constraint(0, orch.compile_regex("x"))
     bp.set_constraint(1, orch.compile_regex("y"))
     bp.fill_bitmask()  # no compute_masks: one compute_mask per row
-    assert [int(np.flatnonzero(np.unpackbits(bp.bitmask[i].view(np.uint8), bitorder="little"))[0]) for i in (0, 1)] == [
+    assert [
+        int(np.flatnonzero(np.unpackbits(bp.bitmask[i].view(np.uint8), bitorder="little"))[0])
+        for i in (0, 1)
+    ] == [
         ord("x"),
         ord("y"),
     ]
 
 
 @needs_cc
-def test_refused_grammar_types_fall_back_on_the_next_backend(tiny_lib: Path, tok: TokenizerInfo) -> None:
+def test_refused_grammar_types_fall_back_on_the_next_backend(
+    tiny_lib: Path, tok: TokenizerInfo
+) -> None:
     f = load_factory(tiny_lib, "tiny", tok)
-    orch = StructuredOutputOrchestrator(tok, backends=[CbisonBackend(f, name="tiny", tokenizer=tok), LLGuidanceBackend(tok)])
+    orch = StructuredOutputOrchestrator(
+        tok, backends=[CbisonBackend(f, name="tiny", tokenizer=tok), LLGuidanceBackend(tok)]
+    )
     h = orch.compile_json_schema({"type": "object"})
     assert h.backend == "llguidance"
-    assert any("tiny refused" in r and "only 'regex'" in r for r in h.fallback_reasons), h.fallback_reasons
+    assert any("tiny refused" in r and "only 'regex'" in r for r in h.fallback_reasons), (
+        h.fallback_reasons
+    )
     unicode = orch.compile_regex(r"\p{L}+")  # a regex feature the tiny engine does not have
     assert unicode.backend == "llguidance" and "unknown escape" in unicode.fallback_reasons[0]
-    with pytest.raises(ConstraintCompileError, match="(?s)tiny refused.*bad \\{m,n\\}.*llguidance"):
+    with pytest.raises(ConstraintCompileError, match=r"(?s)tiny refused.*bad \{m,n\}.*llguidance"):
         orch.compile_regex("a{5,2}")  # invalid for both: both reasons are in the error
     declared = CbisonBackend(f, name="tiny", tokenizer=tok, grammar_types=["regex"])
     assert declared.unsupported_reason(ConstraintSpec.grammar("start: /a/")) == (

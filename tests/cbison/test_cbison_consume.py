@@ -32,7 +32,9 @@ def allowed(m: object, info: TokenizerInfo) -> list[int]:
     return [int(t) for t in allowed_token_ids(mask[0], info.logits_width)]
 
 
-def test_load_factory_reads_the_engine_and_our_tokenizer(tiny_lib: Path, tok: TokenizerInfo) -> None:
+def test_load_factory_reads_the_engine_and_our_tokenizer(
+    tiny_lib: Path, tok: TokenizerInfo
+) -> None:
     f = load_factory(tiny_lib, "tiny", tok)
     assert (f.n_vocab, f.mask_byte_len, f.eos_token_id) == (
         tok.vocab_size,
@@ -118,7 +120,14 @@ def test_null_optional_functions_say_not_supported(tiny_lib: Path, tok: Tokenize
     f = load_factory(tiny_lib, "tiny", tok, {"minimal": True})
     assert not any(
         f.supports(n)
-        for n in ("validate_tokens", "compute_ff_tokens", "rollback", "reset", "clone_matcher", "compute_masks")
+        for n in (
+            "validate_tokens",
+            "compute_ff_tokens",
+            "rollback",
+            "reset",
+            "clone_matcher",
+            "compute_masks",
+        )
     )
     m = f.new_matcher("regex", "abc")
     for name, call in (
@@ -134,7 +143,10 @@ def test_null_optional_functions_say_not_supported(tiny_lib: Path, tok: Tokenize
     other = f.new_matcher("regex", "xyz")
     mask = allocate_bitmask(2, tok.logits_width)
     f.compute_masks([m, other], mask)
-    assert list(allowed_token_ids(mask[0], tok.vocab_size)) == [ord("a"), tok.token_bytes.index(b"ab")]
+    assert list(allowed_token_ids(mask[0], tok.vocab_size)) == [
+        ord("a"),
+        tok.token_bytes.index(b"ab"),
+    ]
     assert list(allowed_token_ids(mask[1], tok.vocab_size)) == [ord("x")]
 
 
@@ -154,30 +166,36 @@ def test_batched_compute_masks_equals_one_by_one(tiny_lib: Path, tok: TokenizerI
 
 
 def test_wrong_magic_and_major_version_are_refused(tiny_lib: Path, tok: TokenizerInfo) -> None:
-    with pytest.raises(CbisonError, match="magic 0xdeadbeef .* is not a cbison_factory"):
+    with pytest.raises(CbisonError, match=r"magic 0xdeadbeef .* is not a cbison_factory"):
         load_factory(tiny_lib, "tiny", tok, {"corrupt": "magic"})
-    with pytest.raises(CbisonError, match="CBISON factory 2.0, this build reads version 1.x"):
+    with pytest.raises(CbisonError, match=r"CBISON factory 2\.0, this build reads version 1\.x"):
         load_factory(tiny_lib, "tiny", tok, '{"corrupt": "version"}')
     fake = CbisonFactoryStruct()  # a struct built here: right magic, but no functions at all
     fake.magic = FACTORY_MAGIC
     fake.version_major = 1
-    with pytest.raises(CbisonError, match="required function\\(s\\) incr_ref_count.* are NULL"):
+    with pytest.raises(CbisonError, match=r"required function\(s\) incr_ref_count.* are NULL"):
         CbisonFactory(ctypes.addressof(fake))
     with pytest.raises(CbisonError, match="NULL"):
         CbisonFactory(0)
 
 
-def test_engine_errors_and_missing_symbols(tiny_lib: Path, tok: TokenizerInfo, tmp_path: Path) -> None:
+def test_engine_errors_and_missing_symbols(
+    tiny_lib: Path, tok: TokenizerInfo, tmp_path: Path
+) -> None:
     with pytest.raises(CbisonError, match="does not export nope_cbison_new_factory"):
         load_factory(tiny_lib, "nope", tok)
     with pytest.raises(CbisonError, match="could not open the CBISON engine library"):
         load_factory(tmp_path / "missing.so", "tiny", tok)
     not_a_tokenizer = ctypes.create_string_buffer(256)  # zeroed: no magic
-    with pytest.raises(CbisonError, match="tiny_cbison_new_factory failed: tiny engine: not a cbison_tokenizer"):
+    with pytest.raises(
+        CbisonError, match="tiny_cbison_new_factory failed: tiny engine: not a cbison_tokenizer"
+    ):
         load_factory(tiny_lib, "tiny", ctypes.addressof(not_a_tokenizer))
 
 
-def test_reference_counts_of_the_tokenizer_and_the_factory(tiny_lib: Path, tok: TokenizerInfo) -> None:
+def test_reference_counts_of_the_tokenizer_and_the_factory(
+    tiny_lib: Path, tok: TokenizerInfo
+) -> None:
     gc.collect()
     before = exported_tokenizer_count()
     exported = export_tokenizer(tok)
@@ -203,7 +221,11 @@ def test_cbison_tokenizer_reads_a_c_tokenizer(tok: TokenizerInfo) -> None:
     exported = export_tokenizer(tok)
     t = CbisonTokenizer(exported.address)
     assert exported.ref_count == 2
-    assert (t.n_vocab, t.eos_token_id, t.tokenize_bytes_requires_utf8) == (tok.vocab_size, tok.eos_token_ids[0], False)
+    assert (t.n_vocab, t.eos_token_id, t.tokenize_bytes_requires_utf8) == (
+        tok.vocab_size,
+        tok.eos_token_ids[0],
+        False,
+    )
     assert t.get_token(ord("q")) == b"q" and t.get_token(tok.vocab_size - 1) == b"<s>"
     assert t.is_special_token(tok.eos_token_ids[0]) and not t.is_special_token(0)
     assert t.tokenize_bytes(b'{"name":"ab"}') == tok.tokenize(b'{"name":"ab"}')

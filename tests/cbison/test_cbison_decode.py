@@ -22,7 +22,9 @@ from tests.cbison.conftest import needs_cc, needs_model
 pytestmark = [needs_cc, needs_model, pytest.mark.e2e, pytest.mark.timeout(300)]
 
 PHONE = r"\(\d{3}\) \d{3}-\d{4}"
-N_CTX = 1280  # a model of its own (the registry keys on the options), so no other test sees our backend
+N_CTX = (
+    1280  # a model of its own (the registry keys on the options), so no other test sees our backend
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,23 +43,35 @@ def _prompt(model: LocalModel, text: str) -> list[int]:
     return model.render_prompt([{"role": "user", "content": text}])
 
 
-def test_tiny_engine_constrains_the_decode_loop(model: LocalModel, tiny_orch: StructuredOutputOrchestrator) -> None:
+def test_tiny_engine_constrains_the_decode_loop(
+    model: LocalModel, tiny_orch: StructuredOutputOrchestrator
+) -> None:
     handle = tiny_orch.compile_regex(PHONE)
     assert handle.backend == "tiny"
     with model.lock:
-        chunks = list(model.decoder.generate(_prompt(model, "Write a US phone number."), matcher=handle.matcher, max_tokens=40))
+        chunks = list(
+            model.decoder.generate(
+                _prompt(model, "Write a US phone number."), matcher=handle.matcher, max_tokens=40
+            )
+        )
     text = "".join(c.text for c in chunks)
     assert chunks[-1].finish_reason == "stop"
     assert re.fullmatch(PHONE, text), text
     assert handle.matcher.is_terminated()
     stats = chunks[-1].stats
-    assert stats is not None and stats.forced_tokens > 0  # "(" and the separators come from compute_ff_tokens
+    assert (
+        stats is not None and stats.forced_tokens > 0
+    )  # "(" and the separators come from compute_ff_tokens
 
 
-def test_tiny_engine_choice_in_the_decode_loop(model: LocalModel, tiny_orch: StructuredOutputOrchestrator) -> None:
+def test_tiny_engine_choice_in_the_decode_loop(
+    model: LocalModel, tiny_orch: StructuredOutputOrchestrator
+) -> None:
     handle = tiny_orch.compile_choice(["positive", "negative", "neutral"])
     assert handle.backend == "tiny"
-    prompt = _prompt(model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?")
+    prompt = _prompt(
+        model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?"
+    )
     with model.lock:
         chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=10))
     assert "".join(c.text for c in chunks) in {"positive", "negative", "neutral"}
@@ -86,11 +100,20 @@ def test_tiny_engine_behind_the_public_api(model: LocalModel, tiny_lib: Path) ->
         )
         .response()
     )
-    assert isinstance(result.value, Answer) and re.fullmatch(regex, result.raw_text or ""), result.raw_text
+    assert isinstance(result.value, Answer) and re.fullmatch(regex, result.raw_text or ""), (
+        result.raw_text
+    )
     per_backend = model.orchestrator.get_stats().per_backend
     assert per_backend["tiny"].compiles >= 1 and per_backend["tiny"].mask.count > 0
     # a JSON schema (no explicit constraint): the tiny engine refuses it, llguidance takes over
-    answer = StructuredOutput().with_provider(provider).with_(messages="Is water wet? yes or no", response_model=Answer).get()
+    answer = (
+        StructuredOutput()
+        .with_provider(provider)
+        .with_(messages="Is water wet? yes or no", response_model=Answer)
+        .get()
+    )
     assert answer.answer in ("yes", "no")
     stats = model.orchestrator.get_stats()
-    assert any("tiny refused" in r for r in stats.recent_fallback_reasons), stats.recent_fallback_reasons
+    assert any("tiny refused" in r for r in stats.recent_fallback_reasons), (
+        stats.recent_fallback_reasons
+    )

@@ -79,8 +79,14 @@ def test_bad_input_through_the_c_interface(
     assert got["invalid_grammar"][0] == -1 and "unclosed group" in got["invalid_grammar"][1]
     assert got["validate_unknown_type"][0] == -1
     assert "grammar type 'no-such-type' is not supported" in got["validate_unknown_type"][1]
-    assert got["wrong_mask_len"] == (-1, "compute_mask: mask_byte_len 32 (expected 36) or NULL buffer")
-    assert got["refused_token"][0] == -1 and "token 122 (at 0) is not allowed" in got["refused_token"][1]
+    assert got["wrong_mask_len"] == (
+        -1,
+        "compute_mask: mask_byte_len 32 (expected 36) or NULL buffer",
+    )
+    assert (
+        got["refused_token"][0] == -1
+        and "token 122 (at 0) is not allowed" in got["refused_token"][1]
+    )
     assert got["after_error_mask"][0] == -1 and got["after_error_stopped"][0] == 1
     assert got["too_long_rollback"][0] == -1 and "only 0 tokens" in got["too_long_rollback"][1]
     for case in ("freed_mask", "freed_consume", "double_free"):
@@ -89,7 +95,9 @@ def test_bad_input_through_the_c_interface(
         assert rc == (0 if case == "double_free" else -1)
 
 
-def test_validate_grammar_and_relaxed_warnings(tok: TokenizerInfo, orch: StructuredOutputOrchestrator) -> None:
+def test_validate_grammar_and_relaxed_warnings(
+    tok: TokenizerInfo, orch: StructuredOutputOrchestrator
+) -> None:
     from instructor_py.local.cbison import CbisonFactory
 
     # look-ahead in a pattern: no backend compiles it exactly
@@ -122,7 +130,9 @@ def test_exported_factory_lives_until_its_count_drops_to_zero(
     assert live_exports() == (factories, matchers)
 
 
-def test_a_live_matcher_keeps_the_factory(tok: TokenizerInfo, orch: StructuredOutputOrchestrator) -> None:
+def test_a_live_matcher_keeps_the_factory(
+    tok: TokenizerInfo, orch: StructuredOutputOrchestrator
+) -> None:
     from instructor_py.local.cbison import CbisonFactory
 
     exported = export_factory(orch)
@@ -149,7 +159,7 @@ def test_exported_tokenizer_read_from_c(driver: Driver, smol: TokenizerInfo) -> 
         assert driver.lib.drv_token(exported.address, smol.vocab_size, buf, 64) == -1
         assert driver.lib.drv_is_special(exported.address, smol.eos_token_ids[0]) == 1
         assert driver.lib.drv_is_special(exported.address, tid) == 0
-        text = "Grüße, {\"a\": 1}".encode()
+        text = 'Grüße, {"a": 1}'.encode()
         out = (ctypes.c_uint32 * 2)()
         count = driver.lib.drv_tokenize(exported.address, text, len(text), out, 2)
         assert count == len(smol.tokenize(text)) > 2 and list(out) == smol.tokenize(text)[:2]

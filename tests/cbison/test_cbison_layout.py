@@ -53,5 +53,9 @@ def test_known_abi_facts_on_this_platform() -> None:
     assert ours["cbison_factory.reserved_hd#size"] == 7 * 4
     assert ours["cbison_tokenizer.reserved_hd#size"] == 6 * 4
     assert ours["cbison_tokenizer.tokenize_bytes_requires_utf8#size"] == 1
-    assert ours["cbison_factory.reserved_ptr#size"] == ours["cbison_tokenizer.reserved_ptr#size"] == 16 * 8
+    assert (
+        ours["cbison_factory.reserved_ptr#size"]
+        == ours["cbison_tokenizer.reserved_ptr#size"]
+        == 16 * 8
+    )
     assert ours["cbison_mask_req#size"] == 16

@@ -22,7 +22,11 @@ from instructor_py.local.cbison.backend import CbisonBackend, CbisonBackendMatch
 from instructor_py.local.cbison.consume import CbisonFactory, CbisonMatcher, load_factory
 from instructor_py.local.cbison.export import ExportedFactory, export_factory
 from instructor_py.local.cbison.grammar_types import grammar_for_spec, spec_for_grammar
-from instructor_py.local.cbison.tokenizer import CbisonTokenizer, ExportedTokenizer, export_tokenizer
+from instructor_py.local.cbison.tokenizer import (
+    CbisonTokenizer,
+    ExportedTokenizer,
+    export_tokenizer,
+)
 
 __all__ = [
     "FACTORY_MAGIC",

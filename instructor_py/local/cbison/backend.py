@@ -19,7 +19,12 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from instructor_py.errors import CbisonError, ConfigurationError, ConstraintCompileError, ConstraintError
+from instructor_py.errors import (
+    CbisonError,
+    ConfigurationError,
+    ConstraintCompileError,
+    ConstraintError,
+)
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask, check_bitmask, is_token_allowed
 from instructor_py.local.cbison.consume import CbisonFactory, CbisonMatcher
@@ -33,7 +38,9 @@ class CbisonBackendMatcher:
 
     __slots__ = ("_f", "_grammar", "_history", "_m", "_mask", "_mask_ptr", "_words")
 
-    def __init__(self, m: CbisonMatcher, grammar: tuple[str, str], history: Sequence[int] = ()) -> None:
+    def __init__(
+        self, m: CbisonMatcher, grammar: tuple[str, str], history: Sequence[int] = ()
+    ) -> None:
         self._m = m
         self._f = m.factory
         self._grammar = grammar
@@ -242,8 +249,13 @@ class CbisonBackend:
         matchers: list[CbisonMatcher] = []
         rows: list[int] = []
         for matcher, index in items:
-            if not isinstance(matcher, CbisonBackendMatcher) or matcher.raw.factory is not self._factory:
-                raise ConstraintError(f"fill_bitmask_batch: a matcher does not come from {self._name}.")
+            if (
+                not isinstance(matcher, CbisonBackendMatcher)
+                or matcher.raw.factory is not self._factory
+            ):
+                raise ConstraintError(
+                    f"fill_bitmask_batch: a matcher does not come from {self._name}."
+                )
             matchers.append(matcher.raw)
             rows.append(index)
         if matchers:

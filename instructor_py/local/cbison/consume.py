@@ -38,7 +38,9 @@ _FF_BUFFER = 1024
 
 def _c_str(text: str) -> bytes:
     if "\0" in text:
-        raise CbisonError("grammar types and grammars passed to a CBISON engine cannot contain NUL.")
+        raise CbisonError(
+            "grammar types and grammars passed to a CBISON engine cannot contain NUL."
+        )
     return text.encode("utf-8")
 
 
@@ -52,7 +54,9 @@ class CbisonFactory:
 
     def __init__(self, address: int, *, owned: bool = False, keepalive: Any = None) -> None:
         if not address:
-            raise CbisonError("CbisonFactory: the factory pointer is NULL; pass a cbison_factory address.")
+            raise CbisonError(
+                "CbisonFactory: the factory pointer is NULL; pass a cbison_factory address."
+            )
         s = CbisonFactoryStruct.from_address(address)
         if s.magic != FACTORY_MAGIC:
             raise CbisonError(
@@ -146,7 +150,9 @@ class CbisonFactory:
         self._check_open()
         ptr = self._s.new_matcher(self._address, _c_str(grammar_type), _c_str(grammar))
         if not ptr:
-            raise CbisonError(f"the engine's new_matcher returned NULL for a {grammar_type!r} grammar.")
+            raise CbisonError(
+                f"the engine's new_matcher returned NULL for a {grammar_type!r} grammar."
+            )
         return CbisonMatcher(self, int(ptr))
 
     # --- masks --------------------------------------------------------------------------------
@@ -182,7 +188,11 @@ class CbisonFactory:
             raw[2 * i] = m.pointer
             raw[2 * i + 1] = base + r * stride
         if self._fn_compute_masks(self._address, raw, len(idx)) != 0:
-            errors = [f"row {r}: {m.get_error()}" for m, r in zip(matchers, idx, strict=True) if m.get_error()]
+            errors = [
+                f"row {r}: {m.get_error()}"
+                for m, r in zip(matchers, idx, strict=True)
+                if m.get_error()
+            ]
             raise CbisonError(
                 "the engine's compute_masks failed" + (": " + "; ".join(errors) if errors else ".")
             )
@@ -220,7 +230,7 @@ class CbisonMatcher:
     """One matcher of a :class:`CbisonFactory` (the C object is freed once, by :meth:`free`,
     ``with``, or garbage collection)."""
 
-    __slots__ = ("_f", "_ptr", "__weakref__")
+    __slots__ = ("__weakref__", "_f", "_ptr")
 
     def __init__(self, factory: CbisonFactory, pointer: int) -> None:
         self._f = factory
@@ -256,7 +266,9 @@ class CbisonMatcher:
 
     def _optional(self, fn: Any, name: str) -> Any:
         if fn is None:
-            raise CbisonUnsupportedError(f"{name} is not supported by this engine (its function pointer is NULL).")
+            raise CbisonUnsupportedError(
+                f"{name} is not supported by this engine (its function pointer is NULL)."
+            )
         return fn
 
     # --- state --------------------------------------------------------------------------------
@@ -372,7 +384,9 @@ def load_factory(
     try:
         lib = ctypes.CDLL(str(library_path))
     except OSError as exc:
-        raise CbisonError(f"could not open the CBISON engine library {library_path}: {exc}") from exc
+        raise CbisonError(
+            f"could not open the CBISON engine library {library_path}: {exc}"
+        ) from exc
     symbol = f"{prefix}_cbison_new_factory"
     try:
         raw = getattr(lib, symbol)
@@ -380,11 +394,9 @@ def load_factory(
         raise CbisonError(
             f"{library_path} does not export {symbol}; check the engine's prefix."
         ) from None
-    new_factory = NewFactoryFn(ctypes.cast(raw, ctypes.c_void_p).value)
+    new_factory = NewFactoryFn(ctypes.cast(raw, ctypes.c_void_p).value or 0)
     exported = export_tokenizer(tokenizer) if isinstance(tokenizer, TokenizerInfo) else None
-    address = (
-        exported.address if exported is not None else getattr(tokenizer, "address", tokenizer)
-    )
+    address = exported.address if exported is not None else getattr(tokenizer, "address", tokenizer)
     if not isinstance(address, int) or not address:
         raise CbisonError(
             "load_factory: tokenizer must be a TokenizerInfo, a CBISON tokenizer or its address."

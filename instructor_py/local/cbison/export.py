@@ -50,7 +50,7 @@ from instructor_py.local.cbison.abi import (
     mask_byte_len,
 )
 from instructor_py.local.cbison.grammar_types import spec_for_grammar
-from instructor_py.local.cbison.refcount import LOCK, Handle, Registry, write_c_string
+from instructor_py.local.cbison.refcount import LOCK, Handle, Registry, write_c_string, write_u32s
 from instructor_py.local.cbison.tokenizer import IMPL_MAGIC
 from instructor_py.local.handle import CompiledGrammarHandle, InstrumentedMatcher
 from instructor_py.local.orchestrator import StructuredOutputOrchestrator
@@ -94,7 +94,9 @@ class _Factory:
 class _Matcher:
     __slots__ = ("error", "error_buf", "factory", "matcher")
 
-    def __init__(self, factory: int, matcher: InstrumentedMatcher | None, error: str | None) -> None:
+    def __init__(
+        self, factory: int, matcher: InstrumentedMatcher | None, error: str | None
+    ) -> None:
         self.factory = factory
         self.matcher = matcher
         self.error: str | None = None
@@ -138,7 +140,8 @@ def _validate_grammar(
         return -1
     try:
         handle = rec.payload.compile(
-            ctypes.string_at(gtype) if gtype else None, ctypes.string_at(grammar) if grammar else None
+            ctypes.string_at(gtype) if gtype else None,
+            ctypes.string_at(grammar) if grammar else None,
         )
     except Exception as exc:
         write_c_string(msg, msg_len, _describe(exc))
@@ -156,7 +159,8 @@ def _new_matcher(api: int | None, gtype: int | None, grammar: int | None) -> int
         return _new_id(_Matcher(0, None, "cbison: new_matcher on an unknown or freed factory"))
     try:
         handle = rec.payload.compile(
-            ctypes.string_at(gtype) if gtype else None, ctypes.string_at(grammar) if grammar else None
+            ctypes.string_at(gtype) if gtype else None,
+            ctypes.string_at(grammar) if grammar else None,
         )
         state = _Matcher(rec.address, handle.matcher, None)
     except Exception as exc:
@@ -191,7 +195,7 @@ def _compute_mask(m: int | None, dest: int | None, size: int) -> int:
 def _tokens(ptr: int | None, n: int) -> list[int]:
     if n and not ptr:
         raise CbisonError("the token array is NULL")
-    return list((ctypes.c_uint32 * n).from_address(ptr)) if n else []
+    return list((ctypes.c_uint32 * n).from_address(ptr or 0)) if n else []
 
 
 def _live(m: int | None) -> tuple[_Matcher, InstrumentedMatcher] | None:
@@ -245,8 +249,7 @@ def _compute_ff_tokens(m: int | None, out: int | None, out_len: int) -> int:
         ids = got[1].compute_ff_tokens()[:out_len]
         if ids and not out:
             raise CbisonError("the output array is NULL")
-        if ids:
-            (ctypes.c_uint32 * len(ids)).from_address(out)[:] = ids
+        write_u32s(out or 0, ids)
         return len(ids)
     except Exception as exc:
         return got[0].fail(f"compute_ff_tokens: {_describe(exc)}")
@@ -299,7 +302,7 @@ def _compute_masks(api: int | None, reqs: int | None, n: int) -> int:
     if n == 0:
         return 0
     fac = rec.payload
-    raw = (ctypes.c_void_p * (2 * n)).from_address(reqs)
+    raw = (ctypes.c_void_p * (2 * n)).from_address(reqs or 0)
     rc = 0
     groups: dict[str, list[tuple[_Matcher, InstrumentedMatcher, int]]] = {}
     for i in range(n):
@@ -317,12 +320,18 @@ def _compute_masks(api: int | None, reqs: int | None, n: int) -> int:
     return rc
 
 
-def _fill_group(fac: _Factory, backend_name: str, items: Sequence[tuple[_Matcher, Any, int]]) -> int:
+def _fill_group(
+    fac: _Factory, backend_name: str, items: Sequence[tuple[_Matcher, Any, int]]
+) -> int:
     """One backend batch over rows of one block when the buffers are rows of one array, else
     one mask at a time."""
     base = min(d for _, _, d in items)
     offsets = [d - base for _, _, d in items]
-    if len(items) > 1 and all(o % fac.mbl == 0 for o in offsets) and len(set(offsets)) == len(offsets):
+    if (
+        len(items) > 1
+        and all(o % fac.mbl == 0 for o in offsets)
+        and len(set(offsets)) == len(offsets)
+    ):
         rows = max(offsets) // fac.mbl + 1
         pairs: list[tuple[BackendMatcher, int]] = [
             (m.inner, o // fac.mbl) for (_, m, _), o in zip(items, offsets, strict=True)

@@ -28,7 +28,16 @@ from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
 from instructor_py.local.constraints import ConstraintSpec
 
 #: The grammar types :func:`spec_for_grammar` reads.
-GRAMMAR_TYPES = ("regex", "json", "json_schema", "json_object", "lark", "gbnf", "llguidance", "guidance")
+GRAMMAR_TYPES = (
+    "regex",
+    "json",
+    "json_schema",
+    "json_object",
+    "lark",
+    "gbnf",
+    "llguidance",
+    "guidance",
+)
 
 _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
@@ -80,7 +89,9 @@ def _llguidance_spec(text: str) -> ConstraintSpec:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConstraintCompileError(f"the llguidance grammar is not valid JSON: {exc.msg}.") from exc
+        raise ConstraintCompileError(
+            f"the llguidance grammar is not valid JSON: {exc.msg}."
+        ) from exc
     grammars = obj.get("grammars") if isinstance(obj, dict) else None
     if not isinstance(grammars, list) or len(grammars) != 1 or not isinstance(grammars[0], dict):
         raise ConstraintCompileError(
@@ -92,9 +103,7 @@ def _llguidance_spec(text: str) -> ConstraintSpec:
         return ConstraintSpec.grammar(str(g["lark_grammar"]), "lark")
     if "json_schema" in g:
         return _schema_spec(g["json_schema"])
-    raise ConstraintCompileError(
-        "the llguidance grammar has neither lark_grammar nor json_schema."
-    )
+    raise ConstraintCompileError("the llguidance grammar has neither lark_grammar nor json_schema.")
 
 
 def escape_regex_literal(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from instructor_py.errors import CbisonError
@@ -113,6 +114,13 @@ class Handle(Generic[T]):
     def __del__(self) -> None:
         if not getattr(self, "_closed", True) and not sys.is_finalizing():
             self.close()
+
+
+def write_u32s(dest: int, ids: Sequence[int]) -> None:
+    """Write ``ids`` as ``uint32_t`` values at ``dest`` (the caller checked the room)."""
+    if ids:
+        arr = (ctypes.c_uint32 * len(ids))(*ids)
+        ctypes.memmove(dest, arr, 4 * len(ids))
 
 
 def write_c_string(dest: int | None, size: int, text: str) -> None:

@@ -25,7 +25,7 @@ from instructor_py.local.cbison.abi import (
     RefCountFn,
     TokenizeBytesFn,
 )
-from instructor_py.local.cbison.refcount import Handle, Registry
+from instructor_py.local.cbison.refcount import Handle, Registry, write_u32s
 from instructor_py.local.tokenizer import TokenizerInfo
 
 #: ``impl_magic`` of the structs instructor_py exports ("IPY1").
@@ -67,10 +67,9 @@ def _tokenize_bytes(
         rec = _TOKENIZERS.live.get(api or 0)
         if rec is None or (n and not data):
             return 0
-        ids = rec.payload.tokenize(ctypes.string_at(data, n) if n else b"")
-        k = min(len(ids), out_len)
-        if out and k:
-            (ctypes.c_uint32 * k).from_address(out)[:] = ids[:k]
+        ids = rec.payload.tokenize(ctypes.string_at(data or 0, n) if n else b"")
+        if out:
+            write_u32s(out, ids[: min(len(ids), out_len)])
         return len(ids)
     except Exception:
         return 0
@@ -226,4 +225,3 @@ class CbisonTokenizer:
 def exported_tokenizer_count() -> int:
     """How many exported tokenizers are alive (reference count above 0)."""
     return len(_TOKENIZERS.live)
-
