@@ -75,6 +75,7 @@ class Driver:
             sz,
             ctypes.c_int,
             vp,
+            vp,
         ]
         lib.drv_time_masks.restype = ctypes.c_double
         lib.drv_bad_cases.argtypes = [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint32, vp, sz]
@@ -117,14 +118,15 @@ class Driver:
 
     def time_masks(
         self, factory: int, gtype: str, grammar: str, tokens: list[int], rounds: int, words: int
-    ) -> float:
+    ) -> tuple[float, np.ndarray]:
+        """Total ns in compute_mask over ``rounds`` walks, and each token's ns in the last one."""
         scratch = np.zeros(words, dtype=np.int32)
-        return float(
-            self.lib.drv_time_masks(
-                factory, gtype.encode(), grammar.encode(), self._tokens(tokens), len(tokens),
-                rounds, scratch.ctypes.data,
-            )
+        per_token = np.zeros(max(1, len(tokens)), dtype=np.float64)
+        total = self.lib.drv_time_masks(
+            factory, gtype.encode(), grammar.encode(), self._tokens(tokens), len(tokens),
+            rounds, scratch.ctypes.data, per_token.ctypes.data,
         )  # fmt: skip
+        return float(total), per_token[: len(tokens)]
 
     def bad_cases(
         self, factory: int, gtype: str, grammar: str, bad_token: int

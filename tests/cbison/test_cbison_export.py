@@ -170,3 +170,20 @@ def test_export_rejects_wrong_arguments(tok: TokenizerInfo) -> None:
         export_factory(tok)  # type: ignore[arg-type]
     with pytest.raises(CbisonError, match="expected a TokenizerInfo"):
         export_tokenizer(PERSON)  # type: ignore[arg-type]
+
+
+def test_c_driver_timing_entry_point(
+    driver: Driver, tok: TokenizerInfo, orch: StructuredOutputOrchestrator
+) -> None:
+    # the benchmark's C timing loop: a per-token time for each compute_mask, summing to the total
+    tokens = [ord(c) for c in "abcabc"]
+    with export_factory(orch) as exported:
+        total, per = driver.time_masks(
+            exported.address, "regex", "(abc)+", tokens, 1, (tok.vocab_size + 31) // 32
+        )
+        assert total > 0 and per.shape == (6,) and (per > 0).all()
+        assert abs(per.sum() - total) <= 1e-6 * total
+        failed, _ = driver.time_masks(
+            exported.address, "regex", "(", tokens, 1, (tok.vocab_size + 31) // 32
+        )
+    assert failed == -1  # a bad grammar: the loop stops with -1

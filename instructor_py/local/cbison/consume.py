@@ -296,7 +296,10 @@ class CbisonMatcher:
 
     def compute_mask_at(self, address: int) -> None:
         """Write the mask (``mask_byte_len`` bytes) at a raw address the caller vouches for."""
-        if self._f.fn_compute_mask(self.pointer, address, self._f.mask_byte_len) != 0:
+        ptr, f = self._ptr, self._f
+        if ptr is None:
+            raise CbisonError("this CBISON matcher was freed; create a new one with new_matcher().")
+        if f.fn_compute_mask(ptr, address, f._mbl) != 0:
             raise self._fail("compute_mask")
 
     def consume_tokens(self, tokens: Sequence[int]) -> None:

@@ -92,7 +92,7 @@ class _Factory:
 
 
 class _Matcher:
-    __slots__ = ("error", "error_buf", "factory", "matcher")
+    __slots__ = ("dest", "error", "error_buf", "factory", "matcher", "mbl", "view")
 
     def __init__(
         self, factory: int, matcher: InstrumentedMatcher | None, error: str | None
@@ -101,6 +101,10 @@ class _Matcher:
         self.matcher = matcher
         self.error: str | None = None
         self.error_buf: Any = None
+        rec = _FACTORIES.live.get(factory)
+        self.mbl = rec.payload.mbl if rec is not None else 0
+        self.dest = 0  # the last mask buffer and its numpy view (callers reuse their buffers)
+        self.view: Any = None
         if error is not None:
             self.fail(error)
 
@@ -182,11 +186,13 @@ def _compute_mask(m: int | None, dest: int | None, size: int) -> int:
     matcher = st.matcher
     if matcher is None or st.error is not None:
         return -1
-    fac = _FACTORIES.live[st.factory].payload
-    if size != fac.mbl or not dest:
-        return st.fail(f"compute_mask: mask_byte_len {size} (expected {fac.mbl}) or NULL buffer")
+    if size != st.mbl or not dest:
+        return st.fail(f"compute_mask: mask_byte_len {size} (expected {st.mbl}) or NULL buffer")
+    if dest != st.dest:
+        st.view = _FACTORIES.live[st.factory].payload.view(dest)
+        st.dest = dest
     try:
-        matcher.fill_next_token_bitmask(fac.view(dest), 0)
+        matcher.fill_next_token_bitmask(st.view, 0)
     except Exception as exc:
         return st.fail(f"compute_mask: {_describe(exc)}")
     return 0

@@ -75,10 +75,12 @@ int drv_walk_batch(cbison_factory_t f, const char *type, const char *grammar,
 
 /*
  * Timing for the benchmark: `rounds` walks over the tokens, compute_mask timed alone
- * (monotonic clock). Returns the total nanoseconds spent in compute_mask, or -1.
+ * (monotonic clock). Returns the total nanoseconds spent in compute_mask, or -1; per_token
+ * (NULL, or n doubles) gets each token's time in the last round.
  */
 double drv_time_masks(cbison_factory_t f, const char *type, const char *grammar,
-                      const uint32_t *tokens, size_t n, int rounds, uint32_t *scratch) {
+                      const uint32_t *tokens, size_t n, int rounds, uint32_t *scratch,
+                      double *per_token) {
     double total = 0;
     for (int r = 0; r < rounds; r++) {
         cbison_matcher_t m = f->new_matcher(f, type, grammar);
@@ -89,7 +91,9 @@ double drv_time_masks(cbison_factory_t f, const char *type, const char *grammar,
             int rc = f->compute_mask(m, scratch, f->mask_byte_len);
             clock_gettime(CLOCK_MONOTONIC, &b);
             if (rc != 0 || f->consume_tokens(m, tokens + i, 1) != 0) { f->free_matcher(m); return -1; }
-            total += (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+            double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+            total += ns;
+            if (per_token) per_token[i] = ns;
         }
         f->free_matcher(m);
     }
