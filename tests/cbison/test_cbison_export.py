@@ -187,3 +187,40 @@ def test_c_driver_timing_entry_point(
             exported.address, "regex", "(", tokens, 1, (tok.vocab_size + 31) // 32
         )
     assert failed == -1  # a bad grammar: the loop stops with -1
+
+
+def test_exported_compute_masks_mixed_backends_separate_buffers_and_an_error(
+    tok: TokenizerInfo, orch: StructuredOutputOrchestrator
+) -> None:
+    import ctypes
+
+    from instructor_py.local.cbison import CbisonFactoryStruct, CbisonMaskReq, spec_for_grammar
+
+    words = (tok.vocab_size + 31) // 32
+    orch.register_backend(orch.get_backend("outlines"), set_as_default=True)
+    grammars = [
+        ("lark", 'start: "x" /[0-9]+/'),  # llguidance (outlines-core reads no grammars)
+        ("regex", "(no|nay)"),  # outlines-core, the default now
+        ("regex", "(unclosed"),  # a matcher in its error state
+    ]
+    assert [orch.compile(spec_for_grammar(*g)).backend for g in grammars[:2]] == [
+        "llguidance",
+        "outlines",
+    ]
+    with export_factory(orch) as exported:
+        s = CbisonFactoryStruct.from_address(exported.address)
+        ms = [s.new_matcher(exported.address, t.encode(), g.encode()) for t, g in grammars]
+        bufs = [np.zeros(words, dtype=np.int32) for _ in ms]  # three separate arrays
+        reqs = (CbisonMaskReq * 3)()
+        for r, m, b in zip(reqs, ms, bufs, strict=True):
+            r.matcher = m
+            r.mask_dest = ctypes.cast(b.ctypes.data, ctypes.POINTER(ctypes.c_uint32))
+        assert s.compute_masks(exported.address, reqs, 3) == -1  # one failed...
+        for g, b in zip(grammars[:2], bufs[:2], strict=True):  # ...the others are filled
+            want = np.zeros((1, words), dtype=np.int32)
+            orch.compile(spec_for_grammar(*g)).matcher.fill_next_token_bitmask(want, 0)
+            assert np.array_equal(b, want[0]) and b.any()
+        assert not bufs[2].any()
+        assert ctypes.string_at(s.get_error(ms[2])).startswith(b"could not compile regex")
+        for m in ms:
+            s.free_matcher(m)

@@ -188,10 +188,10 @@ def _compute_mask(m: int | None, dest: int | None, size: int) -> int:
         return -1
     if size != st.mbl or not dest:
         return st.fail(f"compute_mask: mask_byte_len {size} (expected {st.mbl}) or NULL buffer")
-    if dest != st.dest:
-        st.view = _FACTORIES.live[st.factory].payload.view(dest)
-        st.dest = dest
     try:
+        if dest != st.dest:
+            st.view = _FACTORIES.live[st.factory].payload.view(dest)
+            st.dest = dest
         matcher.fill_next_token_bitmask(st.view, 0)
     except Exception as exc:
         return st.fail(f"compute_mask: {_describe(exc)}")
@@ -229,12 +229,24 @@ def _consume_tokens(m: int | None, tokens: int | None, n: int) -> int:
 
 def _is_accepting(m: int | None) -> bool:
     got = _live(m)
-    return got is not None and bool(got[1].is_accepting())
+    if got is None:
+        return False
+    try:
+        return bool(got[1].is_accepting())
+    except Exception as exc:  # never let an exception cross into C
+        got[0].fail(f"is_accepting: {_describe(exc)}")
+        return False
 
 
 def _is_stopped(m: int | None) -> bool:
     got = _live(m)
-    return got is None or bool(got[1].is_terminated())
+    if got is None:
+        return True  # an unknown matcher or one in its error state: a forced stop
+    try:
+        return bool(got[1].is_terminated())
+    except Exception as exc:
+        got[0].fail(f"is_stopped: {_describe(exc)}")
+        return True
 
 
 def _validate_tokens(m: int | None, tokens: int | None, n: int) -> int:

@@ -54,10 +54,13 @@ def _get_token(api: int | None, token_id: int, dest: int | None, dest_len: int) 
 
 
 def _is_special(api: int | None, token_id: int) -> int:
-    rec = _TOKENIZERS.live.get(api or 0)
-    if rec is None or token_id >= rec.payload.vocab_size:
+    try:
+        rec = _TOKENIZERS.live.get(api or 0)
+        if rec is None or token_id >= rec.payload.vocab_size:
+            return -1
+        return 1 if token_id in rec.payload.special_token_ids else 0
+    except Exception:
         return -1
-    return 1 if token_id in rec.payload.special_token_ids else 0
 
 
 def _tokenize_bytes(
