@@ -168,7 +168,9 @@ def test_batched_compute_masks_equals_one_by_one(tiny_lib: Path, tok: TokenizerI
 def test_wrong_magic_and_major_version_are_refused(tiny_lib: Path, tok: TokenizerInfo) -> None:
     with pytest.raises(CbisonError, match=r"magic 0xdeadbeef .* is not a cbison_factory"):
         load_factory(tiny_lib, "tiny", tok, {"corrupt": "magic"})
-    with pytest.raises(CbisonError, match=r"CBISON factory 2\.0, this build reads version 1\.x"):
+    with pytest.raises(
+        CbisonError, match=r"this cbison_factory is version 2\.0, this build reads version 1\.x"
+    ):
         load_factory(tiny_lib, "tiny", tok, '{"corrupt": "version"}')
     fake = CbisonFactoryStruct()  # a struct built here: right magic, but no functions at all
     fake.magic = FACTORY_MAGIC

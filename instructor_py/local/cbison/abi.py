@@ -21,6 +21,9 @@ from ctypes import (
     c_uint32,
     c_void_p,
 )
+from typing import TypeVar
+
+from instructor_py.errors import CbisonError
 
 FACTORY_MAGIC = 0x1BB53ED3
 FACTORY_VERSION_MAJOR = 1
@@ -54,6 +57,9 @@ ComputeMasksFn = CFUNCTYPE(c_int32, c_void_p, c_void_p, c_size_t)
 
 #: ``cbison_new_factory_fn_t``: ``(tokenizer, options_json, error_string, error_string_len)``
 NewFactoryFn = CFUNCTYPE(c_void_p, c_void_p, ctypes.c_char_p, c_void_p, c_size_t)
+
+
+S = TypeVar("S", bound=Structure)
 
 
 class CbisonTokenizerStruct(Structure):
@@ -158,6 +164,28 @@ def layout() -> dict[str, int]:
             out[f"{name}.{fname}"] = desc.offset
             out[f"{name}.{fname}#size"] = desc.size
     return out
+
+
+def read_header(cls: type[S], address: int, magic: int, major: int, what: str) -> S:
+    """The struct at ``address`` after checking it is there, its magic and its major version;
+    raises CbisonError saying which check failed."""
+    c_name = next(name for name, c in STRUCTS.items() if c is cls)
+    if not address:
+        raise CbisonError(f"{what}: the pointer is NULL; pass the address of a {c_name}.")
+    s = cls.from_address(address)
+    found = int(s.magic)
+    if found != magic:
+        raise CbisonError(
+            f"{what}: magic 0x{found:08x} at 0x{address:x} is not a {c_name}'s "
+            f"(0x{magic:08x}); is the address right?"
+        )
+    got_major, got_minor = int(s.version_major), int(s.version_minor)
+    if got_major != major:
+        raise CbisonError(
+            f"{what}: this {c_name} is version {got_major}.{got_minor}, this build reads "
+            f"version {major}.x; use a matching build of the other side."
+        )
+    return s
 
 
 def mask_byte_len(n_vocab: int) -> int:

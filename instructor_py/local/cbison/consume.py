@@ -31,12 +31,15 @@ from instructor_py.local.cbison.abi import (
     REQUIRED_FACTORY_FUNCTIONS,
     CbisonFactoryStruct,
     NewFactoryFn,
+    read_header,
 )
 
 _FF_BUFFER = 1024
 
 
-def _c_str(text: str) -> bytes:
+def _c_str(text: str | bytes) -> bytes:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")  # must be UTF-8 text for the engine anyway
     if "\0" in text:
         raise CbisonError(
             "grammar types and grammars passed to a CBISON engine cannot contain NUL."
@@ -53,22 +56,9 @@ class CbisonFactory:
     """
 
     def __init__(self, address: int, *, owned: bool = False, keepalive: Any = None) -> None:
-        if not address:
-            raise CbisonError(
-                "CbisonFactory: the factory pointer is NULL; pass a cbison_factory address."
-            )
-        s = CbisonFactoryStruct.from_address(address)
-        if s.magic != FACTORY_MAGIC:
-            raise CbisonError(
-                f"CbisonFactory: magic 0x{s.magic:08x} at 0x{address:x} is not a cbison_factory's "
-                f"(0x{FACTORY_MAGIC:08x}); is the address right?"
-            )
-        if s.version_major != FACTORY_VERSION_MAJOR:
-            raise CbisonError(
-                f"CbisonFactory: the engine implements CBISON factory {s.version_major}."
-                f"{s.version_minor}, this build reads version {FACTORY_VERSION_MAJOR}.x; use a "
-                "matching engine build."
-            )
+        s = read_header(
+            CbisonFactoryStruct, address, FACTORY_MAGIC, FACTORY_VERSION_MAJOR, "CbisonFactory"
+        )
         missing = [n for n in REQUIRED_FACTORY_FUNCTIONS if not getattr(s, n)]
         if missing:
             raise CbisonError(
@@ -134,7 +124,7 @@ class CbisonFactory:
 
     # --- grammar ------------------------------------------------------------------------------
 
-    def validate_grammar(self, grammar_type: str, grammar: str) -> tuple[bool, str]:
+    def validate_grammar(self, grammar_type: str, grammar: str | bytes) -> tuple[bool, str]:
         """``(ok, message)``: ok is False on an error; the message is the error, a warning, or
         empty."""
         self._check_open()
@@ -144,7 +134,7 @@ class CbisonFactory:
         )
         return rc >= 0, buf.value.decode("utf-8", "replace")
 
-    def new_matcher(self, grammar_type: str, grammar: str) -> CbisonMatcher:
+    def new_matcher(self, grammar_type: str, grammar: str | bytes) -> CbisonMatcher:
         """A matcher for the grammar; check ``get_error()`` (a bad grammar gives a matcher in
         its error state, as CBISON specifies)."""
         self._check_open()

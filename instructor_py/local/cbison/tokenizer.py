@@ -24,6 +24,7 @@ from instructor_py.local.cbison.abi import (
     IsSpecialTokenFn,
     RefCountFn,
     TokenizeBytesFn,
+    read_header,
 )
 from instructor_py.local.cbison.refcount import Handle, Registry, write_u32s
 from instructor_py.local.tokenizer import TokenizerInfo
@@ -123,19 +124,13 @@ class CbisonTokenizer:
     major version and holds a reference while the object lives (``close()`` gives it back)."""
 
     def __init__(self, address: int) -> None:
-        if not address:
-            raise CbisonError("CbisonTokenizer: the tokenizer pointer is NULL.")
-        s = CbisonTokenizerStruct.from_address(address)
-        if s.magic != TOKENIZER_MAGIC:
-            raise CbisonError(
-                f"CbisonTokenizer: magic 0x{s.magic:08x} at 0x{address:x} is not a "
-                f"cbison_tokenizer's (0x{TOKENIZER_MAGIC:08x}); is the address right?"
-            )
-        if s.version_major != TOKENIZER_VERSION_MAJOR:
-            raise CbisonError(
-                f"CbisonTokenizer: version {s.version_major}.{s.version_minor} is not supported "
-                f"(this build reads {TOKENIZER_VERSION_MAJOR}.x)."
-            )
+        s = read_header(
+            CbisonTokenizerStruct,
+            address,
+            TOKENIZER_MAGIC,
+            TOKENIZER_VERSION_MAJOR,
+            "CbisonTokenizer",
+        )
         if not s.get_token or not s.is_special_token:
             raise CbisonError("CbisonTokenizer: get_token or is_special_token is NULL.")
         self._s = s
@@ -188,7 +183,9 @@ class CbisonTokenizer:
             raise CbisonError(f"is_special_token({token_id}) failed in the tokenizer.")
         return r == 1
 
-    def tokenize_bytes(self, data: bytes) -> list[int]:
+    def tokenize_bytes(self, data: bytes | str) -> list[int]:
+        if isinstance(data, str):
+            data = data.encode("utf-8")
         if self._closed:
             raise CbisonError("this CbisonTokenizer was closed.")
         if self._tokenize is None:
