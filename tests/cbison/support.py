@@ -149,20 +149,22 @@ class Driver:
         return out
 
 
-def python_walk(matcher: object, tokens: list[int], vocab: int) -> tuple[np.ndarray, list[bool]]:
-    """Masks (``[n + 1, words]``, cut to the vocabulary) and is_accepting before each token and
-    after the last, through our Matcher protocol; every token must be allowed by its mask."""
+def python_walk(matcher: object, tokens: list[int], vocab: int) -> Walk:
+    """The same walk as the C driver's through our Matcher protocol: masks (``[n + 1, words]``,
+    cut to the vocabulary), is_accepting and is_terminated before each token and after the last;
+    every token must be allowed by its mask."""
     from instructor_py.local import allocate_bitmask, is_token_allowed
 
     words = (vocab + 31) // 32
     masks = np.zeros((len(tokens) + 1, words), dtype=np.int32)
-    accepting = []
+    accepting, stopped = [], []
     row = allocate_bitmask(1, vocab)
     for i in range(len(tokens) + 1):
         matcher.fill_next_token_bitmask(row, 0)  # type: ignore[attr-defined]
         masks[i] = row[0, :words]
         accepting.append(bool(matcher.is_accepting()))  # type: ignore[attr-defined]
+        stopped.append(bool(matcher.is_terminated()))  # type: ignore[attr-defined]
         if i < len(tokens):
             assert is_token_allowed(row[0], tokens[i]), f"token {tokens[i]} refused at {i}"
             assert matcher.accept_token(tokens[i])  # type: ignore[attr-defined]
-    return masks, accepting
+    return Walk(0, masks, accepting, stopped, "")

@@ -32,12 +32,13 @@ def test_c_driver_masks_equal_ours_bit_for_bit(
     text: str,
 ) -> None:
     tokens = smol.tokenize(text)
-    ours, our_accepting = python_walk(smol_orch.compile(spec).matcher, tokens, smol.vocab_size)
+    ours = python_walk(smol_orch.compile(spec).matcher, tokens, smol.vocab_size)
     with export_factory(smol_orch) as exported:
-        walk = driver.walk(exported.address, gtype, grammar, tokens, ours.shape[1])
+        walk = driver.walk(exported.address, gtype, grammar, tokens, ours.masks.shape[1])
     assert walk.rc == 0, walk.error
-    assert walk.masks.shape == ours.shape and np.array_equal(walk.masks, ours)
-    assert walk.accepting == our_accepting and walk.accepting[-1]
+    assert walk.masks.shape == ours.masks.shape and np.array_equal(walk.masks, ours.masks)
+    assert walk.accepting == ours.accepting and walk.accepting[-1]
+    assert walk.stopped == ours.stopped and walk.stopped[-1] == (gtype != "lark")  # [a-z]+ goes on
     assert not any(walk.accepting[:-1]) or gtype == "lark"  # "I say h" already matches the lark one
     assert np.count_nonzero(walk.masks) > 0
 
@@ -47,7 +48,7 @@ def test_c_driver_batch_uses_compute_masks(
 ) -> None:
     spec, gtype, grammar, text = CASES[0]
     tokens = smol.tokenize(text)
-    ours, _ = python_walk(smol_orch.compile(spec).matcher, tokens, smol.vocab_size)
+    ours = python_walk(smol_orch.compile(spec).matcher, tokens, smol.vocab_size).masks
     with export_factory(smol_orch) as exported:
         rc, masks = driver.walk_batch(exported.address, gtype, grammar, tokens, 4, ours.shape[1])
     assert rc == 0
@@ -62,7 +63,7 @@ def test_schema_options_travel_in_x_guidance(
     text = '{ "a" : 1 }'
     tokens = smol.tokenize(text)
     flexible = ConstraintSpec.json_schema(schema, whitespace="flexible")
-    ours, _ = python_walk(smol_orch.compile(flexible).matcher, tokens, smol.vocab_size)
+    ours = python_walk(smol_orch.compile(flexible).matcher, tokens, smol.vocab_size).masks
     with export_factory(smol_orch) as exported:
         sent = json.dumps({**schema, "x-guidance": {"whitespace_flexible": True}})
         walk = driver.walk(exported.address, "json_schema", sent, tokens, ours.shape[1])
