@@ -19,9 +19,10 @@ from instructor_py.local.cbison.abi import (
     CbisonTokenizerStruct,
 )
 from instructor_py.local.cbison.backend import CbisonBackend, CbisonBackendMatcher
-from instructor_py.local.cbison.consume import CbisonFactory, CbisonMatcher, load_factory
+from instructor_py.local.cbison.consume import CbisonFactory, CbisonMatcher
 from instructor_py.local.cbison.export import ExportedFactory, export_factory
 from instructor_py.local.cbison.grammar_types import grammar_for_spec, spec_for_grammar
+from instructor_py.local.cbison.loader import load_factory
 from instructor_py.local.cbison.tokenizer import (
     CbisonTokenizer,
     ExportedTokenizer,

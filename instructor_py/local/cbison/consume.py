@@ -1,7 +1,8 @@
-"""Consuming a CBISON engine: `CbisonFactory`, `CbisonMatcher`, `load_factory`.
+"""Consuming a CBISON engine: `CbisonFactory`, `CbisonMatcher`.
 
 A ``cbison_factory`` comes from a grammar engine (a shared library's
-``<prefix>_cbison_new_factory``, or any address a caller hands over). :class:`CbisonFactory`
+``<prefix>_cbison_new_factory``, see :mod:`~instructor_py.local.cbison.loader`, or any address
+a caller hands over). :class:`CbisonFactory`
 checks its magic and major version, takes a reference for as long as the Python object lives
 (``close()`` or garbage collection gives it back) and calls its function pointers; each
 :class:`CbisonMatcher` keeps its factory alive and frees its C matcher once (``free()``, a
@@ -17,10 +18,8 @@ the engine writes ``mask_byte_len`` bytes at the start of a row and the rest of 
 from __future__ import annotations
 
 import ctypes
-import json
 import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from instructor_py.errors import CbisonError, CbisonUnsupportedError, TokenOutOfRangeError
@@ -30,7 +29,6 @@ from instructor_py.local.cbison.abi import (
     FACTORY_VERSION_MAJOR,
     REQUIRED_FACTORY_FUNCTIONS,
     CbisonFactoryStruct,
-    NewFactoryFn,
     read_header,
 )
 
@@ -355,56 +353,3 @@ class CbisonMatcher:
 
     def __repr__(self) -> str:
         return "CbisonMatcher(freed)" if self._ptr is None else f"CbisonMatcher(0x{self._ptr:x})"
-
-
-def load_factory(
-    library_path: str | Path,
-    prefix: str,
-    tokenizer: Any,
-    options: Mapping[str, Any] | str | None = None,
-) -> CbisonFactory:
-    """Open a grammar engine's shared library and build its factory for ``tokenizer``.
-
-    Calls ``<prefix>_cbison_new_factory(tokenizer, options_json, err, errlen)``. ``tokenizer`` is
-    a :class:`~instructor_py.local.tokenizer.TokenizerInfo` (exported for the call; the engine
-    keeps its own reference), an exported or consumed CBISON tokenizer (anything with
-    ``.address``) or a raw ``cbison_tokenizer`` address. ``options`` is a dict (sent as JSON) or
-    JSON text. The engine's error text is raised on failure.
-    """
-    from instructor_py.local.cbison.tokenizer import export_tokenizer
-    from instructor_py.local.tokenizer import TokenizerInfo
-
-    try:
-        lib = ctypes.CDLL(str(library_path))
-    except OSError as exc:
-        raise CbisonError(
-            f"could not open the CBISON engine library {library_path}: {exc}"
-        ) from exc
-    symbol = f"{prefix}_cbison_new_factory"
-    try:
-        raw = getattr(lib, symbol)
-    except AttributeError:
-        raise CbisonError(
-            f"{library_path} does not export {symbol}; check the engine's prefix."
-        ) from None
-    new_factory = NewFactoryFn(ctypes.cast(raw, ctypes.c_void_p).value or 0)
-    exported = export_tokenizer(tokenizer) if isinstance(tokenizer, TokenizerInfo) else None
-    address = exported.address if exported is not None else getattr(tokenizer, "address", tokenizer)
-    if not isinstance(address, int) or not address:
-        raise CbisonError(
-            "load_factory: tokenizer must be a TokenizerInfo, a CBISON tokenizer or its address."
-        )
-    if isinstance(options, Mapping):
-        options = json.dumps(dict(options))
-    err = ctypes.create_string_buffer(4096)
-    try:
-        ptr = new_factory(
-            address, None if options is None else options.encode("utf-8"), err, len(err)
-        )
-    finally:
-        if exported is not None:
-            exported.close()  # the engine took its own reference if it kept the tokenizer
-    if not ptr:
-        msg = err.value.decode("utf-8", "replace") or "no error message"
-        raise CbisonError(f"{symbol} failed: {msg}")
-    return CbisonFactory(int(ptr), owned=True, keepalive=lib)
