@@ -151,10 +151,23 @@ def test_refused_grammar_types_fall_back_on_the_next_backend(
         tok, backends=[CbisonBackend(f, name="tiny", tokenizer=tok), LLGuidanceBackend(tok)]
     )
     h = orch.compile_json_schema({"type": "object"})
-    assert h.backend == "llguidance"
-    assert any("tiny refused" in r and "only 'regex'" in r for r in h.fallback_reasons), (
-        h.fallback_reasons
+    assert h.backend == "llguidance"  # the type was probed once and declined without compiling
+    assert h.fallback_reasons == (
+        "tiny: skipped (the engine refuses grammar type 'json_schema' (tiny engine: grammar type "
+        "'json_schema' is not supported; it reads only 'regex'))",
     )
+    tiny_stats = orch.get_backend("tiny").get_stats()
+    assert (tiny_stats.compiles, tiny_stats.compile_errors) == (0, 0)  # never asked to compile
+    # without probing, the engine's refusal of the grammar itself makes compile fail over
+    unprobed = StructuredOutputOrchestrator(
+        tok,
+        backends=[
+            CbisonBackend(f, name="tiny", tokenizer=tok, probe_types=False),
+            LLGuidanceBackend(tok),
+        ],
+    )
+    h = unprobed.compile_json_schema({"type": "object"})
+    assert h.backend == "llguidance" and "tiny refused" in h.fallback_reasons[0]
     unicode = orch.compile_regex(r"\p{L}+")  # a regex feature the tiny engine does not have
     assert unicode.backend == "llguidance" and "unknown escape" in unicode.fallback_reasons[0]
     with pytest.raises(ConstraintCompileError, match=r"(?s)tiny refused.*bad \{m,n\}.*llguidance"):

@@ -179,6 +179,8 @@ def test_wrong_magic_and_major_version_are_refused(tiny_lib: Path, tok: Tokenize
         CbisonFactory(ctypes.addressof(fake))
     with pytest.raises(CbisonError, match="NULL"):
         CbisonFactory(0)
+    with pytest.raises(CbisonError, match="is not aligned like a cbison_factory"):
+        CbisonFactory(ctypes.addressof(fake) + 4)
 
 
 def test_engine_errors_and_missing_symbols(

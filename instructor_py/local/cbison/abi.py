@@ -172,6 +172,11 @@ def read_header(cls: type[S], address: int, magic: int, major: int, what: str) -
     c_name = next(name for name, c in STRUCTS.items() if c is cls)
     if not address:
         raise CbisonError(f"{what}: the pointer is NULL; pass the address of a {c_name}.")
+    if address % ctypes.alignment(cls):
+        raise CbisonError(
+            f"{what}: 0x{address:x} is not aligned like a {c_name} (to {ctypes.alignment(cls)} "
+            "bytes); is the address right?"
+        )
     s = cls.from_address(address)
     found = int(s.magic)
     if found != magic:

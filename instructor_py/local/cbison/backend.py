@@ -4,7 +4,10 @@ Constraint kinds map to CBISON grammar types (:func:`~instructor_py.local.cbison
 JSON schema -> ``json_schema`` (options in ``x-guidance``), regex -> ``regex``, choice -> an
 escaped ``regex`` alternation, grammars -> ``lark`` / ``gbnf``. When the engine refuses a grammar
 (``get_error`` on the new matcher) ``compile`` raises ConstraintCompileError with its text, so the
-orchestrator falls back on the next backend; ``grammar_types`` declines types up front.
+orchestrator falls back on the next backend. Types the engine does not read are declined up
+front: ``grammar_types`` lists them, or (by default) each type is probed once with
+``validate_grammar`` on a trivial grammar of that type (:data:`PROBES`), and a type the engine
+refuses makes :meth:`CbisonBackend.supports` False with the engine's message as the reason.
 
 The matcher (:class:`CbisonBackendMatcher`) follows our :class:`~instructor_py.local.matcher.Matcher`
 contract on top of whatever the engine provides: a refused token returns False without changing
@@ -31,6 +34,15 @@ from instructor_py.local.cbison.consume import CbisonFactory, CbisonMatcher
 from instructor_py.local.cbison.grammar_types import grammar_for_spec
 from instructor_py.local.constraints import ConstraintSpec
 from instructor_py.local.tokenizer import TokenizerInfo
+
+
+#: A trivially valid grammar of each type, to ask an engine whether it reads the type at all.
+PROBES = {
+    "json_schema": '{"type":"string"}',
+    "regex": "a",
+    "lark": 'start: "a"',
+    "gbnf": 'root ::= "a"',
+}
 
 
 class CbisonBackendMatcher:
@@ -171,7 +183,8 @@ class CbisonBackend:
 
     ``tokenizer``: the TokenizerInfo the factory was built for (checked against ``n_vocab``;
     gives the logits width of :meth:`allocate_bitmask`). ``grammar_types``: the types the engine
-    accepts, when known (others are declined without asking the engine). ``name`` shows in
+    accepts, when known (others are declined without asking the engine); otherwise, with
+    ``probe_types``, each type is probed once (see :data:`PROBES`). ``name`` shows in
     handles, statistics and fallback reasons.
     """
 
@@ -182,6 +195,7 @@ class CbisonBackend:
         name: str = "cbison",
         tokenizer: TokenizerInfo | None = None,
         grammar_types: Iterable[str] | None = None,
+        probe_types: bool = True,
     ) -> None:
         if not isinstance(factory, CbisonFactory):
             raise ConfigurationError(
@@ -197,6 +211,8 @@ class CbisonBackend:
         self._name = name
         self._width = tokenizer.logits_width if tokenizer is not None else factory.n_vocab
         self._types = frozenset(grammar_types) if grammar_types is not None else None
+        self._probe = probe_types and self._types is None
+        self._refused: dict[str, str | None] = {}  # grammar type -> the engine's refusal
         self._stats = StatsCounter(name)
 
     @property
@@ -214,8 +230,20 @@ class CbisonBackend:
         grammar = grammar_for_spec(spec)
         if grammar is None:
             return f"CBISON has no grammar type for {spec.kind} constraints"
-        if self._types is not None and grammar[0] not in self._types:
-            return f"the engine does not accept grammar type {grammar[0]!r} (it accepts {', '.join(sorted(self._types))})"
+        gtype = grammar[0]
+        if self._types is not None and gtype not in self._types:
+            accepted = ", ".join(sorted(self._types))
+            return f"the engine does not accept grammar type {gtype!r} (it accepts {accepted})"
+        if self._probe and gtype in PROBES:
+            if gtype not in self._refused:
+                try:
+                    ok, msg = self._factory.validate_grammar(gtype, PROBES[gtype])
+                except CbisonError as exc:
+                    ok, msg = False, str(exc)
+                self._refused[gtype] = None if ok else (msg or "no message")
+            refusal = self._refused[gtype]
+            if refusal is not None:
+                return f"the engine refuses grammar type {gtype!r} ({refusal})"
         return None
 
     def compile(self, spec: ConstraintSpec) -> CbisonBackendMatcher:
