@@ -1,8 +1,14 @@
-"""Builds the C sources of tests/cbison/c with ``cc`` (at test time) and wraps the driver."""
+"""Builds the C sources of tests/cbison/c with ``cc`` (at test time) and wraps the driver.
+
+``CBISON_TEST_CFLAGS`` adds compiler flags, e.g. to run the tests under AddressSanitizer:
+``CBISON_TEST_CFLAGS="-fsanitize=address,undefined" LD_PRELOAD=$(gcc -print-file-name=libasan.so)
+ASAN_OPTIONS=detect_leaks=0 pytest tests/cbison``.
+"""
 
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -30,6 +36,7 @@ def build(out_dir: Path) -> dict[str, Path]:
         "-std=c11",
         "-D_POSIX_C_SOURCE=200809L",
         f"-I{C_DIR}",
+        *os.environ.get("CBISON_TEST_CFLAGS", "").split(),
     ]
     built = {
         "tiny": out_dir / "libtiny_engine.so",
