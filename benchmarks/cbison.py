@@ -12,12 +12,16 @@ backend behind them:
 - ``CbisonBackend -> export``: our exported factory consumed again through ``CbisonBackend``
   (Python -> C -> Python -> llguidance), the full round trip an orchestrator backend pays.
 
+A second table batches ``--batch`` (default 8) matchers of the schema in lockstep: our
+``BatchProcessor.fill_bitmask`` against the C driver's ``compute_masks`` on our export (one call
+per step, filled by llguidance's parallel executor behind both), in µs per mask.
+
 Each round runs the three in a rotating order (none always on a warmer cache); only the mask
 call is timed, and each token's time is its minimum over the rounds (the machine is shared:
 noise only adds). The ratio is each row's mean over the orchestrator's. Goal: <= 1.2x.
 
     PYTHONPATH=. python benchmarks/cbison.py               # 30 schemas, 3 rounds
-    PYTHONPATH=. python benchmarks/cbison.py --limit 60 --rounds 5
+    PYTHONPATH=. python benchmarks/cbison.py --limit 60 --rounds 5 --batch 16
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from tests.engine_conformance.maskbench_scoring import (
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("orchestrator", "C driver -> export", "CbisonBackend -> export")
+BATCH = ("BatchProcessor", "C driver compute_masks -> export")
 
 
 def walk_python(matcher: Any, tokens: list[int], mask: np.ndarray) -> list[float]:
@@ -55,16 +60,52 @@ def walk_python(matcher: Any, tokens: list[int], mask: np.ndarray) -> list[float
     return out
 
 
+def walk_batch(processor: Any, tokens: list[int]) -> list[float]:
+    """ns per mask of each step's ``fill_bitmask`` (all rows) along ``tokens``."""
+    out = []
+    k = processor.batch_size
+    for t in tokens:
+        t0 = time.perf_counter_ns()
+        processor.fill_bitmask()
+        out.append(float(time.perf_counter_ns() - t0) / k)
+        processor.accept_tokens([t] * k)
+    return out
+
+
+def print_table(title: str, best: dict[str, np.ndarray], names: tuple[str, ...]) -> float:
+    """The rows of ``names`` (the first is the baseline); returns the worst ratio."""
+    base = float(best[names[0]].mean())
+    print(title + "\n")
+    print(f"| path | mask µs mean | p50 | p99 | vs {names[0]} |")
+    print("|---|---:|---:|---:|---:|")
+    for e in names:
+        arr = best[e]
+        print(
+            f"| {e} | {arr.mean():.1f} | {np.percentile(arr, 50):.1f} | "
+            f"{np.percentile(arr, 99):.1f} | {arr.mean() / base:.2f}x |"
+        )
+    print()
+    return max(float(best[e].mean()) / base for e in names[1:])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=30, help="schemas (spread over subsets)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--batch", type=int, default=8, help="matchers per batch (0: no batch table)"
+    )
     args = parser.parse_args(argv)
     if c_compiler() is None:
         print("no C compiler (cc) on PATH: the C driver cannot be built", file=sys.stderr)
         return 2
 
-    from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
+    from instructor_py.local import (
+        BatchProcessor,
+        ConstraintSpec,
+        StructuredOutputOrchestrator,
+        TokenizerInfo,
+    )
     from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
     from instructor_py.local.cbison import CbisonBackend, CbisonFactory, export_factory
     from instructor_py.local.cbison.grammar_types import grammar_for_spec
@@ -91,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # per engine: one [rounds, tokens] array per schema; the machine is shared, so each token's
     # time is its minimum over the rounds (noise only ever adds time)
-    samples: dict[str, list[np.ndarray]] = {e: [] for e in ENGINES}
+    names = ENGINES + (BATCH if args.batch > 0 else ())
+    samples: dict[str, list[np.ndarray]] = {e: [] for e in names}
     used = skipped = 0
     for case in cases:
         try:
@@ -110,10 +152,22 @@ def main(argv: list[str] | None = None) -> int:
         used += 1
         gtype, grammar = grammar_for_spec(spec) or ("", "")
         mask = direct.allocate_bitmask(1)
-        runs: dict[str, list[list[float]]] = {e: [] for e in ENGINES}
+        runs: dict[str, list[list[float]]] = {e: [] for e in names}
         for r in range(args.rounds):
-            for e in ENGINES[r % 3 :] + ENGINES[: r % 3]:
-                if e == "orchestrator":
+            for e in names[r % len(names) :] + names[: r % len(names)]:
+                if e == "BatchProcessor":
+                    bp = BatchProcessor(direct, args.batch)
+                    for row in range(args.batch):
+                        bp.set_constraint(row, spec)
+                    runs[e].append(walk_batch(bp, tokens))
+                elif e == "C driver compute_masks -> export":
+                    total, per = driver.time_batch(
+                        exported.address, gtype, grammar, tokens, args.batch, words
+                    )
+                    if total < 0:
+                        raise SystemExit(f"the C driver's batch failed on {case.name}")
+                    runs[e].append([float(x) / args.batch for x in per])
+                elif e == "orchestrator":
                     runs[e].append(walk_python(direct.compile(spec).matcher, tokens, mask))
                 elif e == "CbisonBackend -> export":
                     runs[e].append(walk_python(via_c.compile(spec).matcher, tokens, mask))
@@ -124,26 +178,20 @@ def main(argv: list[str] | None = None) -> int:
                     if total < 0:
                         raise SystemExit(f"the C driver failed on {case.name}")
                     runs[e].append([float(x) for x in per])
-        for e in ENGINES:
+        for e in names:
             samples[e].append(np.min(np.asarray(runs[e]), axis=0))
 
-    best = {e: np.concatenate(samples[e]) / 1000 for e in ENGINES}
-    base = float(best["orchestrator"].mean())
+    best = {e: np.concatenate(samples[e]) / 1000 for e in names}
     print(
         f"CBISON mask time, SmolLM2 tokenizer ({info.vocab_size:,} tokens), {used} MaskBench "
         f"schemas (+{skipped} skipped), {best['orchestrator'].size} masks per row, each the "
         f"minimum of {args.rounds} rounds\n"
     )
-    print("| path | mask µs mean | p50 | p99 | vs orchestrator |")
-    print("|---|---:|---:|---:|---:|")
-    for e in ENGINES:
-        arr = best[e]
-        print(
-            f"| {e} | {arr.mean():.1f} | {np.percentile(arr, 50):.1f} | "
-            f"{np.percentile(arr, 99):.1f} | {arr.mean() / base:.2f}x |"
-        )
-    worst = max(float(best[e].mean()) / base for e in ENGINES[1:])
-    print(f"\nworst ratio {worst:.2f}x (goal <= 1.2x: {'met' if worst <= 1.2 else 'NOT met'})")
+    worst = print_table("One matcher:", best, ENGINES)
+    print(f"worst ratio {worst:.2f}x (goal <= 1.2x: {'met' if worst <= 1.2 else 'NOT met'})\n")
+    if args.batch > 0:
+        ratio = print_table(f"Batches of {args.batch} matchers, µs per mask:", best, BATCH)
+        print(f"batch ratio {ratio:.2f}x (goal <= 1.2x: {'met' if ratio <= 1.2 else 'NOT met'})")
     factory.close()
     exported.close()
     return 0

@@ -85,6 +85,17 @@ class Driver:
             vp,
         ]
         lib.drv_time_masks.restype = ctypes.c_double
+        lib.drv_time_batch.argtypes = [
+            vp,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            u32p,
+            sz,
+            sz,
+            vp,
+            vp,
+        ]
+        lib.drv_time_batch.restype = ctypes.c_double
         lib.drv_bad_cases.argtypes = [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint32, vp, sz]
         lib.drv_bad_cases.restype = ctypes.c_int
         lib.drv_incr.argtypes = lib.drv_decr.argtypes = [vp]
@@ -134,6 +145,18 @@ class Driver:
             rounds, scratch.ctypes.data, per_token.ctypes.data,
         )  # fmt: skip
         return float(total), per_token[: len(tokens)]
+
+    def time_batch(
+        self, factory: int, gtype: str, grammar: str, tokens: list[int], k: int, words: int
+    ) -> tuple[float, np.ndarray]:
+        """Total ns in compute_masks over ``k`` matchers in lockstep, and each step's ns."""
+        masks = np.zeros((k, words), dtype=np.int32)
+        per_step = np.zeros(max(1, len(tokens)), dtype=np.float64)
+        total = self.lib.drv_time_batch(
+            factory, gtype.encode(), grammar.encode(), self._tokens(tokens), len(tokens), k,
+            masks.ctypes.data, per_step.ctypes.data,
+        )  # fmt: skip
+        return float(total), per_step[: len(tokens)]
 
     def bad_cases(
         self, factory: int, gtype: str, grammar: str, bad_token: int

@@ -188,6 +188,11 @@ def test_c_driver_timing_entry_point(
             exported.address, "regex", "(", tokens, 1, (tok.vocab_size + 31) // 32
         )
     assert failed == -1  # a bad grammar: the loop stops with -1
+    with export_factory(orch) as exported:
+        total, per = driver.time_batch(
+            exported.address, "regex", "(abc)+", tokens, 3, (tok.vocab_size + 31) // 32
+        )
+    assert total > 0 and per.shape == (6,) and (per > 0).all()
 
 
 def test_exported_compute_masks_mixed_backends_separate_buffers_and_an_error(

@@ -100,6 +100,42 @@ double drv_time_masks(cbison_factory_t f, const char *type, const char *grammar,
     return total;
 }
 
+/*
+ * Batched timing for the benchmark: `k` matchers walk the tokens in lockstep; each step's
+ * compute_masks call over rows of `masks` ([k, words]) is timed. per_step gets each step's ns.
+ * Returns the total ns, -1 on a failure, -100 if compute_masks is NULL.
+ */
+double drv_time_batch(cbison_factory_t f, const char *type, const char *grammar,
+                      const uint32_t *tokens, size_t n, size_t k, uint32_t *masks,
+                      double *per_step) {
+    if (!f->compute_masks) return -100;
+    if (k > 64) return -1;
+    size_t words = f->mask_byte_len / 4;
+    cbison_matcher_t ms[64];
+    cbison_mask_req_t reqs[64];
+    for (size_t j = 0; j < k; j++) {
+        ms[j] = f->new_matcher(f, type, grammar);
+        reqs[j].matcher = ms[j];
+        reqs[j].mask_dest = masks + j * words;
+    }
+    double total = 0;
+    int failed = 0;
+    for (size_t i = 0; i < n && !failed; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int rc = f->compute_masks(f, reqs, k);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+        total += ns;
+        if (per_step) per_step[i] = ns;
+        if (rc != 0) failed = 1;
+        for (size_t j = 0; j < k && !failed; j++)
+            if (f->consume_tokens(ms[j], tokens + i, 1) != 0) failed = 1;
+    }
+    for (size_t j = 0; j < k; j++) f->free_matcher(ms[j]);
+    return failed ? -1 : total;
+}
+
 static void line(char **out, size_t *room, const char *name, long rc, const char *err) {
     int w = snprintf(*out, *room, "%s\t%ld\t%s\n", name, rc, err ? err : "(null)");
     if (w > 0 && (size_t)w < *room) { *out += w; *room -= (size_t)w; }
