@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructor_py.errors import ConfigurationError, ConstraintCompileError, ConstraintError
+from instructor_py.errors import (
+    ConfigurationError,
+    ConstraintCompileError,
+    ConstraintError,
+    TokenOutOfRangeError,
+)
 from instructor_py.local import (
     BatchProcessor,
     ConstraintSpec,
@@ -119,6 +124,8 @@ def test_an_engine_without_optional_functions_still_serves_the_orchestrator(
     )
     m = orch.compile_regex("[a-c]+!").matcher  # the cache's clone: new matcher + replay
     assert not m.accept_token(ord("z"))  # checked against the mask (no validate_tokens)
+    with pytest.raises(TokenOutOfRangeError, match="outside the engine's vocabulary"):
+        m.accept_token(tok.vocab_size)
     assert (
         m.accept_tokens([ord("a"), ord("b")])
         and m.validate_tokens([ord("c"), ord("!"), ord("x")]) == 2

@@ -27,6 +27,7 @@ from instructor_py.errors import (
     ConfigurationError,
     ConstraintCompileError,
     ConstraintError,
+    TokenOutOfRangeError,
 )
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask, check_bitmask, is_token_allowed
@@ -34,7 +35,6 @@ from instructor_py.local.cbison.consume import CbisonFactory, CbisonMatcher
 from instructor_py.local.cbison.grammar_types import grammar_for_spec
 from instructor_py.local.constraints import ConstraintSpec
 from instructor_py.local.tokenizer import TokenizerInfo
-
 
 #: A trivially valid grammar of each type, to ask an engine whether it reads the type at all.
 PROBES = {
@@ -86,9 +86,19 @@ class CbisonBackendMatcher:
         self._m.compute_mask(mask, 0)
         return is_token_allowed(mask[0], token_id)
 
+    def _check(self, token_ids: Sequence[int]) -> list[int]:
+        ids = [int(t) for t in token_ids]
+        n = self._f.n_vocab
+        for t in ids:
+            if not 0 <= t < n:
+                raise TokenOutOfRangeError(
+                    f"token id {t} is outside the engine's vocabulary [0, {n})."
+                )
+        return ids
+
     def validate_tokens(self, token_ids: Sequence[int]) -> int:
-        ids = list(token_ids)
-        if not ids:
+        ids = self._check(token_ids)
+        if not ids or self._m.get_error() is not None:
             return 0
         if self._f.fn_validate_tokens is not None:
             return self._m.validate_tokens(ids)
@@ -108,7 +118,7 @@ class CbisonBackendMatcher:
         return self.accept_tokens([token_id])
 
     def accept_tokens(self, token_ids: Sequence[int]) -> bool:
-        ids = list(token_ids)
+        ids = self._check(token_ids)
         if not ids:
             return True
         if self._m.get_error() is not None:
