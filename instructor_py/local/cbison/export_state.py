@@ -100,10 +100,8 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
 
 
-# --- factory functions ---------------------------------------------------------------------------
-
-
 def live(m: int | None) -> tuple[MatcherState, InstrumentedMatcher] | None:
+    """The state and matcher of a usable matcher handle (None: unknown, freed or in error)."""
     st = MATCHERS.get(m or 0)
     if st is None or st.matcher is None or st.error is not None:
         return None
