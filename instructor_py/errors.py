@@ -163,6 +163,15 @@ class TokenOutOfRangeError(ConstraintError, ValueError):
     """A token id outside the tokenizer's vocabulary was given to a matcher."""
 
 
+class CbisonError(ConstraintError):
+    """A CBISON engine or interface failed: bad magic or version, an engine error (its
+    ``get_error`` text), a freed matcher, a shared library without the expected symbol."""
+
+
+class CbisonUnsupportedError(CbisonError):
+    """The CBISON engine leaves this optional function NULL (not supported by this engine)."""
+
+
 # --- streaming -------------------------------------------------------------------------------
 
 
