@@ -121,7 +121,7 @@ class AttemptIterator:
             )
             text = response.output_text(mode)
             outcome = (
-                _cut_off_failure(response.finish_reason)
+                _cut_off_failure(response)
                 if response.finish_reason in _CUT_OFF
                 else plan.pipeline.run(text, plan.context)
             )
@@ -244,23 +244,23 @@ async def aexecute(plan: ExecutionPlan) -> StructuredOutputResponse:
         return cast(StructuredOutputResponse, done.value)
 
 
-_CUT_OFF = frozenset({"length", "max_tokens"})
+_CUT_OFF = frozenset({"length", "max_tokens", "repetition"})
 
 
-def _cut_off_failure(finish_reason: str | None) -> StageFailure:
-    """An answer the provider cut off at the token limit is a failed attempt, whatever a fragment
-    of it might parse to: a balanced object found inside an unfinished answer is not the answer.
-    Only the truncation is reported (errors about the fragment would mislead the model)."""
-    return StageFailure(
-        "extract",
-        (
-            FieldError(
-                "$",
-                f"the answer was cut off by the token limit (finish_reason={finish_reason!r}); "
-                "raise max_tokens with with_options(max_tokens=...) or ask for less",
-            ),
-        ),
-    )
+def _cut_off_failure(response: InferenceResponse) -> StageFailure:
+    """An answer the provider cut off (at the token limit, or the local driver on a degenerate
+    loop) is a failed attempt, whatever a fragment of it might parse to: a balanced object found
+    inside an unfinished answer is not the answer. Only the cut is reported (errors about the
+    fragment would mislead the model)."""
+    reason = response.finish_reason
+    if reason == "repetition":
+        message = response.finish_detail or "the answer fell into a loop and was stopped"
+    else:
+        message = (
+            f"the answer was cut off by the token limit (finish_reason={reason!r}); "
+            "raise max_tokens with with_options(max_tokens=...) or ask for less"
+        )
+    return StageFailure("extract", (FieldError("$", message),))
 
 
 def _with_finish_hint(failure: StageFailure, finish_reason: str | None) -> StageFailure:

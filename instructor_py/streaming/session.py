@@ -155,6 +155,7 @@ class StreamSession:
         self._tool_name: str | None = None
         self._other_tool = False
         self._finish: str | None = None
+        self._finish_detail: str | None = None
         self._try_usage: Usage | None = None
         self._raw: Any = None
         self._last_view: Any = MISSING
@@ -180,6 +181,8 @@ class StreamSession:
         self._raw = delta.raw
         if delta.finish_reason:
             self._finish = delta.finish_reason
+        if delta.finish_detail:
+            self._finish_detail = delta.finish_detail
         if delta.usage is not None:
             self._try_usage = delta.usage
         if delta.content:
@@ -334,6 +337,7 @@ class StreamSession:
             finish_reason=self._finish,
             usage=self._try_usage or Usage(),
             raw=self._raw,
+            finish_detail=self._finish_detail,
         )
 
     def _void(self, next_attempt: int, reason: str) -> VoidOutput:
