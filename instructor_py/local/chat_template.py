@@ -45,6 +45,17 @@ GEMMA_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
 )
 
+# No chat template: the messages' texts one after the other (for base models, and for prompts the
+# caller formats itself). Selected with ``chat_template="raw"``.
+RAW_TEMPLATE = "{{ bos_token }}{% for message in messages %}{{ message['content'] }}\n\n{% endfor %}"
+
+# Templates a caller can name instead of writing one: ``using("local", chat_template="raw")``.
+NAMED_TEMPLATES: dict[str, str] = {
+    "raw": RAW_TEMPLATE,
+    "chatml": CHATML_TEMPLATE,
+    "gemma": GEMMA_TEMPLATE,
+}
+
 # Fallbacks for GGUF files without ``tokenizer.chat_template``, by ``general.architecture`` prefix.
 FALLBACK_TEMPLATES: dict[str, str] = {"gemma": GEMMA_TEMPLATE}
 
@@ -52,6 +63,8 @@ __all__ = [
     "CHATML_TEMPLATE",
     "FALLBACK_TEMPLATES",
     "GEMMA_TEMPLATE",
+    "NAMED_TEMPLATES",
+    "RAW_TEMPLATE",
     "ChatTemplate",
     "normalize_messages",
 ]
@@ -86,6 +99,7 @@ class ChatTemplate:
     def __init__(
         self, source: str, *, bos_token: str = "", eos_token: str = "", is_fallback: bool = False
     ) -> None:
+        source = NAMED_TEMPLATES.get(source, source)
         self.source = source
         self.bos_token = bos_token
         self.eos_token = eos_token

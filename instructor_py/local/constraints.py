@@ -17,7 +17,7 @@ from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
 
 ConstraintKind = Literal["json_schema", "regex", "grammar", "choice"]
 GrammarSyntax = Literal["lark", "gbnf"]
-Whitespace = Literal["compact", "flexible"]
+Whitespace = Literal["compact", "spaced", "flexible"]
 
 GRAMMAR_SYNTAXES: tuple[str, ...] = ("lark", "gbnf")
 
@@ -27,7 +27,9 @@ class ConstraintOptions:
     """Options shared by every constraint kind.
 
     - ``whitespace``: ``"compact"`` (JSON without insignificant whitespace, the default: fewer
-      tokens, no whitespace loops) or ``"flexible"`` (any JSON whitespace between tokens).
+      tokens, no whitespace loops), ``"spaced"`` (exactly one space after ``,`` and ``:``, as
+      Python's ``json.dumps`` writes it: the JSON most text a model learned from looks like) or
+      ``"flexible"`` (any JSON whitespace between tokens).
     - ``max_nesting``: how deep outlines-core unrolls recursive schemas (llguidance handles
       recursion natively and ignores it).
     - ``allow_relaxed``: when no backend compiles a JSON schema exactly, the orchestrator may fall
@@ -42,9 +44,9 @@ class ConstraintOptions:
     lenient: bool = False
 
     def __post_init__(self) -> None:
-        if self.whitespace not in ("compact", "flexible"):
+        if self.whitespace not in ("compact", "spaced", "flexible"):
             raise ConstraintCompileError(
-                f"whitespace must be 'compact' or 'flexible', got {self.whitespace!r}."
+                f"whitespace must be 'compact', 'spaced' or 'flexible', got {self.whitespace!r}."
             )
         if self.max_nesting < 1:
             raise ConstraintCompileError(f"max_nesting must be >= 1, got {self.max_nesting}.")

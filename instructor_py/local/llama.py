@@ -12,7 +12,8 @@ copy), pick a token, advance the matcher, and evaluate the new tokens with ``lla
   accepted at once and evaluated together with the sampled token in one batched forward pass.
 - **KV-cache reuse.** The decoder remembers which tokens its KV cache holds; a new prompt only
   evaluates the suffix after the longest common prefix (a retry repeats the whole conversation).
-- **Stops** at matcher termination, at an end-of-generation token the grammar allows, or at
+- **Stops** at matcher termination, at an end-of-generation token the grammar allows, at a
+  degenerate loop (``finish_reason="repetition"``, with a :class:`RepetitionDetector`), or at
   ``max_tokens`` / the context end (``finish_reason="length"``, a truncation).
 
 Every llama_decode call is a forward pass and is counted in :class:`DecodeStats`.
@@ -32,6 +33,7 @@ import numpy.typing as npt
 
 from instructor_py.errors import ConstraintError, ContextOverflowError, LocalModelError
 from instructor_py.local.bitmask import allocate_bitmask, apply_bitmask
+from instructor_py.local.repetition import RepetitionDetector
 from instructor_py.local.sampling import Sampler, SamplingParams
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ class DecodeChunk:
     text: str = ""
     finish_reason: str | None = None
     stats: DecodeStats | None = field(default=None, compare=False)
+    detail: str | None = None  # why it stopped, when that is news (e.g. the loop it fell into)
 
 
 class LlamaDecoder:
@@ -256,12 +259,16 @@ class LlamaDecoder:
         sample_first: bool = True,
         ignore_eos: bool = False,
         jump_forward: bool = True,
+        repetition: RepetitionDetector | None = None,
     ) -> Iterator[DecodeChunk]:
         """Generate after ``prompt``; yields a chunk per step, the last one with finish_reason.
 
         ``ignore_eos`` (unconstrained only) keeps generating through end-of-generation tokens, for
         benchmarks that need an exact token count. ``jump_forward`` (with ``fast_forward``) also
         forces the forced text that ``compute_ff_tokens`` leaves out (see :meth:`_forced_tokens`).
+        With a ``repetition`` detector, the output text is fed to it and the generation ends with
+        ``finish_reason="repetition"`` (the loop described in the last chunk's ``detail``) as soon
+        as it reports a degenerate loop.
         """
         if not prompt:
             raise LocalModelError("the prompt is empty; send at least one message")
@@ -278,16 +285,28 @@ class LlamaDecoder:
         eog = self.model.eog_token_ids
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         out: list[int] = []
+        texts: list[str] = []
 
         def emit(tokens: Sequence[int]) -> DecodeChunk:
             out.extend(tokens)
             data = b"".join(self.model.token_bytes(t) for t in tokens)
-            return DecodeChunk(tuple(tokens), utf8.decode(data))
+            text = utf8.decode(data)
+            if repetition is not None:
+                texts.append(text)
+                repetition.feed(text)
+            return DecodeChunk(tuple(tokens), text)
 
-        def finish(reason: str) -> DecodeChunk:
+        def finish(reason: str, detail: str | None = None) -> DecodeChunk:
             stats.decode_seconds = time.perf_counter() - t_prompt_end
             self.totals.add(stats)
-            return DecodeChunk((), utf8.decode(b"", final=True), reason, stats.snapshot())
+            text = utf8.decode(b"", final=True)
+            return DecodeChunk((), text, reason, stats.snapshot(), detail)
+
+        def looped() -> DecodeChunk | None:
+            found = repetition.found if repetition is not None else None
+            if found is None:
+                return None
+            return finish("repetition", found.describe("".join(texts)))
 
         def forced(limit: int) -> list[int]:
             if matcher is None or not fast_forward or limit <= 0:
@@ -309,6 +328,10 @@ class LlamaDecoder:
             if done:
                 yield finish("stop")
                 return
+            stop = looped()
+            if stop is not None:
+                yield stop
+                return
             if len(out) >= budget:
                 yield finish("length")
                 return
@@ -323,7 +346,7 @@ class LlamaDecoder:
                 new.extend(forced(budget - len(out) - 1))
                 done = matcher is not None and matcher.is_terminated()
             yield emit(new)
-            if done or len(out) >= budget:
+            if done or len(out) >= budget or (repetition is not None and repetition.found):
                 continue
             self._evaluate(new, stats)
 

@@ -30,28 +30,49 @@ _SCHEMA_SINGLE = (
 )
 
 
-def close_object_schemas(schema: Any, *, close_self: bool = True) -> Any:
+def close_object_schemas(
+    schema: Any, *, close_self: bool = True, required_first: bool = False, close: bool = True
+) -> Any:
     """A copy of ``schema`` where every object schema with ``properties`` and no
     ``additionalProperties`` gets ``additionalProperties: false``. The direct members of an
-    ``allOf`` stay open (closing each part of a composition would reject the whole)."""
+    ``allOf`` stay open (closing each part of a composition would reject the whole).
+
+    With ``required_first``, each object's required properties come before its optional ones (the
+    grammar writes keys in schema order): a model that has written what it must is then offered
+    to close the object before it is offered optional keys. ``close=False`` only reorders."""
     if not isinstance(schema, Mapping):
         return schema
     out: dict[str, Any] = dict(schema)
+    closing = close
+
+    def walk(sub: Any, close: bool = True) -> Any:
+        return close_object_schemas(
+            sub, close_self=close, required_first=required_first, close=closing
+        )
+
     for key in _SCHEMA_MAPS:
         value = out.get(key)
         if isinstance(value, Mapping):
-            out[key] = {name: close_object_schemas(sub) for name, sub in value.items()}
+            out[key] = {name: walk(sub) for name, sub in value.items()}
     for key in _SCHEMA_LISTS:
         value = out.get(key)
         if isinstance(value, list):
-            out[key] = [close_object_schemas(sub) for sub in value]
+            out[key] = [walk(sub) for sub in value]
     if isinstance(out.get("allOf"), list):
-        out["allOf"] = [close_object_schemas(sub, close_self=False) for sub in out["allOf"]]
+        out["allOf"] = [walk(sub, close=False) for sub in out["allOf"]]
     for key in _SCHEMA_SINGLE:
         if key in out:
-            out[key] = close_object_schemas(out[key])
+            out[key] = walk(out[key])
+    required = out.get("required")
+    if required_first and isinstance(out.get("properties"), Mapping) and isinstance(required, list):
+        props = out["properties"]
+        out["properties"] = {
+            **{k: v for k, v in props.items() if k in required},
+            **{k: v for k, v in props.items() if k not in required},
+        }
     if (
-        close_self
+        close
+        and close_self
         and "properties" in out
         and "additionalProperties" not in out
         and "unevaluatedProperties" not in out

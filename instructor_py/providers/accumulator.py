@@ -3,8 +3,8 @@
 non-streamed answer is its stream (the local provider) uses it for ``infer``.
 
 Text accumulates in ``content``; tool-call argument text in the first tool call (a parallel call
-with another id is dropped: TOOLS mode forces one call); ``finish_reason``, ``usage`` and ``raw``
-are those of the last delta that carried them.
+with another id is dropped: TOOLS mode forces one call); ``finish_reason``, ``finish_detail``,
+``usage`` and ``raw`` are those of the last delta that carried them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class DeltaAccumulator:
     __slots__ = (
         "_arguments",
         "_content",
+        "_detail",
         "_finish",
         "_other_tool",
         "_raw",
@@ -36,6 +37,7 @@ class DeltaAccumulator:
         self._tool_name: str | None = None
         self._other_tool = False
         self._finish: str | None = None
+        self._detail: str | None = None
         self._usage: Usage | None = None
         self._raw: Any = None
 
@@ -50,6 +52,8 @@ class DeltaAccumulator:
         self._raw = delta.raw
         if delta.finish_reason:
             self._finish = delta.finish_reason
+        if delta.finish_detail:
+            self._detail = delta.finish_detail
         if delta.usage is not None:
             self._usage = delta.usage
         if delta.content:
@@ -83,4 +87,5 @@ class DeltaAccumulator:
             finish_reason=self._finish,
             usage=self._usage or Usage(),
             raw=self._raw,
+            finish_detail=self._detail,
         )

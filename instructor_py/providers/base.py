@@ -45,7 +45,8 @@ class InferenceRequest:
     ``response_schema`` is the JSON schema (an object schema) the answer must satisfy; drivers use
     it for JSON_SCHEMA mode (response_format) and GRAMMAR mode (local constrained decoding).
     ``tool`` is set for TOOLS mode. ``options`` are passed through (temperature, max_tokens, seed,
-    top_p...); each driver maps the names it knows.
+    top_p...); each driver maps the names it knows. ``attempt`` counts validation attempts from 1
+    (a retry with the errors fed back is attempt 2, ...), so a driver can vary its retries.
     """
 
     messages: tuple[Message, ...]
@@ -56,6 +57,7 @@ class InferenceRequest:
     tool: ToolSpec | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     stream: bool = False
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +69,16 @@ class ToolCall:
 
 @dataclass(frozen=True, slots=True)
 class InferenceResponse:
-    """A complete answer. ``content`` is the text; ``tool_calls`` the tool calls, if any."""
+    """A complete answer. ``content`` is the text; ``tool_calls`` the tool calls, if any.
+    ``finish_detail`` is the driver's own word on why the answer stopped, when that is news (the
+    local driver's ``finish_reason="repetition"`` names the loop and its field there)."""
 
     content: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     finish_reason: str | None = None
     usage: Usage = Usage()
     raw: Any = None
+    finish_detail: str | None = None
 
     def output_text(self, mode: OutputMode) -> str:
         """The text the pipeline should extract JSON from: the first tool call's arguments in TOOLS
@@ -96,6 +101,7 @@ class InferenceDelta:
     finish_reason: str | None = None
     usage: Usage | None = None
     raw: Any = None
+    finish_detail: str | None = None
 
 
 @runtime_checkable

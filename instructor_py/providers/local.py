@@ -14,8 +14,12 @@ constraint (``handle.exact`` is False), the pipeline's validation and retries fi
 Options (``with_(options={...})``): ``max_tokens`` (default 1024, capped by the context),
 ``temperature`` (0 = greedy, the default), ``top_p``, ``top_k``, ``seed``, ``fast_forward``
 (default True), ``jump_forward`` (default True: with fast-forward, also force the forced text
-llguidance's forced tokens leave out, tokenized by the model's tokenizer) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces the
-schema, e.g. a regex or a choice).
+llguidance's forced tokens leave out, tokenized by the model's tokenizer), ``stop_repetition``
+(default True: end an attempt that falls into a degenerate loop, as a failed attempt whose error
+names the field), ``retry_temperature`` (default 0.7: a retry that would decode greedily samples
+at this temperature with a new seed per attempt, so it does not repeat the failed path; 0 keeps
+retries greedy) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces
+the schema, e.g. a regex or a choice).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 from instructor_py.errors import ConfigurationError
 from instructor_py.local.llama import DecodeStats
 from instructor_py.local.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
+from instructor_py.local.repetition import RepetitionDetector
 from instructor_py.local.sampling import SamplingParams
 from instructor_py.local.schema_prep import close_object_schemas
 from instructor_py.local.threads import iterate_in_thread
@@ -51,8 +56,13 @@ _PROVIDER_KEYS = (
     "strict_objects",
     "mode",
     "jump_forward",
+    "stop_repetition",
+    "retry_temperature",
+    "json_whitespace",
+    "required_first",
 )
-_MODEL_KEYS = ("model_path", "n_ctx", "n_threads", "n_batch", "chat_template")
+DEFAULT_RETRY_TEMPERATURE = 0.7
+_MODEL_KEYS = ("model_path", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "chat_template")
 _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
 
@@ -66,6 +76,7 @@ class LocalGeneration:
     stats: DecodeStats
     backend: str | None = None
     exact: bool = True
+    sampling: SamplingParams | None = None  # how this attempt sampled (retries differ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +91,15 @@ class LocalProvider:
     strict_objects: bool = True
     mode: OutputMode = OutputMode.GRAMMAR
     jump_forward: bool = True
+    stop_repetition: bool = True
+    retry_temperature: float = DEFAULT_RETRY_TEMPERATURE
+    json_whitespace: str = "compact"
+    required_first: bool = False
+
+    def __post_init__(self) -> None:
+        t = self.retry_temperature
+        if isinstance(t, bool) or not isinstance(t, int | float) or t < 0:
+            raise ConfigurationError(f"retry_temperature must be a number >= 0, got {t!r}")
 
     @classmethod
     def from_options(cls, **overrides: Any) -> LocalProvider:
@@ -160,7 +180,12 @@ class LocalProvider:
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
         model = self._model_for(request)
-        constraint = _constraint_of(request, self.strict_objects)
+        constraint = _constraint_of(
+            request,
+            self.strict_objects,
+            whitespace=str(request.options.get("json_whitespace", self.json_whitespace)),
+            required_first=bool(request.options.get("required_first", self.required_first)),
+        )
         handle = model.compile(constraint) if constraint is not None else None
         if handle is not None and not handle.exact:
             logger.info(
@@ -168,12 +193,18 @@ class LocalProvider:
                 handle.backend,
                 handle.relaxed_reason,
             )
-        prompt = model.render_prompt(request.messages)
+        prompt_text = model.chat_template.render(request.messages)
+        prompt = model.tokenize(prompt_text)
         options = request.options
-        sampling = SamplingParams.from_options(options)
+        sampling = self._sampling(request)
         max_tokens = _int_option(options, "max_tokens", self.max_tokens)
         fast_forward = bool(options.get("fast_forward", self.fast_forward))
         jump_forward = bool(options.get("jump_forward", self.jump_forward))
+        repetition = (
+            RepetitionDetector(prompt=prompt_text)
+            if options.get("stop_repetition", self.stop_repetition)
+            else None
+        )
         tool = request.tool if request.mode is OutputMode.TOOLS else None
         call_id = f"call_local_{uuid.uuid4().hex[:16]}"
         first = True
@@ -187,6 +218,7 @@ class LocalProvider:
                 fast_forward=fast_forward,
                 sample_first=self.sample_first,
                 jump_forward=jump_forward,
+                repetition=repetition,
             ):
                 tokens.extend(chunk.token_ids)
                 if chunk.finish_reason is None and not chunk.text:
@@ -206,6 +238,7 @@ class LocalProvider:
                         stats=chunk.stats,
                         backend=handle.backend if handle is not None else None,
                         exact=handle.exact if handle is not None else False,
+                        sampling=sampling,
                     )
                 if tool is not None:
                     yield InferenceDelta(
@@ -215,6 +248,7 @@ class LocalProvider:
                         finish_reason=chunk.finish_reason,
                         usage=usage,
                         raw=raw,
+                        finish_detail=chunk.detail,
                     )
                 else:
                     yield InferenceDelta(
@@ -222,6 +256,7 @@ class LocalProvider:
                         finish_reason=chunk.finish_reason,
                         usage=usage,
                         raw=raw,
+                        finish_detail=chunk.detail,
                     )
                 first = False
 
@@ -230,6 +265,21 @@ class LocalProvider:
         for delta in self.stream(request):
             answer.add(delta)
         return answer.response(default_call_id="call_local")
+
+    def _sampling(self, request: InferenceRequest) -> SamplingParams:
+        """The request's sampling options; a retry (``request.attempt > 1``) that would decode
+        greedily again samples at ``retry_temperature`` with a seed of its own, so it can leave
+        the path the failed attempt took (greedy decoding of the same prompt mostly repeats it)."""
+        params = SamplingParams.from_options(request.options)
+        if request.attempt <= 1 or not params.greedy:
+            return params
+        temperature = request.options.get("retry_temperature", self.retry_temperature)
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+            raise ConfigurationError(f"option 'retry_temperature' must be a number, got {temperature!r}")
+        if temperature <= 0:
+            return params
+        seed = (params.seed if params.seed is not None else 0) * 1_000_003 + request.attempt
+        return replace(params, temperature=float(temperature), seed=seed)
 
     async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
         return await asyncio.to_thread(self.infer, request)
@@ -250,7 +300,9 @@ def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
     return value
 
 
-def _constraint_of(request: InferenceRequest, strict_objects: bool) -> Any:
+def _constraint_of(
+    request: InferenceRequest, strict_objects: bool, *, whitespace: str, required_first: bool
+) -> Any:
     """The constraint to enforce: ``options["constraint"]`` when given, else the response schema."""
     from instructor_py.local.constraints import ConstraintSpec
 
@@ -269,6 +321,8 @@ def _constraint_of(request: InferenceRequest, strict_objects: bool) -> Any:
         json.dumps(schema)
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"the response schema is not JSON-serialisable: {exc}") from exc
-    if strict_objects:
-        schema = close_object_schemas(schema)
-    return ConstraintSpec.json_schema(dict(schema))
+    if strict_objects or required_first:
+        schema = close_object_schemas(
+            schema, close=strict_objects, required_first=required_first
+        )
+    return ConstraintSpec.json_schema(dict(schema), whitespace=whitespace)  # type: ignore[arg-type]

@@ -90,11 +90,12 @@ def lltokenizer_for(info: TokenizerInfo) -> Any:
 def llguidance_grammar(spec: ConstraintSpec) -> str:
     """The llguidance grammar (JSON text) for ``spec``; raises ConstraintCompileError."""
     if spec.kind == "json_schema":
-        compact = spec.options.whitespace == "compact"
+        whitespace = spec.options.whitespace
+        spaced = whitespace == "spaced"
         options: dict[str, Any] = {
-            "whitespace_flexible": not compact,
-            "item_separator": ",",
-            "key_separator": ":",
+            "whitespace_flexible": whitespace == "flexible",
+            "item_separator": ", " if spaced else ",",
+            "key_separator": ": " if spaced else ":",
             "coerce_one_of": False,
             "lenient": spec.options.lenient,
         }

@@ -294,6 +294,8 @@ class OutlinesBackend:
         if spec.kind == "grammar":
             return "outlines-core does not compile grammars"
         if spec.kind == "json_schema":
+            if spec.options.whitespace == "spaced":
+                return "outlines-core cannot fix the separators to ', ' and ': '"
             bad = [] if spec.options.lenient else unsupported_schema_keywords(spec.schema)
             if bad:
                 return f"outlines-core would ignore {', '.join(bad[:5])}"
