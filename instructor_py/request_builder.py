@@ -10,7 +10,7 @@ caller's messages, then ``prompt`` as a final user message.
 - ``JSON``: the schema goes into the system prompt; the driver turns on JSON mode.
 - ``MD_JSON``: the schema goes into the system prompt with the request for a fenced ```json block.
 - ``GRAMMAR``: local constrained decoding enforces the schema; the prompt describes it in plain
-  text (:func:`~instructor_py.schema_text.describe_schema`: keys, types, descriptions) so the model
+  text (:func:`~instructor_py.schema_prompt.describe_schema`: keys, types, descriptions) so the model
   knows what the fields mean without seeing schema syntax it could copy.
 
 ``response_schema`` is always set (drivers and the local engine may use it in any mode).
@@ -25,7 +25,7 @@ from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
 from instructor_py.providers.base import InferenceRequest, Message, ToolSpec
 from instructor_py.response_models.base import ResponseModel
-from instructor_py.schema_text import describe_schema
+from instructor_py.schema_prompt import describe_schema
 
 if TYPE_CHECKING:
     from instructor_py.call_spec import CallSpec

@@ -86,9 +86,7 @@ class _Writer:
         indent = "  " * depth
         for name, sub in (node.get("properties") or {}).items():
             child = self.resolve(sub)
-            ref = child.get("$__ref")
-            recursive = isinstance(ref, str) and ref in self._active
-            kind = self.kind(child, depth + 1, expand=False)
+            kind = self.kind(child, depth + 1)
             notes = [kind] if kind else []
             if name not in required:
                 notes.append("optional")
@@ -100,12 +98,14 @@ class _Writer:
                 line += f": {extra}"
             lines.append(line)
             nested = self._nested_object(child)
-            if nested is not None and not recursive and depth + 1 < _MAX_DEPTH:
-                if isinstance(ref, str):
-                    self._active.append(ref)
-                self.keys(nested, depth + 1, lines)
-                if isinstance(ref, str):
-                    self._active.pop()
+            ref = nested.get("$__ref") if nested is not None else None
+            if nested is None or ref in self._active or depth + 1 >= _MAX_DEPTH:
+                continue
+            if isinstance(ref, str):
+                self._active.append(ref)
+            self.keys(nested, depth + 1, lines)
+            if isinstance(ref, str):
+                self._active.pop()
 
     def _nested_object(self, node: Mapping[str, Any]) -> Mapping[str, Any] | None:
         """The object whose keys go on indented lines under this one (an object, or the items of
@@ -123,7 +123,7 @@ class _Writer:
                 return items
         return None
 
-    def kind(self, node: Mapping[str, Any], depth: int, expand: bool = True) -> str:
+    def kind(self, node: Mapping[str, Any], depth: int) -> str:
         """A short type phrase: ``integer``, ``list of strings``, ``one of "a", "b"``."""
         if "const" in node:
             return f"exactly {json.dumps(node['const'], ensure_ascii=False)}"
@@ -159,8 +159,6 @@ class _Writer:
             name = _TYPE_NAMES.get(kind, kind)
             fmt = node.get("format")
             return f"{name} ({fmt})" if isinstance(fmt, str) and kind == "string" else name
-        if "$__ref" in node and not expand:
-            return "object"
         return ""
 
     @staticmethod
@@ -192,7 +190,7 @@ class _Writer:
             parts.append("; ".join(bounds))
         if "default" in node and node["default"] is not None:
             parts.append(f"Default: {json.dumps(node['default'], ensure_ascii=False)}")
-        return ". ".join(p.rstrip(".") for p in parts)
+        return ". ".join([*(p.rstrip(".") for p in parts[:-1]), *parts[-1:]])
 
 
 def _plural(kind: str) -> str:

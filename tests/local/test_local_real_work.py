@@ -1,0 +1,119 @@
+"""The local path on real work, through the public API on the embedded model: degenerate loops end
+early as failed attempts that name the field, retries differ from the attempt they retry, the
+default thread counts, and a prompt a small model reads (no schema syntax to copy)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, Field
+
+from instructor_py import StructuredOutput, StructuredOutputRetryError
+from instructor_py.local.model import load_model, usable_cpus
+from instructor_py.providers.local import LocalGeneration
+
+from .conftest import needs_model
+
+pytestmark = [needs_model, pytest.mark.timeout(300)]
+
+ECHO_PROMPT = "Copy this text exactly: " + "ha " * 12
+
+
+class Echo(BaseModel):
+    text: str
+
+
+def attempts_of(call: StructuredOutput) -> tuple:  # type: ignore[type-arg]
+    try:
+        return tuple(call.create().response().attempts)
+    except StructuredOutputRetryError as exc:
+        return tuple(exc.attempts)
+
+
+def generation(attempt: object) -> LocalGeneration:
+    raw = attempt.raw_response  # type: ignore[attr-defined]
+    assert isinstance(raw, LocalGeneration)
+    return raw
+
+
+def test_a_loop_ends_the_attempt_early_with_an_error_naming_the_field() -> None:
+    attempts = attempts_of(StructuredOutput().with_(messages=ECHO_PROMPT, response_model=Echo))
+    first = generation(attempts[0])
+    assert first.finish_reason == "repetition"
+    assert len(first.token_ids) < 80  # stopped a few repeats after the prompt's 12, not at 1024
+    assert any("$.text" in e and "loop" in e for e in attempts[0].errors), attempts[0].errors
+    assert all(generation(a).finish_reason != "length" for a in attempts)
+
+
+def test_without_the_check_the_same_loop_runs_to_max_tokens() -> None:
+    call = (
+        StructuredOutput()
+        .using("local", stop_repetition=False)
+        .with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=0)
+        .with_options(max_tokens=60)
+    )
+    (attempt,) = attempts_of(call)
+    assert generation(attempt).finish_reason == "length"
+    assert len(generation(attempt).token_ids) == 60
+
+
+def test_retries_sample_with_a_raised_temperature_and_a_new_seed_by_default() -> None:
+    attempts = attempts_of(StructuredOutput().with_(messages=ECHO_PROMPT, response_model=Echo))
+    assert len(attempts) == 3
+    sampling = [generation(a).sampling for a in attempts]
+    assert sampling[0] is not None and sampling[0].greedy
+    assert sampling[1] is not None and sampling[2] is not None
+    assert sampling[1].temperature == sampling[2].temperature == 0.7
+    assert sampling[1].seed != sampling[2].seed
+
+
+def test_retry_variation_is_overridable() -> None:
+    greedy = attempts_of(
+        StructuredOutput()
+        .using("local", retry_temperature=0)
+        .with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=1)
+    )
+    assert all(generation(a).sampling.greedy for a in greedy)  # type: ignore[union-attr]
+    # greedy retries of the same prompt repeat the same loop: why retries vary by default
+    assert generation(greedy[0]).token_ids == generation(greedy[1]).token_ids
+    explicit = attempts_of(
+        StructuredOutput()
+        .with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=1)
+        .with_retry_options(temperature=0.3, seed=11)
+    )
+    second = generation(explicit[1]).sampling
+    assert second is not None and (second.temperature, second.seed) == (0.3, 11)
+
+
+def test_default_threads_use_every_cpu_for_the_prompt() -> None:
+    import llama_cpp
+
+    model = load_model()
+    cpus = usable_cpus()
+    assert model.n_threads_batch == cpus
+    assert model.n_threads == max(1, cpus // 2)
+    assert llama_cpp.llama_n_threads_batch(model.ctx) == cpus
+    assert llama_cpp.llama_n_threads(model.ctx) == max(1, cpus // 2)
+
+
+class LineItem(BaseModel):
+    description: str = Field(description="what was sold")
+    quantity: int
+
+
+class Invoice(BaseModel):
+    invoice_number: str
+    customer: str
+    items: list[LineItem] = Field(max_length=3)
+
+
+def test_nested_models_do_not_leak_schema_syntax_into_the_answer() -> None:
+    text = (
+        "Invoice INV-0042 for Acme Corp: 2 boxes of paper, 1 stapler."
+    )
+    attempts = attempts_of(
+        StructuredOutput().with_(messages=text, response_model=Invoice, max_retries=0)
+    )
+    answer = attempts[0].content
+    assert answer.startswith("{")
+    for leak in ("$ref", "$defs", "#/", "properties", "LineItem"):
+        assert leak not in answer, answer
