@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 from instructor_py.local.backends.base import Backend, BackendMatcher, BackendStats
+from instructor_py.local.backends.guidance_backend import (
+    AsyncGuidanceBackend,
+    CompiledGuidanceProgram,
+    GuidanceBackend,
+    GuidanceGrammar,
+    GuidanceState,
+)
+from instructor_py.local.backends.guidance_template import (
+    GuidanceTemplate,
+    GuidanceTemplateType,
+    GuidanceVariable,
+)
 from instructor_py.local.batch import BatchProcessor
 from instructor_py.local.bitmask import (
     allocate_bitmask,
@@ -15,6 +27,7 @@ from instructor_py.local.bitmask import (
 from instructor_py.local.chat_template import ChatTemplate
 from instructor_py.local.constraints import ConstraintOptions, ConstraintSpec
 from instructor_py.local.handle import CompiledGrammarHandle
+from instructor_py.local.kinds import ConstraintType, StructuredOutputBackendType
 from instructor_py.local.llama import DecodeChunk, DecodeStats, LlamaDecoder
 from instructor_py.local.matcher import Matcher
 from instructor_py.local.model import LocalModel, ModelOptions, embedded_model_path, load_model
@@ -27,6 +40,7 @@ from instructor_py.local.stats import OrchestratorStats
 from instructor_py.local.tokenizer import TokenizerInfo
 
 __all__ = [
+    "AsyncGuidanceBackend",
     "AsyncStructuredOutputOrchestrator",
     "Backend",
     "BackendMatcher",
@@ -34,16 +48,25 @@ __all__ = [
     "BatchProcessor",
     "ChatTemplate",
     "CompiledGrammarHandle",
+    "CompiledGuidanceProgram",
     "ConstraintOptions",
     "ConstraintSpec",
+    "ConstraintType",
     "DecodeChunk",
     "DecodeStats",
+    "GuidanceBackend",
+    "GuidanceGrammar",
+    "GuidanceState",
+    "GuidanceTemplate",
+    "GuidanceTemplateType",
+    "GuidanceVariable",
     "LlamaDecoder",
     "LocalModel",
     "Matcher",
     "ModelOptions",
     "OrchestratorStats",
     "SamplingParams",
+    "StructuredOutputBackendType",
     "StructuredOutputOrchestrator",
     "TokenizerInfo",
     "allocate_bitmask",

@@ -66,6 +66,11 @@ class InstrumentedMatcher:
         fn = getattr(self.inner, "compute_ff_bytes", None)
         return bytes(fn()) if fn is not None else b""
 
+    def segments(self) -> list[tuple[str, str]]:
+        """``(label, text)`` of the labeled parts (``[]`` on backends without captures)."""
+        fn = getattr(self.inner, "segments", None)
+        return list(fn()) if fn is not None else []
+
     def clone(self) -> InstrumentedMatcher:
         inner = cast(BackendMatcher, self.inner.clone())
         return InstrumentedMatcher(inner, self.backend, self.sink)
@@ -77,6 +82,11 @@ class InstrumentedMatcher:
 @dataclass(frozen=True)
 class CompiledGrammarHandle:
     """A compiled constraint with its own fresh matcher.
+
+    The handle is itself a grammar (the seed's grammar protocol): :meth:`accept_token`,
+    :meth:`fill_next_token_bitmask`, :meth:`is_terminated`, :meth:`reset` and
+    :attr:`tokens_accepted` act on its matcher, as do :meth:`is_accepting` and
+    :meth:`segments` (the labeled parts of a composite constraint).
 
     - ``backend``: the backend that compiled it.
     - ``exact``: False for a relaxed fallback (see ``relaxed_reason``).
@@ -98,6 +108,28 @@ class CompiledGrammarHandle:
     def tokens_accepted(self) -> int:
         """How many tokens the matcher has accepted (after rollbacks)."""
         return self.matcher.tokens_accepted
+
+    def accept_token(self, token_id: int) -> bool:
+        """Advance the matcher by one token; False (no state change) if it is not allowed."""
+        return self.matcher.accept_token(token_id)
+
+    def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
+        """Write the allowed-next-token mask into row ``index`` of ``bitmask``."""
+        self.matcher.fill_next_token_bitmask(bitmask, index)
+
+    def is_terminated(self) -> bool:
+        return self.matcher.is_terminated()
+
+    def is_accepting(self) -> bool:
+        return self.matcher.is_accepting()
+
+    def reset(self) -> None:
+        """Back to the initial state (the compiled grammar is kept)."""
+        self.matcher.reset()
+
+    def segments(self) -> list[tuple[str, str]]:
+        """``(label, text)`` of every labeled part generated so far, in output order."""
+        return self.matcher.segments()
 
     def fresh(self) -> CompiledGrammarHandle:
         """Another handle for the same grammar with a new matcher in its initial state."""
