@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from instructor_py.guidance import GuidanceTemplate, GuidanceTemplateType, GuidanceVariable
 from instructor_py.local.backends.base import Backend, BackendMatcher, BackendStats
-from instructor_py.local.backends.guidance_backend import (
-    AsyncGuidanceBackend,
-    CompiledGuidanceProgram,
-    GuidanceBackend,
-    GuidanceGrammar,
-    GuidanceState,
-)
-from instructor_py.local.backends.guidance_template import (
-    GuidanceTemplate,
-    GuidanceTemplateType,
-    GuidanceVariable,
-)
 from instructor_py.local.batch import BatchProcessor
 from instructor_py.local.bitmask import (
     allocate_bitmask,
@@ -38,6 +29,35 @@ from instructor_py.local.orchestrator import (
 from instructor_py.local.sampling import SamplingParams
 from instructor_py.local.stats import OrchestratorStats
 from instructor_py.local.tokenizer import TokenizerInfo
+
+if TYPE_CHECKING:
+    from instructor_py.local.backends.guidance_backend import (
+        AsyncGuidanceBackend,
+        CompiledGuidanceProgram,
+        GuidanceBackend,
+        GuidanceGrammar,
+        GuidanceState,
+    )
+
+# the Guidance backend needs llguidance: imported on first use
+_GUIDANCE_BACKEND = frozenset(
+    {
+        "AsyncGuidanceBackend",
+        "CompiledGuidanceProgram",
+        "GuidanceBackend",
+        "GuidanceGrammar",
+        "GuidanceState",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _GUIDANCE_BACKEND:
+        from instructor_py.local.backends import guidance_backend
+
+        return getattr(guidance_backend, name)
+    raise AttributeError(f"module 'instructor_py.local' has no attribute {name!r}")
+
 
 __all__ = [
     "AsyncGuidanceBackend",

@@ -18,11 +18,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache, partial
+from functools import cached_property, partial
 from typing import Any, Literal, Protocol, overload
 
-from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
+from instructor_py.errors import ConstraintCompileError
 from instructor_py.local.kinds import COMPOSITE_TYPES, ConstraintType
+from instructor_py.schema_text import canonical_schema_text
 
 #: The kind names (the values of :class:`ConstraintType`).
 ConstraintKind = ConstraintType
@@ -148,16 +149,7 @@ class ConstraintSpec:
         allow_relaxed: bool = True,
     ) -> ConstraintSpec:
         """A JSON schema (dict or JSON text). Raises :class:`InvalidSchemaError` if it is not one."""
-        obj = _load_schema(schema)
-        if obj is True:
-            obj = {}  # the schema `true` accepts any JSON value, like `{}`
-        elif obj is False:
-            raise InvalidSchemaError(
-                "the JSON schema `false` accepts no value, so nothing could be generated."
-            )
-        # key order is kept: it is the order properties are generated in
-        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-        _check_schema_text(text)
+        text = canonical_schema_text(schema)
         opts = ConstraintOptions(whitespace, max_nesting, allow_relaxed)
         return cls(ConstraintType.JSON_SCHEMA, text, None, opts)
 
@@ -216,11 +208,11 @@ class ConstraintSpec:
 
     @classmethod
     def template(cls, text: str, variables: Mapping[str, Any] | None = None) -> ConstraintSpec:
-        """A Guidance-style template (see :mod:`instructor_py.local.backends.guidance_template`):
+        """A Guidance-style template (see :mod:`instructor_py.guidance.template`):
         literal text with ``{{gen}}``, ``{{select}}`` and ``{{json}}`` variables. It is parsed
         here: a syntax error raises :class:`~instructor_py.errors.TemplateError` naming the line
         and column."""
-        from instructor_py.local.backends.guidance_template import GuidanceTemplate
+        from instructor_py.guidance.template import GuidanceTemplate
 
         return GuidanceTemplate(text, variables).to_constraint()
 
@@ -297,48 +289,3 @@ def _specs(what: str, items: tuple[ConstraintSpec | str, ...]) -> tuple[Constrai
                 f"{what}: part {i} is a {type(item).__name__}, not a ConstraintSpec or a str."
             )
     return tuple(out)
-
-
-def _load_schema(schema: Mapping[str, Any] | str | bool) -> Any:
-    if isinstance(schema, str):
-        try:
-            return json.loads(schema)
-        except json.JSONDecodeError as exc:
-            raise InvalidSchemaError(
-                f"JSON schema text is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}."
-            ) from exc
-    if isinstance(schema, bool):
-        return schema
-    if isinstance(schema, Mapping):
-        try:
-            return json.loads(json.dumps(schema))
-        except (TypeError, ValueError) as exc:
-            raise InvalidSchemaError(f"JSON schema is not JSON-serializable: {exc}.") from exc
-    raise InvalidSchemaError(
-        f"JSON schema must be a dict, a bool or JSON text, got {type(schema).__name__}."
-    )
-
-
-@lru_cache(maxsize=512)
-def _check_schema_text(text: str) -> None:
-    """Meta-validate a schema once per distinct text (it costs milliseconds; a retry or a cache
-    hit builds the same spec again). Only successes are cached: errors are raised each time."""
-    _check_schema(json.loads(text))
-
-
-def _check_schema(obj: Any) -> None:
-    import jsonschema
-    from jsonschema.exceptions import SchemaError
-
-    if isinstance(obj, bool):
-        return
-    if not isinstance(obj, dict):
-        raise InvalidSchemaError(
-            f"JSON schema must be an object or a bool, got {type(obj).__name__}."
-        )
-    validator = jsonschema.validators.validator_for(obj, default=jsonschema.Draft202012Validator)
-    try:
-        validator.check_schema(obj)
-    except SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise InvalidSchemaError(f"invalid JSON schema at {where}: {exc.message}") from exc

@@ -1,6 +1,6 @@
 """The Guidance backend: Guidance-style templates (gen / select / json) on llguidance.
 
-A template (:class:`~instructor_py.local.backends.guidance_template.GuidanceTemplate`) is lowered
+A template (:class:`~instructor_py.guidance.template.GuidanceTemplate`) is lowered
 to a composite constraint (literals and labeled variables), compiled to llguidance's Lark dialect
 once per template (an LRU cache of :class:`CompiledGuidanceProgram`), and run by a
 :class:`GuidanceState` per generation; the captured variables come back from llguidance's named
@@ -21,12 +21,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from instructor_py.errors import ConstraintCompileError, ConstraintError
-from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
-from instructor_py.local.backends.guidance_template import (
+from instructor_py.guidance.template import (
     GuidanceTemplate,
     GuidanceTemplateType,
     GuidanceVariable,
 )
+from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
 from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend, LLGuidanceMatcher
 from instructor_py.local.bitmask import Bitmask, allowed_token_ids
 from instructor_py.local.composite import composite_grammar

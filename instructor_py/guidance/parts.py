@@ -6,9 +6,10 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from instructor_py.local.constraints import ConstraintSpec
+if TYPE_CHECKING:
+    from instructor_py.local.constraints import ConstraintSpec
 
 __all__ = ["GuidanceTemplateType", "GuidanceVariable", "TemplateLiteral", "TemplatePart"]
 
@@ -38,7 +39,10 @@ class GuidanceVariable:
     implicit_stop: bool = False  # the stop is the literal text that follows
 
     def to_constraint(self) -> ConstraintSpec:
-        """The constraint generating this variable, labeled with its name."""
+        """The constraint generating this variable, labeled with its name (needs the local
+        extra)."""
+        from instructor_py.local.constraints import ConstraintSpec
+
         if self.type is GuidanceTemplateType.SELECT:
             spec = ConstraintSpec.choice(self.options)
         elif self.type is GuidanceTemplateType.JSON:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from instructor_py.errors import TemplateError
-from instructor_py.local.backends.guidance_parts import (
+from instructor_py.guidance.parts import (
     GuidanceTemplateType,
     GuidanceVariable,
     TemplateLiteral,
     TemplatePart,
 )
-from instructor_py.local.constraints import ConstraintSpec
+from instructor_py.schema_text import canonical_schema_text
 
 __all__ = ["TemplateParser"]
 
@@ -41,7 +41,7 @@ class _Tag:
 
 
 class TemplateParser:
-    """Parses one template source against its variables (see :mod:`guidance_template`)."""
+    """Parses one template source against its variables (see :mod:`instructor_py.guidance.template`)."""
 
     def __init__(self, source: str, variables: dict[str, Any]) -> None:
         self.src = source
@@ -323,7 +323,7 @@ class TemplateParser:
         if isinstance(schema, type) and hasattr(schema, "model_json_schema"):
             schema = schema.model_json_schema()
         try:
-            return ConstraintSpec.json_schema(schema).text
+            return canonical_schema_text(schema)
         except InvalidSchemaError as exc:
             raise self.error(f"schema: {exc}", at) from None
 

@@ -25,11 +25,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from instructor_py.errors import TemplateError
-from instructor_py.local.backends.guidance_parser import TemplateParser
-from instructor_py.local.backends.guidance_parts import (
+from instructor_py.guidance.parser import TemplateParser
+from instructor_py.guidance.parts import (
     GuidanceTemplateType,
     GuidanceVariable,
     TemplateLiteral,
@@ -38,8 +38,9 @@ from instructor_py.local.backends.guidance_parts import (
     group_name,
     json_value,
 )
-from instructor_py.local.constraints import ConstraintSpec
-from instructor_py.local.kinds import ConstraintType
+
+if TYPE_CHECKING:
+    from instructor_py.local.constraints import ConstraintSpec
 
 __all__ = ["GuidanceTemplate", "GuidanceTemplateType", "GuidanceVariable"]
 
@@ -69,6 +70,7 @@ class GuidanceTemplate:
 
     @property
     def cache_key(self) -> str:
+        """Equal for templates that compile to the same grammar (needs the local extra)."""
         return self.to_constraint().to_cache_key()
 
     def get_prefix_text(self) -> str:
@@ -87,6 +89,9 @@ class GuidanceTemplate:
     def to_constraint(self) -> ConstraintSpec:
         """The ``template`` :class:`ConstraintSpec`: the template text, the variables it used
         (canonical JSON), and the lowered sequence of literals and labeled variables."""
+        from instructor_py.local.constraints import ConstraintSpec
+        from instructor_py.local.kinds import ConstraintType
+
         lowered: list[ConstraintSpec | str] = []
         for part in self.parts:
             lowered.append(part.text if isinstance(part, TemplateLiteral) else part.to_constraint())
