@@ -11,12 +11,14 @@ from instructor_py.errors import (
     SequenceContradictionError,
     StreamClosedError,
     StructuredOutputRetryError,
+    TemplateError,
     TransportError,
     UnsupportedModeError,
     UnsupportedResponseModelError,
 )
 from instructor_py.events import Event
 from instructor_py.execution import AttemptIterator, ProviderCall
+from instructor_py.guidance import GuidanceTemplate
 from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
 from instructor_py.pending import PendingStructuredOutput
@@ -45,6 +47,7 @@ __all__ = [
     "Event",
     "Example",
     "FieldError",
+    "GuidanceTemplate",
     "InstructorError",
     "Maybe",
     "MaybeResult",
@@ -63,6 +66,7 @@ __all__ = [
     "StructuredOutput",
     "StructuredOutputResponse",
     "StructuredOutputRetryError",
+    "TemplateError",
     "StructuredOutputStream",
     "TransportError",
     "UnsupportedModeError",

@@ -18,6 +18,7 @@ from typing_extensions import TypedDict, TypeVar, Unpack
 from instructor_py.emitter import EventDispatcher, Handler
 from instructor_py.errors import ConfigurationError
 from instructor_py.events import Event
+from instructor_py.guidance import GuidanceTemplate
 from instructor_py.messages import Example, normalize_examples, normalize_messages
 from instructor_py.modes import OutputMode
 from instructor_py.pending import PendingStructuredOutput
@@ -37,6 +38,12 @@ from instructor_py.response_models.factory import to_response_model
 from instructor_py.response_models.maybe import Maybe, MaybeResult
 from instructor_py.response_models.sequence import Sequence
 from instructor_py.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
+from instructor_py.template_output import (
+    apply_template,
+    apply_thinking,
+    template_response_model,
+    to_template,
+)
 from instructor_py.transport import TransportRetryPolicy
 
 if TYPE_CHECKING:
@@ -62,6 +69,7 @@ class CallParts(TypedDict, total=False):
     retry_prompt: str | None
     tool_name: str | None
     tool_description: str | None
+    thinking: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +106,8 @@ class StructuredOutput(Generic[T]):
     events: EventDispatcher = field(default_factory=EventDispatcher)
     pipeline: ResponsePipeline = field(default_factory=ResponsePipeline)
     transport_policy: TransportRetryPolicy = field(default_factory=TransportRetryPolicy)
+    template: GuidanceTemplate | None = None
+    thinking: int | None = None
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -143,6 +153,7 @@ class StructuredOutput(Generic[T]):
         retry_prompt: str | None = None,
         tool_name: str | None = None,
         tool_description: str | None = None,
+        thinking: int | None = None,
     ) -> StructuredOutput[Any]:
         """Set any of the call's parts at once (``None`` leaves a part unchanged). Only
         ``messages`` and ``response_model`` may be passed positionally."""
@@ -169,6 +180,8 @@ class StructuredOutput(Generic[T]):
             new = new.with_retry_prompt(retry_prompt)
         if tool_name is not None or tool_description is not None:
             new = new.with_tool(tool_name, tool_description)
+        if thinking is not None:
+            new = new.with_thinking(thinking)
         return new
 
     def with_messages(self, messages: Any) -> StructuredOutput[T]:
@@ -260,6 +273,25 @@ class StructuredOutput(Generic[T]):
             ),
         )
 
+    def with_template(
+        self, template: str | GuidanceTemplate, variables: Mapping[str, Any] | None = None
+    ) -> StructuredOutput[T]:
+        """Answer by filling in a Guidance-style template (``{{gen}}``, ``{{select}}``,
+        ``{{json}}``; see :mod:`instructor_py.guidance.template`), parsed now: a bad template
+        raises :class:`~instructor_py.errors.TemplateError` naming the line and column. The value
+        is the dict of the variables or, with a response model, that model validated from them.
+        Local models are constrained to the template token by token; remote ones get it in the
+        prompt and their answer is parsed with it."""
+        return replace(self, template=to_template(template, variables))
+
+    def with_thinking(self, tokens: int) -> StructuredOutput[T]:
+        """Let the model think first: up to ``tokens`` tokens of free text before the JSON
+        (enforced by the local provider; ``raw_text`` keeps the thinking, the value comes from
+        the JSON). ``0`` turns it off."""
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+            raise ConfigurationError(f"thinking must be an int >= 0 (tokens), got {tokens!r}")
+        return replace(self, thinking=tokens or None)
+
     def with_validator(self, fn: Callable[[T], Any]) -> StructuredOutput[T]:
         """Add a check on the value: return None/True if valid, False or error text if not (or
         raise ValueError). Failures are fed back to the model."""
@@ -337,9 +369,13 @@ class StructuredOutput(Generic[T]):
 
     def plan(self, *, request_id: str | None = None) -> ExecutionPlan:
         """Resolve the provider and mode, and build the first request (no I/O to the model)."""
-        return build_plan(
-            provider=self.resolve_provider(),
-            response_model=self.response_model,
+        provider = self.resolve_provider()
+        response_model = self.response_model
+        if response_model is None and self.template is not None:
+            response_model = template_response_model(self.template)
+        plan = build_plan(
+            provider=provider,
+            response_model=response_model,
             messages=self.messages,
             mode=self.mode,
             system=self.system,
@@ -360,6 +396,17 @@ class StructuredOutput(Generic[T]):
             events=self.events,
             request_id=request_id,
         )
+        if self.template is not None:
+            plan = apply_template(
+                plan,
+                self.template,
+                provider,
+                messages=self.messages,
+                system=self.system,
+                prompt=self.prompt,
+                examples=self.examples,
+            )
+        return apply_thinking(plan, self.thinking) if self.thinking else plan
 
     def create(self) -> PendingStructuredOutput[T]:
         """A lazy call: nothing is sent until ``get()``/``response()``/``aget()``/``aresponse()``."""

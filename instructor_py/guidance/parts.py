@@ -71,15 +71,14 @@ class GuidanceVariable:
                 re.compile(self.regex)
             except re.error:
                 return f"(?P<{name}>.*?)"
-            body = f"(?P<{name}>{self.regex})"
-        else:
-            body = f"(?P<{name}>.*?)"
-        if self.stop is not None:
-            # an explicit stop may be left out by a model answering freely; an implicit one is
-            # the template's own literal text
-            stop = flexible(self.stop)
-            body += stop if self.implicit_stop else f"(?:{stop})?"
-        return body
+            return f"(?P<{name}>{self.regex})"
+        if self.stop is None:  # free text to the end of the answer
+            return f"(?P<{name}>.*)"
+        if self.implicit_stop:  # the template's own literal text follows
+            return f"(?P<{name}>.*?){flexible(self.stop)}"
+        # up to the first stop string (as in generation); a free answer may leave it out
+        stop = re.escape(self.stop)
+        return f"(?P<{name}>(?:(?!{stop}).)*)(?:{stop})?"
 
 
 @dataclass(frozen=True)

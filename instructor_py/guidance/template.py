@@ -155,6 +155,9 @@ class GuidanceTemplate:
             last = self.parts[k - 1]
             if isinstance(last, TemplateLiteral):
                 tail = _prefix_pattern(last.text) if k < len(self.parts) else _pattern(last)
+            elif last.type is GuidanceTemplateType.SELECT:
+                # shown only once complete (a prefix would mislead): match a prefix, capture none
+                tail = "(?:" + "|".join(_prefix_pattern(o) for o in last.options) + ")"
             else:
                 tail = f"(?P<{group_name(last.name)}>.*)" if k < len(self.parts) else _pattern(last)
             match = re.match(r"\s*" + head + tail + r"\s*\Z", text, re.DOTALL)

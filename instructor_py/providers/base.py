@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from instructor_py.modes import OutputMode
 from instructor_py.usage import Usage
+
+if TYPE_CHECKING:
+    from instructor_py.guidance import GuidanceTemplate
 
 Message = Mapping[str, Any]
 
@@ -45,7 +48,9 @@ class InferenceRequest:
     ``response_schema`` is the JSON schema (an object schema) the answer must satisfy; drivers use
     it for JSON_SCHEMA mode (response_format) and GRAMMAR mode (local constrained decoding).
     ``tool`` is set for TOOLS mode. ``options`` are passed through (temperature, max_tokens, seed,
-    top_p...); each driver maps the names it knows.
+    top_p...); each driver maps the names it knows. ``template`` (``with_template``) and
+    ``thinking`` (``with_thinking``: free-text tokens before the JSON) are read by the local
+    driver; remote drivers only see their effect on the prompt.
     """
 
     messages: tuple[Message, ...]
@@ -56,6 +61,8 @@ class InferenceRequest:
     tool: ToolSpec | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     stream: bool = False
+    template: GuidanceTemplate | None = None
+    thinking: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from instructor_py.providers.base import (
     InferenceResponse,
     ToolCall,
 )
+from instructor_py.providers.local_constraint import compile_for_request
 from instructor_py.usage import Usage
 
 __all__ = ["LocalGeneration", "LocalProvider"]
@@ -62,7 +63,9 @@ _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
 @dataclass(frozen=True, slots=True)
 class LocalGeneration:
-    """``InferenceResponse.raw`` of the local provider: what the decode loop did."""
+    """``InferenceResponse.raw`` of the local provider: what the decode loop did. ``segments``:
+    the ``(label, text)`` parts of a composite answer (template variables, ``"thinking"`` and
+    ``"json"``), from the matcher's captures."""
 
     model: str
     token_ids: tuple[int, ...]
@@ -70,6 +73,7 @@ class LocalGeneration:
     stats: DecodeStats
     backend: str | None = None
     exact: bool = True
+    segments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +162,7 @@ class LocalProvider:
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
         model = self._model_for(request)
-        constraint = _constraint_of(request, self.strict_objects)
-        handle = model.compile(constraint) if constraint is not None else None
+        handle = compile_for_request(model, request, _constraint_of(request, self.strict_objects))
         if handle is not None and not handle.exact:
             logger.info(
                 "constraint compiled relaxed on backend %s (%s); validation and retries finish it",
@@ -204,6 +207,7 @@ class LocalProvider:
                         stats=chunk.stats,
                         backend=handle.backend if handle is not None else None,
                         exact=handle.exact if handle is not None else False,
+                        segments=tuple(handle.segments()) if handle is not None else (),
                     )
                 if tool is not None:
                     yield InferenceDelta(
