@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from instructor_py.errors import TemplateError
@@ -47,6 +48,7 @@ class TemplateParser:
         self.src = source
         self.vars = variables
         self.used: dict[str, Any] = {}
+        self.schema_refs: set[str] = set()
         self.names: dict[str, int] = {}
         self.parts: list[TemplatePart] = []
         self.pos = 0
@@ -268,6 +270,7 @@ class TemplateParser:
             text = self.schema(schema, at)
             if ref is not None:
                 self.used[ref] = json.loads(text)
+                self.schema_refs.add(ref)
             self.parts.append(
                 GuidanceVariable(
                     name, GuidanceTemplateType.JSON, schema=text, line=line, column=column
@@ -328,16 +331,9 @@ class TemplateParser:
             raise self.error(f"schema: {exc}", at) from None
 
     def check_regex(self, pattern: str, at: int) -> None:
-        try:
-            import llguidance as llg
-        except ImportError:  # pragma: no cover - the backend needs llguidance anyway
-            return
-        grammar = llg.LLMatcher.grammar_from_regex(pattern)
-        problem = llg.LLMatcher.validate_grammar(grammar)
+        problem = regex_problem(pattern)
         if problem:
-            lines = [ln.strip() for ln in problem.splitlines() if ln.strip()]
-            first = next((ln for ln in lines if ln.startswith("error:")), lines[0])
-            raise self.error(f"llguidance cannot compile regex {pattern!r}: {first}", at)
+            raise self.error(f"llguidance cannot compile regex {pattern!r}: {problem}", at)
 
     def block(self, tag: _Tag) -> None:
         tokens = self.tokens(tag.body[1:], tag.body_start + 1)
@@ -413,6 +409,21 @@ class TemplateParser:
             out.append(part)
             i += 1
         return tuple(out)
+
+
+@lru_cache(maxsize=1024)
+def regex_problem(pattern: str) -> str:
+    """Why llguidance cannot compile ``pattern`` ("" when it can, or without llguidance: the
+    remote path parses answers with Python's ``re`` and needs no llguidance)."""
+    try:
+        import llguidance as llg
+    except ImportError:
+        return ""
+    problem = str(llg.LLMatcher.validate_grammar(llg.LLMatcher.grammar_from_regex(pattern)))
+    if not problem:
+        return ""
+    lines = [ln.strip() for ln in problem.splitlines() if ln.strip()]
+    return next((ln for ln in lines if ln.startswith("error:")), lines[0])
 
 
 def _unquote(text: str) -> str:

@@ -57,6 +57,7 @@ class GuidanceTemplate:
     variables: Mapping[str, Any] | None = None
     parts: tuple[TemplatePart, ...] = field(init=False, repr=False)
     used: Mapping[str, Any] = field(init=False, repr=False)
+    schema_refs: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.template, str):
@@ -67,6 +68,21 @@ class GuidanceTemplate:
         parts = parser.parse()
         object.__setattr__(self, "parts", parts)
         object.__setattr__(self, "used", parser.used)
+        object.__setattr__(self, "schema_refs", frozenset(parser.schema_refs))
+
+    def closed(self) -> GuidanceTemplate:
+        """This template with the object schemas of its json variables closed
+        (``additionalProperties: false`` where unset), as the local provider does for response
+        schemas: a small model may otherwise invent keys forever. Only schemas given through
+        ``variables`` are closed (needs the local extra)."""
+        from instructor_py.local.schema_prep import close_object_schemas
+
+        if not self.schema_refs:
+            return self
+        variables = dict(self.variables or {})
+        for ref in self.schema_refs:
+            variables[ref] = close_object_schemas(self.used[ref])
+        return GuidanceTemplate(self.template, variables)
 
     @property
     def cache_key(self) -> str:
@@ -97,7 +113,7 @@ class GuidanceTemplate:
             lowered.append(part.text if isinstance(part, TemplateLiteral) else part.to_constraint())
         if not lowered:
             raise TemplateError("the template is empty", line=1, column=1)
-        data = json.dumps(self.used, ensure_ascii=False, sort_keys=True)
+        data = json.dumps(self.used, ensure_ascii=False)  # key order matters (property order)
         return ConstraintSpec(
             ConstraintType.TEMPLATE,
             self.template,

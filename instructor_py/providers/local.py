@@ -162,7 +162,8 @@ class LocalProvider:
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
         model = self._model_for(request)
-        handle = compile_for_request(model, request, _constraint_of(request, self.strict_objects))
+        strict = self.strict_objects
+        handle = compile_for_request(model, request, _constraint_of(request, strict), strict)
         if handle is not None and not handle.exact:
             logger.info(
                 "constraint compiled relaxed on backend %s (%s); validation and retries finish it",

@@ -27,16 +27,18 @@ FENCE_OPEN = "```json\n"
 FENCE_CLOSE = "\n```"
 
 
-def request_constraint(request: InferenceRequest, base: Any) -> Any:
+def request_constraint(request: InferenceRequest, base: Any, strict_objects: bool = True) -> Any:
     """The ConstraintSpec to enforce, given ``base`` (the response schema's spec, or an explicit
-    ``options["constraint"]``, which is kept as it is)."""
+    ``options["constraint"]``, which is kept as it is). ``strict_objects``: close the object
+    schemas of a template's json variables, like the response schema's."""
     from instructor_py.local.constraints import ConstraintSpec
     from instructor_py.local.kinds import ConstraintType
 
     if request.options.get("constraint") is not None:
         return base
     if request.template is not None:
-        return request.template.to_constraint()
+        template = request.template.closed() if strict_objects else request.template
+        return template.to_constraint()
     if base is None or base.kind != ConstraintType.JSON_SCHEMA:
         return base
     fenced = request.mode is OutputMode.MD_JSON
@@ -58,9 +60,11 @@ def request_constraint(request: InferenceRequest, base: Any) -> Any:
     return ConstraintSpec.sequence(*parts)
 
 
-def compile_for_request(model: Any, request: InferenceRequest, base: Any) -> Any:
+def compile_for_request(
+    model: Any, request: InferenceRequest, base: Any, strict_objects: bool = True
+) -> Any:
     """The compiled handle for ``request`` (None without a constraint)."""
-    spec = request_constraint(request, base)
+    spec = request_constraint(request, base, strict_objects)
     if spec is None:
         return None
     if spec is base or base is None:

@@ -194,6 +194,19 @@ def test_orchestrator_compiles_templates_on_the_guidance_backend(
     assert allowed_token_ids(mask[1], info.vocab_size).size >= 1 and not mask[0].any()
 
 
+def test_json_variables_keep_the_schemas_property_order(orch: StructuredOutputOrchestrator) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"zip": {"type": "integer"}, "city": {"type": "string"}},
+        "required": ["zip", "city"],
+        "additionalProperties": False,
+    }
+    spec = ConstraintSpec.template("At {{json 'a' schema=S}}", {"S": schema})
+    handle = orch.compile(spec)
+    assert handle.backend == "guidance"
+    assert accepts_text(handle.matcher, orch.tokenizer_info, 'At {"zip":1,"city":"x"}')
+
+
 def test_a_template_nests_inside_a_composite(orch: StructuredOutputOrchestrator) -> None:
     spec = ConstraintSpec.sequence(
         "> ", ConstraintSpec.template("v={{select 'v' options=['a','b']}}")

@@ -77,6 +77,20 @@ def test_template_answer_matches_the_template_and_captures_equal_the_spans() -> 
     assert _generation(response).backend == "guidance"
 
 
+def test_json_variables_are_closed_objects_like_response_schemas(model: object) -> None:
+    from instructor_py.local.model import LocalModel
+
+    assert isinstance(model, LocalModel)
+    template = GuidanceTemplate("At {{json 'a' schema=Address}}", {"Address": Address})
+    extra = 'At {"city":"Madrid","country":"Spain","zip":"1"}'
+    ids = model.tokenizer_info.tokenize(extra)
+    closed = model.compile(template.closed().to_constraint())
+    opened = model.compile(template.to_constraint())
+    assert opened.matcher.validate_tokens(ids) == len(ids)
+    assert closed.matcher.validate_tokens(ids) < len(ids)
+    assert template.closed().used["Address"]["additionalProperties"] is False
+
+
 def test_template_with_a_response_model_validates_the_variables() -> None:
     person = (
         StructuredOutput()
