@@ -159,55 +159,53 @@ class Row:
 
 
 def measure(case: Case, info: TokenizerInfo, repeat: int) -> list[Row]:
+    """Each repeat measures the three engines one after another, in a rotating order, so that
+    none always runs on a quieter (or busier) moment of a shared machine."""
     json_text = json.dumps(case.json_answer, separators=(",", ":"))
-    rows: list[Row] = []
 
-    def via_orchestrator(engine: str, make: Callable[[], ConstraintSpec], answer: str) -> None:
-        cold, cached, masks = [], [], []
-        for _ in range(repeat):
-            orch = StructuredOutputOrchestrator(info)
-            ms, handle = timed(lambda o=orch: o.compile(make()))  # type: ignore[misc]
-            cold.append(ms)
-            ms2, again = timed(lambda o=orch: o.compile(make()))  # type: ignore[misc]
-            assert again.cache_hit
-            cached.append(ms2)
-            masks.append(mask_us(handle.matcher, info, answer))
+    def json_schema() -> tuple[float, float, float]:
+        orch = StructuredOutputOrchestrator(info)
+        cold, handle = timed(lambda: orch.compile(ConstraintSpec.json_schema(case.schema)))
+        cached, again = timed(lambda: orch.compile(ConstraintSpec.json_schema(case.schema)))
+        assert again.cache_hit
+        return cold, cached, mask_us(handle.matcher, info, json_text)
+
+    def template() -> tuple[float, float, float]:
+        orch = StructuredOutputOrchestrator(info)
+        spec = lambda: ConstraintSpec.template(case.template, case.variables)  # noqa: E731
+        cold, handle = timed(lambda: orch.compile(spec()))
+        cached, again = timed(lambda: orch.compile(spec()))
+        assert again.cache_hit and handle.backend == "guidance"
+        return cold, cached, mask_us(handle.matcher, info, case.template_answer)
+
+    def schema_to_template() -> tuple[float, float, float]:
+        backend = GuidanceBackend(info)
+        cold, grammar = timed(lambda: backend.compile_json_schema(case.schema))
+        cached, _ = timed(lambda: backend.compile_json_schema(case.schema))
+        return cold, cached, mask_us(grammar, info, json_text)
+
+    engines: list[tuple[str, Callable[[], tuple[float, float, float]], str]] = [
+        ("json schema", json_schema, json_text),
+        ("template", template, case.template_answer),
+        ("schema->template", schema_to_template, json_text),
+    ]
+    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in engines}
+    for r in range(repeat):
+        for name, run, _ in engines[r % 3 :] + engines[: r % 3]:
+            samples[name].append(run())
+    rows = []
+    for name, _, answer in engines:
+        cold, cached, mask = zip(*samples[name], strict=True)
         rows.append(
             Row(
                 case.name,
-                engine,
+                name,
                 statistics.median(cold),
                 statistics.median(cached),
-                statistics.median(masks),
+                statistics.median(mask),
                 len(info.tokenize(answer)),
             )
         )
-
-    via_orchestrator("json schema", lambda: ConstraintSpec.json_schema(case.schema), json_text)
-    via_orchestrator(
-        "template",
-        lambda: ConstraintSpec.template(case.template, case.variables),
-        case.template_answer,
-    )
-
-    cold, cached, masks = [], [], []
-    for _ in range(repeat):
-        backend = GuidanceBackend(info)
-        ms, grammar = timed(lambda b=backend: b.compile_json_schema(case.schema))  # type: ignore[misc]
-        cold.append(ms)
-        ms2, _ = timed(lambda b=backend: b.compile_json_schema(case.schema))  # type: ignore[misc]
-        cached.append(ms2)
-        masks.append(mask_us(grammar, info, json_text))
-    rows.append(
-        Row(
-            case.name,
-            "schema->template",
-            statistics.median(cold),
-            statistics.median(cached),
-            statistics.median(masks),
-            len(info.tokenize(json_text)),
-        )
-    )
     return rows
 
 
