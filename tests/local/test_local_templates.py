@@ -194,3 +194,59 @@ def test_template_instance_and_variables_are_exclusive() -> None:
 
     with pytest.raises(ConfigurationError, match="already has its variables"):
         StructuredOutput().with_template(GuidanceTemplate("x {{gen 'a'}}"), {"b": 1})
+
+
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+
+
+def test_think_tags_then_json_generated_by_the_model(model: object) -> None:
+    from instructor_py.local import ConstraintSpec
+    from instructor_py.local.model import LocalModel
+
+    assert isinstance(model, LocalModel)
+    spec = ConstraintSpec.sequence(
+        "<think>",
+        ConstraintSpec.text(regex="[^<]*", max_tokens=16).labeled("thinking"),
+        "</think>",
+        ConstraintSpec.json_schema(PERSON_SCHEMA).labeled("json"),
+    )
+    handle = model.compile(spec)
+    prompt = model.render_prompt(
+        [{"role": "user", "content": "Think first, then answer in JSON. Jason is 25."}]
+    )
+    out = "".join(
+        c.text for c in model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=80)
+    )
+    segments = dict(handle.segments())
+    assert out == f"<think>{segments['thinking']}</think>{segments['json']}"
+    assert isinstance(json.loads(segments["json"])["age"], int)
+
+
+def test_any_of_two_schemas_generated_by_the_model(model: object) -> None:
+    from instructor_py.local import ConstraintSpec
+    from instructor_py.local.model import LocalModel
+
+    assert isinstance(model, LocalModel)
+    array = {"type": "array", "items": {"type": "integer"}, "maxItems": 3}
+    spec = ConstraintSpec.any_of(
+        ConstraintSpec.json_schema(PERSON_SCHEMA).labeled("person"),
+        ConstraintSpec.json_schema(array).labeled("numbers"),
+    )
+    for question in (
+        "Jason is 25. Give his name and age as JSON.",
+        "List 1, 2 and 3 as a JSON array.",
+    ):
+        handle = model.compile(spec)
+        prompt = model.render_prompt([{"role": "user", "content": question}])
+        out = "".join(
+            c.text for c in model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=60)
+        )
+        ((got, text),) = handle.segments()
+        assert text == out and got in ("person", "numbers")
+        value = json.loads(out)
+        assert isinstance(value, dict if got == "person" else list)
