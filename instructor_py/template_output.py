@@ -125,16 +125,19 @@ def apply_template(
             )
     instructions = template_instructions(template)
     parts = [p for p in (system, instructions) if p]
-    request = replace(
-        plan.request,
-        messages=build_messages(
+    built = list(
+        build_messages(
             messages=messages,
             response_model=plan.context.response_model,
             mode=OutputMode.TOOLS,  # adds no JSON-schema instructions
             system="\n\n".join(parts),
             prompt=prompt,
-            examples=examples,
-        ),
+        )
+    )
+    built[1:1] = _example_messages(template, examples)  # after the system message
+    request = replace(
+        plan.request,
+        messages=tuple(built),
         mode=mode,
         tool=None,
         template=template,
@@ -142,6 +145,27 @@ def apply_template(
     context = replace(plan.context, extra={**plan.context.extra, TEMPLATE_KEY: template})
     pipeline = plan.pipeline.replace("extract", TemplateExtractStage())
     return replace(plan, request=request, context=context, pipeline=pipeline)
+
+
+def _example_messages(template: GuidanceTemplate, examples: tuple[Example, ...]) -> list[Message]:
+    """Each example as a user message and the template filled in with its output."""
+    out: list[Message] = []
+    for i, ex in enumerate(examples):
+        answer = ex.output
+        if not isinstance(answer, str):
+            plain = json.loads(ex.output_json())
+            if not isinstance(plain, Mapping):
+                raise ConfigurationError(
+                    f"example {i}: a template example's output is a dict of the variables (or "
+                    f"the filled-in text), got {type(plain).__name__}"
+                )
+            try:
+                answer = template.render(plain)
+            except ValueError as exc:
+                raise ConfigurationError(f"example {i}: {exc}") from None
+        out.append({"role": "user", "content": ex.input})
+        out.append({"role": "assistant", "content": answer})
+    return out
 
 
 def apply_thinking(plan: ExecutionPlan, tokens: int) -> ExecutionPlan:

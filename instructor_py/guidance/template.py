@@ -6,7 +6,9 @@ Syntax:
 - ``{{gen 'name' regex='...' stop='...' max_tokens=N}}``: generated text. Without ``stop`` and
   ``regex``, a gen followed by literal text stops at that text (Guidance's behaviour); a gen at
   the end runs to the end of the output (or ``max_tokens``). An explicit ``stop`` string is
-  generated and kept in the output, but not in the variable;
+  generated and kept in the output, but not in the variable (when the literal text after the gen
+  begins with the stop string, the two overlap: ``{{gen 'x' stop='\\n'}}\\nAge`` outputs one
+  newline);
 - ``{{select 'name' options=['a', 'b']}}`` (or ``options=var``) and the block form
   ``{{#select 'name'}}a{{or}}b{{/select}}``: one of the options;
 - ``{{json 'name' schema=X}}``: a JSON value of the schema ``X`` (a JSON schema dict, JSON text,
@@ -130,6 +132,31 @@ class GuidanceTemplate:
                 out.append(flexible(part.text))
             else:
                 out.append(part.to_pattern())
+        return "".join(out)
+
+    def render(self, values: Mapping[str, Any]) -> str:
+        """The template filled in with ``values`` (json variables as compact JSON, an explicit
+        stop string after its gen's value unless the literal text after it begins with it):
+        what a generation producing them outputs. Raises ValueError naming a missing
+        variable."""
+        out: list[str] = []
+        for i, part in enumerate(self.parts):
+            if isinstance(part, TemplateLiteral):
+                out.append(part.text)
+                continue
+            if part.name not in values:
+                raise ValueError(f"no value for template variable {part.name!r}")
+            value = values[part.name]
+            if part.type is GuidanceTemplateType.JSON:
+                out.append(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+            else:
+                out.append(value if isinstance(value, str) else json.dumps(value))
+                nxt = self.parts[i + 1] if i + 1 < len(self.parts) else None
+                overlaps = isinstance(nxt, TemplateLiteral) and nxt.text.startswith(part.stop or "")
+                if part.implicit_stop or (part.stop is not None and not overlaps):
+                    # (an implicit stop is the template's literal text; llguidance lets an
+                    # explicit one double as the start of the literal text after it)
+                    out.append(part.stop or "")
         return "".join(out)
 
     def parse_answer(self, text: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from instructor_py import StructuredOutputRetryError
+from instructor_py import StructuredOutput, StructuredOutputRetryError
 from instructor_py.modes import OutputMode
 from tests.e2e.wires import ANTHROPIC, WIRES, Wire
 from tests.servers import ScriptedServer
@@ -109,3 +109,31 @@ def test_thinking_on_a_remote_provider_is_a_prompt_not_a_parameter(
     body = scripted_server.requests[0].json
     assert "think step by step" in _system(wire, body)
     assert "thinking" not in body
+
+
+def test_examples_are_shown_as_filled_in_templates(scripted_server: ScriptedServer) -> None:
+    wire = WIRES[0]
+    scripted_server.script([wire.text(GOOD)])
+    example = {
+        "input": "Tom, 40, sad, tag x",
+        "output": {"name": "Tom", "age": 40, "mood": "sad", "tags": ["x"]},
+    }
+    wire.client(scripted_server).with_(messages="Jason", examples=[example]).with_template(
+        TEMPLATE, {"Tags": TAGS}
+    ).get()
+    messages = scripted_server.requests[0].json["messages"]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[2]["content"] == 'Name: Tom\nAge: 40\nMood: sad\nTags: ["x"]'
+
+
+def test_an_example_missing_a_variable_is_a_configuration_error() -> None:
+    from instructor_py.errors import ConfigurationError
+
+    client = (
+        StructuredOutput()
+        .using("openai", api_key="sk-test", base_url="http://127.0.0.1:9")
+        .with_(messages="x", examples=[{"input": "a", "output": {"name": "Tom"}}])
+        .with_template(TEMPLATE, {"Tags": TAGS})
+    )
+    with pytest.raises(ConfigurationError, match="example 0: no value for template variable 'age'"):
+        client.plan()

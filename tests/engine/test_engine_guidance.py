@@ -300,3 +300,30 @@ def test_variable_schema_describes_the_values() -> None:
     schema = GuidanceTemplate(TEMPLATE, VARIABLES).variable_schema()
     assert schema["required"] == list(VALUES)
     assert schema["properties"]["mood"] == {"type": "string", "enum": ["happy", "sad"]}
+
+
+@pytest.mark.parametrize(
+    ("source", "values"),
+    [
+        ("A: {{gen 'x' stop='.'}} B", {"x": "foo"}),
+        ("Name: {{gen 'x' stop='\\n'}}\nAge: {{gen 'a' regex='[0-9]+'}}", {"x": "Tom", "a": "4"}),
+        ("<a>{{gen 'x'}}</a>", {"x": "hi there"}),
+        ("J {{json 'j' schema=S}} {{select 'v' options=['a','b']}}", {"j": [1, 2], "v": "b"}),
+    ],
+)
+def test_render_is_what_a_generation_outputs(
+    orch: StructuredOutputOrchestrator, source: str, values: dict[str, object]
+) -> None:
+    template = GuidanceTemplate(source, {"S": {"type": "array"}})
+    text = template.render(values)
+    handle = orch.compile(template.to_constraint())
+    assert accepts_text(handle.matcher, orch.tokenizer_info, text), text
+    assert template.parse_answer(text) == values
+    assert template.values_from_segments(handle.segments()) == values
+
+
+def test_render_names_a_missing_variable() -> None:
+    with pytest.raises(ValueError, match="'age'"):
+        GuidanceTemplate("{{gen 'name' stop='.'}} {{gen 'age' regex='[0-9]+'}}").render(
+            {"name": "x"}
+        )
