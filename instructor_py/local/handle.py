@@ -62,9 +62,17 @@ class InstrumentedMatcher:
         return self.inner.compute_ff_tokens()
 
     def compute_ff_bytes(self) -> bytes:
-        """The bytes the grammar forces next (optional on backends: ``b""`` when unknown)."""
+        """The bytes the grammar forces next (optional on backends: ``b""`` when unknown), less
+        trailing spaces and tabs.
+
+        This is what the decode loop jump-forwards. BPE vocabularies put a word's leading space
+        in the word's token (``" Jason"``); forcing the space of a literal such as ``"Name: "``
+        on its own would split it from the word that follows into a token sequence the model
+        never saw, and small models then answer badly (``"Name: 25"``). The space is left to
+        the next sampled token, which the mask still constrains.
+        """
         fn = getattr(self.inner, "compute_ff_bytes", None)
-        return bytes(fn()) if fn is not None else b""
+        return bytes(fn()).rstrip(b" \t") if fn is not None else b""
 
     def segments(self) -> list[tuple[str, str]]:
         """``(label, text)`` of the labeled parts (``[]`` on backends without captures)."""

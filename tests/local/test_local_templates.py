@@ -250,3 +250,22 @@ def test_any_of_two_schemas_generated_by_the_model(model: object) -> None:
         assert text == out and got in ("person", "numbers")
         value = json.loads(out)
         assert isinstance(value, dict if got == "person" else list)
+
+
+def test_a_literal_ending_in_a_space_is_not_forced_as_a_lone_space_token(model: object) -> None:
+    """Jump-forward leaves a literal's trailing space to the sampled word (``" Jason"``): a lone
+    ``" "`` token splits the word from its space, a tokenization the model never saw."""
+    from instructor_py.local.model import LocalModel
+
+    assert isinstance(model, LocalModel)
+    template = "Name: {{gen 'name' stop='\\n'}}\nCity: {{gen 'city' stop='\\n'}}"
+    response = (
+        StructuredOutput()
+        .with_(messages="Jason lives in Paris.")
+        .with_template(template)
+        .response()
+    )
+    tokens = [model.tokenizer_info.token_bytes[t] for t in _generation(response).token_ids]
+    assert b" " not in tokens, tokens
+    assert response.raw_text.startswith("Name: ") and "\nCity: " in response.raw_text
+    assert response.value["name"].strip() and response.value["city"].strip()
