@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from instructor_py import StructuredOutput, StructuredOutputRetryError
 from instructor_py.modes import OutputMode
 from tests.e2e.wires import ANTHROPIC, WIRES, Wire
-from tests.servers import ScriptedServer
+from tests.servers import Reply, ScriptedServer
+from tests.servers import wire as w
 
 pytestmark = pytest.mark.e2e
 WIRE_IDS = [w.preset for w in WIRES]
@@ -137,3 +138,17 @@ def test_an_example_missing_a_variable_is_a_configuration_error() -> None:
     )
     with pytest.raises(ConfigurationError, match="example 0: no value for template variable 'age'"):
         client.plan()
+
+
+async def test_async_template_call_and_stream(scripted_server: ScriptedServer) -> None:
+    wire = WIRES[0]
+    scripted_server.script([wire.text(GOOD), Reply.sse(w.openai_stream(GOOD, piece=4))])
+    client = (
+        wire.client(scripted_server).with_(messages="Jason").with_template(TEMPLATE, {"Tags": TAGS})
+    )
+    value = await client.aget()
+    assert value["tags"] == ["a", "b"]
+    stream = client.astream()
+    partials = [p async for p in stream.partials()]
+    assert partials[-1] == value and len(partials) >= 4
+    assert list(partials[0]) == ["name"]  # the variables appear in template order
