@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from instructor_py.errors import TemplateError
+from instructor_py.guidance.lexing import TOKEN, regex_problem, unquote
 from instructor_py.guidance.parts import (
     GuidanceTemplateType,
     GuidanceVariable,
@@ -21,17 +21,7 @@ from instructor_py.schema_text import canonical_schema_text
 __all__ = ["TemplateParser"]
 
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-      | (?P<int>-?\d+)(?![\w.])
-      | (?P<ident>[A-Za-z_][A-Za-z0-9_.-]*)
-      | (?P<punct>[=\[\],])
-    )""",
-    re.VERBOSE | re.DOTALL,
-)
 _GEN_ARGS = frozenset({"regex", "stop", "max_tokens"})
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
 
 
 @dataclass
@@ -163,7 +153,7 @@ class TemplateParser:
         while i < len(body):
             if body[i:].strip() == "":
                 break
-            m = _TOKEN.match(body, i)
+            m = TOKEN.match(body, i)
             if m is None or m.end() == i:
                 at = base + i + (len(body[i:]) - len(body[i:].lstrip()))
                 raise self.error(f"unexpected text {body[i:].strip()[:20]!r} in the tag", at)
@@ -172,7 +162,7 @@ class TemplateParser:
             raw = m.group(kind)
             value: Any = raw
             if kind == "str":
-                value = _unquote(raw[1:-1])
+                value = unquote(raw[1:-1])
             elif kind == "int":
                 value = int(raw)
             out.append(((kind, value), at))
@@ -409,22 +399,3 @@ class TemplateParser:
             out.append(part)
             i += 1
         return tuple(out)
-
-
-@lru_cache(maxsize=1024)
-def regex_problem(pattern: str) -> str:
-    """Why llguidance cannot compile ``pattern`` ("" when it can, or without llguidance: the
-    remote path parses answers with Python's ``re`` and needs no llguidance)."""
-    try:
-        import llguidance as llg
-    except ImportError:
-        return ""
-    problem = str(llg.LLMatcher.validate_grammar(llg.LLMatcher.grammar_from_regex(pattern)))
-    if not problem:
-        return ""
-    lines = [ln.strip() for ln in problem.splitlines() if ln.strip()]
-    return next((ln for ln in lines if ln.startswith("error:")), lines[0])
-
-
-def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), text)
