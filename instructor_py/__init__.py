@@ -32,6 +32,7 @@ from instructor_py.errors import (
     StreamClosedError,
     StreamInterruptedError,
     StructuredOutputRetryError,
+    TemplateError,
     TokenOutOfRangeError,
     TransportError,
     UnsupportedModeError,
@@ -54,6 +55,7 @@ from instructor_py.events import (
     StructuredOutputStarted,
     ValidationFailed,
 )
+from instructor_py.guidance import GuidanceTemplate
 from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
 from instructor_py.pending import PendingStructuredOutput
@@ -102,6 +104,7 @@ __all__ = [
     "Example",
     "ExtractionFailed",
     "FieldError",
+    "GuidanceTemplate",
     "InferenceDelta",
     "InferenceProvider",
     "InferenceRequest",
@@ -148,6 +151,7 @@ __all__ = [
     "StructuredOutputRetryError",
     "StructuredOutputStarted",
     "StructuredOutputStream",
+    "TemplateError",
     "TokenOutOfRangeError",
     "ToolCall",
     "ToolSpec",

@@ -19,6 +19,7 @@ from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from typing_extensions import TypedDict
 
 from instructor_py.errors import ConfigurationError
+from instructor_py.guidance import GuidanceTemplate
 from instructor_py.messages import Example, normalize_examples, normalize_messages
 from instructor_py.modes import OutputMode
 from instructor_py.pipeline.pipeline import ResponsePipeline
@@ -62,6 +63,8 @@ class CallSpec:
     pipeline: ResponsePipeline = field(default_factory=ResponsePipeline)
     transport_policy: TransportRetryPolicy = field(default_factory=TransportRetryPolicy)
     check_stream: bool | None = None
+    template: GuidanceTemplate | None = None
+    thinking: int | None = None
 
     def with_(self, **parts: Any) -> CallSpec:
         """A copy with the named parts set, each checked (and merged, for options and the
@@ -113,6 +116,7 @@ class CallParts(TypedDict, total=False):
     tool_name: str | None
     tool_description: str | None
     check_stream: bool | None
+    thinking: int | None
 
 
 # -- the rules: (current spec, new value, part name) -> the part's new value ----------------------
@@ -202,6 +206,12 @@ def _instance(kind: type[Any]) -> Rule:
     return rule
 
 
+def _thinking(spec: CallSpec, value: Any, name: str) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"thinking must be an int >= 0 (tokens), got {value!r}")
+    return value or None  # 0 turns it off
+
+
 _PARTS: Mapping[str, Rule] = MappingProxyType(
     {
         "messages": lambda spec, value, name: normalize_messages(value),
@@ -224,6 +234,8 @@ _PARTS: Mapping[str, Rule] = MappingProxyType(
         "pipeline": _instance(ResponsePipeline),
         "transport_policy": _instance(TransportRetryPolicy),
         "check_stream": _flag,
+        "template": _instance(GuidanceTemplate),
+        "thinking": _thinking,
     }
 )
 

@@ -159,6 +159,15 @@ class ConstraintTimeoutError(ConstraintCompileError):
     """Compilation exceeded its time limit."""
 
 
+class TemplateError(ConstraintCompileError):
+    """A Guidance-style template is malformed; ``line`` and ``column`` (1-based) locate it."""
+
+    def __init__(self, message: str, *, line: int, column: int) -> None:
+        super().__init__(f"template line {line}, column {column}: {message}")
+        self.line = line
+        self.column = column
+
+
 class TokenOutOfRangeError(ConstraintError, ValueError):
     """A token id outside the tokenizer's vocabulary was given to a matcher."""
 

@@ -60,6 +60,10 @@ def build_plan(
     """Check the call is complete and the mode supported, resolve mode/model/tool and build the
     first request."""
     response_model = spec.response_model
+    if response_model is None and spec.template is not None:
+        from instructor_py.template_output import template_response_model
+
+        response_model = template_response_model(spec.template)
     if response_model is None:
         raise ConfigurationError(
             "No response_model: call with_(response_model=YourModel) (a pydantic model, "
@@ -86,7 +90,7 @@ def build_plan(
     request = build_request(
         spec, response_model, mode=mode, model=spec.model or provider.default_model, tool=tool
     )
-    return ExecutionPlan(
+    plan = ExecutionPlan(
         provider=provider,
         spec=spec,
         request=request,
@@ -95,3 +99,11 @@ def build_plan(
         request_id=request_id or uuid.uuid4().hex[:16],
         events=events or EventDispatcher(),
     )
+    if spec.template is not None or spec.thinking:
+        from instructor_py.template_output import apply_template, apply_thinking
+
+        if spec.template is not None:
+            plan = apply_template(plan, spec.template, provider)
+        if spec.thinking:
+            plan = apply_thinking(plan, spec.thinking)
+    return plan

@@ -23,6 +23,7 @@ from instructor_py.call_spec import (
 )
 from instructor_py.emitter import EventDispatcher
 from instructor_py.events import Event
+from instructor_py.guidance import GuidanceTemplate
 from instructor_py.modes import OutputMode
 from instructor_py.pending import PendingStructuredOutput
 from instructor_py.pipeline.pipeline import ResponsePipeline
@@ -33,6 +34,7 @@ from instructor_py.providers.base import InferenceProvider
 from instructor_py.response import StructuredOutputResponse
 from instructor_py.response_models.maybe import Maybe, MaybeResult
 from instructor_py.response_models.sequence import Sequence
+from instructor_py.template_output import to_template
 from instructor_py.transport import TransportRetryPolicy
 
 if TYPE_CHECKING:
@@ -179,6 +181,20 @@ class StructuredOutput(Generic[T]):
     ) -> StructuredOutput[T]:
         """Name and describe the tool the model must call in TOOLS mode."""
         return self._with(tool_name=name, tool_description=description)
+
+    def with_template(
+        self, template: str | GuidanceTemplate, variables: Mapping[str, Any] | None = None
+    ) -> StructuredOutput[T]:
+        """Answer by filling in a Guidance-style template (``{{gen}}``, ``{{select}}``,
+        ``{{json}}``; see :mod:`instructor_py.guidance`), parsed now: a bad template is an error
+        naming its line and column. Local models are constrained to it token by token; remote
+        ones get it in the prompt and their answer is parsed with the template's pattern."""
+        return self._with(template=to_template(template, variables))
+
+    def with_thinking(self, tokens: int) -> StructuredOutput[T]:
+        """Let the model write up to ``tokens`` tokens of free text before the JSON (enforced by
+        the local provider; ``raw_text`` keeps the thinking, the value comes from the JSON)."""
+        return self._with(thinking=tokens)
 
     def with_validator(self, fn: Callable[[T], Any]) -> StructuredOutput[T]:
         """Add a check on the value: return None/True if valid, False or error text if not (or

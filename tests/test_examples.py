@@ -38,18 +38,16 @@ def test_example_without_key_exits_cleanly(script: str) -> None:
 
 def test_every_example_is_covered() -> None:
     scripts = {p.name for p in (ROOT / "examples").glob("*.py")}
-    local = {"demo.py"}
+    local = {"demo.py", "templates.py"}
     assert scripts - local <= set(NEEDS_CONFIG), scripts - local - set(NEEDS_CONFIG)
 
 
-def test_demo_runs_a_real_local_extraction() -> None:
-    """`make demo`'s script: in-process extraction on the embedded model through the public API,
-    with validators that check the values against the text (so a wrong value fails the run)."""
+def _run_local_example(script: str) -> subprocess.CompletedProcess[str]:
     pytest.importorskip("llama_cpp", reason="the local extra (llama-cpp-python) is not installed")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("INSTRUCTOR_PY_PRESET", None)
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "demo.py")],
+        [sys.executable, str(ROOT / "examples" / script)],
         capture_output=True,
         text=True,
         env=env,
@@ -57,5 +55,19 @@ def test_demo_runs_a_real_local_extraction() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_demo_runs_a_real_local_extraction() -> None:
+    """`make demo`'s script: in-process extraction on the embedded model through the public API,
+    with validators that check the values against the text (so a wrong value fails the run)."""
+    done = _run_local_example("demo.py")
     assert "person: Person(name='Emma Stone', age=34, city='Dublin')" in done.stdout
     assert "rating=1)" in done.stdout
+
+
+def test_templates_example_runs_on_the_embedded_model() -> None:
+    """Templates, thinking and a composite constraint on the embedded model, as printed."""
+    done = _run_local_example("templates.py")
+    assert "Mood: happy" in done.stdout and "'mood': 'happy'" in done.stdout
+    assert "segments: [('action', " in done.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from instructor_py.guidance import GuidanceTemplate, GuidanceTemplateType, GuidanceVariable
 from instructor_py.local.backends.base import Backend, BackendMatcher, BackendStats
 from instructor_py.local.batch import BatchProcessor
 from instructor_py.local.bitmask import (
@@ -19,6 +20,7 @@ from instructor_py.local.bitmask import (
 from instructor_py.local.chat_template import ChatTemplate
 from instructor_py.local.constraints import ConstraintOptions, ConstraintSpec
 from instructor_py.local.handle import CompiledGrammarHandle
+from instructor_py.local.kinds import ConstraintType, StructuredOutputBackendType
 from instructor_py.local.llama import DecodeChunk, DecodeStats, LlamaDecoder
 from instructor_py.local.matcher import Matcher
 from instructor_py.local.model import LocalModel, ModelOptions, embedded_model_path, load_model
@@ -31,12 +33,35 @@ from instructor_py.local.stats import OrchestratorStats
 from instructor_py.local.tokenizer import TokenizerInfo
 
 if TYPE_CHECKING:
+    from instructor_py.local.backends.guidance_backend import (
+        AsyncGuidanceBackend,
+        CompiledGuidanceProgram,
+        GuidanceBackend,
+        GuidanceGrammar,
+        GuidanceState,
+    )
     from instructor_py.providers.local import LocalGeneration, LocalProvider
+
+# the Guidance backend needs llguidance: imported on first use
+_GUIDANCE_BACKEND = frozenset(
+    {
+        "AsyncGuidanceBackend",
+        "CompiledGuidanceProgram",
+        "GuidanceBackend",
+        "GuidanceGrammar",
+        "GuidanceState",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
-    """``LocalProvider`` / ``LocalGeneration`` load on first use (the provider module imports
-    this package's engine, so importing it here eagerly would be circular)."""
+    """The Guidance backend (needs llguidance) and ``LocalProvider`` / ``LocalGeneration`` (the
+    provider module imports this package's engine: importing it eagerly would be circular) load on
+    first use."""
+    if name in _GUIDANCE_BACKEND:
+        from instructor_py.local.backends import guidance_backend
+
+        return getattr(guidance_backend, name)
     if name in ("LocalGeneration", "LocalProvider"):
         from instructor_py.providers import local
 
@@ -45,6 +70,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AsyncGuidanceBackend",
     "AsyncStructuredOutputOrchestrator",
     "Backend",
     "BackendMatcher",
@@ -52,10 +78,18 @@ __all__ = [
     "BatchProcessor",
     "ChatTemplate",
     "CompiledGrammarHandle",
+    "CompiledGuidanceProgram",
     "ConstraintOptions",
     "ConstraintSpec",
+    "ConstraintType",
     "DecodeChunk",
     "DecodeStats",
+    "GuidanceBackend",
+    "GuidanceGrammar",
+    "GuidanceState",
+    "GuidanceTemplate",
+    "GuidanceTemplateType",
+    "GuidanceVariable",
     "LlamaDecoder",
     "LocalGeneration",
     "LocalModel",
@@ -64,6 +98,7 @@ __all__ = [
     "ModelOptions",
     "OrchestratorStats",
     "SamplingParams",
+    "StructuredOutputBackendType",
     "StructuredOutputOrchestrator",
     "TokenizerInfo",
     "allocate_bitmask",

@@ -1,4 +1,11 @@
-"""`ConstraintSpec`: what a generation must match (JSON schema, regex, grammar or choice).
+"""`ConstraintSpec`: what a generation must match.
+
+Simple kinds: a JSON schema, a regex, a grammar or a choice. Composite kinds (compiled by the
+llguidance backend into its Lark dialect, see :mod:`instructor_py.local.composite`): a
+``literal``, free ``text`` (ended by a stop string, a regex or a token budget), a ``sequence`` of
+specs, ``any_of`` several specs, and a Guidance-style ``template``. Any spec can be
+:meth:`~ConstraintSpec.labeled`: after generation the matcher's ``segments()`` say which label
+produced which text (llguidance's named captures).
 
 A spec is a frozen, hashable value: the schema is stored as canonical JSON text, so two equal
 schemas give equal specs and the same :meth:`ConstraintSpec.to_cache_key`.
@@ -8,14 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
-from typing import Any, Literal
+from functools import cached_property, partial
+from typing import Any, Literal, Protocol, overload
 
-from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
+from instructor_py.errors import ConstraintCompileError
+from instructor_py.local.kinds import COMPOSITE_TYPES, ConstraintType
+from instructor_py.schema_text import canonical_schema_text
 
-ConstraintKind = Literal["json_schema", "regex", "grammar", "choice"]
+#: The kind names (the values of :class:`ConstraintType`).
+ConstraintKind = ConstraintType
 GrammarSyntax = Literal["lark", "gbnf"]
 Whitespace = Literal["compact", "spaced", "flexible"]
 
@@ -52,16 +63,81 @@ class ConstraintOptions:
             raise ConstraintCompileError(f"max_nesting must be >= 1, got {self.max_nesting}.")
 
 
+def _free_text(
+    cls: type[ConstraintSpec],
+    stop: str | None = None,
+    regex: str | None = None,
+    max_tokens: int | None = None,
+) -> ConstraintSpec:
+    """``ConstraintSpec.text(stop=None, regex=None, max_tokens=None)``: free text.
+
+    ``stop``: the text ends at this string (generated and kept in the output, left out of the
+    label's segment); ``regex``: the text must match it (Rust ``regex`` syntax; default any
+    text); ``max_tokens``: at most this many tokens. Free text with neither a stop string nor a
+    token budget only ends with the output (or where the regex cannot go on)."""
+    if stop is not None and (not isinstance(stop, str) or stop == ""):
+        raise ConstraintCompileError("text: stop must be a non-empty string or None.")
+    if regex is not None and not isinstance(regex, str):
+        raise ConstraintCompileError(
+            f"text: regex must be a string or None, got {type(regex).__name__}."
+        )
+    if max_tokens is not None and (
+        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+    ):
+        raise ConstraintCompileError(f"text: max_tokens must be an int >= 1, got {max_tokens!r}.")
+    data = json.dumps({"stop": stop, "regex": regex, "max_tokens": max_tokens}, ensure_ascii=False)
+    return cls(ConstraintType.TEXT, "", data=data)
+
+
+class _TextConstructor(Protocol):
+    def __call__(
+        self, stop: str | None = None, regex: str | None = None, max_tokens: int | None = None
+    ) -> ConstraintSpec: ...
+
+
+class _SourceText:
+    """``spec.text`` is the spec's source text (a str); ``ConstraintSpec.text(...)``, on the
+    class, builds a free-text spec (see :func:`_free_text`)."""
+
+    @overload
+    def __get__(self, obj: None, owner: type[ConstraintSpec]) -> _TextConstructor: ...
+
+    @overload
+    def __get__(self, obj: ConstraintSpec, owner: type[ConstraintSpec]) -> str: ...
+
+    def __get__(
+        self, obj: ConstraintSpec | None, owner: type[ConstraintSpec]
+    ) -> str | _TextConstructor:
+        if obj is None:
+            return partial(_free_text, owner)
+        value: str = obj.__dict__["text"]
+        return value
+
+    def __set__(self, obj: ConstraintSpec, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"ConstraintSpec.text must be a str, got {type(value).__name__}")
+        obj.__dict__["text"] = value
+
+
+_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
 @dataclass(frozen=True)
 class ConstraintSpec:
-    """One constraint. Build it with :meth:`json_schema`, :meth:`regex`, :meth:`grammar` or
-    :meth:`choice`; ``text`` holds the canonical source (schema JSON, regex, grammar text, or a
-    JSON list of the choices)."""
+    """One constraint. Build it with :meth:`json_schema`, :meth:`regex`, :meth:`grammar`,
+    :meth:`choice`, :meth:`literal`, :meth:`text`, :meth:`sequence`, :meth:`any_of` or
+    :meth:`template`; ``text`` holds the canonical source (schema JSON, regex, grammar text, a
+    JSON list of the choices, the literal, the template), ``parts`` the nested specs of a
+    composite, ``label`` the capture name set by :meth:`labeled`, ``data`` canonical JSON of a
+    kind's parameters (``text``: stop/regex/max_tokens; ``template``: its variables)."""
 
-    kind: ConstraintKind
-    text: str
+    kind: ConstraintType
+    text: _SourceText = _SourceText()
     syntax: GrammarSyntax | None = None
     options: ConstraintOptions = field(default_factory=ConstraintOptions)
+    parts: tuple[ConstraintSpec, ...] = ()
+    label: str | None = None
+    data: str = ""
 
     # --- constructors -----------------------------------------------------------------------
 
@@ -75,18 +151,9 @@ class ConstraintSpec:
         allow_relaxed: bool = True,
     ) -> ConstraintSpec:
         """A JSON schema (dict or JSON text). Raises :class:`InvalidSchemaError` if it is not one."""
-        obj = _load_schema(schema)
-        if obj is True:
-            obj = {}  # the schema `true` accepts any JSON value, like `{}`
-        elif obj is False:
-            raise InvalidSchemaError(
-                "the JSON schema `false` accepts no value, so nothing could be generated."
-            )
-        # key order is kept: it is the order properties are generated in
-        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-        _check_schema_text(text)
+        text = canonical_schema_text(schema)
         opts = ConstraintOptions(whitespace, max_nesting, allow_relaxed)
-        return cls("json_schema", text, None, opts)
+        return cls(ConstraintType.JSON_SCHEMA, text, None, opts)
 
     @classmethod
     def regex(cls, pattern: str) -> ConstraintSpec:
@@ -95,7 +162,7 @@ class ConstraintSpec:
             raise ConstraintCompileError(
                 f"regex: expected a string pattern, got {type(pattern).__name__}."
             )
-        return cls("regex", pattern)
+        return cls(ConstraintType.REGEX, pattern)
 
     @classmethod
     def grammar(cls, text: str, syntax: str = "lark") -> ConstraintSpec:
@@ -106,7 +173,7 @@ class ConstraintSpec:
             )
         if not isinstance(text, str) or not text.strip():
             raise ConstraintCompileError("grammar: the grammar text is empty.")
-        return cls("grammar", text, syntax)  # type: ignore[arg-type]
+        return cls(ConstraintType.GRAMMAR, text, syntax)  # type: ignore[arg-type]
 
     @classmethod
     def choice(cls, options: Iterable[str]) -> ConstraintSpec:
@@ -119,21 +186,64 @@ class ConstraintSpec:
             raise ConstraintCompileError(
                 f"choice: option(s) at index {bad[:5]} are not non-empty strings."
             )
-        return cls("choice", json.dumps(list(dict.fromkeys(items)), ensure_ascii=False))
+        return cls(
+            ConstraintType.CHOICE, json.dumps(list(dict.fromkeys(items)), ensure_ascii=False)
+        )
+
+    @classmethod
+    def literal(cls, text: str) -> ConstraintSpec:
+        """Exactly ``text`` (forced: the decode loop fast-forwards it without sampling)."""
+        if not isinstance(text, str) or text == "":
+            raise ConstraintCompileError("literal: expected a non-empty string.")
+        return cls(ConstraintType.LITERAL, text)
+
+    @classmethod
+    def sequence(cls, *parts: ConstraintSpec | str) -> ConstraintSpec:
+        """The parts one after the other (a ``str`` part is a :meth:`literal`)."""
+        specs = _specs("sequence", parts)
+        return cls(ConstraintType.SEQUENCE, "", parts=specs)
+
+    @classmethod
+    def any_of(cls, *specs: ConstraintSpec | str) -> ConstraintSpec:
+        """Any one of the specs (a ``str`` is a :meth:`literal`)."""
+        return cls(ConstraintType.ANY_OF, "", parts=_specs("any_of", specs))
+
+    @classmethod
+    def template(cls, text: str, variables: Mapping[str, Any] | None = None) -> ConstraintSpec:
+        """A Guidance-style template (see :mod:`instructor_py.guidance.template`):
+        literal text with ``{{gen}}``, ``{{select}}`` and ``{{json}}`` variables. It is parsed
+        here: a syntax error raises :class:`~instructor_py.errors.TemplateError` naming the line
+        and column."""
+        from instructor_py.guidance.template import GuidanceTemplate
+
+        return GuidanceTemplate(text, variables).to_constraint()
+
+    def labeled(self, name: str) -> ConstraintSpec:
+        """This spec with a label: the text it produces is reported by ``segments()``."""
+        if not isinstance(name, str) or not _LABEL.fullmatch(name):
+            raise ConstraintCompileError(
+                f"labeled: a label is a name like 'answer' (letters, digits, _ . -), got {name!r}."
+            )
+        return replace(self, label=name)
+
+    @property
+    def is_composite(self) -> bool:
+        """True for the kinds (and labels) that compile only through llguidance's Lark."""
+        return self.kind in COMPOSITE_TYPES or self.label is not None
 
     # --- accessors --------------------------------------------------------------------------
 
     @property
     def schema(self) -> Any:
         """The JSON schema (kind ``json_schema`` only)."""
-        if self.kind != "json_schema":
+        if self.kind != ConstraintType.JSON_SCHEMA:
             raise AttributeError(f"a {self.kind} constraint has no schema")
         return json.loads(self.text)
 
     @property
     def choices(self) -> list[str]:
         """The options (kind ``choice`` only)."""
-        if self.kind != "choice":
+        if self.kind != ConstraintType.CHOICE:
             raise AttributeError(f"a {self.kind} constraint has no choices")
         result: list[str] = json.loads(self.text)
         return result
@@ -149,56 +259,35 @@ class ConstraintSpec:
     @cached_property
     def _cache_key(self) -> str:
         o = self.options
-        raw = f"{self.kind}\0{self.syntax}\0{o.whitespace}\0{o.max_nesting}\0{o.allow_relaxed}\0{o.lenient}\0{self.text}"
+        parts = ",".join(p.to_cache_key() for p in self.parts)
+        raw = (
+            f"{self.kind.value}\0{self.syntax}\0{o.whitespace}\0{o.max_nesting}\0"
+            f"{o.allow_relaxed}\0{o.lenient}\0{self.label}\0{self.data}\0{parts}\0{self.text}"
+        )
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
     def describe(self) -> str:
         """A short human description for error messages (never the full text)."""
-        head = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        label = f" labeled {self.label!r}" if self.label else ""
+        if self.parts and self.kind != ConstraintType.TEMPLATE:
+            return f"{self.kind.value} of {len(self.parts)} parts{label}"
+        source = self.text or self.data
+        head = source if len(source) <= 60 else source[:57] + "..."
         extra = f" ({self.syntax})" if self.syntax else ""
-        return f"{self.kind}{extra} {head!r}"
+        return f"{self.kind.value}{extra} {head!r}{label}"
 
 
-def _load_schema(schema: Mapping[str, Any] | str | bool) -> Any:
-    if isinstance(schema, str):
-        try:
-            return json.loads(schema)
-        except json.JSONDecodeError as exc:
-            raise InvalidSchemaError(
-                f"JSON schema text is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}."
-            ) from exc
-    if isinstance(schema, bool):
-        return schema
-    if isinstance(schema, Mapping):
-        try:
-            return json.loads(json.dumps(schema))
-        except (TypeError, ValueError) as exc:
-            raise InvalidSchemaError(f"JSON schema is not JSON-serializable: {exc}.") from exc
-    raise InvalidSchemaError(
-        f"JSON schema must be a dict, a bool or JSON text, got {type(schema).__name__}."
-    )
-
-
-@lru_cache(maxsize=512)
-def _check_schema_text(text: str) -> None:
-    """Meta-validate a schema once per distinct text (it costs milliseconds; a retry or a cache
-    hit builds the same spec again). Only successes are cached: errors are raised each time."""
-    _check_schema(json.loads(text))
-
-
-def _check_schema(obj: Any) -> None:
-    import jsonschema
-    from jsonschema.exceptions import SchemaError
-
-    if isinstance(obj, bool):
-        return
-    if not isinstance(obj, dict):
-        raise InvalidSchemaError(
-            f"JSON schema must be an object or a bool, got {type(obj).__name__}."
-        )
-    validator = jsonschema.validators.validator_for(obj, default=jsonschema.Draft202012Validator)
-    try:
-        validator.check_schema(obj)
-    except SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise InvalidSchemaError(f"invalid JSON schema at {where}: {exc.message}") from exc
+def _specs(what: str, items: tuple[ConstraintSpec | str, ...]) -> tuple[ConstraintSpec, ...]:
+    if not items:
+        raise ConstraintCompileError(f"{what}: give at least one spec.")
+    out: list[ConstraintSpec] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            out.append(ConstraintSpec.literal(item))
+        elif isinstance(item, ConstraintSpec):
+            out.append(item)
+        else:
+            raise ConstraintCompileError(
+                f"{what}: part {i} is a {type(item).__name__}, not a ConstraintSpec or a str."
+            )
+    return tuple(out)

@@ -62,9 +62,22 @@ class InstrumentedMatcher:
         return self.inner.compute_ff_tokens()
 
     def compute_ff_bytes(self) -> bytes:
-        """The bytes the grammar forces next (optional on backends: ``b""`` when unknown)."""
+        """The bytes the grammar forces next (optional on backends: ``b""`` when unknown), less
+        trailing spaces and tabs.
+
+        This is what the decode loop jump-forwards. BPE vocabularies put a word's leading space
+        in the word's token (``" Jason"``); forcing the space of a literal such as ``"Name: "``
+        on its own would split it from the word that follows into a token sequence the model
+        never saw, and small models then answer badly (``"Name: 25"``). The space is left to
+        the next sampled token, which the mask still constrains.
+        """
         fn = getattr(self.inner, "compute_ff_bytes", None)
-        return bytes(fn()) if fn is not None else b""
+        return bytes(fn()).rstrip(b" \t") if fn is not None else b""
+
+    def segments(self) -> list[tuple[str, str]]:
+        """``(label, text)`` of the labeled parts (``[]`` on backends without captures)."""
+        fn = getattr(self.inner, "segments", None)
+        return list(fn()) if fn is not None else []
 
     def clone(self) -> InstrumentedMatcher:
         inner = cast(BackendMatcher, self.inner.clone())
@@ -77,6 +90,11 @@ class InstrumentedMatcher:
 @dataclass(frozen=True)
 class CompiledGrammarHandle:
     """A compiled constraint with its own fresh matcher.
+
+    The handle is itself a grammar (the seed's grammar protocol): :meth:`accept_token`,
+    :meth:`fill_next_token_bitmask`, :meth:`is_terminated`, :meth:`reset` and
+    :attr:`tokens_accepted` act on its matcher, as do :meth:`is_accepting` and
+    :meth:`segments` (the labeled parts of a composite constraint).
 
     - ``backend``: the backend that compiled it.
     - ``exact``: False for a relaxed fallback (see ``relaxed_reason``).
@@ -98,6 +116,28 @@ class CompiledGrammarHandle:
     def tokens_accepted(self) -> int:
         """How many tokens the matcher has accepted (after rollbacks)."""
         return self.matcher.tokens_accepted
+
+    def accept_token(self, token_id: int) -> bool:
+        """Advance the matcher by one token; False (no state change) if it is not allowed."""
+        return self.matcher.accept_token(token_id)
+
+    def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
+        """Write the allowed-next-token mask into row ``index`` of ``bitmask``."""
+        self.matcher.fill_next_token_bitmask(bitmask, index)
+
+    def is_terminated(self) -> bool:
+        return self.matcher.is_terminated()
+
+    def is_accepting(self) -> bool:
+        return self.matcher.is_accepting()
+
+    def reset(self) -> None:
+        """Back to the initial state (the compiled grammar is kept)."""
+        self.matcher.reset()
+
+    def segments(self) -> list[tuple[str, str]]:
+        """``(label, text)`` of every labeled part generated so far, in output order."""
+        return self.matcher.segments()
 
     def fresh(self) -> CompiledGrammarHandle:
         """Another handle for the same grammar with a new matcher in its initial state."""

@@ -1,6 +1,7 @@
 """`StructuredOutputOrchestrator`: backend registry, selection, fallback, compile cache, stats.
 
-Selection for a spec: the default backend first, unless it does not support the spec; then the
+Selection for a spec: a backend that prefers the spec's kind (``preferred_kinds``: the guidance
+backend for templates), then the default backend, unless it does not support the spec; then the
 other registered backends in registration order. A backend that fails (or exceeds the time limit)
 is recorded in the handle's ``fallback_reasons`` and the next one is tried.
 
@@ -113,10 +114,16 @@ class StructuredOutputOrchestrator:
                 self._default = backend.name
             self._cache.clear()
 
-    def _candidates(self) -> list[Backend]:
+    def _candidates(self, spec: ConstraintSpec) -> list[Backend]:
+        """The default backend first, except that a backend naming ``spec.kind`` in its
+        ``preferred_kinds`` (the guidance backend for templates) goes before it."""
         order = list(self._backends.values())
-        if self._default is not None:
-            order.sort(key=lambda b: b.name != self._default)
+        order.sort(
+            key=lambda b: (
+                spec.kind not in getattr(b, "preferred_kinds", ()),
+                b.name != self._default,
+            )
+        )
         return order
 
     # --- compilation -------------------------------------------------------------------------
@@ -200,7 +207,7 @@ class StructuredOutputOrchestrator:
         reasons: list[str] = []
         timed_out = False
         failed = False
-        for backend in self._candidates():
+        for backend in self._candidates(spec):
             why = backend.unsupported_reason(spec)
             if why is None and lane_busy(backend.name):
                 why = "an earlier compilation is still running past its time limit"

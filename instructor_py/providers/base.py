@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from instructor_py.modes import OutputMode
 from instructor_py.usage import Usage
+
+if TYPE_CHECKING:
+    from instructor_py.guidance import GuidanceTemplate
 
 Message = Mapping[str, Any]
 
@@ -46,7 +49,9 @@ class InferenceRequest:
     it for JSON_SCHEMA mode (response_format) and GRAMMAR mode (local constrained decoding).
     ``tool`` is set for TOOLS mode. ``options`` are passed through (temperature, max_tokens, seed,
     top_p...); each driver maps the names it knows. ``attempt`` counts validation attempts from 1
-    (a retry with the errors fed back is attempt 2, ...), so a driver can vary its retries.
+    (a retry with the errors fed back is attempt 2, ...), so a driver can vary its retries. ``template``
+    (``with_template``) and ``thinking`` (``with_thinking``: free-text tokens before the JSON) are read
+    by the local driver; remote drivers only see their effect on the prompt.
     """
 
     messages: tuple[Message, ...]
@@ -58,6 +63,8 @@ class InferenceRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     stream: bool = False
     attempt: int = 1
+    template: GuidanceTemplate | None = None
+    thinking: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

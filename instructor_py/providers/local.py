@@ -42,6 +42,7 @@ from instructor_py.local.threads import iterate_in_thread
 from instructor_py.modes import OutputMode
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
+from instructor_py.providers.local_constraint import compile_for_request
 from instructor_py.usage import Usage
 
 __all__ = ["LocalGeneration", "LocalProvider"]
@@ -68,7 +69,9 @@ _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
 @dataclass(frozen=True, slots=True)
 class LocalGeneration:
-    """``InferenceResponse.raw`` of the local provider: what the decode loop did."""
+    """``InferenceResponse.raw`` of the local provider: what the decode loop did. ``segments``:
+    the ``(label, text)`` parts of a composite answer (template variables, ``"thinking"`` and
+    ``"json"``), from the matcher's captures."""
 
     model: str
     token_ids: tuple[int, ...]
@@ -77,6 +80,7 @@ class LocalGeneration:
     backend: str | None = None
     exact: bool = True
     sampling: SamplingParams | None = None  # how this attempt sampled (retries differ)
+    segments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +184,14 @@ class LocalProvider:
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
         model = self._model_for(request)
-        constraint = _constraint_of(
+        strict = self.strict_objects
+        base = _constraint_of(
             request,
-            self.strict_objects,
+            strict,
             whitespace=str(request.options.get("json_whitespace", self.json_whitespace)),
             required_first=bool(request.options.get("required_first", self.required_first)),
         )
-        handle = model.compile(constraint) if constraint is not None else None
+        handle = compile_for_request(model, request, base, strict)
         if handle is not None and not handle.exact:
             logger.info(
                 "constraint compiled relaxed on backend %s (%s); validation and retries finish it",
@@ -239,6 +244,7 @@ class LocalProvider:
                         backend=handle.backend if handle is not None else None,
                         exact=handle.exact if handle is not None else False,
                         sampling=sampling,
+                        segments=tuple(handle.segments()) if handle is not None else (),
                     )
                 if tool is not None:
                     yield InferenceDelta(

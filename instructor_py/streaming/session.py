@@ -107,6 +107,11 @@ class StreamSession(RunObserver):
 
     def _new_assembler(self, *, fences: bool, replay: bool = False) -> StreamAssembler:
         live = not replay
+        template = self.plan.context.extra.get("template")
+        if template is not None:  # a template answer: partials are its variables so far
+            from instructor_py.template_output import TemplateAssembler
+
+            return TemplateAssembler(template, self._spec.object_shape)  # type: ignore[return-value]
         return StreamAssembler(
             self._spec.object_shape,
             array_shape=self._spec.array_shape,

@@ -281,8 +281,8 @@ def test_a_backend_whose_package_is_absent_is_not_registered(
 
     monkeypatch.setitem(sys.modules, "outlines_core", None)  # makes `import outlines_core` fail
     monkeypatch.delitem(sys.modules, "instructor_py.local.backends.outlines_backend", raising=False)
-    assert [b.name for b in installed_backends(tok)] == ["llguidance"]
-    assert StructuredOutputOrchestrator(tok).backend_names == ("llguidance",)
+    assert [b.name for b in installed_backends(tok)] == ["llguidance", "guidance"]
+    assert StructuredOutputOrchestrator(tok).backend_names == ("llguidance", "guidance")
 
 
 def test_a_matcher_in_an_error_state_raises_instead_of_masking(tok: TokenizerInfo) -> None:

@@ -1,6 +1,7 @@
 """Constraint backends. Only those whose package is installed are registered.
 
 - ``llguidance`` (default): every constraint kind.
+- ``guidance``: Guidance-style templates, on llguidance (registered with it).
 - ``outlines-core``: regex, choice, and JSON schema through its regex conversion.
 """
 
@@ -19,6 +20,9 @@ def installed_backends(tokenizer: TokenizerInfo) -> list[Backend]:
         pass
     else:
         found.append(LLGuidanceBackend(tokenizer))
+        from instructor_py.local.backends.guidance_backend import GuidanceBackend
+
+        found.append(GuidanceBackend(tokenizer))
     try:
         from instructor_py.local.backends.outlines_backend import OutlinesBackend
     except ImportError:

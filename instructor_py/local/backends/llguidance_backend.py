@@ -20,6 +20,7 @@ import numpy as np
 from instructor_py.errors import ConstraintCompileError, ConstraintError
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask, bitmask_words, check_bitmask
+from instructor_py.local.composite import composite_grammar, dedupe_captures
 from instructor_py.local.constraints import ConstraintSpec
 from instructor_py.local.format_regex import DATE, DATE_TIME, replace_formats
 from instructor_py.local.tokenizer import TokenizerInfo
@@ -89,6 +90,8 @@ def lltokenizer_for(info: TokenizerInfo) -> Any:
 
 def llguidance_grammar(spec: ConstraintSpec) -> str:
     """The llguidance grammar (JSON text) for ``spec``; raises ConstraintCompileError."""
+    if spec.is_composite:
+        return composite_grammar(spec)
     if spec.kind == "json_schema":
         whitespace = spec.options.whitespace
         spaced = whitespace == "spaced"
@@ -130,15 +133,34 @@ class LLGuidanceMatcher:
     error state: tokens are tried with ``try_consume_tokens``. Once the grammar is complete and
     closed (``is_terminated()``), an EOS token is accepted (and counted, so ``rollback`` stays
     consistent) although llguidance itself treats it as a no-op.
+
+    llguidance keeps its captures through ``rollback`` and ``reset``; so the matcher remembers
+    the tokens it consumed and, after either, :meth:`segments` replays them on a copy of the
+    initial matcher (``origin``).
     """
 
-    __slots__ = ("_eos", "_info", "_m", "_mask", "_mask_ptr", "_n", "_tail_eos", "_words")
+    __slots__ = (
+        "_eos", "_ids", "_info", "_m", "_mask", "_mask_ptr", "_n", "_origin", "_stale",
+        "_tail_eos", "_words",
+    )  # fmt: skip
 
-    def __init__(self, m: Any, info: TokenizerInfo, accepted: int = 0, tail_eos: int = 0) -> None:
+    def __init__(
+        self,
+        m: Any,
+        info: TokenizerInfo,
+        accepted: int = 0,
+        tail_eos: int = 0,
+        origin: Any = None,
+        ids: list[int] | None = None,
+        stale: bool = False,
+    ) -> None:
         self._m = m
         self._info = info
         self._n = accepted
         self._tail_eos = tail_eos
+        self._origin = origin if origin is not None else m.deep_copy()
+        self._ids: list[int] = ids if ids is not None else []
+        self._stale = stale
         self._eos = frozenset(info.eos_token_ids)
         self._words = bitmask_words(info.vocab_size)
         self._mask: Any = None
@@ -191,6 +213,8 @@ class LLGuidanceMatcher:
             return True
         k = int(m.try_consume_tokens([token_id]))
         self._n += k
+        if k:
+            self._ids.append(token_id)
         return k == 1
 
     def accept_tokens(self, token_ids: Sequence[int]) -> bool:
@@ -200,6 +224,7 @@ class LLGuidanceMatcher:
         m = self._m
         k = 0 if self._tail_eos else int(m.try_consume_tokens(ids))
         self._n += k
+        self._ids.extend(ids[:k])
         if k < len(ids) and m.is_stopped() and not m.is_error():
             extra = self._leading_eos(ids[k:])
             self._tail_eos += extra
@@ -238,12 +263,16 @@ class LLGuidanceMatcher:
         rest = num_tokens - eos
         if rest:
             self._m.rollback(rest)
+            del self._ids[len(self._ids) - rest :]
+            self._stale = True
         self._n -= num_tokens
 
     def reset(self) -> None:
         self._m.reset()
         self._n = 0
         self._tail_eos = 0
+        self._ids.clear()
+        self._stale = True
 
     def compute_ff_tokens(self) -> list[int]:
         return [int(t) for t in self._m.compute_ff_tokens()]
@@ -255,8 +284,34 @@ class LLGuidanceMatcher:
             return b""
         return bytes(self._m.compute_ff_bytes())
 
+    def segments(self) -> list[tuple[str, str]]:
+        """``(label, text)`` of every labeled part generated so far, in output order (from
+        llguidance's named captures; empty for a spec without labels).
+
+        A part still open at the end of the output (free text, a regex that could go on) is
+        only captured once the output ends: when the output so far is a complete match, the
+        captures are read from a copy of the matcher that has accepted an end-of-sequence.
+        """
+        m = self._m
+        if self._stale:  # captures from before a rollback/reset linger: replay the tokens
+            m = self._origin.deep_copy()
+            m.consume_tokens(self._ids)
+        if not m.is_stopped() and m.is_accepting() and not m.is_error():
+            probe = m.deep_copy()
+            if probe.try_consume_tokens([self._info.eos_token_ids[0]]) == 1:
+                m = probe
+        return dedupe_captures(list(m.get_captures()))
+
     def clone(self) -> LLGuidanceMatcher:
-        return LLGuidanceMatcher(self._m.deep_copy(), self._info, self._n, self._tail_eos)
+        return LLGuidanceMatcher(
+            self._m.deep_copy(),
+            self._info,
+            self._n,
+            self._tail_eos,
+            self._origin,
+            list(self._ids),
+            self._stale,
+        )
 
     def get_error(self) -> str | None:
         err = str(self._m.get_error())

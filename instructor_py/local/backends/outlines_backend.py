@@ -291,6 +291,8 @@ class OutlinesBackend:
         return self.unsupported_reason(spec) is None
 
     def unsupported_reason(self, spec: ConstraintSpec) -> str | None:
+        if spec.is_composite:
+            return "outlines-core does not compile composite or labeled constraints"
         if spec.kind == "grammar":
             return "outlines-core does not compile grammars"
         if spec.kind == "json_schema":
