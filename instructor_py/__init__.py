@@ -12,6 +12,8 @@ from instructor_py.call_spec import CallSpec
 from instructor_py.errors import (
     AuthenticationError,
     BadRequestError,
+    CbisonError,
+    CbisonUnsupportedError,
     ConfigurationError,
     ConstraintCompileError,
     ConstraintError,
@@ -94,6 +96,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CallSpec",
+    "CbisonError",
+    "CbisonUnsupportedError",
     "ChunkReceived",
     "ConfigurationError",
     "ConstraintCompileError",

@@ -236,6 +236,7 @@ class TemplateAssembler:
 
     restarts = 0
     root_is_array = False
+    check = None  # a template answer is not checked while it streams (its pattern is at the end)
 
     def __init__(self, template: GuidanceTemplate, shape: Shape) -> None:
         self._template = template

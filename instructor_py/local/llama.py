@@ -217,10 +217,18 @@ class LlamaDecoder:
         return row
 
     def _choose(
-        self, sampler: Sampler, matcher: Matcher | None, sample_first: bool, stats: DecodeStats
+        self,
+        sampler: Sampler,
+        matcher: Matcher | None,
+        sample_first: bool,
+        stats: DecodeStats,
+        recent: Sequence[int] = (),
     ) -> int:
-        """Pick the next token; with a matcher, the token is also accepted into it."""
+        """Pick the next token; with a matcher, the token is also accepted into it. ``recent``:
+        the output so far, for the repetition penalty (in place on llama.cpp's logits buffer,
+        which the next forward pass rewrites anyway)."""
         logits = self._logits()
+        sampler.penalize(logits, recent)
         if matcher is None:
             return sampler.sample(logits)
         if sample_first and sampler.params.sample_first_is_exact:
@@ -335,7 +343,7 @@ class LlamaDecoder:
             if len(out) >= budget:
                 yield finish("length")
                 return
-            token = self._choose(sampler, matcher, sample_first, stats)
+            token = self._choose(sampler, matcher, sample_first, stats, out)
             stats.sampled_tokens += 1
             if token in eog and not ignore_eos:
                 yield finish("stop")

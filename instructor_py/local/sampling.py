@@ -7,7 +7,7 @@ grammar mask), so they get probability 0 in every mode.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,18 +24,26 @@ FloatArray = npt.NDArray[np.float32]
 @dataclass(frozen=True, slots=True)
 class SamplingParams:
     """``temperature <= 0`` means greedy (argmax). ``top_k <= 0`` and ``top_p >= 1`` disable
-    those filters. ``seed`` makes stochastic sampling reproducible."""
+    those filters. ``seed`` makes stochastic sampling reproducible. ``repeat_penalty`` (llama.cpp's
+    classic one; 1.0 = off) divides a positive logit (multiplies a negative one) of every token
+    among the last ``repeat_last_n`` output tokens."""
 
     temperature: float = 0.0
     top_p: float = 1.0
     top_k: int = 0
     seed: int | None = None
+    repeat_penalty: float = 1.0
+    repeat_last_n: int = 64
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
             raise ConfigurationError(f"temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise ConfigurationError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.repeat_penalty <= 0:
+            raise ConfigurationError(f"repeat_penalty must be > 0, got {self.repeat_penalty}")
+        if self.repeat_last_n < 0:
+            raise ConfigurationError(f"repeat_last_n must be >= 0, got {self.repeat_last_n}")
 
     @property
     def greedy(self) -> bool:
@@ -67,6 +75,8 @@ class SamplingParams:
             top_p=number("top_p", 1.0),
             top_k=int(number("top_k", 0)),
             seed=seed,
+            repeat_penalty=number("repeat_penalty", 1.0),
+            repeat_last_n=int(number("repeat_last_n", 64)),
         )
 
 
@@ -78,6 +88,15 @@ class Sampler:
     def __init__(self, params: SamplingParams) -> None:
         self.params = params
         self._rng = np.random.default_rng(params.seed)
+
+    def penalize(self, logits: FloatArray, recent: Sequence[int]) -> None:
+        """Apply the repetition penalty to ``logits`` in place (nothing when it is off)."""
+        penalty, n = self.params.repeat_penalty, self.params.repeat_last_n
+        if penalty == 1.0 or n == 0 or not recent:
+            return
+        ids = np.unique(np.asarray(recent[-n:], dtype=np.intp))
+        values = logits[ids]
+        logits[ids] = np.where(values > 0, values / penalty, values * penalty)
 
     def sample(self, logits: FloatArray) -> int:
         if self.params.greedy:

@@ -18,7 +18,11 @@ llguidance's forced tokens leave out, tokenized by the model's tokenizer), ``sto
 (default True: end an attempt that falls into a degenerate loop, as a failed attempt whose error
 names the field), ``retry_temperature`` (default 0.7: a retry that would decode greedily samples
 at this temperature with a new seed per attempt, so it does not repeat the failed path; 0 keeps
-retries greedy) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces
+retries greedy), ``retry_repeat_penalty`` (default 1.3: llama.cpp's repetition penalty over the
+last 64 tokens on retries; 1 turns it off; ``repeat_penalty`` sets it for every attempt),
+``json_whitespace`` (default ``"spaced"``: ``", "`` and ``": "`` as most JSON a model learned
+from is written; ``"compact"`` saves a token per member), ``required_first`` (default False:
+required keys before optional ones in the grammar's key order) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces
 the schema, e.g. a regex or a choice).
 """
 
@@ -59,10 +63,12 @@ _PROVIDER_KEYS = (
     "jump_forward",
     "stop_repetition",
     "retry_temperature",
+    "retry_repeat_penalty",
     "json_whitespace",
     "required_first",
 )
 DEFAULT_RETRY_TEMPERATURE = 0.7
+DEFAULT_RETRY_REPEAT_PENALTY = 1.3
 _MODEL_KEYS = ("model_path", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "chat_template")
 _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
@@ -97,13 +103,13 @@ class LocalProvider:
     jump_forward: bool = True
     stop_repetition: bool = True
     retry_temperature: float = DEFAULT_RETRY_TEMPERATURE
-    json_whitespace: str = "compact"
+    retry_repeat_penalty: float = DEFAULT_RETRY_REPEAT_PENALTY
+    json_whitespace: str = "spaced"
     required_first: bool = False
 
     def __post_init__(self) -> None:
-        t = self.retry_temperature
-        if isinstance(t, bool) or not isinstance(t, int | float) or t < 0:
-            raise ConfigurationError(f"retry_temperature must be a number >= 0, got {t!r}")
+        for name in ("retry_temperature", "retry_repeat_penalty"):
+            _number_option({}, name, getattr(self, name))
 
     @classmethod
     def from_options(cls, **overrides: Any) -> LocalProvider:
@@ -273,19 +279,23 @@ class LocalProvider:
         return answer.response(default_call_id="call_local")
 
     def _sampling(self, request: InferenceRequest) -> SamplingParams:
-        """The request's sampling options; a retry (``request.attempt > 1``) that would decode
-        greedily again samples at ``retry_temperature`` with a seed of its own, so it can leave
-        the path the failed attempt took (greedy decoding of the same prompt mostly repeats it)."""
+        """The request's sampling options. A retry (``request.attempt > 1``) varies them so it
+        can leave the path the failed attempt took (greedy decoding of nearly the same prompt
+        mostly repeats it): one that would decode greedily samples at ``retry_temperature`` with
+        a seed of its own, and one without a repetition penalty gets ``retry_repeat_penalty``.
+        Options the caller set for the retries (``with_retry_options``) win."""
         params = SamplingParams.from_options(request.options)
-        if request.attempt <= 1 or not params.greedy:
+        if request.attempt <= 1:
             return params
-        temperature = request.options.get("retry_temperature", self.retry_temperature)
-        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-            raise ConfigurationError(f"option 'retry_temperature' must be a number, got {temperature!r}")
-        if temperature <= 0:
-            return params
-        seed = (params.seed if params.seed is not None else 0) * 1_000_003 + request.attempt
-        return replace(params, temperature=float(temperature), seed=seed)
+        options = request.options
+        temperature = _number_option(options, "retry_temperature", self.retry_temperature)
+        penalty = _number_option(options, "retry_repeat_penalty", self.retry_repeat_penalty)
+        if params.greedy and temperature > 0:
+            seed = (params.seed if params.seed is not None else 0) * 1_000_003 + request.attempt
+            params = replace(params, temperature=temperature, seed=seed)
+        if params.repeat_penalty == 1.0 and penalty > 0:
+            params = replace(params, repeat_penalty=penalty)
+        return params
 
     async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
         return await asyncio.to_thread(self.infer, request)
@@ -295,6 +305,13 @@ class LocalProvider:
 
     def __repr__(self) -> str:
         return f"LocalProvider(model={self.default_model!r}, n_ctx={self.model_options.n_ctx})"
+
+
+def _number_option(options: Mapping[str, Any], name: str, default: float) -> float:
+    value = options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigurationError(f"option {name!r} must be a number >= 0, got {value!r}")
+    return float(value)
 
 
 def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:

@@ -12,6 +12,7 @@ from instructor_py.local.model import load_model, usable_cpus
 from instructor_py.providers.local import LocalGeneration
 
 from .conftest import needs_model
+from .test_local_provider import EMPLOYEE_TEXT, Employee
 
 pytestmark = [needs_model, pytest.mark.timeout(300)]
 
@@ -57,13 +58,33 @@ def test_without_the_check_the_same_loop_runs_to_max_tokens() -> None:
 
 
 def test_retries_sample_with_a_raised_temperature_and_a_new_seed_by_default() -> None:
-    attempts = attempts_of(StructuredOutput().with_(messages=ECHO_PROMPT, response_model=Echo))
+    call = (
+        StructuredOutput()
+        .with_(messages="Rome is the capital of Italy.", response_model=Echo)
+        .with_validator(lambda echo: "answer again")  # every attempt fails: all three run
+    )
+    attempts = attempts_of(call)
     assert len(attempts) == 3
     sampling = [generation(a).sampling for a in attempts]
     assert sampling[0] is not None and sampling[0].greedy
     assert sampling[1] is not None and sampling[2] is not None
     assert sampling[1].temperature == sampling[2].temperature == 0.7
     assert sampling[1].seed != sampling[2].seed
+    assert sampling[1].repeat_penalty == sampling[2].repeat_penalty == 1.3
+    assert sampling[0].repeat_penalty == 1.0
+
+
+def test_a_varied_retry_gets_out_of_a_loop_a_greedy_retry_repeats() -> None:
+    call = StructuredOutput().with_(messages=EMPLOYEE_TEXT, response_model=Employee, max_retries=2)
+    greedy = attempts_of(
+        call.using("local", retry_temperature=0, retry_repeat_penalty=1, json_whitespace="compact")
+    )
+    varied = attempts_of(call.using("local", json_whitespace="compact"))
+    # with compact JSON the 135M model invents an email and loops in it ("john-john-...")
+    assert [generation(a).finish_reason for a in greedy] == ["repetition"] * 3
+    assert all("$.email" in a.errors[0] for a in greedy)
+    assert generation(varied[0]).finish_reason == "repetition"
+    assert generation(varied[-1]).finish_reason == "stop" and not varied[-1].errors
 
 
 def test_retry_variation_is_overridable() -> None:
@@ -73,8 +94,6 @@ def test_retry_variation_is_overridable() -> None:
         .with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=1)
     )
     assert all(generation(a).sampling.greedy for a in greedy)  # type: ignore[union-attr]
-    # greedy retries of the same prompt repeat the same loop: why retries vary by default
-    assert generation(greedy[0]).token_ids == generation(greedy[1]).token_ids
     explicit = attempts_of(
         StructuredOutput()
         .with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=1)
