@@ -24,6 +24,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from instructor_py.schema_safety import check_schema, safe_validator
+
 
 class ResponseModel(ABC):
     """Base class of every response model kind. Instances are immutable once built."""
@@ -40,6 +42,7 @@ class ResponseModel(ABC):
         wrapper_field: str | None = None,
         list_field: str | None = None,
     ) -> None:
+        check_schema(json_schema, where=f"the {name!r} response model's JSON schema")
         self._name = name
         self._description = description
         self._json_schema = json_schema
@@ -81,8 +84,9 @@ class ResponseModel(ABC):
 
     @cached_property
     def schema_validator(self) -> Draft202012Validator:
-        """A compiled jsonschema validator for :attr:`json_schema` (built once)."""
-        return Draft202012Validator(dict(self._json_schema))
+        """A compiled jsonschema validator for :attr:`json_schema` (built once): regexes on RE2,
+        no reference ever retrieved (see :mod:`instructor_py.schema_safety`)."""
+        return safe_validator(self._json_schema)
 
     def prepare(self, data: Any) -> Any:
         """Reshape the extracted JSON leniently before schema validation (default: unchanged)."""
