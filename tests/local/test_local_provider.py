@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
 import threading
@@ -329,8 +328,6 @@ def test_bad_options_are_configuration_errors(provider: LocalProvider) -> None:
 
 def test_default_preset_is_local(model: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INSTRUCTOR_PY_PRESET", raising=False)
-    if importlib.util.find_spec("instructor_py.providers.registry") is None:
-        pytest.skip("the provider registry (providers branch) is not merged in this tree")
     city = (
         StructuredOutput()
         .with_(messages="Tokyo is the capital of Japan.", response_model=City)
