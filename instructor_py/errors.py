@@ -36,6 +36,11 @@ class UnsupportedModeError(ConfigurationError):
     """The provider cannot do the requested output mode; the message lists the modes it can do."""
 
 
+class InvalidArgumentError(ConfigurationError, TypeError):
+    """A builder argument of the wrong type (the message names the argument and what it takes).
+    Also a ``TypeError``, so code that catches that keeps working."""
+
+
 class InvalidSchemaError(ConfigurationError):
     """A JSON schema is not valid (the message says where)."""
 

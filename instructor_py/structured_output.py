@@ -16,7 +16,7 @@ from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from typing_extensions import TypedDict, TypeVar, Unpack
 
 from instructor_py.emitter import EventDispatcher, Handler
-from instructor_py.errors import ConfigurationError
+from instructor_py.errors import ConfigurationError, InvalidArgumentError
 from instructor_py.events import Event
 from instructor_py.messages import Example, normalize_examples, normalize_messages
 from instructor_py.modes import OutputMode
@@ -212,8 +212,8 @@ class StructuredOutput(Generic[T]):
     ) -> StructuredOutput[T]:
         """Merge provider options (temperature, max_tokens, seed...) into the current ones."""
         if options is not None and not isinstance(options, Mapping):
-            raise TypeError(f"options must be a mapping, got {type(options).__name__}")
-        merged = {**self.options, **(options or {}), **more}
+            raise InvalidArgumentError(f"options must be a mapping, got {type(options).__name__}")
+        merged = _option_names({**self.options, **(options or {}), **more}, "options")
         return replace(self, options=MappingProxyType(merged))
 
     def with_output_mode(self, mode: OutputMode | str) -> StructuredOutput[T]:
@@ -242,8 +242,10 @@ class StructuredOutput(Generic[T]):
         on: e.g. ``with_retry_options(temperature=0.7)`` so a greedy local model does not repeat
         the same rejected answer."""
         if options is not None and not isinstance(options, Mapping):
-            raise TypeError(f"retry options must be a mapping, got {type(options).__name__}")
-        merged = {**self.retry_options, **(options or {}), **more}
+            raise InvalidArgumentError(
+                f"retry options must be a mapping, got {type(options).__name__}"
+            )
+        merged = _option_names({**self.retry_options, **(options or {}), **more}, "retry options")
         return replace(self, retry_options=MappingProxyType(merged))
 
     def with_tool(
@@ -273,10 +275,10 @@ class StructuredOutput(Generic[T]):
 
     def with_pipeline(self, pipeline: ResponsePipeline) -> StructuredOutput[T]:
         """Replace the response pipeline (e.g. ``ResponsePipeline().replace("extract", ...)``)."""
-        return replace(self, pipeline=pipeline)
+        return replace(self, pipeline=_instance(pipeline, ResponsePipeline, "pipeline"))
 
     def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput[T]:
-        return replace(self, transport_policy=policy)
+        return replace(self, transport_policy=_instance(policy, TransportRetryPolicy, "policy"))
 
     def into_dict(self) -> StructuredOutput[Any]:
         """Return plain Python data (dicts/lists) instead of model instances."""
@@ -308,7 +310,7 @@ class StructuredOutput(Generic[T]):
 
     def with_provider(self, provider: InferenceProvider) -> StructuredOutput[T]:
         if not isinstance(provider, InferenceProvider):
-            raise TypeError(
+            raise InvalidArgumentError(
                 "with_provider() needs an InferenceProvider (name, default_model, default_mode, "
                 f"supported_modes, infer/ainfer/stream/astream), got {type(provider).__name__}"
             )
@@ -324,7 +326,7 @@ class StructuredOutput(Generic[T]):
     def on_event(self, event_type: type[Event], handler: Handler) -> StructuredOutput[T]:
         """Call ``handler(event)`` for every event that is an instance of ``event_type``."""
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
-            raise TypeError(f"event_type must be an Event subclass, got {event_type!r}")
+            raise InvalidArgumentError(f"event_type must be an Event subclass, got {event_type!r}")
         return replace(
             self, events=self.events.with_handler(event_type, _callable(handler, "handler"))
         )
@@ -379,11 +381,11 @@ class StructuredOutput(Generic[T]):
 
     def stream(self, *, partial_strings: bool = True) -> StructuredOutputStream[T]:
         """Shorthand for ``create().stream()`` (see :mod:`instructor_py.streaming.stream`)."""
-        return self.create().stream(partial_strings=partial_strings)
+        return self.create().stream(partial_strings=_flag(partial_strings, "partial_strings"))
 
     def astream(self, *, partial_strings: bool = True) -> AsyncStructuredOutputStream[T]:
         """Shorthand for ``create().astream()``."""
-        return self.create().astream(partial_strings=partial_strings)
+        return self.create().astream(partial_strings=_flag(partial_strings, "partial_strings"))
 
     def __repr__(self) -> str:
         if self.provider is not None:
@@ -402,11 +404,32 @@ class StructuredOutput(Generic[T]):
 
 def _text(value: Any, argument: str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{argument} must be a str, got {type(value).__name__}")
+        raise InvalidArgumentError(f"{argument} must be a str, got {type(value).__name__}")
     return value
 
 
 def _callable(fn: Any, argument: str) -> Any:
     if not callable(fn):
-        raise TypeError(f"{argument} must be callable, got {type(fn).__name__}")
+        raise InvalidArgumentError(f"{argument} must be callable, got {type(fn).__name__}")
     return fn
+
+
+def _instance(value: Any, cls: type, argument: str) -> Any:
+    if not isinstance(value, cls):
+        raise InvalidArgumentError(
+            f"{argument} must be a {cls.__name__}, got {type(value).__name__}"
+        )
+    return value
+
+
+def _flag(value: Any, argument: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{argument} must be True or False, got {value!r}")
+    return value
+
+
+def _option_names(options: dict[Any, Any], argument: str) -> dict[str, Any]:
+    bad = [k for k in options if not isinstance(k, str)]
+    if bad:
+        raise InvalidArgumentError(f"{argument} names must be str, got {bad[0]!r}")
+    return options

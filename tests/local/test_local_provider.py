@@ -285,7 +285,7 @@ def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_file_that_is_not_gguf_is_a_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"this is not a model")
-    with pytest.raises(LocalModelError, match="could not load the model"):
+    with pytest.raises(LocalModelError, match="is not a GGUF model"):
         LocalProvider.from_options(model_path=str(bogus)).load()
 
 
