@@ -10,6 +10,7 @@ a ``}`` or ``]`` inside a JSON string (with escapes) does not close anything.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -66,6 +67,9 @@ def parse_direct(text: str) -> Extracted | None:
     return Extracted(value, "direct")
 
 
+MAX_FENCES = 64
+"""Fence openers tried by :func:`parse_fenced` (an answer has a handful; thousands are hostile)."""
+
 _FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?")
 
 
@@ -84,7 +88,9 @@ def parse_fenced(text: str) -> Extracted | None:
     else the first fenced block whose body holds JSON."""
     if "```" not in text:
         return None
-    for match in _json_label_first(list(_FENCE_OPEN.finditer(text))):
+    # at most MAX_FENCES openers: each failed decode costs O(position) (the error's line number)
+    openers = list(itertools.islice(_FENCE_OPEN.finditer(text), MAX_FENCES))
+    for match in _json_label_first(openers):
         start = match.end()
         while start < len(text) and text[start].isspace():
             start += 1

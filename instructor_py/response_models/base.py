@@ -24,7 +24,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from instructor_py.schema_safety import check_schema, safe_validator
+from instructor_py.safe_validator import safe_validator
+from instructor_py.schema_safety import check_schema
 
 
 class ResponseModel(ABC):

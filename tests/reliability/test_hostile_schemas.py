@@ -23,7 +23,8 @@ from instructor_py.errors import (
 )
 from instructor_py.modes import OutputMode
 from instructor_py.safe_regex import compile_pattern
-from instructor_py.schema_safety import SchemaLimits, check_schema, safe_validator
+from instructor_py.safe_validator import safe_validator
+from instructor_py.schema_safety import SchemaLimits, check_schema
 from tests.e2e.wires import OPENAI
 from tests.servers import ScriptedServer
 
@@ -327,3 +328,51 @@ def test_hostile_answer_to_a_valid_schema_fails_validation_not_the_process() -> 
     assert value == Item(name="ok")
     with pytest.raises(StructuredOutputRetryError):
         StructuredOutput().with_provider(ScriptedProvider([tool(deep)])).with_(messages="x", response_model=Item, max_retries=0).get()
+
+
+# --- references that would recurse forever, or point to nothing -------------------------------
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "$defs": {"A": {"$ref": "#/$defs/A"}}, "properties": {"a": {"$ref": "#/$defs/A"}}},
+        {"type": "object", "$defs": {"A": {"allOf": [{"$ref": "#/$defs/B"}]}, "B": {"anyOf": [{"$ref": "#/$defs/A"}]}}},
+        {"type": "object", "$defs": {"A": {"not": {"$ref": "#/$defs/A"}}}},
+        {"type": "object", "allOf": [{"$ref": "#"}]},
+        {"type": "object", "$defs": {"A": {"$anchor": "a", "if": {"$ref": "#a"}}}},
+    ],
+    ids=["self", "mutual-through-allOf-anyOf", "not", "root", "anchor"],
+)
+def test_a_reference_cycle_that_never_reaches_a_value_is_refused(schema: dict[str, Any]) -> None:
+    with pytest.raises(InvalidSchemaError, match="cycle of references"):
+        StructuredOutput().with_(messages="x", response_model=schema)
+
+
+def test_recursion_through_properties_or_items_is_fine() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"tree": {"$ref": "#/$defs/node"}},
+        "$defs": {"node": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}},
+    }
+    so = StructuredOutput().with_(messages="x", response_model=schema)
+    assert so.response_model is not None
+    assert so.response_model.schema_validator.is_valid({"tree": {"kids": [{"kids": []}]}})
+
+
+@pytest.mark.parametrize("ref", ["#/$defs/missing", "#nope", "#/properties/zz"])
+def test_a_reference_to_nothing_is_refused_at_build_time(ref: str) -> None:
+    with pytest.raises(InvalidSchemaError, match="points to nothing"):
+        check_schema({"type": "object", "properties": {"a": {"$ref": ref}}})
+
+
+def test_a_deep_answer_to_a_recursive_schema_is_a_failed_attempt_not_a_recursion_error() -> None:
+    from tests.core.scripted import ScriptedProvider, tool
+
+    schema = {"type": "object", "properties": {"n": {"$ref": "#/$defs/n"}}, "$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}
+    deep = "[" * 300 + "]" * 300
+    ok = "[" * 100 + "]" * 100
+    provider = ScriptedProvider([tool(f'{{"n": {deep}}}'), tool(f'{{"n": {ok}}}')])
+    response = StructuredOutput().with_provider(provider).with_(messages="x", response_model=schema, max_retries=1).response()
+    assert "nests 301 levels deep" in response.attempts[0].errors[0]
+    assert response.value["n"] == json.loads(ok)
