@@ -55,6 +55,7 @@ class AnthropicProvider(PresetDriver):
         }
         if api_key:
             self._headers["x-api-key"] = api_key
+        self._ctx = self._ctx.with_header_secrets(headers)
         self._client: httpx.Client | None = None
         self._async_client: PerLoop[httpx.AsyncClient] = PerLoop(self._new_async_client)
 

@@ -74,6 +74,7 @@ class OpenAIProvider(PresetDriver):
             preset, api_key=api_key, base_url=base_url, model=model, timeout=timeout, mode=mode
         )
         self._headers = dict(headers or {})
+        self._ctx = self._ctx.with_header_secrets(self._headers)
         # a caller's pre-built client keeps its settings, except that the SDK must not retry on
         # its own (our TransportRetryPolicy does; both would multiply the attempts)
         self._client = client.with_options(max_retries=0) if client is not None else None

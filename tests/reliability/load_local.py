@@ -48,9 +48,7 @@ def greedy_answers(so: StructuredOutput[City]) -> dict[str, str]:
 
 def _cancel_in_thread(so: StructuredOutput[City], prompt: str, after: int) -> str:
     stream = so.with_(messages=prompt).stream()
-    seen = 0
-    for _ in stream.partials():
-        seen += 1
+    for seen, _ in enumerate(stream.partials(), start=1):
         if seen >= after:
             break
     stream.close()
@@ -70,7 +68,9 @@ def _cancel_task(so: StructuredOutput[City], prompt: str, after: int) -> str:
     async def main() -> str:
         started = asyncio.Event()
         task = asyncio.create_task(consume(started))
-        done, _ = await asyncio.wait({task, asyncio.create_task(started.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        waiter = asyncio.create_task(started.wait())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
         task.cancel()
         try:
             await task
