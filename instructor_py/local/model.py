@@ -77,6 +77,14 @@ class ModelOptions:
     chat_template: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("n_ctx", "n_threads", "n_batch"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigurationError(f"{name} must be an int, got {value!r}")
+        for name in ("model_path", "chat_template"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigurationError(f"{name} must be a str, got {type(value).__name__}")
         if self.n_ctx < 16:
             raise ConfigurationError(f"n_ctx must be at least 16, got {self.n_ctx}")
         if self.n_threads is not None and self.n_threads < 1:

@@ -119,6 +119,7 @@ class LocalProvider:
                 ) from None
         model_kwargs = {k: overrides[k] for k in _MODEL_KEYS if overrides.get(k) is not None}
         provider_kwargs = {k: overrides[k] for k in _PROVIDER_KEYS if k in overrides}
+        _int_option(provider_kwargs, "max_tokens", DEFAULT_MAX_TOKENS)  # a bad value fails here
         return cls(model_options=ModelOptions(**model_kwargs), **provider_kwargs)
 
     # --- protocol properties --------------------------------------------------------------------

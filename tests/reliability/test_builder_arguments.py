@@ -49,6 +49,16 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     ("into 5", lambda: SO.into(5), "into"),
     ("using int", lambda: SO.using(5), "preset"),  # type: ignore[arg-type]
     ("using unknown", lambda: SO.using("no-such-provider").resolve_provider(), "no-such-provider"),
+    ("using api_key int", lambda: SO.using("openai", api_key=123).resolve_provider(), "api_key"),
+    ("using base_url int", lambda: SO.using("openai", api_key="k", base_url=5).resolve_provider(), "base_url"),
+    ("using timeout str", lambda: SO.using("openai", api_key="k", timeout="x").resolve_provider(), "timeout"),
+    ("using timeout 0", lambda: SO.using("anthropic", api_key="k", timeout=0).resolve_provider(), "timeout"),
+    ("using headers list", lambda: SO.using("openai", api_key="k", headers=[1]).resolve_provider(), "headers"),
+    ("using mode bogus", lambda: SO.using("openai", api_key="k", mode="x").resolve_provider(), "mode"),
+    ("using unknown override", lambda: SO.using("openai", api_key="k", temprature=1).resolve_provider(), "temprature"),
+    ("using local n_ctx str", lambda: SO.using("local", n_ctx="big").resolve_provider(), "n_ctx"),
+    ("using local max_tokens str", lambda: SO.using("local", max_tokens="x").resolve_provider(), "max_tokens"),
+    ("using local api_key", lambda: SO.using("local", api_key="k").resolve_provider(), "api_key"),
     ("with_provider str", lambda: SO.with_provider("openai"), "with_provider"),  # type: ignore[arg-type]
     ("on_event str", lambda: SO.on_event("Event", print), "event_type"),  # type: ignore[arg-type]
     ("on_event handler", lambda: SO.on_event(__import__("instructor_py").Event, 3), "handler"),
