@@ -135,6 +135,28 @@ def balanced_end(text: str, start: int) -> int | None:
     return None
 
 
+def bracket_depth(text: str) -> int:
+    """The deepest nesting of ``{``/``[`` in ``text`` outside JSON strings (linear)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "}]":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def scan_balanced(text: str) -> Iterator[str]:
     """Every balanced top-level ``{...}``/``[...]`` candidate, left to right.
 

@@ -9,7 +9,12 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from instructor_py.pipeline.extraction import DEFAULT_CHAIN, Extractor, extract_json
+from instructor_py.pipeline.extraction import (
+    DEFAULT_CHAIN,
+    Extractor,
+    bracket_depth,
+    extract_json,
+)
 from instructor_py.pipeline.failures import FieldError, StageFailure, json_path
 from instructor_py.response_models.base import ResponseModel
 
@@ -77,6 +82,12 @@ class ExtractStage:
                 self.name, "the answer was empty; answer with a JSON object that fits the schema"
             )
         found = extract_json(text, self.chain)
+        if found is None and (depth := bracket_depth(text)) > MAX_ANSWER_DEPTH:
+            return StageFailure.single(
+                self.name,
+                f"the answer nests {depth} levels deep (the limit is {MAX_ANSWER_DEPTH}); answer "
+                "with a flatter JSON object that fits the schema",
+            )
         if found is None:
             snippet = text.strip()[:80]
             return StageFailure.single(

@@ -150,3 +150,26 @@ def test_hostile_answers_are_no_json_or_a_value_never_a_crash(text: str) -> None
     """Each finishes at once (linear-time scans; the pytest timeout catches a quadratic one)."""
     found = extract_json(text)
     assert found is None or isinstance(found.value, list | dict)
+
+
+def test_a_ten_thousand_level_answer_streamed_through_the_public_api_is_a_failed_attempt() -> None:
+    from pydantic import BaseModel
+
+    from instructor_py import Sequence, StructuredOutput
+    from tests.core.scripted import ScriptedProvider, text
+
+    class Item(BaseModel):
+        name: str
+        data: Any = None
+
+    deep = "[" * DEPTH + "]" * DEPTH
+    for model, answer, good in [
+        (Item, f'{{"name": "a", "data": {deep}}}', '{"name": "ok"}'),
+        (Sequence.of(Item), f'{{"items": [{{"name": "a", "data": {deep}}}]}}', '{"items": [{"name": "ok"}]}'),
+    ]:
+        provider = ScriptedProvider([text(answer), text(good)])
+        stream = StructuredOutput().with_provider(provider).with_(messages="x", response_model=model, max_retries=1).stream()
+        assert list(stream.partials())  # partial snapshots of the deep answer, then of the retry
+        response = stream.final_response()
+        assert "levels deep" in response.attempts[0].errors[0]
+        assert len(response.attempts) == 2
