@@ -31,7 +31,7 @@ class SchemaLimits:
     """Limits on a schema document. ``max_nodes``: JSON values in it (objects, arrays, scalars);
     ``max_depth``: nesting of objects and arrays; ``max_enum``: entries of one ``enum``."""
 
-    max_nodes: int = 100_000
+    max_nodes: int = 50_000
     max_depth: int = 128
     max_enum: int = 10_000
 

@@ -40,6 +40,19 @@ HOSTILE: dict[str, Any] = {
     "recursive": {"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"},
     "lookaround_pattern": {"type": "string", "pattern": "^(?=.*[0-9])(?!.*x).{8,}$"},
     "long_min_max_length": {"type": "string", "minLength": 50_000, "maxLength": 60_000},
+    "enum_of_long_strings": {"enum": ["x" * 200 + str(i) for i in range(10_000)]},
+    "any_of_500_objects_with_patterns": {
+        "anyOf": [
+            {"type": "object", "required": [f"k{i}_0"],
+             "properties": {f"k{i}_{j}": {"type": "string", "pattern": f"^[a-z]{{{j},{j + 20}}}$"} for j in range(10)}}
+            for i in range(500)
+        ]
+    },
+    "3000_required_patterned_properties": {
+        "type": "object",
+        "properties": {f"p{i}": {"type": "string", "pattern": "^[a-z0-9]{1,30}@[a-z]{1,20}\\.[a-z]{2,5}$"} for i in range(3000)},
+        "required": [f"p{i}" for i in range(3000)],
+    },
 }
 
 
@@ -73,3 +86,54 @@ def test_a_schema_past_the_limits_never_reaches_a_backend(orchestrator: Any) -> 
         orchestrator.compile_json_schema(_nested(200))
     with pytest.raises(InvalidSchemaError, match="enum of"):
         ConstraintSpec.json_schema({"enum": list(range(20_000))})
+
+
+class _SlowFailingBackend:
+    """Fails every compilation after ``delay`` s (under the per-backend limit), so that each
+    relaxation tier would cost another ``delay`` without a shared budget."""
+
+    def __init__(self, tok: Any, delay: float) -> None:
+        self._tok, self._delay, self.calls = tok, delay, 0
+
+    @property
+    def name(self) -> str:
+        return "slow-failing"
+
+    def supports(self, spec: Any) -> bool:
+        return True
+
+    def unsupported_reason(self, spec: Any) -> str | None:
+        return None
+
+    def compile(self, spec: Any) -> Any:
+        self.calls += 1
+        time.sleep(self._delay)
+        raise ConstraintCompileError("slow-failing: no")
+
+    def allocate_bitmask(self, n: int) -> Any:
+        from instructor_py.local.bitmask import allocate_bitmask
+
+        return allocate_bitmask(n, self._tok.logits_width)
+
+    def fill_bitmask_batch(self, items: Any, bitmask: Any) -> None:
+        raise AssertionError("never compiled anything")
+
+    def get_stats(self) -> Any:
+        from instructor_py.local.backends.base import BackendStats
+
+        return BackendStats(self.name)
+
+
+def test_relaxation_tiers_share_the_time_limit(smol_tokenizer: Any) -> None:
+    from instructor_py.errors import ConstraintTimeoutError
+    from instructor_py.local import StructuredOutputOrchestrator
+
+    backend = _SlowFailingBackend(smol_tokenizer, delay=0.3)
+    orchestrator = StructuredOutputOrchestrator(smol_tokenizer, backends=[backend], compile_timeout_s=0.5)
+    schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(?=x).+$"}}}
+    t0 = time.perf_counter()
+    with pytest.raises(ConstraintTimeoutError, match=r"within 0\.5 s"):
+        orchestrator.compile_json_schema(schema)
+    elapsed = time.perf_counter() - t0
+    assert backend.calls == 2  # the exact tier and one relaxed tier; the budget stops the rest
+    assert elapsed < 0.5 + 0.3 + SLACK_S
