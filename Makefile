@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck docs bench bench-env clean
+.PHONY: setup demo test lint typecheck docs bench bench-env soak clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,11 @@ bench: setup bench-env
 	$(PY) benchmarks/local_decoding.py
 	$(PY) benchmarks/bfcl.py
 	$(PY) benchmarks/bfcl.py --model gemma3
+	$(PY) benchmarks/schema_safety.py
+
+# The long load-with-faults run of tests/reliability (a few minutes): the tables of docs/reliability.md.
+soak: setup
+	PYTHONPATH=. $(PY) benchmarks/soak.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-bench site .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from typing_extensions import TypedDict
 
-from instructor_py.errors import ConfigurationError
+from instructor_py.errors import ConfigurationError, InvalidArgumentError
 from instructor_py.guidance import GuidanceTemplate
 from instructor_py.messages import Example, normalize_examples, normalize_messages
 from instructor_py.modes import OutputMode
@@ -76,7 +76,7 @@ class CallSpec:
                 continue
             rule = _PARTS.get(name)
             if rule is None:
-                raise TypeError(f"unknown call part {name!r}; the parts are {sorted(_PARTS)}")
+                raise InvalidArgumentError(f"unknown call part {name!r}; the parts are {sorted(_PARTS)}")
             changes[name] = rule(self, value, name)
         return replace(self, **changes) if changes else self
 
@@ -126,28 +126,41 @@ Rule = Callable[[CallSpec, Any, str], Any]
 
 def text(value: Any, argument: str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{argument} must be a str, got {type(value).__name__}")
+        raise InvalidArgumentError(f"{argument} must be a str, got {type(value).__name__}")
+    return value
+
+
+def flag(value: Any, argument: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{argument} must be True or False, got {value!r}")
     return value
 
 
 def checked_callable(fn: Any, argument: str) -> Any:
     if not callable(fn):
-        raise TypeError(f"{argument} must be callable, got {type(fn).__name__}")
+        raise InvalidArgumentError(f"{argument} must be callable, got {type(fn).__name__}")
     return fn
 
 
 def required(value: Any, argument: str) -> Any:
     """``with_x(None)`` is a mistake (``with_(x=None)`` leaves ``x`` unchanged)."""
     if value is None:
-        raise TypeError(f"{argument} must not be None")
+        raise InvalidArgumentError(f"{argument} must not be None")
     return value
 
 
 def merged_options(options: Any, more: Mapping[str, Any], argument: str) -> Mapping[str, Any]:
     """``with_options({...}, key=value)``: the mapping and the keywords, as one mapping."""
     if options is not None and not isinstance(options, Mapping):
-        raise TypeError(f"{argument} must be a mapping, got {type(options).__name__}")
-    return {**(options or {}), **more}
+        raise InvalidArgumentError(f"{argument} must be a mapping, got {type(options).__name__}")
+    return _option_names({**(options or {}), **more}, argument)
+
+
+def _option_names(options: dict[Any, Any], argument: str) -> dict[str, Any]:
+    bad = [k for k in options if not isinstance(k, str)]
+    if bad:
+        raise InvalidArgumentError(f"{argument} names must be str, got {bad[0]!r}")
+    return options
 
 
 def output_into(cls: Any) -> tuple[Callable[[Any], Any], str]:
@@ -168,8 +181,8 @@ def _text(spec: CallSpec, value: Any, name: str) -> str:
 
 def _merged(spec: CallSpec, value: Any, name: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a mapping, got {type(value).__name__}")
-    return MappingProxyType({**getattr(spec, name), **value})
+        raise InvalidArgumentError(f"{name} must be a mapping, got {type(value).__name__}")
+    return MappingProxyType(_option_names({**getattr(spec, name), **value}, name))
 
 
 def _appended(spec: CallSpec, value: Any, name: str) -> tuple[Any, ...]:
@@ -192,15 +205,13 @@ def _max_retries(spec: CallSpec, value: Any, name: str) -> int:
 
 
 def _flag(spec: CallSpec, value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value
+    return flag(value, name)
 
 
 def _instance(kind: type[Any]) -> Rule:
     def rule(spec: CallSpec, value: Any, name: str) -> Any:
         if not isinstance(value, kind):
-            raise TypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+            raise InvalidArgumentError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
         return value
 
     return rule

@@ -36,6 +36,11 @@ class UnsupportedModeError(ConfigurationError):
     """The provider cannot do the requested output mode; the message lists the modes it can do."""
 
 
+class InvalidArgumentError(ConfigurationError, TypeError):
+    """A builder argument of the wrong type (the message names the argument and what it takes).
+    Also a ``TypeError``, so code that catches that keeps working."""
+
+
 class InvalidSchemaError(ConfigurationError):
     """A JSON schema is not valid (the message says where)."""
 
@@ -204,3 +209,21 @@ class StreamClosedError(InstructorError):
 class MissingAPIKeyError(AuthenticationError, ConfigurationError):
     """No API key for a preset that needs one (raised before any request is sent). The message
     names the environment variable to set."""
+
+
+# --- hostile schemas (instructor_py/schema_safety.py) ---------------------------------------
+
+
+class RemoteReferenceError(InvalidSchemaError):
+    """A ``$ref`` points outside the schema (a URL or another file). Schemas never cause network
+    or file access: inline the referenced schema under ``$defs`` and use ``"#/$defs/Name"``."""
+
+
+class SchemaLimitError(InvalidSchemaError):
+    """The schema is larger, deeper or has a longer ``enum`` than the limits allow (the message
+    names the limit and where it was passed); see :class:`~instructor_py.schema_safety.SchemaLimits`."""
+
+
+class PatternTimeoutError(InvalidSchemaError):
+    """A ``pattern``/``patternProperties`` regex that the linear-time engine (RE2) cannot run
+    (lookaround, backreference) took longer than its time limit to match a value."""

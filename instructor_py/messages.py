@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from instructor_py.errors import InvalidArgumentError
 from instructor_py.pipeline.stages import to_plain
 from instructor_py.providers.base import Message
 
@@ -26,7 +27,7 @@ def normalize_messages(messages: Any, *, argument: str = "messages") -> tuple[Me
         return (_message(messages, argument),)
     if isinstance(messages, list | tuple):
         return tuple(_message(m, f"{argument}[{i}]") for i, m in enumerate(messages))
-    raise TypeError(
+    raise InvalidArgumentError(
         f"{argument} must be a str, a message dict or a list of message dicts "
         f"(e.g. {{'role': 'user', 'content': '...'}}), got {type(messages).__name__}"
     )
@@ -34,14 +35,19 @@ def normalize_messages(messages: Any, *, argument: str = "messages") -> tuple[Me
 
 def _message(message: Any, where: str) -> Message:
     if not isinstance(message, Mapping):
-        raise TypeError(
+        raise InvalidArgumentError(
             f"{where} must be a message dict like {{'role': 'user', 'content': '...'}}, "
             f"got {type(message).__name__}"
         )
     role = message.get("role")
     if role not in _ROLES:
-        raise TypeError(
+        raise InvalidArgumentError(
             f"{where} needs a 'role' of {sorted(_ROLES)}, got {role!r}"
+        )
+    if "content" not in message and "tool_calls" not in message:
+        raise InvalidArgumentError(
+            f"{where} needs a 'content' (the message text), e.g. {{'role': {role!r}, "
+            "'content': '...'}"
         )
     return dict(message)
 
@@ -69,7 +75,7 @@ def normalize_examples(examples: Any) -> tuple[Example, ...]:
     if isinstance(examples, Example | Mapping):
         examples = [examples]
     if not isinstance(examples, list | tuple):
-        raise TypeError(
+        raise InvalidArgumentError(
             "examples must be a list of Example(input, output), {'input': ..., 'output': ...} "
             f"dicts or (input, output) pairs, got {type(examples).__name__}"
         )
@@ -82,7 +88,7 @@ def normalize_examples(examples: Any) -> tuple[Example, ...]:
         elif isinstance(ex, tuple) and len(ex) == 2:
             out.append(Example(str(ex[0]), ex[1]))
         else:
-            raise TypeError(
+            raise InvalidArgumentError(
                 f"examples[{i}] must be Example(input, output), a dict with 'input' and 'output' "
                 f"or an (input, output) pair, got {type(ex).__name__}"
             )

@@ -16,6 +16,7 @@ from collections.abc import Hashable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from instructor_py.errors import InvalidArgumentError
 from instructor_py.providers.base import InferenceProvider
 
 DEFAULT_PRESET = "local"
@@ -27,7 +28,9 @@ class ProviderSource:
 
     def __init__(self, preset: str, overrides: Mapping[str, Any] | None = None) -> None:
         if not isinstance(preset, str) or not preset:
-            raise TypeError(f"preset must be a non-empty str, got {type(preset).__name__}")
+            raise InvalidArgumentError(
+                f"preset must be a non-empty str, got {type(preset).__name__}"
+            )
         self.preset = preset
         self._overrides: Mapping[str, Any] = MappingProxyType(dict(overrides or {}))
         self._provider: InferenceProvider | None = None

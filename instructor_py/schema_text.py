@@ -33,16 +33,25 @@ def canonical_schema_text(schema: Mapping[str, Any] | str | bool) -> str:
 
 
 def _load_schema(schema: Mapping[str, Any] | str | bool) -> Any:
+    from instructor_py.schema_safety import check_schema
+
     if isinstance(schema, str):
         try:
-            return json.loads(schema)
+            loaded = json.loads(schema)
+        except RecursionError:
+            raise InvalidSchemaError(
+                "JSON schema text nests too deeply to parse; flatten it or use $defs with $ref."
+            ) from None
         except json.JSONDecodeError as exc:
             raise InvalidSchemaError(
                 f"JSON schema text is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}."
             ) from exc
+        check_schema(loaded, where="the JSON schema constraint")
+        return loaded
     if isinstance(schema, bool):
         return schema
     if isinstance(schema, Mapping):
+        check_schema(schema, where="the JSON schema constraint")  # before json.dumps walks it
         try:
             return json.loads(json.dumps(schema))
         except (TypeError, ValueError) as exc:

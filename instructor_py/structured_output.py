@@ -17,11 +17,13 @@ from instructor_py.call_spec import (
     CallParts,
     CallSpec,
     checked_callable,
+    flag,
     merged_options,
     output_into,
     required,
 )
 from instructor_py.emitter import EventDispatcher
+from instructor_py.errors import InvalidArgumentError
 from instructor_py.events import Event
 from instructor_py.guidance import GuidanceTemplate
 from instructor_py.modes import OutputMode
@@ -238,7 +240,7 @@ class StructuredOutput(Generic[T]):
 
     def with_provider(self, provider: InferenceProvider) -> StructuredOutput[T]:
         if not isinstance(provider, InferenceProvider):
-            raise TypeError(
+            raise InvalidArgumentError(
                 "with_provider() needs an InferenceProvider (name, default_model, default_mode, "
                 f"supported_modes, infer/ainfer/stream/astream), got {type(provider).__name__}"
             )
@@ -254,7 +256,7 @@ class StructuredOutput(Generic[T]):
     def on_event(self, event_type: type[E], handler: Callable[[E], Any]) -> StructuredOutput[T]:
         """Call ``handler(event)`` for every event that is an instance of ``event_type``."""
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
-            raise TypeError(f"event_type must be an Event subclass, got {event_type!r}")
+            raise InvalidArgumentError(f"event_type must be an Event subclass, got {event_type!r}")
         handler = checked_callable(handler, "handler")
         return replace(self, events=self.events.with_handler(event_type, handler))
 
@@ -289,11 +291,11 @@ class StructuredOutput(Generic[T]):
 
     def stream(self, *, partial_strings: bool = True) -> StructuredOutputStream[T]:
         """Shorthand for ``create().stream()`` (see :mod:`instructor_py.streaming.stream`)."""
-        return self.create().stream(partial_strings=partial_strings)
+        return self.create().stream(partial_strings=flag(partial_strings, "partial_strings"))
 
     def astream(self, *, partial_strings: bool = True) -> AsyncStructuredOutputStream[T]:
         """Shorthand for ``create().astream()``."""
-        return self.create().astream(partial_strings=partial_strings)
+        return self.create().astream(partial_strings=flag(partial_strings, "partial_strings"))
 
     def __repr__(self) -> str:
         if self.provider is not None:

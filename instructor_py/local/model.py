@@ -96,6 +96,14 @@ class ModelOptions:
     chat_template: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("n_ctx", "n_threads", "n_batch"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigurationError(f"{name} must be an int, got {value!r}")
+        for name in ("model_path", "chat_template"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ConfigurationError(f"{name} must be a str, got {type(value).__name__}")
         if self.n_ctx < 16:
             raise ConfigurationError(f"n_ctx must be at least 16, got {self.n_ctx}")
         for name in ("n_threads", "n_threads_batch"):
@@ -109,11 +117,16 @@ class ModelOptions:
         if self.model_path is None:
             return embedded_model_path()
         path = Path(self.model_path).expanduser()
+        if path.is_dir():
+            raise LocalModelError(
+                f"model_path {path} is a directory; pass the path of a .gguf file inside it"
+            )
         if not path.is_file():
             raise LocalModelError(
                 f"model file not found: {path}. Pass model_path= the path of a GGUF file, or "
                 "leave it unset to use the embedded SmolLM2-135M-Instruct"
             )
+        _check_gguf_magic(path)
         return path.resolve()
 
     @property
@@ -168,8 +181,9 @@ class LocalModel:
             )
         except (ValueError, RuntimeError) as exc:
             raise LocalModelError(
-                f"could not load the model {path}: {exc}. Is it a valid GGUF file for this "
-                "llama-cpp-python version?"
+                f"could not load the model {path} ({path.stat().st_size} bytes): {exc}. It has "
+                "a GGUF header, so it is probably truncated (an interrupted download: fetch it "
+                "again) or made for a newer llama.cpp than this llama-cpp-python"
             ) from exc
         self.ctx: Any = self.llama.ctx
         self.vocab: Any = self.llama._model.vocab
@@ -298,3 +312,15 @@ def clear_model_registry() -> None:
     """Forget the loaded models (they are freed once nothing else references them)."""
     with _registry_lock:
         _registry.clear()
+
+
+def _check_gguf_magic(path: Path) -> None:
+    """A clear error for a file that is not GGUF at all, before llama.cpp reads it."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head != b"GGUF":
+        what = "an empty file" if not head else f"a file beginning with {head!r}"
+        raise LocalModelError(
+            f"{path} is not a GGUF model ({what}; GGUF files begin with b'GGUF'). Pass the path "
+            "of a .gguf file (convert other formats with llama.cpp's convert scripts)"
+        )

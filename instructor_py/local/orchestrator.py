@@ -27,6 +27,7 @@ hit returns a handle whose matcher is a clone of the prototype (no recompilation
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -38,8 +39,9 @@ from instructor_py.errors import ConstraintCompileError, ConstraintTimeoutError,
 from instructor_py.local.backends import installed_backends
 from instructor_py.local.backends.base import Backend, BackendMatcher
 from instructor_py.local.bitmask import Bitmask, allocate_bitmask
-from instructor_py.local.constraints import ConstraintSpec, Whitespace
+from instructor_py.local.constraints import ConstraintOptions, ConstraintSpec, Whitespace
 from instructor_py.local.handle import CompiledGrammarHandle, InstrumentedMatcher
+from instructor_py.local.kinds import ConstraintType
 from instructor_py.local.relax import relax_schema
 from instructor_py.local.stats import OrchestratorStats, StatsRecorder
 from instructor_py.local.timeout import lane_busy, run_with_timeout
@@ -81,6 +83,7 @@ class StructuredOutputOrchestrator:
         self._lock = threading.Lock()
         self._stats = StatsRecorder()
         self.compile_timeout_s = compile_timeout_s
+        self._relax_started: dict[str, float] = {}  # spec key -> when its exact tier began
         for backend in installed_backends(tokenizer_info) if backends is None else backends:
             self.register_backend(backend)
 
@@ -199,6 +202,13 @@ class StructuredOutputOrchestrator:
         )
 
     def _compile_uncached(self, spec: ConstraintSpec) -> _Entry:
+        self._relax_started.setdefault(spec.to_cache_key(), time.perf_counter())
+        try:
+            return self._compile_tiers(spec)
+        finally:
+            self._relax_started.pop(spec.to_cache_key(), None)
+
+    def _compile_tiers(self, spec: ConstraintSpec) -> _Entry:
         if not self._backends:
             raise ConstraintCompileError(
                 "no constraint backend is installed; install the 'local' extra (llguidance) "
@@ -244,7 +254,21 @@ class StructuredOutputOrchestrator:
         )
         raise error(f"could not compile {spec.describe()}:\n  {detail}")
 
+    def _check_budget(self, spec: ConstraintSpec, t0: float, reasons: list[str]) -> None:
+        """The relaxed tiers share the exact tier's budget (the time limit per backend): a
+        hostile schema must not get a fresh limit per tier."""
+        if self.compile_timeout_s is None:
+            return
+        budget = self.compile_timeout_s * max(1, len(self._backends))
+        if time.perf_counter() - t0 > budget:
+            raise ConstraintTimeoutError(
+                f"could not compile {spec.describe()} within {budget:g} s (compile_timeout_s="
+                f"{self.compile_timeout_s:g} per backend), not even relaxed:\n  "
+                + "\n  ".join(reasons)
+            )
+
     def _relaxed(self, spec: ConstraintSpec, reasons: list[str]) -> _Entry:
+        t0 = self._relax_started.get(spec.to_cache_key(), time.perf_counter())
         exact_failures = "; ".join(reasons)
         lenient_failure = "the schema has nothing to relax"
         tried: list[Any] = [spec.schema]
@@ -254,14 +278,8 @@ class StructuredOutputOrchestrator:
                 continue
             tried.append(loose)
             try:
-                inner = self._compile_uncached(
-                    ConstraintSpec.json_schema(
-                        loose,
-                        whitespace=spec.options.whitespace,
-                        max_nesting=spec.options.max_nesting,
-                        allow_relaxed=False,
-                    )
-                )
+                self._check_budget(spec, t0, reasons)
+                inner = self._compile_uncached(_derived(spec, loose))
             except (ConstraintCompileError, InvalidSchemaError) as exc:
                 lenient_failure = str(exc)
                 continue
@@ -273,12 +291,8 @@ class StructuredOutputOrchestrator:
             self._stats.relaxed(why)
             return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
         schema = relaxed_schema(spec.schema)
-        shape = ConstraintSpec.json_schema(
-            schema,
-            whitespace=spec.options.whitespace,
-            max_nesting=spec.options.max_nesting,
-            allow_relaxed=False,
-        )
+        shape = _derived(spec, schema)
+        self._check_budget(spec, t0, reasons)
         try:
             inner = self._compile_uncached(shape)
         except ConstraintCompileError as exc:
@@ -370,3 +384,12 @@ def relaxed_schema(schema: Any) -> dict[str, Any]:
     if "items" in schema or "prefixItems" in schema:
         return {"type": "array"}
     return {}
+
+
+def _derived(spec: ConstraintSpec, schema: Any) -> ConstraintSpec:
+    """A relaxed variant of a JSON-schema spec. Relaxing only removes constraints from a schema
+    that already passed meta-validation, so it is not validated again (on a large schema that
+    costs seconds per tier)."""
+    text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+    options = ConstraintOptions(spec.options.whitespace, spec.options.max_nesting, False)
+    return ConstraintSpec(ConstraintType.JSON_SCHEMA, text, None, options)

@@ -10,6 +10,7 @@ a ``}`` or ``]`` inside a JSON string (with escapes) does not close anything.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -18,7 +19,10 @@ from typing import Any
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?(.*?)```", re.DOTALL)
 
-_REASONING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_REASONING_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
+_REASONING_CLOSE = {
+    tag: re.compile(rf"</{tag}>", re.IGNORECASE) for tag in ("think", "thinking", "reasoning")
+}
 
 _decoder = json.JSONDecoder(strict=False)  # tolerate raw newlines/tabs inside strings
 
@@ -32,8 +36,19 @@ class Extracted:
 
 
 def loads(text: str) -> Any:
-    """``json.loads`` that tolerates control characters inside strings."""
-    return _decoder.decode(text)
+    """``json.loads`` that tolerates control characters inside strings. JSON nested too deeply
+    for Python's parser is a ``ValueError`` like any other unparsable text."""
+    try:
+        return _decoder.decode(text)
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply to parse") from None
+
+
+def _raw_decode(text: str, start: int) -> tuple[Any, int]:
+    try:
+        return _decoder.raw_decode(text, start)
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply to parse") from None
 
 
 def parse_direct(text: str) -> Extracted | None:
@@ -51,6 +66,9 @@ def parse_direct(text: str) -> Extracted | None:
             return Extracted(inner.value, "direct")
     return Extracted(value, "direct")
 
+
+MAX_FENCES = 64
+"""Fence openers tried by :func:`parse_fenced` (an answer has a handful; thousands are hostile)."""
 
 _FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?")
 
@@ -70,12 +88,14 @@ def parse_fenced(text: str) -> Extracted | None:
     else the first fenced block whose body holds JSON."""
     if "```" not in text:
         return None
-    for match in _json_label_first(list(_FENCE_OPEN.finditer(text))):
+    # at most MAX_FENCES openers: each failed decode costs O(position) (the error's line number)
+    openers = list(itertools.islice(_FENCE_OPEN.finditer(text), MAX_FENCES))
+    for match in _json_label_first(openers):
         start = match.end()
         while start < len(text) and text[start].isspace():
             start += 1
         try:
-            value, end = _decoder.raw_decode(text, start)
+            value, end = _raw_decode(text, start)
         except ValueError:
             continue
         rest = text[end:].lstrip()
@@ -115,18 +135,49 @@ def balanced_end(text: str, start: int) -> int | None:
     return None
 
 
+def bracket_depth(text: str) -> int:
+    """The deepest nesting of ``{``/``[`` in ``text`` outside JSON strings (linear)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "}]":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def scan_balanced(text: str) -> Iterator[str]:
-    """Every balanced top-level ``{...}``/``[...]`` candidate, left to right."""
+    """Every balanced top-level ``{...}``/``[...]`` candidate, left to right.
+
+    The scans together examine at most ``SCAN_BUDGET_FACTOR * len(text)`` characters (plus a
+    constant): an answer of a thousand unclosed brackets, or deeply nested ones that fail to
+    parse, costs linear time instead of quadratic. Ordinary answers never reach the budget."""
+    budget = SCAN_BUDGET_FACTOR * len(text) + 100_000
     pos = 0
-    while True:
+    while budget > 0:
         starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i >= 0]
         if not starts:
             return
         start = min(starts)
         end = balanced_end(text, start)
+        budget -= (end if end is not None else len(text)) - start
         if end is not None:
             yield text[start:end]
         pos = start + 1
+
+
+SCAN_BUDGET_FACTOR = 8
 
 
 def parse_balanced(text: str) -> Extracted | None:
@@ -148,7 +199,25 @@ def strip_reasoning(text: str) -> str:
     put before their answer, so braces inside them are not taken for the answer."""
     if "</" not in text:
         return text
-    return _REASONING.sub("", text)
+    # Linear: each tag's closing search runs once past the last block it found; an opener
+    # without a closer means no later opener of that tag has one either.
+    out: list[str] = []
+    pos = search = 0
+    dead: set[str] = set()
+    while (match := _REASONING_OPEN.search(text, search)) is not None:
+        tag = match.group(1).lower()
+        if tag in dead:
+            search = match.start() + 1
+            continue
+        close = _REASONING_CLOSE[tag].search(text, match.end())
+        if close is None:
+            dead.add(tag)
+            search = match.start() + 1
+            continue
+        out.append(text[pos : match.start()])
+        pos = search = close.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def extract_json(text: str, chain: tuple[Extractor, ...] = DEFAULT_CHAIN) -> Extracted | None:

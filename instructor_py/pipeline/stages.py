@@ -9,7 +9,12 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from instructor_py.pipeline.extraction import DEFAULT_CHAIN, Extractor, extract_json
+from instructor_py.pipeline.extraction import (
+    DEFAULT_CHAIN,
+    Extractor,
+    bracket_depth,
+    extract_json,
+)
 from instructor_py.pipeline.failures import FieldError, StageFailure, json_path
 from instructor_py.response_models.base import ResponseModel
 
@@ -22,6 +27,25 @@ Transformer = Callable[[Any], Any]
 
 # pydantic error types raised by user validators rather than by type checks
 _VALIDATOR_ERROR_TYPES = frozenset({"value_error", "assertion_error"})
+
+MAX_ANSWER_DEPTH = 128
+"""Deepest nesting of objects/arrays accepted in an answer: validators recurse per level, and a
+hostile answer must fail an attempt, not overflow the stack."""
+
+_TOO_DEEP = "the answer nests too deeply to validate; answer with a flatter value"
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of objects and arrays in ``value`` (iterative: any depth is safe)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +82,25 @@ class ExtractStage:
                 self.name, "the answer was empty; answer with a JSON object that fits the schema"
             )
         found = extract_json(text, self.chain)
+        if found is None and (depth := bracket_depth(text)) > MAX_ANSWER_DEPTH:
+            return StageFailure.single(
+                self.name,
+                f"the answer nests {depth} levels deep (the limit is {MAX_ANSWER_DEPTH}); answer "
+                "with a flatter JSON object that fits the schema",
+            )
         if found is None:
             snippet = text.strip()[:80]
             return StageFailure.single(
                 self.name,
                 f"no JSON found in the answer (it began {snippet!r}); answer with a single JSON "
                 "object that fits the schema",
+            )
+        depth = json_depth(found.value)
+        if depth > MAX_ANSWER_DEPTH:
+            return StageFailure.single(
+                self.name,
+                f"the answer nests {depth} levels deep (the limit is {MAX_ANSWER_DEPTH}); answer "
+                "with a flatter JSON object that fits the schema",
             )
         return ctx.response_model.prepare(found.value)
 
@@ -79,7 +116,10 @@ class SchemaStage:
         if fast is not None and _valid(fast, value):
             return value
         validator = ctx.response_model.schema_validator
-        errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        try:
+            errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+        except RecursionError:
+            return StageFailure.single(self.name, _TOO_DEEP)
         if not errors:
             return value
         return StageFailure(
@@ -116,6 +156,8 @@ class DeserializeStage:
     def run(self, value: Any, ctx: PipelineContext) -> Any:
         try:
             obj = ctx.response_model.deserialize(value)
+        except RecursionError:
+            return StageFailure.single(self.name, _TOO_DEEP)
         except ValidationError as exc:
             types = {e["type"] for e in exc.errors()}
             stage = "validate" if types <= _VALIDATOR_ERROR_TYPES else self.name

@@ -54,7 +54,7 @@ class PresetDriver(ABC, Generic[C, A]):
             base_url=self._base_url,
             timeout=timeout,
             secrets=(api_key,) if api_key else (),
-        )
+        ).with_header_secrets(self._headers)  # header values are scrubbed like the key
         self._client = client
         self._async_client: PerLoop[A] = PerLoop(self._new_async_client, async_client)
 

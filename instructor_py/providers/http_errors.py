@@ -11,7 +11,7 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from instructor_py.errors import (
@@ -46,6 +46,12 @@ class ErrorContext:
 
     def __repr__(self) -> str:
         return f"ErrorContext(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    def with_header_secrets(self, headers: Mapping[str, str] | None) -> ErrorContext:
+        """Also scrub the values of the caller's extra headers (they may carry tokens); values
+        shorter than 8 characters are too short to be secrets and would garble messages."""
+        values = tuple(v for v in (headers or {}).values() if isinstance(v, str) and len(v) >= 8)
+        return replace(self, secrets=(*self.secrets, *values)) if values else self
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:

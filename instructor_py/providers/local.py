@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instructor_py.errors import ConfigurationError
+from instructor_py.errors import ConfigurationError, ContextOverflowError
 from instructor_py.local.llama import DecodeStats
 from instructor_py.local.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
 from instructor_py.local.repetition import RepetitionDetector
@@ -145,6 +145,7 @@ class LocalProvider:
                 ) from None
         model_kwargs = {k: overrides[k] for k in _MODEL_KEYS if overrides.get(k) is not None}
         provider_kwargs = {k: overrides[k] for k in _PROVIDER_KEYS if k in overrides}
+        _int_option(provider_kwargs, "max_tokens", DEFAULT_MAX_TOKENS)  # a bad value fails here
         return cls(model_options=ModelOptions(**model_kwargs), **provider_kwargs)
 
     # --- protocol properties --------------------------------------------------------------------
@@ -234,6 +235,13 @@ class LocalProvider:
                 tokens.extend(chunk.token_ids)
                 if chunk.finish_reason is None and not chunk.text:
                     continue
+                if chunk.finish_reason == "length" and len(tokens) < max_tokens:
+                    raise ContextOverflowError(
+                        f"the answer filled the model's context ({model.n_ctx} tokens, "
+                        f"{len(prompt)} of them prompt) after {len(tokens)} tokens, short of "
+                        f"max_tokens={max_tokens}; load the model with a larger n_ctx "
+                        "(using('local', n_ctx=...)) or shorten the messages"
+                    )
                 usage: Usage | None = None
                 raw: LocalGeneration | None = None
                 if chunk.finish_reason is not None and chunk.stats is not None:

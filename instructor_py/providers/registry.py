@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, cast
 
-from instructor_py.errors import ConfigurationError, MissingAPIKeyError
+from instructor_py.errors import ConfigurationError, InvalidArgumentError, MissingAPIKeyError
 from instructor_py.modes import OutputMode
 from instructor_py.providers.base import InferenceProvider
 from instructor_py.providers.presets import PRESETS, ProviderPreset
@@ -60,6 +60,34 @@ def _local(overrides: Mapping[str, Any]) -> InferenceProvider:
     return cast(InferenceProvider, module.LocalProvider.from_options(**overrides))
 
 
+def _check_common(preset: str, options: Mapping[str, Any]) -> None:
+    """Types of the common overrides, checked before any driver sees them (the message names
+    the override, never its value: it may be a key)."""
+    for name in ("api_key", "base_url", "model"):
+        value = options.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError(
+                f"using({preset!r}, {name}=...) must be a str, got {type(value).__name__}"
+            )
+    timeout = options.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        shown = repr(timeout) if isinstance(timeout, int | float) else type(timeout).__name__
+        raise InvalidArgumentError(
+            f"using({preset!r}, timeout=...) must be a number of seconds > 0, got {shown}"
+        )
+    headers = options.get("headers")
+    if headers is not None and not (
+        isinstance(headers, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise InvalidArgumentError(
+            f"using({preset!r}, headers=...) must be a mapping of str to str, got "
+            f"{type(headers).__name__}"
+        )
+
+
 def api_key_for(preset: ProviderPreset, api_key: str | None) -> str | None:
     """The explicit key, else the preset's environment variable; a missing required key is a
     :class:`MissingAPIKeyError` naming the variable (the key itself is never shown)."""
@@ -93,12 +121,19 @@ def create_provider(preset: str | ProviderPreset, **overrides: Any) -> Inference
             f"{', '.join(sorted(allowed))}."
         )
     options = dict(overrides)
+    _check_common(spec.name, options)
     options["api_key"] = api_key_for(spec, options.get("api_key"))
     env_url = os.environ.get(spec.base_url_env) if spec.base_url_env else None
     options["base_url"] = options.get("base_url") or env_url or spec.base_url
     mode = options.get("mode")
     if mode is not None:
-        options["mode"] = OutputMode(mode)
+        try:
+            options["mode"] = OutputMode(mode)
+        except ValueError:
+            raise InvalidArgumentError(
+                f"using({spec.name!r}, mode=...) got {mode!r}; use one of "
+                f"{[m.value for m in OutputMode]}"
+            ) from None
     if options.get("timeout") is None:
         options.pop("timeout", None)
     if spec.driver == "anthropic":

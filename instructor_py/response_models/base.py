@@ -25,6 +25,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
+from instructor_py.safe_validator import safe_validator
+from instructor_py.schema_safety import check_schema
+
 
 class ResponseModel(ABC):
     """Base class of every response model kind. Instances are immutable once built."""
@@ -41,6 +44,7 @@ class ResponseModel(ABC):
         wrapper_field: str | None = None,
         list_field: str | None = None,
     ) -> None:
+        check_schema(json_schema, where=f"the {name!r} response model's JSON schema")
         self._name = name
         self._description = description
         self._json_schema = json_schema
@@ -94,8 +98,9 @@ class ResponseModel(ABC):
 
     @cached_property
     def schema_validator(self) -> Draft202012Validator:
-        """A compiled jsonschema validator for :attr:`json_schema` (built once)."""
-        return Draft202012Validator(dict(self._json_schema))
+        """A compiled jsonschema validator for :attr:`json_schema` (built once): regexes on RE2,
+        no reference ever retrieved (see :mod:`instructor_py.schema_safety`)."""
+        return safe_validator(self._json_schema)
 
     @cached_property
     def schema_is_valid(self) -> Callable[[Any], bool] | None:

@@ -11,12 +11,14 @@ from jsonschema.exceptions import SchemaError
 
 from instructor_py.errors import InvalidSchemaError
 from instructor_py.response_models.base import ResponseModel
+from instructor_py.schema_safety import check_schema
 
 
 class JsonSchemaResponseModel(ResponseModel):
     kind = "json_schema"
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
+        check_schema(schema, where="the response_model JSON schema")  # before anything walks it
         try:
             Draft202012Validator.check_schema(dict(schema))
         except SchemaError as exc:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from instructor_py.errors import InstructorError
+
 __all__ = ["ItemCompleted", "JsonStreamError", "ParseEvent", "Path", "ValueCompleted"]
 
 Path = tuple[str | int, ...]
 
 
-class JsonStreamError(ValueError):
+class JsonStreamError(InstructorError, ValueError):
     """The streamed text is not valid JSON at ``position`` (characters since the start)."""
 
     def __init__(self, message: str, position: int) -> None:

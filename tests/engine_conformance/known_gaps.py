@@ -16,6 +16,14 @@ import pytest
 KNOWN_GAPS: dict[tuple[str, ...], str] = {}
 
 
+#: (backend, schema name) -> why the backend declines to compile that schema exactly. Only these
+#: may skip; any other decline fails the test (a backend regression must not turn into a skip),
+#: and a listed one that starts to compile fails too, so the entry gets removed.
+KNOWN_DECLINES: dict[tuple[str, str], str] = {
+    ("outlines", "recursive_ref"): "outlines-core unrolls the recursion into a regex past its size limit",
+}
+
+
 def xfail_if_known(key: tuple[str, ...], failures: list[str]) -> None:
     """Mark the running test xfail when it found failures and ``key`` is a known gap."""
     if failures and key in KNOWN_GAPS:

@@ -254,7 +254,7 @@ def test_random_walks_through_the_mask_satisfy_the_schema(
     elif backend == "llguidance":  # must compile exactly: an error here fails the test
         handle = orchestrator.compile_json_schema(schema, allow_relaxed=False)
     else:  # outlines-core may still decline (e.g. a regex too large for its index): say why
-        handle = compile_exact_or_skip(orchestrator, schema)
+        handle = compile_exact_or_skip(orchestrator, schema, (backend, name))
     assert handle.exact and handle.backend == backend
     rng = np.random.default_rng(sorted(SCHEMAS).index(name))
     failures: list[str] = []

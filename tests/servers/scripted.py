@@ -31,10 +31,11 @@ import contextlib
 import json
 import random
 import socket
+import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -71,6 +72,12 @@ class Reply:
     delay: float = 0.0
     cut_after: int | None = None
     seed: int = 0
+    reset: bool = False
+
+    @classmethod
+    def connection_reset(cls) -> Reply:
+        """Reset the connection (TCP RST) instead of answering."""
+        return cls(reset=True)
 
     @classmethod
     def json(
@@ -171,6 +178,10 @@ class _Handler(BaseHTTPRequestHandler):
         except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
             self.close_connection = True
 
+    def finish(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # the socket may be reset or cut already
+            super().finish()
+
     def do_GET(self) -> None:
         self._handle()
 
@@ -190,6 +201,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send(self, reply: Reply) -> None:
+        if reply.reset:
+            self.close_connection = True
+            linger = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                self.connection.close()
+            return
         if reply.delay:
             time.sleep(reply.delay)
         self.send_response(reply.status)
@@ -256,6 +274,7 @@ class ScriptedServer:
         self._lock = threading.Lock()
         self._queue: deque[Reply] = deque()
         self._default: Reply | None = None
+        self._responder: Callable[[RecordedRequest], Reply] | None = None
         self._requests: list[RecordedRequest] = []
         self._sent: list[tuple[int, int]] = []
         self._server = _Server((host, port), _Handler)
@@ -288,6 +307,13 @@ class ScriptedServer:
             self._default = default
         return self
 
+    def respond_with(self, responder: Callable[[RecordedRequest], Reply] | None) -> ScriptedServer:
+        """Answer every request with ``responder(request)`` (called on the server's handler
+        threads, so it must be thread-safe) instead of the script; ``None`` goes back to it."""
+        with self._lock:
+            self._responder = responder
+        return self
+
     def pending(self) -> int:
         with self._lock:
             return len(self._queue)
@@ -309,6 +335,10 @@ class ScriptedServer:
     def _record_and_pop(self, request: RecordedRequest) -> Reply:
         with self._lock:
             self._requests.append(request)
+            responder = self._responder
+        if responder is not None:
+            return responder(request)
+        with self._lock:
             if self._queue:
                 return self._queue.popleft()
             if self._default is not None:

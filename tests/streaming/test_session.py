@@ -56,8 +56,11 @@ class FakeProvider:
             self.closed += 1
 
     async def _agen(self, deltas: list[InferenceDelta]) -> AsyncIterator[InferenceDelta]:
-        for delta in deltas:
-            yield delta
+        try:
+            for delta in deltas:
+                yield delta
+        finally:
+            self.closed += 1
 
     def astream(self, request: InferenceRequest) -> AsyncIterator[InferenceDelta]:
         self.requests.append(request)
@@ -91,7 +94,9 @@ def test_only_the_first_tool_call_is_streamed() -> None:
     provider = FakeProvider([[*_tool_deltas(ANN), *other, END]])
     stream = _client(provider).stream()
     partials = list(stream.partials())
+    assert partials, "the first tool call streamed no partial"
     assert all(p.name in (None, "A", "An", "Ann") for p in partials)
+    assert partials[-1].name == "Ann"
     response = stream.final_response()
     assert response.value == User(name="Ann", age=30) and response.raw_text == ANN
     assert response.usage == Usage(3, 4)
@@ -158,7 +163,9 @@ def test_tools_mode_text_then_tool_call_voids_the_text_partials() -> None:
     kinds = ["void" if r.is_void else "partial" if r.is_partial else "final" for r in responses]
     void_at = kinds.index("void")
     assert kinds.count("void") == 1 and responses[void_at - 1].value.name == "Wrong"
-    assert all(r.value.name in ("", "A", "An", "Ann") for r in responses[void_at + 1 : -1])
+    after_void = responses[void_at + 1 : -1]
+    assert after_void, "the tool call after the void streamed no partial"
+    assert all(r.value.name in ("", "A", "An", "Ann") for r in after_void)
     assert responses[-1].value == User(name="Ann", age=30)
 
 
@@ -178,5 +185,8 @@ async def test_async_stream_closes_on_exit() -> None:
     async with _client(provider).astream() as stream:
         async for _ in stream.partials():
             break
+        assert provider.closed == 0  # still open inside the block ...
+    assert provider.closed == 1  # ... and the provider stream is closed on exit
     with pytest.raises(StreamClosedError):
         await stream.final_value()
+    assert len(provider.requests) == 1
