@@ -163,6 +163,12 @@ class TokenOutOfRangeError(ConstraintError, ValueError):
     """A token id outside the tokenizer's vocabulary was given to a matcher."""
 
 
+class StructuredOutputParseError(ConstraintError, ValueError):
+    """``StructuringEngine.get_structured_output(raise_on_error=True)``: the generated text does
+    not parse as the structure or does not validate as the requested type (the message says
+    which, and where)."""
+
+
 # --- streaming -------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from instructor_py.local.bitmask import (
 )
 from instructor_py.local.chat_template import ChatTemplate
 from instructor_py.local.constraints import ConstraintOptions, ConstraintSpec
+from instructor_py.local.engine import EngineStepper, EngineStructure, StructuringEngine
 from instructor_py.local.handle import CompiledGrammarHandle
 from instructor_py.local.llama import DecodeChunk, DecodeStats, LlamaDecoder
 from instructor_py.local.matcher import Matcher
@@ -38,6 +39,8 @@ __all__ = [
     "ConstraintSpec",
     "DecodeChunk",
     "DecodeStats",
+    "EngineStepper",
+    "EngineStructure",
     "LlamaDecoder",
     "LocalModel",
     "Matcher",
@@ -45,6 +48,7 @@ __all__ = [
     "OrchestratorStats",
     "SamplingParams",
     "StructuredOutputOrchestrator",
+    "StructuringEngine",
     "TokenizerInfo",
     "allocate_bitmask",
     "allowed_token_ids",
