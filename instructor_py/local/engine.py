@@ -108,6 +108,10 @@ class StructuringEngine:
             raise ConfigurationError(
                 "StructuringEngine: the orchestrator was built for another tokenizer."
             )
+        if orchestrator is None:  # our LocalModel has one (and its compile cache) per model
+            own = getattr(tokenizer, "orchestrator", None)
+            if isinstance(own, StructuredOutputOrchestrator) and own.tokenizer_info == self._info:
+                orchestrator = own
         self._orch = orchestrator or StructuredOutputOrchestrator(self._info)
         self.multi_token_sampling = bool(multi_token_sampling)
         self.max_resample_attempts = max_resample_attempts
@@ -516,7 +520,9 @@ class StructuringEngine:
         structure = self._require("get_structured_output")
         st = self._stepper(index, "get_structured_output")
         found = None
-        if st is not None:
+        if st is not None and structure.delimiters is None:
+            found = (structure.label, st.text)
+        elif st is not None:
             found = next(
                 (s for s in reversed(segments(structure, st, False)) if s[0] == structure.label),
                 None,

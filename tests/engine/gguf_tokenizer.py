@@ -7,6 +7,7 @@ then GPT-2's split). No torch, no network, no tokenizer.json download.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 #: llama.cpp token types (``tokenizer.ggml.token_type``)
@@ -22,6 +23,7 @@ def _scalar(reader: Any, key: str) -> Any:
     return None if field is None else field.parts[field.data[0]][0]
 
 
+@lru_cache(maxsize=4)
 def read_gguf_vocab(path: str) -> dict[str, Any]:
     """The tokenizer metadata of a GGUF file: tokens, types, merges, special ids, pre-tokenizer."""
     import gguf
