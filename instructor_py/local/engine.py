@@ -123,6 +123,7 @@ class StructuringEngine:
         self._handle: CompiledGrammarHandle | None = None
         self._steppers: list[EngineStepper] = []
         self._processor: BatchProcessor | None = None
+        self._width = 0
         self._fresh: list[bool] = []
         self._mtm_last: dict[int, list[int]] = {}
         self._mtm_user: dict[int, list[int]] = {}
@@ -296,7 +297,7 @@ class StructuringEngine:
         last: dict[int, list[int]] = {}
         rows: list[list[int]] = []
         for i, st in enumerate(self._steppers):
-            if st.is_terminated() and st.finished:
+            if st.finished:
                 pad = self._info.eos_token_ids[0]
                 st.push(pad, b"")
                 rows.append([pad])
@@ -324,6 +325,12 @@ class StructuringEngine:
         return self._structure
 
     def _rows(self, info: ScoresInfo, what: str) -> None:
+        if (
+            self._processor is not None
+            and info.batch == len(self._steppers)
+            and info.width == self._width
+        ):
+            return  # the usual case: same rows, same width as the last call
         self._require(what)
         assert self._handle is not None
         if info.width < self._vocab:
@@ -346,16 +353,25 @@ class StructuringEngine:
                 proc.set_constraint(i, st.handle)
             self._processor = proc
             self._fresh = [False] * info.batch
+        self._width = info.width
 
     def _fill(self) -> Any:
-        assert self._processor is not None
-        bitmask = self._processor.fill_bitmask()
-        for i, st in enumerate(self._steppers):
+        proc = self._processor
+        assert proc is not None
+        steppers = self._steppers
+        if len(steppers) == 1:  # one row: fill it directly (no executor hand-off)
+            self._fresh[0] = False
+            self._row_mask(0)
+            return proc.bitmask
+        bitmask = proc.fill_bitmask()
+        for i, st in enumerate(steppers):
             self._patch_row(bitmask[i], st)
-        self._fresh = [True] * len(self._steppers)
+        self._fresh = [True] * len(steppers)
         return bitmask
 
     def _patch_row(self, row: Any, st: EngineStepper) -> None:
+        if not (st.finished or self._whitelist):
+            return
         if st.finished:  # ended by a whitelisted EOS while the structure was still open
             row[:] = 0
             set_token_bits(row, list(self._eos))
@@ -366,10 +382,11 @@ class StructuringEngine:
         assert self._processor is not None
         bitmask = self._processor.bitmask
         if not self._fresh[i]:
-            bitmask[i] = 0
             st = self._steppers[i]
-            if not st.finished:
-                st.matcher.fill_next_token_bitmask(bitmask, i)
+            if st.finished:
+                bitmask[i] = 0
+            else:
+                st.matcher.inner.fill_next_token_bitmask(bitmask, i)
             self._patch_row(bitmask[i], st)
             self._fresh[i] = True
         return bitmask[i]
@@ -409,7 +426,7 @@ class StructuringEngine:
 
     def _feed(self, i: int, st: EngineStepper, t: int) -> None:
         """A token the framework chose: it must be valid (it was sampled from masked scores)."""
-        if st.is_terminated() and st.finished:
+        if st.finished:
             st.push(t, b"")  # padding after the row ended
             return
         if not self._accept(i, st, t):
@@ -429,7 +446,7 @@ class StructuringEngine:
                 st.finished = True
             self._fresh[i] = False
             return True
-        if not st.matcher.accept_token(t):
+        if not st.matcher.inner.accept_token(t):
             return False
         st.push(t, b"" if t in self._special else self._info.token_bytes[t])
         if t in self._eos:

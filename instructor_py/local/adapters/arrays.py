@@ -37,30 +37,33 @@ def read_scores(scores: Any, what: str = "scores") -> ScoresInfo:
     """Validate a scores argument (type, rank, floating dtype) and describe it."""
     if isinstance(scores, np.ndarray):
         kind = "numpy"
-        floating = np.issubdtype(scores.dtype, np.floating)
-        dtype = str(scores.dtype)
+        floating = scores.dtype.kind == "f"
     elif _is_torch(scores):
         kind = "torch"
         floating = bool(scores.is_floating_point())
-        dtype = str(scores.dtype)
     else:
         raise ConfigurationError(
             f"{what} must be a numpy array or a torch tensor of shape (batch, vocab) or (vocab,), "
             f"got {type(scores).__name__}."
         )
-    if scores.ndim not in (1, 2):
+    shape = scores.shape
+    ndim = len(shape)
+    if ndim == 1 and floating and kind == "numpy" and shape[0]:
+        return ScoresInfo(kind, 1, int(shape[0]), True)  # the common case, checked
+    if ndim not in (1, 2):
         raise ConfigurationError(
-            f"{what} must have shape (batch, vocab) or (vocab,), got shape {tuple(scores.shape)}."
+            f"{what} must have shape (batch, vocab) or (vocab,), got shape {tuple(shape)}."
         )
     if not floating:
         raise ConfigurationError(
-            f"{what} must be floating point (logits or log-probabilities), got dtype {dtype}."
+            f"{what} must be floating point (logits or log-probabilities), got dtype "
+            f"{scores.dtype}."
         )
-    shape = tuple(int(d) for d in scores.shape)
-    if 0 in shape:
-        raise ConfigurationError(f"{what} is empty (shape {shape}).")
-    one_d = len(shape) == 1
-    return ScoresInfo(kind, 1 if one_d else shape[0], shape[-1], one_d)
+    dims = tuple(int(d) for d in shape)
+    if 0 in dims:
+        raise ConfigurationError(f"{what} is empty (shape {dims}).")
+    one_d = ndim == 1
+    return ScoresInfo(kind, 1 if one_d else dims[0], dims[-1], one_d)
 
 
 def mask_scores(scores: Any, info: ScoresInfo, bitmask: Bitmask, vocab_size: int) -> Any:
@@ -106,12 +109,12 @@ def row_for_sampler(scores: Any, info: ScoresInfo, i: int, banned: list[int]) ->
 
 def read_token_ids(out: Any, batch: int) -> list[int]:
     """The token ids a sampler returned: one per row (scalar, ``(batch,)`` or ``(batch, 1)``)."""
+    if batch == 1 and isinstance(out, int | np.integer) and not isinstance(out, bool):
+        return [int(out)]
     if _is_torch(out):
         out = out.detach().cpu().numpy()
     arr = np.asarray(out)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
+    if arr.dtype.kind not in "iuf":
         raise ConfigurationError(
             f"the sampler must return token ids (ints), got {type(out).__name__} of {arr.dtype}."
         )
@@ -120,10 +123,9 @@ def read_token_ids(out: Any, batch: int) -> list[int]:
         raise ConfigurationError(
             f"the sampler returned {flat.size} token ids for a batch of {batch}; return one per row."
         )
-    ids = [int(v) for v in flat]
-    if any(float(v) != int(v) for v in flat):
+    if arr.dtype.kind == "f" and not np.array_equal(flat, np.floor(flat)):
         raise ConfigurationError("the sampler returned non-integer token ids.")
-    return ids
+    return [int(v) for v in flat.tolist()]
 
 
 def token_output(rows: list[list[int]], like: Any, info: ScoresInfo, multi: bool) -> Any:
@@ -138,6 +140,10 @@ def token_output(rows: list[list[int]], like: Any, info: ScoresInfo, multi: bool
         return np.asarray(values, dtype=np.int64)
 
     if info.one_d:
+        if info.kind == "numpy" and len(rows[0]) == 1:
+            out = np.empty(1, dtype=np.int64)
+            out[0] = rows[0][0]
+            return out
         return make(rows[0])
     if not multi:
         return make([r[0] for r in rows])
@@ -150,11 +156,12 @@ def input_id_rows(input_ids: Any, batch: int) -> list[npt.NDArray[np.int64]] | N
         return None
     if _is_torch(input_ids):
         input_ids = input_ids.detach().cpu().numpy()
-    arr = np.asarray(input_ids)
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+    arr = input_ids if isinstance(input_ids, np.ndarray) else np.asarray(input_ids)
+    if arr.size and arr.dtype.kind not in "iu":
         raise ConfigurationError(f"input_ids must be integer token ids, got dtype {arr.dtype}.")
-    arr = arr.astype(np.int64, copy=False)
     if arr.ndim == 1:
+        if batch == 1:
+            return [arr]
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[0] != batch:
         raise ConfigurationError(
