@@ -43,14 +43,14 @@ from pydantic import BaseModel, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from instructor_py.local import (  # noqa: E402
+from instructor_py.local import (
     StructuringEngine,
     TokenizerInfo,
     apply_bitmask,
     embedded_model_path,
 )
-from instructor_py.local.backends.llguidance_backend import lltokenizer_for  # noqa: E402
-from instructor_py.local.schema_prep import close_object_schemas  # noqa: E402
+from instructor_py.local.backends.llguidance_backend import lltokenizer_for
+from instructor_py.local.schema_prep import close_object_schemas
 
 S = Field(max_length=40)
 
@@ -84,8 +84,27 @@ class Review(BaseModel):
 INSTANCES: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (Person, {"name": "Jason Miller", "age": 25, "city": "San Francisco"}),
     (Person, {"name": "Émilie Dubois", "age": 41, "city": "Lyon"}),
-    (Order, {"order_id": "A-1029", "status": "paid", "items": [{"sku": "KB-17", "quantity": 2, "price": 49.5}, {"sku": "MS-2", "quantity": 1, "price": 19.99}], "gift": False}),
-    (Review, {"product": "Aero 14 laptop", "rating": 4, "pros": ["light", "quiet keyboard", "battery"], "verdict": "buy"}),
+    (
+        Order,
+        {
+            "order_id": "A-1029",
+            "status": "paid",
+            "items": [
+                {"sku": "KB-17", "quantity": 2, "price": 49.5},
+                {"sku": "MS-2", "quantity": 1, "price": 19.99},
+            ],
+            "gift": False,
+        },
+    ),
+    (
+        Review,
+        {
+            "product": "Aero 14 laptop",
+            "rating": 4,
+            "pros": ["light", "quiet keyboard", "battery"],
+            "verdict": "buy",
+        },
+    ),
 ]
 
 PROMPTS: list[tuple[type[BaseModel], str]] = [
@@ -114,76 +133,77 @@ def chat(text: str) -> str:
 
 
 def per_token(llama: Any, repeat: int) -> dict[str, list[int]]:
-    import llguidance as llg
-    import llguidance.numpy as llnp
-
     info = TokenizerInfo.from_llama(llama)
-    lltok = lltokenizer_for(info)
-    width = info.logits_width
-    rng = np.random.default_rng(0)
-    base = rng.normal(0, 3, width).astype(np.float32)
+    base = np.random.default_rng(0).normal(0, 3, info.logits_width).astype(np.float32)
     times: dict[str, list[int]] = {k: [] for k in ENGINES}
-
     for _ in range(repeat):
         for model, instance in INSTANCES:
             text = json.dumps(instance, separators=(",", ":"), ensure_ascii=False)
-            tokens = info.tokenize(text) + [info.eos_token_ids[0]]
-            schema = closed(model)
-            engine = StructuringEngine(info)
-            engine.configure(schema)
-            quiet = StructuringEngine(info)
-            quiet.configure(schema)
-            grammar = llg.LLMatcher.grammar_from_json_schema(
-                json.dumps(schema),
-                overrides={"whitespace_flexible": False, "item_separator": ",", "key_separator": ":"},  # type: ignore[arg-type]
-            )
-            raw1 = llg.LLMatcher(lltok, grammar, log_level=0)
-            raw2 = raw1.deep_copy()
-            bm1 = llnp.allocate_token_bitmask(1, width)
-            bm2 = llnp.allocate_token_bitmask(1, width)
-            ids = np.zeros(len(tokens) + 3, dtype=np.int64)  # the loop's token buffer
-            used = [3]
-
-            def ours(t: int, e: StructuringEngine = engine) -> None:
-                logits = base.copy()
-                scores = e.process_logits(ids[: used[0]], logits)
-                e.sample(scores, lambda _x: t)
-
-            def ours_quiet(t: int) -> None:
-                logits = base.copy()
-                scores = quiet.process_logits(None, logits)
-                quiet.sample(scores, lambda _x: t)
-
-            def raw_numpy(t: int) -> None:
-                logits = base.copy()
-                llnp.fill_next_token_bitmask(raw1, bm1)
-                llnp.apply_token_bitmask_inplace(logits, bm1)
-                tok = (lambda _x: t)(logits)
-                raw1.consume_token(tok)
-
-            def raw_fast(t: int) -> None:
-                logits = base.copy()
-                llnp.fill_next_token_bitmask(raw2, bm2)
-                apply_bitmask(logits, bm2[0], info.vocab_size)
-                tok = (lambda _x: t)(logits)
-                raw2.consume_token(tok)
-
-            fns: dict[str, Callable[[int], None]] = {
-                ENGINES[0]: ours,
-                ENGINES[1]: ours_quiet,
-                ENGINES[2]: raw_numpy,
-                ENGINES[3]: raw_fast,
-            }
-            for step, t in enumerate(tokens):
-                order = ENGINES[step % 4 :] + ENGINES[: step % 4]
-                for name in order:
-                    t0 = time.perf_counter_ns()
-                    fns[name](t)
-                    times[name].append(time.perf_counter_ns() - t0)
-                ids[used[0]] = t
-                used[0] += 1
-            assert engine.has_reached_accept_state and not raw1.is_error(), (text, raw1.get_error())
+            tokens = [*info.tokenize(text), info.eos_token_ids[0]]
+            walk(info, base, closed(model), tokens, times)
     return times
+
+
+def walk(
+    info: TokenizerInfo,
+    base: np.ndarray,
+    schema: dict[str, Any],
+    tokens: list[int],
+    times: dict[str, list[int]],
+) -> None:
+    """One instance, token by token, through the four engines in a rotating order."""
+    import llguidance as llg
+    import llguidance.numpy as llnp
+
+    width = info.logits_width
+    engine = StructuringEngine(info)
+    engine.configure(schema)
+    quiet = StructuringEngine(info)
+    quiet.configure(schema)
+    grammar = llg.LLMatcher.grammar_from_json_schema(
+        json.dumps(schema),
+        overrides={"whitespace_flexible": False, "item_separator": ",", "key_separator": ":"},  # type: ignore[arg-type]
+    )
+    lltok = lltokenizer_for(info)  # the same tokenizer on both sides
+    raw1 = llg.LLMatcher(lltok, grammar, log_level=0)
+    raw2 = raw1.deep_copy()
+    bm1 = llnp.allocate_token_bitmask(1, width)
+    bm2 = llnp.allocate_token_bitmask(1, width)
+    ids = np.zeros(len(tokens) + 3, dtype=np.int64)  # the loop's token buffer
+    used = [3]
+
+    def ours(t: int) -> None:
+        scores = engine.process_logits(ids[: used[0]], base.copy())
+        engine.sample(scores, lambda _x: t)
+
+    def ours_quiet(t: int) -> None:
+        scores = quiet.process_logits(None, base.copy())
+        quiet.sample(scores, lambda _x: t)
+
+    def raw_numpy(t: int) -> None:
+        logits = base.copy()
+        llnp.fill_next_token_bitmask(raw1, bm1)
+        llnp.apply_token_bitmask_inplace(logits, bm1)
+        raw1.consume_token((lambda _x: t)(logits))
+
+    def raw_fast(t: int) -> None:
+        logits = base.copy()
+        llnp.fill_next_token_bitmask(raw2, bm2)
+        apply_bitmask(logits, bm2[0], info.vocab_size)
+        raw2.consume_token((lambda _x: t)(logits))
+
+    fns: dict[str, Callable[[int], None]] = dict(
+        zip(ENGINES, (ours, ours_quiet, raw_numpy, raw_fast), strict=True)
+    )
+    for step, t in enumerate(tokens):
+        order = ENGINES[step % 4 :] + ENGINES[: step % 4]
+        for name in order:
+            t0 = time.perf_counter_ns()
+            fns[name](t)
+            times[name].append(time.perf_counter_ns() - t0)
+        ids[used[0]] = t
+        used[0] += 1
+    assert engine.has_reached_accept_state and not raw1.is_error(), raw1.get_error()
 
 
 ENGINES = [
@@ -233,7 +253,9 @@ def extraction(llama: Any, repeat: int) -> dict[str, dict[str, list[float]]]:
         llama.eval(ids)
         n = 0
         for _ in range(120):
-            view = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),))
+            view = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),)
+            )
             scores = e.process_logits(None, view)
             new = [int(t) for t in e.sample(scores, np.argmax)]
             n += len(new)
@@ -276,12 +298,22 @@ def main() -> None:
     import llama_cpp
 
     path = str(embedded_model_path())
-    llama = llama_cpp.Llama(model_path=path, n_ctx=2048, n_threads=args.threads, n_threads_batch=args.threads, verbose=False)
+    llama = llama_cpp.Llama(
+        model_path=path,
+        n_ctx=2048,
+        n_threads=args.threads,
+        n_threads_batch=args.threads,
+        verbose=False,
+    )
 
     times = per_token(llama, args.repeat)
     n = len(times[ENGINES[0]])
-    print(f"\n## Per-token cost (SmolLM2, {llama.n_vocab()} tokens; {n} tokens x {len(ENGINES)} engines)\n")
-    print("| | median µs/token | mean µs/token | engine / this: ratio of medians | median of per-token ratios |")
+    print(
+        f"\n## Per-token cost (SmolLM2, {llama.n_vocab()} tokens; {n} tokens x {len(ENGINES)} engines)\n"
+    )
+    print(
+        "| | median µs/token | mean µs/token | engine / this: ratio of medians | median of per-token ratios |"
+    )
     print("|---|---:|---:|---:|---:|")
     ours = times[ENGINES[0]]
     med0 = statistics.median(ours)
@@ -294,8 +326,12 @@ def main() -> None:
         )
 
     res = extraction(llama, args.repeat)
-    print(f"\n## Wall per extraction (greedy, {len(PROMPTS)} prompts x {args.repeat}, {args.threads} threads)\n")
-    print("| | wall ms/extraction (median) | mean | tokens/extraction | schema-valid | grammar wall / this |")
+    print(
+        f"\n## Wall per extraction (greedy, {len(PROMPTS)} prompts x {args.repeat}, {args.threads} threads)\n"
+    )
+    print(
+        "| | wall ms/extraction (median) | mean | tokens/extraction | schema-valid | grammar wall / this |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     g = statistics.median(res[RUNS[1]]["wall"])
     for name in RUNS:

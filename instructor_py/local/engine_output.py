@@ -15,7 +15,9 @@ __all__ = ["parse_value", "segments"]
 logger = logging.getLogger("instructor_py.local.engine")
 
 
-def segments(structure: EngineStructure, stepper: EngineStepper, safe: bool) -> list[tuple[str, str]]:
+def segments(
+    structure: EngineStructure, stepper: EngineStepper, safe: bool
+) -> list[tuple[str, str]]:
     """The row's output cut into ``(label, text)`` segments.
 
     With delimiters: the free text before the opening delimiter (label ``"text"``, left out when

@@ -158,7 +158,7 @@ def _function_schema(fn: Callable[..., Any]) -> dict[str, Any]:
         fields[name] = (annotation, default)
     try:
         model = create_model(fn.__name__, **fields)
-        schema = model.model_json_schema()
+        schema: dict[str, Any] = model.model_json_schema()
     except Exception as exc:
         raise UnsupportedResponseModelError(
             f"configure: the parameters of {fn.__name__} do not make a JSON schema ({exc})."
@@ -214,7 +214,7 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
 
 def _regex_literal(text: str) -> str:
     """``text`` as a regex matching exactly it (every non-alphanumeric character as ``\\x{..}``)."""
-    return "".join(c if c.isascii() and c.isalnum() else "\\x{%X}" % ord(c) for c in text)
+    return "".join(c if c.isascii() and c.isalnum() else f"\\x{{{ord(c):X}}}" for c in text)
 
 
 def _body(spec: ConstraintSpec) -> str:
@@ -245,11 +245,15 @@ def _body(spec: ConstraintSpec) -> str:
 def _delimited_lark(spec: ConstraintSpec, pair: tuple[str, str], buffer_length: int | None) -> str:
     open_, close = pair
     label = {"json_schema": "json"}.get(spec.kind, spec.kind)
-    lines = [f'start: head body_ {json.dumps(close, ensure_ascii=False)}' if close else "start: head body_"]
+    lines = [
+        f"start: head body_ {json.dumps(close, ensure_ascii=False)}"
+        if close
+        else "start: head body_"
+    ]
     if buffer_length == -1 or buffer_length == 0:
         lines.append(f'head[capture="{TEXT_LABEL}"]: {json.dumps(open_, ensure_ascii=False)}')
     else:
-        free = "(?s:.*)" if buffer_length is None else "(?s:.{0,%d})" % buffer_length
+        free = "(?s:.*)" if buffer_length is None else f"(?s:.{{0,{buffer_length}}})"
         lit = _regex_literal(open_)
         lines += [
             f'head[capture="{TEXT_LABEL}"]: HEAD',

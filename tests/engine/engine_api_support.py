@@ -74,7 +74,9 @@ def generate(
     prompt = [1, 2, 3]
     ids = [list(prompt) for _ in range(batch)]
     for _ in range(max_steps):
-        generated = [st.output_bytes for st in engine.steppers] if engine.steppers else [b""] * batch
+        generated = (
+            [st.output_bytes for st in engine.steppers] if engine.steppers else [b""] * batch
+        )
         if len(generated) != batch:
             generated = [b""] * batch
         scores = model.logits(generated)

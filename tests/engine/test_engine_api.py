@@ -72,11 +72,17 @@ def run(engine: StructuringEngine, target: str, **kw: object) -> str:
         ([User, Pet], '{"kind":"dog"}', {"kind": "dog"}),
         ((Pet, User), '{"name":"ab","age":7}', {"name": "ab", "age": 7}),
         (Point, '{"x":1,"y":22}', {"x": 1, "y": 22}),
-        (ConstraintSpec.json_schema({"type": "array", "items": {"type": "boolean"}}), "[true,false]", [True, False]),
+        (
+            ConstraintSpec.json_schema({"type": "array", "items": {"type": "boolean"}}),
+            "[true,false]",
+            [True, False],
+        ),
     ],
     ids=["pydantic", "schema-dict", "function", "list-any-of", "tuple-any-of", "dataclass", "spec"],
 )
-def test_configure_each_json_source(engine: StructuringEngine, structure: object, target: str, expected: object) -> None:
+def test_configure_each_json_source(
+    engine: StructuringEngine, structure: object, target: str, expected: object
+) -> None:
     engine.configure(structure)
     text = run(engine, target)
     assert text == target
@@ -151,7 +157,14 @@ def test_sampled_runs_produce_valid_output(tok: TokenizerInfo) -> None:
 
     for seed in range(4):
         engine = StructuringEngine(tok)
-        engine.configure({"type": "object", "properties": {"ok": {"type": "boolean"}, "tag": {"enum": ["a", "bb"]}}, "required": ["ok", "tag"], "additionalProperties": False})
+        engine.configure(
+            {
+                "type": "object",
+                "properties": {"ok": {"type": "boolean"}, "tag": {"enum": ["a", "bb"]}},
+                "required": ["ok", "tag"],
+                "additionalProperties": False,
+            }
+        )
         generate(engine, ScriptedModel(tok, '{"ok":true,"tag":"bb"}', seed=seed), sampler)
         value = json.loads(engine.steppers[0].text)
         assert set(value) == {"ok", "tag"} and value["tag"] in ("a", "bb")
@@ -167,8 +180,6 @@ def test_multi_token_sampling_needs_fewer_sampler_calls(tok: TokenizerInfo) -> N
         generate(engine, ScriptedModel(tok, target), sampler)
         outputs.append(engine.steppers[0].text)
         calls.append(sampler.calls)
-        if multi:
-            mapping = engine.multi_token_mapping
     assert outputs == [target, target]
     assert calls[1] < calls[0], calls
 
@@ -212,7 +223,9 @@ def test_after_max_resample_attempts_the_best_valid_token_is_used(tok: Tokenizer
         assert sampler.calls == steps * (attempts + 1)
 
 
-def test_framework_sampled_tokens_are_read_from_input_ids(engine: StructuringEngine, tok: TokenizerInfo) -> None:
+def test_framework_sampled_tokens_are_read_from_input_ids(
+    engine: StructuringEngine, tok: TokenizerInfo
+) -> None:
     engine.configure(User)
     model = ScriptedModel(tok, '{"name":"ab","age":7}')
     ids = [5, 6]
@@ -230,7 +243,9 @@ def test_framework_sampled_tokens_are_read_from_input_ids(engine: StructuringEng
     assert engine.has_reached_accept_state and engine.is_terminated
 
 
-def test_a_framework_token_outside_the_mask_is_a_clear_error(engine: StructuringEngine, tok: TokenizerInfo) -> None:
+def test_a_framework_token_outside_the_mask_is_a_clear_error(
+    engine: StructuringEngine, tok: TokenizerInfo
+) -> None:
     engine.configure(User)
     scores = np.zeros(tok.logits_width, dtype=np.float32)
     engine.process_logits([9, 9], scores)
@@ -239,7 +254,9 @@ def test_a_framework_token_outside_the_mask_is_a_clear_error(engine: Structuring
         engine.process_logits([9, 9, bad], np.zeros(tok.logits_width, dtype=np.float32))
 
 
-def test_other_input_ids_start_a_new_generation(engine: StructuringEngine, tok: TokenizerInfo) -> None:
+def test_other_input_ids_start_a_new_generation(
+    engine: StructuringEngine, tok: TokenizerInfo
+) -> None:
     engine.configure(User)
     first = tok.tokenize('{"')[0]
     engine.process_logits([1, 2], np.zeros(tok.logits_width, dtype=np.float32))
@@ -260,7 +277,10 @@ def test_eos_is_allowed_exactly_when_the_structure_accepts(tok: TokenizerInfo) -
     zeros = np.zeros((1, tok.logits_width), dtype=np.float32)
     mask = np.isfinite(engine.process_logits(None, zeros.copy())[0])
     assert not any(mask[list(eos)]) and mask[a]
-    engine.sample(np.where(np.arange(tok.logits_width) == a, 1.0, 0.0)[None, :].astype(np.float32), CountingSampler())
+    engine.sample(
+        np.where(np.arange(tok.logits_width) == a, 1.0, 0.0)[None, :].astype(np.float32),
+        CountingSampler(),
+    )
     mask = np.isfinite(engine.process_logits(None, zeros.copy())[0])
     assert all(mask[list(eos)]) and mask[a]
     assert not mask[tok.vocab_size :].any()  # padding columns are always masked
@@ -291,13 +311,28 @@ def test_delimiters_with_free_text_before(engine: StructuringEngine) -> None:
     engine.configure(User, delimiters=("<json>", "</json>"))
     lives: list[tuple[str, str] | None] = []
     target = 'Let me see. <json>{"name":"ab","age":7}</json>'
-    generate(engine, ScriptedModel(engine.tokenizer_info, target), CountingSampler(), on_step=lambda: lives.append(engine.get_live_structured_output()))
+    generate(
+        engine,
+        ScriptedModel(engine.tokenizer_info, target),
+        CountingSampler(),
+        on_step=lambda: lives.append(engine.get_live_structured_output()),
+    )
     assert engine.steppers[0].text == target
-    assert list(engine.get_stateful_structured_output()) == [("text", "Let me see. "), ("json", {"name": "ab", "age": 7})]
-    assert list(engine.get_stateful_structured_output(User)) == [("text", "Let me see. "), ("json", User(name="ab", age=7))]
+    assert list(engine.get_stateful_structured_output()) == [
+        ("text", "Let me see. "),
+        ("json", {"name": "ab", "age": 7}),
+    ]
+    assert list(engine.get_stateful_structured_output(User)) == [
+        ("text", "Let me see. "),
+        ("json", User(name="ab", age=7)),
+    ]
     assert engine.get_structured_output(User) == User(name="ab", age=7)
     labels = [live[0] for live in lives if live]
-    assert labels[0] == "text" and labels[-1] == "json" and labels == sorted(labels, key=lambda x: x != "text")
+    assert (
+        labels[0] == "text"
+        and labels[-1] == "json"
+        and labels == sorted(labels, key=lambda x: x != "text")
+    )
     body = '{"name":"ab","age":7}'
     partial = [text for label, text in filter(None, lives) if label == "json"]
     assert any(0 < len(t) < len(body) and body.startswith(t) for t in partial), partial
@@ -322,7 +357,9 @@ def test_live_output_is_none_before_generation(engine: StructuringEngine) -> Non
         engine.get_structured_output(raise_on_error=True)
 
 
-def test_incomplete_output_is_returned_raw_or_raises(engine: StructuringEngine, tok: TokenizerInfo) -> None:
+def test_incomplete_output_is_returned_raw_or_raises(
+    engine: StructuringEngine, tok: TokenizerInfo
+) -> None:
     engine.configure(User)
     generate(engine, ScriptedModel(tok, '{"name":"ab","age":7}'), CountingSampler(), max_steps=3)
     assert not engine.has_reached_accept_state
@@ -344,7 +381,7 @@ def test_reset_and_hard_reset(engine: StructuringEngine, tok: TokenizerInfo) -> 
     assert run(engine, '{"name":"b","age":1}') == '{"name":"b","age":1}'
     engine.reset(hard_reset=True)
     assert engine.state_machine is None and engine.steppers == []
-    with pytest.raises(ConfigurationError, match="call engine.configure"):
+    with pytest.raises(ConfigurationError, match=r"call engine\.configure"):
         engine.sample(np.zeros(tok.logits_width, dtype=np.float32), np.argmax)
     engine.state_machine = Pet  # the setter configures
     assert run(engine, '{"kind":"cat"}') == '{"kind":"cat"}'
@@ -354,7 +391,10 @@ def test_steppers_clone_and_restore(engine: StructuringEngine, tok: TokenizerInf
     engine.configure(User)
     model = ScriptedModel(tok, '{"name":"ab","age":7}')
     for _ in range(3):
-        engine.sample(engine.process_logits(None, model.logits([engine.steppers[0].output_bytes])), CountingSampler())
+        engine.sample(
+            engine.process_logits(None, model.logits([engine.steppers[0].output_bytes])),
+            CountingSampler(),
+        )
     saved = [s.clone() for s in engine.steppers]
     mid = engine.steppers[0].text
     first = run(engine, '{"name":"ab","age":7}')
@@ -428,7 +468,7 @@ def test_bad_structures(engine: StructuringEngine) -> None:
 
 def test_bad_scores(engine: StructuringEngine, tok: TokenizerInfo) -> None:
     w = tok.logits_width
-    with pytest.raises(ConfigurationError, match="call engine.configure"):
+    with pytest.raises(ConfigurationError, match=r"call engine\.configure"):
         engine.process_logits(None, np.zeros(w, dtype=np.float32))
     engine.configure(User)
     with pytest.raises(ConfigurationError, match="floating point"):

@@ -125,7 +125,9 @@ def _logits(llama: Any) -> np.ndarray:
     return np.ctypeslib.as_array(ptr, shape=(llama.n_vocab(),)).copy()
 
 
-def drive(engine: StructuringEngine, llama: Any, sampler: Any, max_tokens: int = 60, **configure: Any) -> list[int]:
+def drive(
+    engine: StructuringEngine, llama: Any, sampler: Any, max_tokens: int = 60, **configure: Any
+) -> list[int]:
     """Our own generation loop: llama-cpp-python's logits, the engine's process_logits + sample."""
     ids = list(llama.tokenize(PROMPT.encode(), add_bos=False, special=True))
     llama.reset()
@@ -141,7 +143,9 @@ def drive(engine: StructuringEngine, llama: Any, sampler: Any, max_tokens: int =
     return ids[start:]
 
 
-def test_engine_on_the_hf_tokenizer_drives_the_embedded_model(hf_tokenizer: Any, llama: Any) -> None:
+def test_engine_on_the_hf_tokenizer_drives_the_embedded_model(
+    hf_tokenizer: Any, llama: Any
+) -> None:
     hf_engine = StructuringEngine(hf_tokenizer)
     ref_engine = StructuringEngine(llama)
     hf_engine.configure(User)
@@ -227,7 +231,17 @@ def test_llama_cpp_adapters_in_create_completion(llama: Any) -> None:
 
 def test_llama_cpp_adapters_sampled(llama: Any) -> None:
     engine = StructuringEngine(llama)
-    engine.configure({"type": "object", "properties": {"name": {"type": "string", "maxLength": 12}, "happy": {"type": "boolean"}}, "required": ["name", "happy"], "additionalProperties": False})
+    engine.configure(
+        {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "maxLength": 12},
+                "happy": {"type": "boolean"},
+            },
+            "required": ["name", "happy"],
+            "additionalProperties": False,
+        }
+    )
     for seed in (1, 2, 3):
         out = llama.create_completion(
             PROMPT,

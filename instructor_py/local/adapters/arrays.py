@@ -85,12 +85,12 @@ def mask_scores(scores: Any, info: ScoresInfo, bitmask: Bitmask, vocab_size: int
     return scores
 
 
-def numpy_row(scores: Any, info: ScoresInfo, i: int) -> npt.NDArray[np.float64]:
-    """Row ``i`` as a float64 numpy copy (for choosing the best valid token)."""
+def numpy_row(scores: Any, info: ScoresInfo, i: int) -> npt.NDArray[np.float32]:
+    """Row ``i`` as a float32 numpy copy (for choosing the best valid token)."""
     row = scores if info.one_d else scores[i]
     if info.kind == "torch":
         row = row.detach().float().cpu().numpy()
-    return np.array(row, dtype=np.float64)
+    return np.array(row, dtype=np.float32)
 
 
 def row_for_sampler(scores: Any, info: ScoresInfo, i: int, banned: list[int]) -> Any:

@@ -41,7 +41,7 @@ def hf_logits_processor(engine: StructuringEngine) -> Any:
     """A ``LogitsProcessorList`` holding a ``LogitsProcessor`` for ``engine`` (new generation)."""
     _, transformers = _require_torch()
 
-    class StructuringLogitsProcessor(transformers.LogitsProcessor):  # type: ignore[misc]
+    class StructuringLogitsProcessor(transformers.LogitsProcessor):  # type: ignore[misc,name-defined]
         def __init__(self, eng: StructuringEngine) -> None:
             self.engine = eng
 
@@ -56,7 +56,7 @@ def hf_stopping_criteria(engine: StructuringEngine) -> Any:
     """A ``StoppingCriteriaList`` that stops each row when its structure is done."""
     torch, transformers = _require_torch()
 
-    class StructuringStoppingCriteria(transformers.StoppingCriteria):  # type: ignore[misc]
+    class StructuringStoppingCriteria(transformers.StoppingCriteria):  # type: ignore[misc,name-defined]
         def __init__(self, eng: StructuringEngine) -> None:
             self.engine = eng
 

@@ -17,7 +17,7 @@ import contextlib
 import copy
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -176,7 +176,7 @@ class _Source:
             f"{', '.join(EOS_NAMES[:4])}... is in its vocabulary; pass eos_token_ids=[...]."
         )
 
-    def encoder(self) -> Any:
+    def encoder(self) -> Callable[[str], list[int]]:
         hf, backend = self.hf, self.backend
         if backend is not None:
             # a copy that reads special-token text as plain text (as llama.cpp's special=False):
@@ -227,7 +227,9 @@ def info_from_hf(
             head = data[: exc.start]
             if not holder:
                 holder.append(GreedyEncoder(info))
-            return (encode_text(head.decode("utf-8")) if head else []) + holder[0](data[exc.start :])
+            return (encode_text(head.decode("utf-8")) if head else []) + holder[0](
+                data[exc.start :]
+            )
 
     label = name or str(getattr(tokenizer, "name_or_path", "") or "hf")
     info = TokenizerInfo.from_token_bytes(

@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from instructor_py.local.engine import StructuringEngine
 
-__all__ = ["LlamaEngineProcessor", "LlamaEngineStop", "llama_logits_processor", "llama_stopping_criteria"]
+__all__ = [
+    "LlamaEngineProcessor",
+    "LlamaEngineStop",
+    "llama_logits_processor",
+    "llama_stopping_criteria",
+]
 
 
 class LlamaEngineProcessor:
