@@ -369,7 +369,7 @@ class StructuringEngine:
         if st is None:
             return
         for label, text in segments(structure, st, False):
-            if label == structure.label or structure.spec.kind == "grammar":
+            if label == structure.label or not structure.is_json:
                 yield label, parse_value(structure, label, text, output_type, raise_on_error)
             else:
                 yield label, text

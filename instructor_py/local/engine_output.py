@@ -22,8 +22,9 @@ def segments(
 
     With delimiters: the free text before the opening delimiter (label ``"text"``, left out when
     empty), then the structure between the delimiters (the structure's label; the closing
-    delimiter is cut once the structure accepts). A grammar with llguidance captures gives one
-    segment per capture. Otherwise one segment: the whole output.
+    delimiter is cut once the structure accepts). A non-JSON structure whose grammar has
+    llguidance captures (Lark ``rule[capture="name"]``) gives one segment per capture. Otherwise
+    one segment: the whole output.
     """
     text = stepper.safe_text if safe else stepper.text
     if structure.delimiters is not None:
@@ -39,7 +40,7 @@ def segments(
                 body = body[:j]
         out.append((structure.label, body))
         return out
-    if structure.spec.kind == "grammar" and stepper.is_accepting():
+    if structure.spec.kind != "json_schema" and stepper.is_accepting():
         raw = getattr(stepper.matcher.inner, "raw", None)
         captures = raw.get_captures() if raw is not None else []
         if captures:
