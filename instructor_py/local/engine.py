@@ -273,7 +273,8 @@ class StructuringEngine:
         if input_ids is not None:
             rows.sync(input_ids, info.batch)
         bitmask = rows.fill()
-        self._mtm_last = {}
+        if self._mtm_last:
+            self._mtm_last = {}
         return mask_scores(scores, info, bitmask, self._vocab)
 
     def sample(self, logprobs: Any, sampler: Callable[..., Any]) -> Any:

@@ -142,6 +142,15 @@ class EngineRows:
     def sync(self, input_ids: Any, batch: int) -> None:
         """Advance every row by the tokens ``input_ids`` holds beyond what it has seen. The first
         call records the prompt; ids that do not extend the known ones start a new generation."""
+        steppers = self.steppers
+        if batch == 1 and len(steppers) == 1 and isinstance(input_ids, np.ndarray):
+            st = steppers[0]  # the usual step: one row, nothing new since the last call
+            if (
+                input_ids.ndim == 1
+                and st.start is not None
+                and input_ids.shape[0] == st.start + len(st.token_ids)
+            ):
+                return
         rows = input_id_rows(input_ids, batch)
         if rows is None:
             return

@@ -69,7 +69,10 @@ def read_scores(scores: Any, what: str = "scores") -> ScoresInfo:
 def mask_scores(scores: Any, info: ScoresInfo, bitmask: Bitmask, vocab_size: int) -> Any:
     """Set disallowed entries of ``scores`` to ``-inf`` in place; returns ``scores``."""
     if info.kind == "numpy":
-        rows = scores[None, :] if info.one_d else scores
+        if info.one_d:
+            apply_bitmask(scores, bitmask[0], vocab_size)
+            return scores
+        rows = scores
         for i in range(info.batch):
             apply_bitmask(rows[i], bitmask[i], vocab_size)
         return scores
