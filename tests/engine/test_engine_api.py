@@ -501,3 +501,32 @@ def test_stepper_is_public(engine: StructuringEngine) -> None:
     assert isinstance(engine.steppers[0], EngineStepper)
     assert "0 tokens" in repr(engine.steppers[0])
     assert "json_schema" in repr(engine)
+
+
+def test_a_whitelisted_eos_ends_the_row_early(tok: TokenizerInfo) -> None:
+    eos = tok.eos_token_ids[0]
+    engine = StructuringEngine(tok, whitelist_control_tokens=[tok.token_bytes[eos].decode()])
+    engine.configure(User)
+    logits = np.zeros((1, tok.logits_width), dtype=np.float32)
+    assert np.isfinite(engine.process_logits(None, logits.copy())[0, eos])  # open structure
+    logits[0, eos] = 9.0
+    assert int(engine.sample(logits, CountingSampler())[0]) == eos
+    st = engine.steppers[0]
+    assert st.finished and st.is_terminated() and not st.is_accepting()
+    masked = engine.process_logits(None, np.zeros((1, tok.logits_width), dtype=np.float32))
+    assert set(np.flatnonzero(np.isfinite(masked[0]))) == set(tok.eos_token_ids)
+    assert engine.is_terminated and not engine.has_reached_accept_state
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_score_dtypes_and_strided_views(tok: TokenizerInfo, dtype: type) -> None:
+    engine = StructuringEngine(tok)
+    engine.configure(ConstraintSpec.choice(["ab", "name"]))
+    # a strided view like llama-cpp-python's token-data records (id, logit, p)
+    records = np.zeros(tok.logits_width, dtype=[("id", np.int32), ("logit", dtype), ("p", dtype)])
+    view = records["logit"]
+    assert not view.flags["C_CONTIGUOUS"]
+    out = engine.process_logits(None, view)
+    assert out is view
+    allowed = {tok.token_bytes[t] for t in np.flatnonzero(np.isfinite(records["logit"]))}
+    assert allowed and all(b"ab".startswith(t) or b"name".startswith(t) for t in allowed)
