@@ -254,3 +254,21 @@ def test_llama_cpp_adapters_sampled(llama: Any) -> None:
         value = json.loads(out["choices"][0]["text"])
         assert set(value) == {"name", "happy"} and isinstance(value["happy"], bool)
         assert len(value["name"]) <= 12
+
+
+def test_the_example_script_runs() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "examples" / "structuring_engine.py")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "create_completion: name='Jason' age=25" in done.stdout
+    assert "json: Person(name='Maria', age=31)" in done.stdout
