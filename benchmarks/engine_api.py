@@ -306,7 +306,7 @@ def valid(flags: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 2))
     args = ap.parse_args()
     import llama_cpp

@@ -302,7 +302,8 @@ class StructuringEngine:
                 cont = user.get(t)
                 if cont:
                     seq += rows.extend(i, cont[1:] if cont[0] == t else cont)
-                seq += rows.forced(i)
+                if not st.is_terminated():
+                    seq += rows.forced(i)
                 if len(seq) > 1:
                     last[t] = list(seq)
             out.append(seq)

@@ -283,8 +283,11 @@ class EngineRows:
 
 
 def _start(st: EngineStepper, ids: Any) -> None:
-    st.start = int(ids.shape[0])
-    st.anchor = int(ids[-1]) if ids.shape[0] else None
+    """Record the prompt: the ids before the tokens the row already produced (through
+    ``sample``, before the first call with ids)."""
+    start = max(0, int(ids.shape[0]) - len(st.token_ids))
+    st.start = start
+    st.anchor = int(ids[start - 1]) if start else None
 
 
 def _until_eos(tokens: Sequence[int], eos: frozenset[int]) -> list[int]:

@@ -530,3 +530,32 @@ def test_score_dtypes_and_strided_views(tok: TokenizerInfo, dtype: type) -> None
     assert out is view
     allowed = {tok.token_bytes[t] for t in np.flatnonzero(np.isfinite(records["logit"]))}
     assert allowed and all(b"ab".startswith(t) or b"name".startswith(t) for t in allowed)
+
+
+def test_ids_after_a_first_sample_are_not_read_twice(
+    engine: StructuringEngine, tok: TokenizerInfo
+) -> None:
+    engine.configure(User)
+    model = ScriptedModel(tok, '{"name":"ab","age":7}')
+    first = int(engine.sample(model.logits([b""]), CountingSampler())[0])  # no ids yet
+    engine.process_logits(np.array([1, 2, first]), model.logits([b'{"']))
+    assert engine.steppers[0].token_ids == [first] and engine.steppers[0].start == 2
+
+
+def test_assigned_multi_token_mapping_extends_the_sample(tok: TokenizerInfo) -> None:
+    engine = StructuringEngine(tok, multi_token_sampling=True)
+    engine.configure(ConstraintSpec.regex("(ab|a)+"))
+    a, b = tok.token_bytes.index(b"a"), tok.token_bytes.index(b"b")
+    scores = np.zeros(tok.logits_width, dtype=np.float32)
+    scores[a] = 5.0
+    engine.process_logits(None, scores)
+    engine.multi_token_mapping = {a: [a, b, b, a]}
+    out = [int(t) for t in engine.sample(scores, CountingSampler())]
+    assert out == [a, b]  # extended as far as the structure allows ("abb" is not)
+    assert engine.multi_token_mapping == {a: [a, b]}
+    eos = tok.eos_token_ids[0]
+    engine.multi_token_mapping = {a: [a, eos]}
+    assert [int(t) for t in engine.sample(scores, CountingSampler())] == [a, eos]
+    assert engine.steppers[0].finished and engine.get_structured_output() == "aba"
+    with pytest.raises(ConfigurationError, match="token ids to lists"):
+        engine.multi_token_mapping = {a: "x"}  # type: ignore[dict-item]
