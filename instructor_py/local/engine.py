@@ -35,6 +35,7 @@ from instructor_py.local.adapters.arrays import (
     read_token_ids,
     token_output,
 )
+from instructor_py.local.adapters.tokenizer_source import tokenizer_info_of
 from instructor_py.local.engine_output import parse_value, segments
 from instructor_py.local.engine_rows import EngineRows
 from instructor_py.local.engine_sources import EngineStructure, build_structure
@@ -45,25 +46,6 @@ from instructor_py.local.tokenizer import TokenizerInfo
 __all__ = ["EngineStepper", "EngineStructure", "StructuringEngine"]
 
 _CONFIGURE_OPTIONS = ("delimiters", "buffer_length", "whitespace")
-
-
-def tokenizer_info_of(tokenizer: Any) -> TokenizerInfo:
-    """A :class:`TokenizerInfo` for anything ``StructuringEngine`` accepts as a tokenizer."""
-    from instructor_py.local.adapters.hf_tokenizer import is_hf_tokenizer
-
-    if isinstance(tokenizer, TokenizerInfo):
-        return tokenizer
-    info = getattr(tokenizer, "tokenizer_info", None)  # our LocalModel
-    if isinstance(info, TokenizerInfo):
-        return info
-    if type(tokenizer).__module__.startswith("llama_cpp") and hasattr(tokenizer, "model"):
-        return TokenizerInfo.from_llama(tokenizer)
-    if is_hf_tokenizer(tokenizer):
-        return TokenizerInfo.from_hf(tokenizer)
-    raise ConfigurationError(
-        f"StructuringEngine: cannot read a vocabulary from {type(tokenizer).__name__}; pass a "
-        "Hugging Face tokenizer (transformers or tokenizers), a llama_cpp.Llama or a TokenizerInfo."
-    )
 
 
 class StructuringEngine:
