@@ -46,6 +46,7 @@ bench: setup bench-env
 	$(PY) benchmarks/streaming.py
 	$(PY) benchmarks/mask.py
 	$(PY) benchmarks/local_decoding.py
+	$(PY) benchmarks/engine_api.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-bench site .pytest_cache .mypy_cache .ruff_cache
