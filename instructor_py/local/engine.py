@@ -140,11 +140,15 @@ class StructuringEngine:
                 f"configure: unknown option(s) {', '.join(unknown)}; the options are "
                 f"{', '.join(_CONFIGURE_OPTIONS)}."
             )
-        built = (
-            structure
-            if isinstance(structure, EngineStructure)
-            else build_structure(structure, **kwargs)
-        )
+        if isinstance(structure, EngineStructure):
+            if kwargs:
+                raise ConfigurationError(
+                    "configure: an EngineStructure already holds its options; pass the source "
+                    "(structure.source) with the new options instead."
+                )
+            built = structure
+        else:
+            built = build_structure(structure, **kwargs)
         handle = self._orch.compile(built.spec)
         self._structure = built
         self._rows.reset(handle)

@@ -559,3 +559,14 @@ def test_assigned_multi_token_mapping_extends_the_sample(tok: TokenizerInfo) -> 
     assert engine.steppers[0].finished and engine.get_structured_output() == "aba"
     with pytest.raises(ConfigurationError, match="token ids to lists"):
         engine.multi_token_mapping = {a: "x"}  # type: ignore[dict-item]
+
+
+def test_configure_again_with_the_structure_object(engine: StructuringEngine) -> None:
+    engine.configure(User, delimiters=("<j>", "</j>"))
+    structure = engine.state_machine
+    assert structure is not None and structure.delimiters == ("<j>", "</j>")
+    assert structure.source is User and structure.label == "json"
+    engine.configure(structure)
+    assert engine.state_machine == structure
+    with pytest.raises(ConfigurationError, match="already holds its options"):
+        engine.configure(structure, buffer_length=3)
