@@ -53,6 +53,7 @@ bench: setup bench-env
 	$(PY) benchmarks/bfcl.py
 	$(PY) benchmarks/bfcl.py --model gemma3
 	$(PY) benchmarks/schema_safety.py
+	$(PY) benchmarks/engine_api.py
 
 # The long load-with-faults run of tests/reliability (a few minutes): the tables of docs/reliability.md.
 soak: setup

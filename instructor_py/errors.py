@@ -186,6 +186,12 @@ class CbisonUnsupportedError(CbisonError):
     """The CBISON engine leaves this optional function NULL (not supported by this engine)."""
 
 
+class StructuredOutputParseError(ConstraintError, ValueError):
+    """``StructuringEngine.get_structured_output(raise_on_error=True)``: the generated text does
+    not parse as the structure or does not validate as the requested type (the message says
+    which, and where)."""
+
+
 # --- streaming -------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from instructor_py.local.bitmask import (
 )
 from instructor_py.local.chat_template import ChatTemplate
 from instructor_py.local.constraints import ConstraintOptions, ConstraintSpec
+from instructor_py.local.engine import EngineStepper, EngineStructure, StructuringEngine
 from instructor_py.local.handle import CompiledGrammarHandle
 from instructor_py.local.kinds import ConstraintType, StructuredOutputBackendType
 from instructor_py.local.llama import DecodeChunk, DecodeStats, LlamaDecoder
@@ -84,6 +85,8 @@ __all__ = [
     "ConstraintType",
     "DecodeChunk",
     "DecodeStats",
+    "EngineStepper",
+    "EngineStructure",
     "GuidanceBackend",
     "GuidanceGrammar",
     "GuidanceState",
@@ -100,6 +103,7 @@ __all__ = [
     "SamplingParams",
     "StructuredOutputBackendType",
     "StructuredOutputOrchestrator",
+    "StructuringEngine",
     "TokenizerInfo",
     "allocate_bitmask",
     "allowed_token_ids",

@@ -124,6 +124,29 @@ class TokenizerInfo:
             setattr(llama, _LLAMA_ATTR, info)
             return info
 
+    @classmethod
+    def from_hf(
+        cls,
+        tokenizer: Any,
+        *,
+        eos_token_ids: int | Iterable[int] | None = None,
+        logits_width: int | None = None,
+        name: str | None = None,
+    ) -> TokenizerInfo:
+        """Build from a Hugging Face tokenizer: a ``tokenizers.Tokenizer`` or a transformers
+        ``PreTrainedTokenizerBase`` (fast or slow). Needs neither torch nor transformers for a
+        ``tokenizers.Tokenizer``.
+
+        ``eos_token_ids`` defaults to the tokenizer's EOS (for a raw ``tokenizers.Tokenizer``: the
+        first of ``<|endoftext|>``, ``<|im_end|>``, ``<|eot_id|>``, ``</s>``... it contains);
+        ``logits_width`` to the vocabulary size (pass the model's logits width if it pads).
+        """
+        from instructor_py.local.adapters.hf_tokenizer import info_from_hf
+
+        return info_from_hf(
+            tokenizer, eos_token_ids=eos_token_ids, logits_width=logits_width, name=name
+        )
+
     # --- derived data -----------------------------------------------------------------------
 
     @property

@@ -1,0 +1,373 @@
+"""StructuringEngine benchmark: the engine API against what a user would otherwise write.
+
+1. **Per-token cost** of ``process_logits`` + ``sample`` against raw llguidance with numpy, on the
+   same tokens: compact JSON instances of a few schemas, tokenized by the model's tokenizer, walked
+   token by token. Per step both sides mask a fresh logits row (SmolLM2's 49,152 columns), pick
+   the instance's next token and advance:
+
+   - ``engine``: ``engine.process_logits(input_ids, logits)`` then ``engine.sample(logits,
+     sampler)`` (the default configuration: input ids passed, as a generation loop does);
+   - ``engine, input_ids=None``: the same without the ids (the caller samples through the engine,
+     so there is nothing to read back);
+   - ``llguidance + llguidance.numpy``: ``LLMatcher`` with the same grammar and tokenizer,
+     ``llguidance.numpy.fill_next_token_bitmask`` + ``apply_token_bitmask_inplace``, the sampler,
+     ``consume_token``: llguidance's own numpy integration;
+   - ``llguidance + fast numpy apply``: the same with the fastest numpy masking we have
+     (``instructor_py.local.apply_bitmask``): the tuned baseline.
+
+   The four are timed one after another at every token, in a rotating order.
+
+2. **Wall time per extraction** through the llama-cpp-python adapter (``create_completion`` with
+   ``logits_processor=engine.llama_logits_processor()`` and ``stopping_criteria=...``) against
+   llama-cpp-python's own grammar (``LlamaGrammar.from_json_schema``, the same schema), greedy, on
+   the embedded SmolLM2 model; beside it the tuned path: our own loop over the engine API with
+   ``multi_token_sampling=True``, evaluating the forced tokens in one batched pass.
+
+    PYTHONPATH=. python benchmarks/engine_api.py [--repeat R] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from instructor_py.local import (
+    StructuringEngine,
+    TokenizerInfo,
+    apply_bitmask,
+    embedded_model_path,
+)
+from instructor_py.local.backends.llguidance_backend import lltokenizer_for
+from instructor_py.local.schema_prep import close_object_schemas
+
+S = Field(max_length=40)
+
+
+class Person(BaseModel):
+    name: str = S
+    age: int = Field(ge=0, le=120)
+    city: str = S
+
+
+class Item(BaseModel):
+    sku: str = S
+    quantity: int = Field(ge=1, le=99)
+    price: float
+
+
+class Order(BaseModel):
+    order_id: str = S
+    status: str = Field(pattern="^(open|paid|shipped)$")
+    items: list[Item] = Field(max_length=4)
+    gift: bool
+
+
+class Review(BaseModel):
+    product: str = S
+    rating: int = Field(ge=1, le=5)
+    pros: list[str] = Field(max_length=3)
+    verdict: str = Field(json_schema_extra={"enum": ["buy", "skip"]})
+
+
+INSTANCES: list[tuple[type[BaseModel], dict[str, Any]]] = [
+    (Person, {"name": "Jason Miller", "age": 25, "city": "San Francisco"}),
+    (Person, {"name": "Émilie Dubois", "age": 41, "city": "Lyon"}),
+    (
+        Order,
+        {
+            "order_id": "A-1029",
+            "status": "paid",
+            "items": [
+                {"sku": "KB-17", "quantity": 2, "price": 49.5},
+                {"sku": "MS-2", "quantity": 1, "price": 19.99},
+            ],
+            "gift": False,
+        },
+    ),
+    (
+        Review,
+        {
+            "product": "Aero 14 laptop",
+            "rating": 4,
+            "pros": ["light", "quiet keyboard", "battery"],
+            "verdict": "buy",
+        },
+    ),
+]
+
+PROMPTS: list[tuple[type[BaseModel], str]] = [
+    (Person, "Jason is 25 years old and lives in San Francisco."),
+    (Person, "Maria, 31, moved to Lisbon last year."),
+    (Review, "The Aero 14 is light and quiet; battery is great. 4 stars, I'd buy it."),
+    (Item, "Two KB-17 keyboards at 49.50 each."),
+]
+
+
+def closed(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's schema with every object closed (``additionalProperties: false``), as the SDK
+    sends it: both engines get the same schema."""
+    schema: dict[str, Any] = close_object_schemas(model.model_json_schema())
+    return schema
+
+
+def chat(text: str) -> str:
+    return (
+        "<|im_start|>system\nExtract the data as JSON.<|im_end|>\n"
+        f"<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"
+    )
+
+
+# --- 1. per-token cost ---------------------------------------------------------------------------
+
+
+def per_token(llama: Any, repeat: int) -> dict[str, list[int]]:
+    info = TokenizerInfo.from_llama(llama)
+    base = np.random.default_rng(0).normal(0, 3, info.logits_width).astype(np.float32)
+    times: dict[str, list[int]] = {k: [] for k in ENGINES}
+    for _ in range(repeat):
+        for model, instance in INSTANCES:
+            text = json.dumps(instance, separators=(",", ":"), ensure_ascii=False)
+            tokens = [*info.tokenize(text), info.eos_token_ids[0]]
+            walk(info, base, closed(model), tokens, times)
+    return times
+
+
+def walk(
+    info: TokenizerInfo,
+    base: np.ndarray,
+    schema: dict[str, Any],
+    tokens: list[int],
+    times: dict[str, list[int]],
+) -> None:
+    """One instance, token by token, through the four engines in a rotating order."""
+    import llguidance as llg
+    import llguidance.numpy as llnp
+
+    width = info.logits_width
+    engine = StructuringEngine(info)
+    engine.configure(schema)
+    quiet = StructuringEngine(info)
+    quiet.configure(schema)
+    grammar = llg.LLMatcher.grammar_from_json_schema(
+        json.dumps(schema),
+        overrides={"whitespace_flexible": False, "item_separator": ",", "key_separator": ":"},  # type: ignore[arg-type]
+    )
+    lltok = lltokenizer_for(info)  # the same tokenizer on both sides
+    raw1 = llg.LLMatcher(lltok, grammar, log_level=0)
+    raw2 = raw1.deep_copy()
+    bm1 = llnp.allocate_token_bitmask(1, width)
+    bm2 = llnp.allocate_token_bitmask(1, width)
+    ids = np.zeros(len(tokens) + 3, dtype=np.int64)  # the loop's token buffer
+    used = [3]
+
+    def ours(t: int) -> None:
+        scores = engine.process_logits(ids[: used[0]], base.copy())
+        engine.sample(scores, lambda _x: t)
+
+    def ours_quiet(t: int) -> None:
+        scores = quiet.process_logits(None, base.copy())
+        quiet.sample(scores, lambda _x: t)
+
+    def raw_numpy(t: int) -> None:
+        logits = base.copy()
+        llnp.fill_next_token_bitmask(raw1, bm1)
+        llnp.apply_token_bitmask_inplace(logits, bm1)
+        raw1.consume_token((lambda _x: t)(logits))
+
+    def raw_fast(t: int) -> None:
+        logits = base.copy()
+        llnp.fill_next_token_bitmask(raw2, bm2)
+        apply_bitmask(logits, bm2[0], info.vocab_size)
+        raw2.consume_token((lambda _x: t)(logits))
+
+    fns: dict[str, Callable[[int], None]] = dict(
+        zip(ENGINES, (ours, ours_quiet, raw_numpy, raw_fast), strict=True)
+    )
+    for step, t in enumerate(tokens):
+        order = ENGINES[step % 4 :] + ENGINES[: step % 4]
+        for name in order:
+            t0 = time.perf_counter_ns()
+            fns[name](t)
+            times[name].append(time.perf_counter_ns() - t0)
+        ids[used[0]] = t
+        used[0] += 1
+    assert engine.has_reached_accept_state and not raw1.is_error(), raw1.get_error()
+
+
+ENGINES = [
+    "engine (input_ids given)",
+    "engine, input_ids=None",
+    "llguidance + llguidance.numpy",
+    "llguidance + fast numpy apply",
+]
+
+
+# --- 2. wall per extraction ----------------------------------------------------------------------
+
+
+def extraction(llama: Any, repeat: int) -> dict[str, dict[str, list[float]]]:
+    import llama_cpp
+
+    results: dict[str, dict[str, list[float]]] = {
+        k: {"wall": [], "tokens": [], "passes": [], "valid": []} for k in RUNS
+    }
+    engines = {m: StructuringEngine(llama) for m, _ in PROMPTS}
+    fast = {m: StructuringEngine(llama, multi_token_sampling=True) for m, _ in PROMPTS}
+    for m, e in engines.items():
+        e.configure(closed(m))
+        fast[m].configure(closed(m))
+
+    def adapter(model: type[BaseModel], prompt: str) -> tuple[str, int, int]:
+        e = engines[model]
+        out = llama.create_completion(
+            prompt,
+            max_tokens=120,
+            temperature=0,
+            logits_processor=e.llama_logits_processor(),
+            stopping_criteria=e.llama_stopping_criteria(),
+        )
+        n = out["usage"]["completion_tokens"]
+        return out["choices"][0]["text"], n, n  # one forward pass per token
+
+    def grammar(model: type[BaseModel], prompt: str) -> tuple[str, int, int]:
+        g = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(closed(model)), verbose=False)
+        out = llama.create_completion(prompt, max_tokens=120, temperature=0, grammar=g)
+        n = out["usage"]["completion_tokens"]
+        return out["choices"][0]["text"], n, n  # one forward pass per token
+
+    def own_loop(model: type[BaseModel], prompt: str) -> tuple[str, int, int]:
+        e = fast[model]
+        e.reset()
+        ids = list(llama.tokenize(prompt.encode(), add_bos=False, special=True))
+        llama.reset()
+        llama.eval(ids)
+        n = passes = 0
+        for _ in range(120):
+            view = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits_ith(llama.ctx, -1), shape=(llama.n_vocab(),)
+            )
+            scores = e.process_logits(None, view)
+            new = [int(t) for t in e.sample(scores, np.argmax)]
+            n += len(new)
+            passes += 1  # the logits of this step came from one (batched) forward pass
+            if e.is_terminated:
+                break
+            llama.eval(new)
+        return e.steppers[0].text, n, passes
+
+    budget: dict[str, int] = {}
+
+    def unconstrained(model: type[BaseModel], prompt: str) -> tuple[str, int, int]:
+        out = llama.create_completion(prompt, max_tokens=budget.get(prompt, 30), temperature=0)
+        n = out["usage"]["completion_tokens"]
+        return out["choices"][0]["text"], n, n  # one forward pass per token
+
+    fns = {RUNS[0]: adapter, RUNS[1]: grammar, RUNS[2]: own_loop, RUNS[3]: unconstrained}
+    for r in range(repeat):
+        for k, (model, text) in enumerate(PROMPTS):
+            prompt = chat(text)
+            if prompt not in budget:  # the floor generates as many tokens as the adapter's output
+                budget[prompt] = adapter(model, prompt)[1]
+            order = RUNS[(r + k) % 4 :] + RUNS[: (r + k) % 4]
+            for name in order:
+                llama.reset()  # every run evaluates its prompt
+                t0 = time.perf_counter()
+                out, n, passes = fns[name](model, prompt)
+                results[name]["wall"].append(time.perf_counter() - t0)
+                results[name]["tokens"].append(n)
+                results[name]["passes"].append(passes)
+                try:
+                    model.model_validate_json(out)
+                    results[name]["valid"].append(1.0)
+                except ValueError:
+                    results[name]["valid"].append(0.0)
+    results[RUNS[3]]["valid"].clear()  # the floor is unconstrained: validity is not its measure
+    return results
+
+
+RUNS = [
+    "engine via llama-cpp-python adapter",
+    "llama-cpp-python grammar",
+    "engine API loop, multi_token_sampling",
+    "llama-cpp-python unconstrained (floor)",
+]
+
+
+def valid(flags: list[float]) -> str:
+    return f"{100 * statistics.fmean(flags):.0f}%" if flags else "-"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 2))
+    args = ap.parse_args()
+    import llama_cpp
+
+    path = str(embedded_model_path())
+    llama = llama_cpp.Llama(
+        model_path=path,
+        n_ctx=2048,
+        n_threads=args.threads,
+        n_threads_batch=args.threads,
+        verbose=False,
+    )
+
+    times = per_token(llama, args.repeat)
+    n = len(times[ENGINES[0]])
+    print(
+        f"\n## Per-token cost (SmolLM2, {llama.n_vocab()} tokens; {n} tokens x {len(ENGINES)} engines)\n"
+    )
+    print(
+        "| | median µs/token | mean µs/token | engine / this: ratio of medians | median of per-token ratios |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    ours = times[ENGINES[0]]
+    med0 = statistics.median(ours)
+    for name in ENGINES:
+        med = statistics.median(times[name])
+        paired = statistics.median(a / b for a, b in zip(ours, times[name], strict=True))
+        print(
+            f"| {name} | {med / 1000:.1f} | {statistics.fmean(times[name]) / 1000:.1f} | "
+            f"{med0 / med:.2f}x | {paired:.2f}x |"
+        )
+
+    res = extraction(llama, args.repeat)
+    print(
+        f"\n## Wall per extraction (greedy, {len(PROMPTS)} prompts x {args.repeat}, "
+        f"{args.threads} threads; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())})\n"
+    )
+    print(
+        "| | wall ms/extraction (median) | mean | tokens | forward passes | schema-valid "
+        "| grammar wall / this |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    g = statistics.median(res[RUNS[1]]["wall"])
+    for name in RUNS:
+        w = res[name]["wall"]
+        print(
+            f"| {name} | {statistics.median(w) * 1000:.0f} | {statistics.fmean(w) * 1000:.0f} | "
+            f"{statistics.fmean(res[name]['tokens']):.1f} | {statistics.fmean(res[name]['passes']):.1f} | "
+            f"{valid(res[name]['valid'])} | "
+            f"{g / statistics.median(w):.2f}x |"
+        )
+    print(
+        "\nGoals: engine / raw llguidance per token <= 1.15x; llama-cpp-python grammar / adapter wall "
+        ">= 2x."
+    )
+
+
+if __name__ == "__main__":
+    main()
