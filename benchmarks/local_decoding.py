@@ -325,6 +325,64 @@ def run_llama_cpp(
     )
 
 
+def _eval_costs(prime: Any, step: Any, tokens: list[int], reps: int = 5) -> tuple[float, float]:
+    """Median ms per token of evaluating ``tokens`` as one prompt, and of single-token steps."""
+    prompt, decode = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        prime(tokens)
+        prompt.append((time.perf_counter() - t0) / len(tokens))
+        t0 = time.perf_counter()
+        for t in tokens[:24]:
+            step(t)
+        decode.append((time.perf_counter() - t0) / 24)
+    return 1000 * statistics.median(prompt), 1000 * statistics.median(decode)
+
+
+def thread_table(path: Path, model: Any, llm: Any) -> str:
+    """Prompt evaluation and decoding, ms per token: our defaults, llama-cpp-python's defaults
+    (same model file, same 256 tokens), and tuned rows."""
+    from instructor_py.local.llama import DecodeStats
+    from instructor_py.local.model import usable_cpus
+
+    text = " ".join(t for t, _ in CASES)
+    tokens = model.render_prompt([{"role": "user", "content": text * 4}])[:256]
+    rows = []
+
+    def ours(m: Any) -> tuple[float, float]:
+        d = m.decoder
+        stats = DecodeStats()
+
+        def prime(toks: list[int]) -> None:
+            d.clear_cache()
+            d.prime(toks)
+
+        with m.lock:
+            return _eval_costs(prime, lambda t: d._evaluate([t], stats), tokens)
+
+    def theirs(other: Any) -> tuple[float, float]:
+        def prime(toks: list[int]) -> None:
+            other.reset()
+            other.eval(toks)
+
+        return _eval_costs(prime, lambda t: other.eval([t]), tokens)
+
+    cpus = usable_cpus()
+    configs: list[tuple[str, Any]] = [
+        (f"instructor_py defaults ({model.n_threads}/{model.n_threads_batch})", lambda: ours(model)),
+        (f"llama-cpp-python defaults ({llm.n_threads}/{llm.n_threads_batch})", lambda: theirs(llm)),
+    ]
+    if cpus > 1 and model.n_threads != cpus:
+        tuned = load_model(ModelOptions(model_path=str(path), n_ctx=2048, n_threads=cpus))
+        configs.append((f"instructor_py n_threads={cpus} ({cpus}/{cpus}), tuned", lambda: ours(tuned)))
+    results = [(name, fn()) for name, fn in configs]
+    base_prompt, base_decode = results[1][1]
+    rows.append(f"{'threads (decode/prompt)':<48}{'prompt ms/tok':>14}{'decode ms/tok':>14}{'vs llama-cpp':>14}")
+    for name, (p, d) in results:
+        rows.append(f"{name:<48}{p:>14.2f}{d:>14.2f}   {base_prompt / p:4.2f}x / {base_decode / d:4.2f}x")
+    return "\n".join(rows) + "\n"
+
+
 def pass_cost(model: Any, sizes: tuple[int, ...] = (1, 2, 3, 4, 8, 16), reps: int = 7) -> str:
     """Median ms of one llama_decode over ``n`` new tokens after a 40-token cache, per ``n``."""
     from instructor_py.local.llama import DecodeStats
@@ -392,17 +450,18 @@ def main(argv: list[str] | None = None) -> int:
     options = ModelOptions(model_path=str(path), n_threads=args.threads, n_ctx=2048)
     provider = LocalProvider(model_options=options)
     model = load_model(options)
-    threads = options.registry_key()[2]
+    threads, batch_threads = options.threads
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     template = model.chat_template  # the same prompt for both (incl. a fallback template)
+    # llama-cpp-python with its own thread defaults (what its user gets), unless --threads
+    llama_threads = {"n_threads": args.threads, "n_threads_batch": args.threads} if args.threads else {}
     llm = llama_cpp.Llama(
         model_path=str(path),
         n_ctx=2048,
         n_batch=options.n_batch,
-        n_threads=threads,
-        n_threads_batch=threads,
         verbose=False,
+        **llama_threads,
         chat_handler=Jinja2ChatFormatter(
             template=template.source,
             eos_token=template.eos_token,
@@ -410,8 +469,10 @@ def main(argv: list[str] | None = None) -> int:
             stop_token_ids=sorted(model.eog_token_ids),
         ).to_chat_handler(),
     )
+    print(thread_table(path, model, llm))
     print(
-        f"model {path.name}: vocabulary {model.n_vocab}, {threads} thread(s), "
+        f"model {path.name}: vocabulary {model.n_vocab}, {threads} decode / {batch_threads} "
+        "prompt thread(s), "
         f"{args.cases} case(s) x {args.repeat} run(s)"
     )
 

@@ -132,7 +132,7 @@ def text(value: Any, argument: str) -> str:
 
 def flag(value: Any, argument: str) -> bool:
     if not isinstance(value, bool):
-        raise InvalidArgumentError(f"{argument} must be True or False, got {value!r}")
+        raise InvalidArgumentError(f"{argument} must be a bool (True or False), got {value!r}")
     return value
 
 
