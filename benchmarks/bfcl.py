@@ -145,6 +145,22 @@ class InstructorColumn:
         self.proc.wait(timeout=30)
 
 
+def raw_chat_handler(llm: Any, template: str) -> Any:
+    """llama-cpp-python's Jinja2 chat handler for ``template``, with the model's own BOS/EOS texts
+    (an empty EOS text would be an empty stop string: every answer would stop at once)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text(token: int) -> str:
+        return str(llm.detokenize([token], special=True).decode("utf-8", "replace"))
+
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=text(llm.token_eos()),
+        bos_token=text(llm.token_bos()),
+        stop_token_ids=[llm.token_eos()],
+    ).to_chat_handler()
+
+
 def bench_python() -> str | None:
     path = os.environ.get("INSTRUCTOR_BENCH_PYTHON") or str(REPO / ".venv-bench" / "bin" / "python")
     if not Path(path).exists():
@@ -195,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(args.columns.split(","))
 
     from llama_cpp import Llama
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     if args.model == "smollm2" and not args.model_path and not raw:
         ours = StructuredOutput()  # the defaults: the embedded model, no options
@@ -210,12 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         cols["ours"] = Column("instructor_py")
         runners["ours"] = lambda case, col: run_ours(ours, case, col)
     if "llama" in wanted:
-        kwargs: dict[str, Any] = {}
+        llm = Llama(model_path=str(path), n_ctx=4096, verbose=False)
         if template:
-            kwargs["chat_handler"] = Jinja2ChatFormatter(
-                template=template, eos_token="", bos_token=""
-            ).to_chat_handler()
-        llm = Llama(model_path=str(path), n_ctx=4096, verbose=False, **kwargs)
+            llm.chat_handler = raw_chat_handler(llm, template)
         cols["llama"] = Column("llama-cpp")
         runners["llama"] = lambda case, col: run_llama(llm, case, col)
     competitor: InstructorColumn | None = None

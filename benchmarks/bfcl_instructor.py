@@ -56,15 +56,26 @@ def to_model(schema: dict[str, Any], name: str) -> type[BaseModel]:
     return model
 
 
+def raw_chat_handler(llm: Any, template: str) -> Any:
+    """The same handler as ``bfcl.raw_chat_handler`` (this file runs in the bench environment)."""
+
+    def text(token: int) -> str:
+        return str(llm.detokenize([token], special=True).decode("utf-8", "replace"))
+
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=text(llm.token_eos()),
+        bos_token=text(llm.token_bos()),
+        stop_token_ids=[llm.token_eos()],
+    ).to_chat_handler()
+
+
 def main() -> None:
     header = json.loads(sys.stdin.readline())
     cases = {c.id: c for c in load_cases(find_bfcl_dir(Path(__file__).resolve()) or Path())}
-    kwargs: dict[str, Any] = {}
+    llm = Llama(model_path=header["model_path"], n_ctx=4096, verbose=False)
     if header.get("template"):
-        kwargs["chat_handler"] = Jinja2ChatFormatter(
-            template=header["template"], eos_token="", bos_token=""
-        ).to_chat_handler()
-    llm = Llama(model_path=header["model_path"], n_ctx=4096, verbose=False, **kwargs)
+        llm.chat_handler = raw_chat_handler(llm, header["template"])
     client = instructor.patch(
         create=llm.create_chat_completion_openai_v1, mode=instructor.Mode.JSON_SCHEMA
     )
