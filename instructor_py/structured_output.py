@@ -56,12 +56,9 @@ class StructuredOutput(Generic[T]):
     (``builder.spec``; its fields are also readable on the builder: ``builder.messages``...);
     the builder adds where the provider comes from and who listens to the events.
 
-    ``max_retries`` counts validation retries after the first attempt (default
-    :data:`~instructor_py.retry.DEFAULT_MAX_RETRIES` = 2, i.e. at most 3 calls).
-
-    ``T`` is the type ``get()`` returns; it follows the response model (``User`` -> ``User``,
-    ``Sequence.of(User)`` -> ``list[User]``, ``Maybe(User)`` -> ``MaybeResult[User]``) and
-    ``into``/``with_transformer``.
+    ``max_retries`` counts validation retries after the first attempt (default 2). ``T`` is the
+    type ``get()`` returns; it follows the response model (``Sequence.of(User)`` ->
+    ``list[User]``, ``Maybe(User)`` -> ``MaybeResult[User]``) and ``into``/``with_transformer``.
     """
 
     spec: CallSpec = field(default_factory=CallSpec)
@@ -79,7 +76,6 @@ class StructuredOutput(Generic[T]):
     def _with(self, **parts: Any) -> StructuredOutput[T]:
         return replace(self, spec=self.spec.with_(**parts))
 
-    # -- configuration ------------------------------------------------------------------------
 
     # The overloads make ``get()`` typed after the response model; the ``None`` one comes first so
     # that a call without a response model keeps the current type.
@@ -187,15 +183,12 @@ class StructuredOutput(Generic[T]):
     def with_template(
         self, template: str | GuidanceTemplate, variables: Mapping[str, Any] | None = None
     ) -> StructuredOutput[T]:
-        """Answer by filling in a Guidance-style template (``{{gen}}``, ``{{select}}``,
-        ``{{json}}``; see :mod:`instructor_py.guidance`), parsed now: a bad template is an error
-        naming its line and column. Local models are constrained to it token by token; remote
-        ones get it in the prompt and their answer is parsed with the template's pattern."""
+        """Answer by filling in a Guidance-style template (see :mod:`instructor_py.guidance`;
+        parsed now, errors name line and column): enforced on local models, prompted on remote."""
         return self._with(template=to_template(template, variables))
 
     def with_thinking(self, tokens: int) -> StructuredOutput[T]:
-        """Let the model write up to ``tokens`` tokens of free text before the JSON (enforced by
-        the local provider; ``raw_text`` keeps the thinking, the value comes from the JSON)."""
+        """Up to ``tokens`` tokens of free text before the JSON (enforced on local models)."""
         return self._with(thinking=tokens)
 
     def with_validator(self, fn: Callable[[T], Any]) -> StructuredOutput[T]:
@@ -231,7 +224,6 @@ class StructuredOutput(Generic[T]):
         convert, name = output_into(cls)
         return self._with(output=convert, output_name=name)
 
-    # -- provider -----------------------------------------------------------------------------
 
     def using(self, preset: str, **overrides: Any) -> StructuredOutput[T]:
         """Use a provider preset (``"openai"``, ``"anthropic"``, ``"ollama"``, ``"local"``...)
@@ -251,7 +243,6 @@ class StructuredOutput(Generic[T]):
             return self.provider
         return (self.source or default_source()).resolve()
 
-    # -- events -------------------------------------------------------------------------------
 
     def on_event(self, event_type: type[E], handler: Callable[[E], Any]) -> StructuredOutput[T]:
         """Call ``handler(event)`` for every event that is an instance of ``event_type``."""
@@ -265,7 +256,6 @@ class StructuredOutput(Generic[T]):
         handler = checked_callable(handler, "handler")
         return replace(self, events=self.events.with_wiretap(handler))
 
-    # -- execution ----------------------------------------------------------------------------
 
     def plan(self, *, request_id: str | None = None) -> ExecutionPlan:
         """Resolve the provider and mode, and build the first request (no I/O to the model)."""
