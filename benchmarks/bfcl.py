@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bfcl_support import BfclCase, find_bfcl_dir, load_cases, score
+from bfcl_support import BfclCase, find_bfcl_dir, load_cases, raw_chat_handler, score
 
 from instructor_py import StructuredOutput
 from instructor_py.errors import StructuredOutputRetryError
@@ -143,22 +143,6 @@ class InstructorColumn:
         if self.proc.stdin:
             self.proc.stdin.close()
         self.proc.wait(timeout=30)
-
-
-def raw_chat_handler(llm: Any, template: str) -> Any:
-    """llama-cpp-python's Jinja2 chat handler for ``template``, with the model's own BOS/EOS texts
-    (an empty EOS text would be an empty stop string: every answer would stop at once)."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    def text(token: int) -> str:
-        return str(llm.detokenize([token], special=True).decode("utf-8", "replace"))
-
-    return Jinja2ChatFormatter(
-        template=template,
-        eos_token=text(llm.token_eos()),
-        bos_token=text(llm.token_bos()),
-        stop_token_ids=[llm.token_eos()],
-    ).to_chat_handler()
 
 
 def bench_python() -> str | None:

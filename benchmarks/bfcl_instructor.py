@@ -17,9 +17,8 @@ from typing import Any, Literal, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import instructor
-from bfcl_support import find_bfcl_dir, load_cases
+from bfcl_support import find_bfcl_dir, load_cases, raw_chat_handler
 from llama_cpp import Llama
-from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 _SCALARS: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool}
@@ -54,20 +53,6 @@ def to_model(schema: dict[str, Any], name: str) -> type[BaseModel]:
         name, __config__=ConfigDict(extra="forbid"), **fields
     )
     return model
-
-
-def raw_chat_handler(llm: Any, template: str) -> Any:
-    """The same handler as ``bfcl.raw_chat_handler`` (this file runs in the bench environment)."""
-
-    def text(token: int) -> str:
-        return str(llm.detokenize([token], special=True).decode("utf-8", "replace"))
-
-    return Jinja2ChatFormatter(
-        template=template,
-        eos_token=text(llm.token_eos()),
-        bos_token=text(llm.token_bos()),
-        stop_token_ids=[llm.token_eos()],
-    ).to_chat_handler()
 
 
 def main() -> None:

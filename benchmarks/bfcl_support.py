@@ -44,6 +44,23 @@ class BfclCase:
         ]
 
 
+def raw_chat_handler(llm: Any, template: str) -> Any:
+    """llama-cpp-python's Jinja2 chat handler for ``template`` with the model's own BOS/EOS texts
+    (an empty EOS text would be an empty stop string: every answer would stop at once). Used by
+    both environments (llama_cpp is imported here, on call)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text(token: int) -> str:
+        return str(llm.detokenize([token], special=True).decode("utf-8", "replace"))
+
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=text(llm.token_eos()),
+        bos_token=text(llm.token_bos()),
+        stop_token_ids=[llm.token_eos()],
+    ).to_chat_handler()
+
+
 def find_bfcl_dir(start: Path) -> Path | None:
     for parent in [start, *start.parents]:
         candidate = parent / "shared" / "bfcl"
