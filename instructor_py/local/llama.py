@@ -293,14 +293,12 @@ class LlamaDecoder:
         eog = self.model.eog_token_ids
         utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         out: list[int] = []
-        texts: list[str] = []
 
         def emit(tokens: Sequence[int]) -> DecodeChunk:
             out.extend(tokens)
             data = b"".join(self.model.token_bytes(t) for t in tokens)
             text = utf8.decode(data)
             if repetition is not None:
-                texts.append(text)
                 repetition.feed(text)
             return DecodeChunk(tuple(tokens), text)
 
@@ -311,10 +309,8 @@ class LlamaDecoder:
             return DecodeChunk((), text, reason, stats.snapshot(), detail)
 
         def looped() -> DecodeChunk | None:
-            found = repetition.found if repetition is not None else None
-            if found is None:
-                return None
-            return finish("repetition", found.describe("".join(texts)))
+            detail = repetition.describe() if repetition is not None else None
+            return None if detail is None else finish("repetition", detail)
 
         def forced(limit: int) -> list[int]:
             if matcher is None or not fast_forward or limit <= 0:

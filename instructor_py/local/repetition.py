@@ -149,6 +149,11 @@ class RepetitionDetector:
     def found(self) -> Repetition | None:
         return self._found
 
+    def describe(self) -> str | None:
+        """The error text for the loop found (naming its field in the text fed so far), or None."""
+        found = self._found
+        return None if found is None else found.describe("".join(self._text))
+
 
 @dataclass(slots=True)
 class _Frame:

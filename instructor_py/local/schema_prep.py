@@ -43,11 +43,10 @@ def close_object_schemas(
     if not isinstance(schema, Mapping):
         return schema
     out: dict[str, Any] = dict(schema)
-    closing = close
 
-    def walk(sub: Any, close: bool = True) -> Any:
+    def walk(sub: Any, self_too: bool = True) -> Any:
         return close_object_schemas(
-            sub, close_self=close, required_first=required_first, close=closing
+            sub, close_self=self_too, required_first=required_first, close=close
         )
 
     for key in _SCHEMA_MAPS:
@@ -59,7 +58,7 @@ def close_object_schemas(
         if isinstance(value, list):
             out[key] = [walk(sub) for sub in value]
     if isinstance(out.get("allOf"), list):
-        out["allOf"] = [walk(sub, close=False) for sub in out["allOf"]]
+        out["allOf"] = [walk(sub, self_too=False) for sub in out["allOf"]]
     for key in _SCHEMA_SINGLE:
         if key in out:
             out[key] = walk(out[key])
