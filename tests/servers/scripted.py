@@ -324,6 +324,14 @@ class ScriptedServer:
         with self._lock:
             return list(self._sent)
 
+    def wait_sent(self, count: int, timeout: float = 10.0) -> list[tuple[int, int]]:
+        """``sent`` once ``count`` replies are recorded (the handler records a reply after its
+        last byte, so a client that has read everything can be a moment ahead), or at timeout."""
+        deadline = time.monotonic() + timeout
+        while len(self.sent) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.sent
+
     def record_sent(self, sent: int, size: int) -> None:
         with self._lock:
             self._sent.append((sent, size))

@@ -229,7 +229,7 @@ def test_valid_answers_stream_to_the_end(scripted_server: ScriptedServer, wire: 
         .final_value()
     )
     assert value.name == long_name
-    (sent, size), = scripted_server.sent
+    (sent, size), = scripted_server.wait_sent(1)
     assert sent == size
 
 
@@ -240,7 +240,7 @@ def test_check_stream_false_reads_the_whole_answer(scripted_server: ScriptedServ
     )
     with pytest.raises(StructuredOutputRetryError) as info:
         builder.stream().final_value()
-    (sent, size), = scripted_server.sent
+    (sent, size), = scripted_server.wait_sent(1)
     assert sent == size
     assert info.value.attempts[0].stage == "schema"  # found by the pipeline, at the end
 
