@@ -12,7 +12,9 @@ run of ``r`` such characters means the last ``r + p`` characters are one unit of
 repeated. The output is degenerate when, for some ``p``, the repeated span holds at least
 :attr:`min_repeats` whole units and at least :attr:`min_chars` characters. The defaults (4 units
 and 48 characters) let ordinary values through (``"1000000"``, ``[0, 0, 0]``, ``"aaa"``) and stop a
-loop within a few units of its start.
+loop within a few units of its start. Periods go up to 256 characters, so a list repeating a whole
+object item (``{"description": ..., "quantity": ..., "unit_price": ...}``, ~90 characters) is caught
+too; the check costs about 10 µs a character (well under 1% of a decode step).
 
 :func:`json_path_at` names the field the loop is in (``$.message``, ``$.items[3].name``), for the
 error fed back to the model.
@@ -111,7 +113,7 @@ class RepetitionDetector:
         self,
         *,
         prompt: str = "",
-        max_period: int = 64,
+        max_period: int = 256,
         min_repeats: int = 4,
         min_chars: int = 48,
         min_shape_repeats: int = 8,

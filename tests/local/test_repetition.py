@@ -100,3 +100,22 @@ def test_bad_settings_are_refused() -> None:
 )
 def test_json_path_at(prefix: str, path: str) -> None:
     assert json_path_at(prefix) == path
+
+
+def test_a_list_repeating_a_whole_object_item_is_a_loop() -> None:
+    # seen on the embedded model: an invoice's line item (~90 characters) repeated to max_tokens
+    item = '{"description": "10 hours of consulting at 95/hour", "quantity": 10, "unit_price": 95}, '
+    assert len(item) > 64
+    prompt = "Bill no. 7781 to Globex Ltd. Items: 10 hours of consulting at 95/hour. Total due 950."
+    text = '{"invoice_number": "7781", "customer": "Globex Ltd.", "items": [' + item * 6
+    detector = RepetitionDetector(prompt=prompt)
+    offset = feed_in_chunks(detector, text)
+    assert offset is not None and offset < len(text) - len(item)  # within a few items, not at the end
+    found = detector.found
+    assert found is not None and found.unit in item + item and len(found.unit) == len(item)
+    assert "$.items" in (detector.describe() or "")
+    distinct = "".join(
+        f'{{"description": "item number {w} of the order", "quantity": {q}, "unit_price": {p}}}, '
+        for w, q, p in [("one", 2, 12.5), ("two", 1, 8.99), ("three", 5, 49), ("four", 3, 3.2)]
+    )
+    assert feed_in_chunks(RepetitionDetector(prompt=prompt), '{"items": [' + distinct) is None
