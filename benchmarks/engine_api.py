@@ -167,51 +167,65 @@ def walk(
     lltok = lltokenizer_for(info)  # the same tokenizer on both sides
     raw1 = llg.LLMatcher(lltok, grammar, log_level=0)
     raw2 = raw1.deep_copy()
+    raw3 = raw1.deep_copy()
     bm1 = llnp.allocate_token_bitmask(1, width)
     bm2 = llnp.allocate_token_bitmask(1, width)
+    bm3 = llnp.allocate_token_bitmask(1, width)
+    ptr3, size3 = int(bm3.ctypes.data), bm3.shape[1] * 4
     ids = np.zeros(len(tokens) + 3, dtype=np.int64)  # the loop's token buffer
     used = [3]
 
-    def ours(t: int) -> None:
-        scores = engine.process_logits(ids[: used[0]], base.copy())
+    def ours(t: int, logits: np.ndarray) -> None:
+        scores = engine.process_logits(ids[: used[0]], logits)
         engine.sample(scores, lambda _x: t)
 
-    def ours_quiet(t: int) -> None:
-        scores = quiet.process_logits(None, base.copy())
+    def ours_quiet(t: int, logits: np.ndarray) -> None:
+        scores = quiet.process_logits(None, logits)
         quiet.sample(scores, lambda _x: t)
 
-    def raw_numpy(t: int) -> None:
-        logits = base.copy()
+    def raw_numpy(t: int, logits: np.ndarray) -> None:
         llnp.fill_next_token_bitmask(raw1, bm1)
         llnp.apply_token_bitmask_inplace(logits, bm1)
         raw1.consume_token((lambda _x: t)(logits))
 
-    def raw_fast(t: int) -> None:
-        logits = base.copy()
+    def raw_fast(t: int, logits: np.ndarray) -> None:
         llnp.fill_next_token_bitmask(raw2, bm2)
         apply_bitmask(logits, bm2[0], info.vocab_size)
         raw2.consume_token((lambda _x: t)(logits))
 
-    fns: dict[str, Callable[[int], None]] = dict(
-        zip(ENGINES, (ours, ours_quiet, raw_numpy, raw_fast), strict=True)
+    def raw_floor(t: int, logits: np.ndarray) -> None:
+        raw3.unsafe_compute_mask_ptr(ptr3, size3)
+        apply_bitmask(logits, bm3[0], info.vocab_size)
+        raw3.consume_token((lambda _x: t)(logits))
+
+    fns: dict[str, Callable[[int, np.ndarray], None]] = dict(
+        zip(ALL_ENGINES, (ours, ours_quiet, raw_numpy, raw_fast, raw_floor), strict=True)
     )
+    names = [n for n in ALL_ENGINES if n in times]
+    k = len(names)
     for step, t in enumerate(tokens):
-        order = ENGINES[step % 4 :] + ENGINES[: step % 4]
-        for name in order:
+        order = names[step % k :] + names[: step % k]
+        fresh = [base.copy() for _ in order]  # a new logits row each, made before the clock starts
+        for name, logits in zip(order, fresh, strict=True):
             t0 = time.perf_counter_ns()
-            fns[name](t)
+            fns[name](t, logits)
             times[name].append(time.perf_counter_ns() - t0)
         ids[used[0]] = t
         used[0] += 1
-    assert engine.has_reached_accept_state and not raw1.is_error(), raw1.get_error()
+    raws = [r.is_accepting() and not r.is_error() for r in (raw1, raw2, raw3)]
+    done = [engine.has_reached_accept_state, quiet.has_reached_accept_state, *raws]
+    for name, ok in zip(ALL_ENGINES, done, strict=True):
+        assert ok or name not in names, f"{name} did not accept the instance"
 
 
-ENGINES = [
+ALL_ENGINES = [
     "engine (input_ids given)",
     "engine, input_ids=None",
     "llguidance + llguidance.numpy",
     "llguidance + fast numpy apply",
+    "llguidance, cached mask pointer + fast apply",
 ]
+ENGINES = list(ALL_ENGINES)
 
 
 # --- 2. wall per extraction ----------------------------------------------------------------------
