@@ -165,9 +165,8 @@ def walk(
         overrides={"whitespace_flexible": False, "item_separator": ",", "key_separator": ":"},  # type: ignore[arg-type]
     )
     lltok = lltokenizer_for(info)  # the same tokenizer on both sides
-    raw1 = llg.LLMatcher(lltok, grammar, log_level=0)
-    raw2 = raw1.deep_copy()
-    raw3 = raw1.deep_copy()
+    # each matcher compiled on its own: copies would share (and warm) one lexer cache
+    raw1, raw2, raw3 = (llg.LLMatcher(lltok, grammar, log_level=0) for _ in range(3))
     bm1 = llnp.allocate_token_bitmask(1, width)
     bm2 = llnp.allocate_token_bitmask(1, width)
     bm3 = llnp.allocate_token_bitmask(1, width)
@@ -319,33 +318,76 @@ RUNS = [
 ]
 
 
+def where_time_goes(llama: Any) -> dict[str, dict[str, list[float]]]:
+    """Per generated token, in llama-cpp-python's own sampler chain (what ``create_completion``
+    builds): the forward pass (``Llama.eval`` of one token), and the sampling step with the
+    llama.cpp grammar, with the engine's logits processor (llama-cpp-python's custom-sampler
+    wrapper included; the time inside the engine's processor alone beside it), and plain greedy.
+    Same prompts and schemas as the extraction runs."""
+    import llama_cpp
+
+    out: dict[str, dict[str, list[float]]] = {
+        k: {"forward": [], "sample": [], "inside": [], "prompt": []} for k in CHAINS
+    }
+    eos = llama.token_eos()
+    for model, text in PROMPTS:
+        prompt_ids = llama.tokenize(chat(text).encode(), add_bos=False, special=True)
+        engine = StructuringEngine(llama)
+        engine.configure(closed(model))
+        for name in CHAINS:
+            inside = out[name]["inside"]
+            kw: dict[str, Any] = {}
+            if name == CHAINS[0]:
+                proc = engine.llama_logits_processor()[0]
+
+                def timed(ids: Any, scores: Any, proc: Any = proc, inside: Any = inside) -> Any:
+                    t0 = time.perf_counter()
+                    res = proc(ids, scores)
+                    inside.append(time.perf_counter() - t0)
+                    return res
+
+                kw["logits_processor"] = llama_cpp.LogitsProcessorList([timed])
+            elif name == CHAINS[1]:
+                kw["grammar"] = llama_cpp.LlamaGrammar.from_json_schema(
+                    json.dumps(closed(model)), verbose=False
+                )
+            llama.reset()
+            t0 = time.perf_counter()
+            llama.eval(prompt_ids)
+            out[name]["prompt"].append(time.perf_counter() - t0)
+            sampler = llama._init_sampler(temp=0.0, repeat_penalty=1.0, **kw)
+            for _ in range(40):
+                t0 = time.perf_counter()
+                token = sampler.sample(llama._ctx, -1)
+                out[name]["sample"].append(time.perf_counter() - t0)
+                if token == eos or (name == CHAINS[0] and engine.is_terminated):
+                    break
+                t0 = time.perf_counter()
+                llama.eval([token])
+                out[name]["forward"].append(time.perf_counter() - t0)
+    return out
+
+
+CHAINS = ["engine processor", "llama.cpp grammar", "greedy only"]
+
+
 def valid(flags: list[float]) -> str:
     return f"{100 * statistics.fmean(flags):.0f}%" if flags else "-"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 2))
-    args = ap.parse_args()
-    import llama_cpp
+def ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000 if values else float("nan")
 
-    path = str(embedded_model_path())
-    llama = llama_cpp.Llama(
-        model_path=path,
-        n_ctx=2048,
-        n_threads=args.threads,
-        n_threads_batch=args.threads,
-        verbose=False,
-    )
 
-    times = per_token(llama, args.repeat)
+def print_per_token(llama: Any, times: dict[str, list[int]]) -> None:
     n = len(times[ENGINES[0]])
     print(
-        f"\n## Per-token cost (SmolLM2, {llama.n_vocab()} tokens; {n} tokens x {len(ENGINES)} engines)\n"
+        f"\n## Per-token cost (SmolLM2, {llama.n_vocab()} tokens; {n} tokens x {len(ENGINES)} "
+        f"engines, interleaved; load average {load()})\n"
     )
     print(
-        "| | median µs/token | mean µs/token | engine / this: ratio of medians | median of per-token ratios |"
+        "| | median µs/token | mean µs/token | engine / this: ratio of medians "
+        "| median of per-token ratios |"
     )
     print("|---|---:|---:|---:|---:|")
     ours = times[ENGINES[0]]
@@ -358,28 +400,100 @@ def main() -> None:
             f"{med0 / med:.2f}x | {paired:.2f}x |"
         )
 
-    res = extraction(llama, args.repeat)
+
+def print_extraction(label: str, res: dict[str, dict[str, list[float]]], repeat: int) -> None:
     print(
-        f"\n## Wall per extraction (greedy, {len(PROMPTS)} prompts x {args.repeat}, "
-        f"{args.threads} threads; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())})\n"
+        f"\n## Wall per extraction, {label} (greedy, max_tokens=120, {len(PROMPTS)} prompts x "
+        f"{repeat}; load average {load()})\n"
     )
     print(
-        "| | wall ms/extraction (median) | mean | tokens | forward passes | schema-valid "
-        "| grammar wall / this |"
+        "| | wall ms/extraction (median) | total s | tokens | forward passes | schema-valid "
+        "| grammar total / this total |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
-    g = statistics.median(res[RUNS[1]]["wall"])
+    g = sum(res[RUNS[1]]["wall"])
     for name in RUNS:
         w = res[name]["wall"]
+        if not w:
+            continue
         print(
-            f"| {name} | {statistics.median(w) * 1000:.0f} | {statistics.fmean(w) * 1000:.0f} | "
-            f"{statistics.fmean(res[name]['tokens']):.1f} | {statistics.fmean(res[name]['passes']):.1f} | "
-            f"{valid(res[name]['valid'])} | "
-            f"{g / statistics.median(w):.2f}x |"
+            f"| {name} | {statistics.median(w) * 1000:.0f} | {sum(w):.2f} | "
+            f"{statistics.fmean(res[name]['tokens']):.1f} | "
+            f"{statistics.fmean(res[name]['passes']):.1f} | {valid(res[name]['valid'])} | "
+            f"{g / sum(w):.2f}x |"
         )
+
+
+def print_where(label: str, where: dict[str, dict[str, list[float]]], res: Any) -> None:
+    print(f"\n## Where the time goes per token, {label} (medians; load average {load()})\n")
     print(
-        "\nGoals: engine / raw llguidance per token <= 1.15x; llama-cpp-python grammar / adapter wall "
-        ">= 2x."
+        "| sampler chain | forward pass ms | sampling step ms | inside the engine ms | prompt ms |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for name in CHAINS:
+        w = where[name]
+        inside = f"{ms(w['inside']):.3f}" if w["inside"] else "-"
+        print(
+            f"| {name} | {ms(w['forward']):.2f} | {ms(w['sample']):.3f} | {inside} | "
+            f"{ms(w['prompt']):.0f} |"
+        )
+    fwd = ms(
+        where[CHAINS[0]]["forward"] + where[CHAINS[1]]["forward"] + where[CHAINS[2]]["forward"]
+    )
+    prompt = ms(where[CHAINS[0]]["prompt"] + where[CHAINS[1]]["prompt"])
+    n_ours = statistics.fmean(res[RUNS[0]]["tokens"])
+    n_gram = statistics.fmean(res[RUNS[1]]["tokens"])
+    g_tok = fwd + ms(where[CHAINS[1]]["sample"])
+    o_tok = fwd + ms(where[CHAINS[0]]["sample"])
+    free = fwd + ms(where[CHAINS[2]]["sample"])
+    print(
+        f"\nModel per extraction: prompt {prompt:.0f} ms + tokens x (forward + sampling). "
+        f"Grammar: {prompt:.0f} + {n_gram:.1f} x {g_tok:.1f} ms; engine: {prompt:.0f} + "
+        f"{n_ours:.1f} x {o_tok:.1f} ms -> expected speed-up "
+        f"{(prompt + n_gram * g_tok) / (prompt + n_ours * o_tok):.2f}x; with an engine that cost "
+        f"nothing over greedy sampling: {(prompt + n_gram * g_tok) / (prompt + n_ours * free):.2f}x."
+    )
+
+
+def load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument(
+        "--tuned-threads",
+        type=int,
+        default=min(2, os.cpu_count() or 2),
+        help="decode threads of the tuned rows (0: skip them)",
+    )
+    args = ap.parse_args()
+    import llama_cpp
+
+    path = str(embedded_model_path())
+    # the default configuration: a user's Llama with its defaults (one decode thread on 2 cores)
+    llama = llama_cpp.Llama(model_path=path, verbose=False)
+    threads = (llama.context_params.n_threads, llama.context_params.n_threads_batch)
+
+    print_per_token(llama, per_token(llama, args.repeat))
+
+    label = f"Llama defaults (n_threads={threads[0]}, n_threads_batch={threads[1]})"
+    res = extraction(llama, args.repeat)
+    print_extraction(label, res, args.repeat)
+    print_where(label, where_time_goes(llama), res)
+    del llama
+
+    if args.tuned_threads:
+        n = args.tuned_threads
+        tuned = llama_cpp.Llama(model_path=path, n_threads=n, n_threads_batch=n, verbose=False)
+        label = f"tuned: n_threads={n}, n_threads_batch={n}"
+        res = extraction(tuned, 1)
+        print_extraction(label, res, 1)
+        print_where(label, where_time_goes(tuned), res)
+    print(
+        "\nGoals: engine / raw llguidance per token <= 1.15x; llama-cpp-python grammar / adapter "
+        "wall >= 2x."
     )
 
 

@@ -26,6 +26,7 @@ from instructor_py.local.adapters.arrays import (
 from instructor_py.local.batch import BatchProcessor
 from instructor_py.local.bitmask import Bitmask, apply_bitmask, bitmask_words, set_token_bits
 from instructor_py.local.engine_stepper import EngineStepper
+from instructor_py.local.forcing import forced_tokens
 from instructor_py.local.handle import CompiledGrammarHandle
 from instructor_py.local.orchestrator import StructuredOutputOrchestrator
 
@@ -345,24 +346,17 @@ class EngineRows:
     def forced(self, i: int) -> list[int]:
         """Accept and return the tokens the grammar forces next (never an EOS): llguidance's
         forced tokens, then its forced bytes tokenized (the tail it leaves out), while either
-        progresses."""
-        out: list[int] = []
-        m = self.steppers[i].matcher
-        for _ in range(8):
-            tokens = _until_eos(m.compute_ff_tokens(), self._eos)
-            for t in tokens:
-                if not self.accept(i, t):
-                    raise ConstraintError(f"the matcher refused its own forced token {t}.")
-            out += tokens
-            data = m.compute_ff_bytes()
-            extra = _until_eos(self._info.tokenize(data), self._eos) if data else []
-            k = m.validate_tokens(extra) if extra else 0
-            if k == 0:
-                break
-            for t in extra[:k]:
-                self.accept(i, t)
-            out += extra[:k]
-        return out
+        progresses (:func:`~instructor_py.local.forcing.forced_tokens`)."""
+
+        def accept(tokens: list[int]) -> bool:
+            return all(self.accept(i, t) for t in tokens)
+
+        return forced_tokens(
+            self.steppers[i].matcher,
+            end_tokens=self._eos,
+            tokenize=self._info.tokenize,
+            accept=accept,
+        )
 
 
 def _start(st: EngineStepper, ids: Any) -> None:
@@ -371,12 +365,3 @@ def _start(st: EngineStepper, ids: Any) -> None:
     start = max(0, int(ids.shape[0]) - len(st.token_ids))
     st.start = start
     st.anchor = int(ids[start - 1]) if start else None
-
-
-def _until_eos(tokens: Sequence[int], eos: frozenset[int]) -> list[int]:
-    out = []
-    for t in tokens:
-        if t in eos:
-            break
-        out.append(int(t))
-    return out
