@@ -163,7 +163,7 @@ class EngineRows:
             and 0 <= t < self._vocab
             and t not in self._control
             and (self._bits.item(0, t >> 5) >> (t & 31)) & 1
-        ):  # allowed by the row's fresh mask (what accept() decides, inline)
+        ):  # allowed by the row's fresh mask (accept()'s first case, inline)
             st = self.steppers[0]
             st.consume(t)
             st.token_ids.append(t)
@@ -278,9 +278,9 @@ class EngineRows:
         st = self.steppers[i]
         if t in self._eos or t in self.whitelist:
             return self._accept_control(i, st, t)
-        if self._fresh[i]:  # the row's mask is exact for its state: a bit test decides
-            if not (self._bits.item(i, t >> 5) >> (t & 31)) & 1:
-                return False
+        # allowed by the row's fresh mask: no trial needed. Otherwise a trial: the mask offers
+        # only the canonical tokenization of forced text, the matcher takes any byte-valid one.
+        if self._fresh[i] and (self._bits.item(i, t >> 5) >> (t & 31)) & 1:
             st.consume(t)
         elif not st.inner.accept_token(t):
             return False
