@@ -217,3 +217,46 @@ def test_consume_allowed_refuses_loudly(tok: TokenizerInfo) -> None:
     x = tok.tokenize("x")[0]
     with pytest.raises(ConstraintError, match="refused token"):
         inner.consume_allowed(x)  # type: ignore[attr-defined]
+
+
+SPY = """
+import sys
+sys.path.insert(0, {here!r})
+tried = []
+
+
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            tried.append(name)
+        return None
+
+
+sys.meta_path.insert(0, Spy())
+import numpy as np
+from engine_support import synthetic_tokenizer
+from instructor_py.local import StructuringEngine
+
+tok = synthetic_tokenizer()
+engine = StructuringEngine(tok, multi_token_sampling=True)
+engine.configure({{"type": "object", "properties": {{"a": {{"type": "integer"}}}}}})
+for shape in ((tok.logits_width,), (1, tok.logits_width)):
+    scores = engine.process_logits(np.array([1, 2]), np.zeros(shape, dtype=np.float32))
+    engine.sample(scores, lambda x: np.argmax(x, axis=-1))
+    engine.reset()
+print("tried:", tried, "loaded:", "torch" in sys.modules)
+"""
+
+
+def test_numpy_use_never_imports_torch() -> None:
+    """torch is imported only when the caller passes a tensor (it then is imported already): a
+    numpy caller's process never even looks for it (an import hook records every attempt)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = SPY.format(here=str(Path(__file__).resolve().parent))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip().endswith("tried: [] loaded: False"), out.stdout + out.stderr
