@@ -13,17 +13,25 @@
      ``llguidance.numpy.fill_next_token_bitmask`` + ``apply_token_bitmask_inplace``, the sampler,
      ``consume_token``: llguidance's own numpy integration;
    - ``llguidance + fast numpy apply``: the same with the fastest numpy masking we have
-     (``instructor_py.local.apply_bitmask``): the tuned baseline.
+     (``instructor_py.local.apply_bitmask``): the tuned baseline;
+   - ``llguidance, cached mask pointer + fast apply``: ``unsafe_compute_mask_ptr`` into a
+     bitmask whose address is read once: the least Python a raw loop can have (the floor).
 
-   The four are timed one after another at every token, in a rotating order.
+   The five are timed one after another at every token, in a rotating order; each gets its own
+   copy of the logits row, made before its clock starts, and each raw matcher is compiled on its
+   own (copies of one would share a lexer cache that the first to run warms for the others).
 
 2. **Wall time per extraction** through the llama-cpp-python adapter (``create_completion`` with
    ``logits_processor=engine.llama_logits_processor()`` and ``stopping_criteria=...``) against
-   llama-cpp-python's own grammar (``LlamaGrammar.from_json_schema``, the same schema), greedy, on
-   the embedded SmolLM2 model; beside it the tuned path: our own loop over the engine API with
-   ``multi_token_sampling=True``, evaluating the forced tokens in one batched pass.
+   llama-cpp-python's own grammar (``LlamaGrammar.from_json_schema``, the same schema), greedy,
+   ``max_tokens=120``, on the embedded SmolLM2 model, both on one ``Llama`` object built with
+   llama-cpp-python's defaults; beside them our own loop over the engine API with
+   ``multi_token_sampling=True`` (the forced tokens evaluated in one batched pass) and the floor
+   (unconstrained decoding of as many tokens as the adapter wrote). Then where the time goes per
+   token (forward pass, each sampler chain's sampling step, the time inside the engine), and the
+   same rows with tuned thread counts.
 
-    PYTHONPATH=. python benchmarks/engine_api.py [--repeat R] [--threads N]
+    PYTHONPATH=. python benchmarks/engine_api.py [--repeat R] [--runs N] [--tuned-threads 1,2]
 """
 
 from __future__ import annotations
@@ -323,14 +331,14 @@ def where_time_goes(llama: Any) -> dict[str, dict[str, list[float]]]:
     builds): the forward pass (``Llama.eval`` of one token), and the sampling step with the
     llama.cpp grammar, with the engine's logits processor (llama-cpp-python's custom-sampler
     wrapper included; the time inside the engine's processor alone beside it), and plain greedy.
-    Same prompts and schemas as the extraction runs."""
+    The first two prompts and schemas of the extraction runs."""
     import llama_cpp
 
     out: dict[str, dict[str, list[float]]] = {
         k: {"forward": [], "sample": [], "inside": [], "prompt": []} for k in CHAINS
     }
     eos = llama.token_eos()
-    for model, text in PROMPTS:
+    for model, text in PROMPTS[:2]:
         prompt_ids = llama.tokenize(chat(text).encode(), add_bos=False, special=True)
         engine = StructuringEngine(llama)
         engine.configure(closed(model))
@@ -461,12 +469,12 @@ def load() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of the per-token walk")
+    ap.add_argument("--runs", type=int, default=1, help="rounds of the extraction prompts")
     ap.add_argument(
         "--tuned-threads",
-        type=int,
-        default=min(2, os.cpu_count() or 2),
-        help="decode threads of the tuned rows (0: skip them)",
+        default=str(min(2, os.cpu_count() or 2)),
+        help="comma-separated decode-thread counts of the tuned rows ('' or 0: skip them)",
     )
     args = ap.parse_args()
     import llama_cpp
@@ -479,18 +487,18 @@ def main() -> None:
     print_per_token(llama, per_token(llama, args.repeat))
 
     label = f"Llama defaults (n_threads={threads[0]}, n_threads_batch={threads[1]})"
-    res = extraction(llama, args.repeat)
-    print_extraction(label, res, args.repeat)
+    res = extraction(llama, args.runs)
+    print_extraction(label, res, args.runs)
     print_where(label, where_time_goes(llama), res)
     del llama
 
-    if args.tuned_threads:
-        n = args.tuned_threads
+    for n in [int(x) for x in args.tuned_threads.split(",") if x.strip() and int(x)]:
         tuned = llama_cpp.Llama(model_path=path, n_threads=n, n_threads_batch=n, verbose=False)
         label = f"tuned: n_threads={n}, n_threads_batch={n}"
-        res = extraction(tuned, 1)
-        print_extraction(label, res, 1)
+        res = extraction(tuned, args.runs)
+        print_extraction(label, res, args.runs)
         print_where(label, where_time_goes(tuned), res)
+        del tuned
     print(
         "\nGoals: engine / raw llguidance per token <= 1.15x; llama-cpp-python grammar / adapter "
         "wall >= 2x."

@@ -55,6 +55,7 @@ class EngineRows:
         self.steppers: list[EngineStepper] = []
         self._processor: BatchProcessor | None = None
         self._bits: Bitmask = np.zeros((1, 1), dtype=np.int32)  # the processor's bitmask
+        self._row0: Bitmask = self._bits[0]  # and its first row
         self._width = 0
         self._fresh: list[bool] = []
 
@@ -107,6 +108,7 @@ class EngineRows:
                 proc.set_constraint(i, st.handle)
             self._processor = proc
             self._bits = proc.bitmask
+            self._row0 = proc.bitmask[0]
             self._fresh = [False] * info.batch
         self._width = info.width
         self.row_shape = (info.width,) if info.batch == 1 else None
@@ -133,16 +135,15 @@ class EngineRows:
             if scores.shape != self.row_shape:
                 return False
             st = self.steppers[0]
-        assert self._processor is not None
-        bitmask = self._processor.bitmask
+        row = self._row0
         if st.finished:
-            bitmask[0] = 0
+            row[:] = 0
         else:
-            st.inner.fill_next_token_bitmask(bitmask, 0)
+            st.inner.fill_next_token_bitmask(self._bits, 0)
         if st.finished or self.whitelist:
-            self._patch(bitmask[0], st)
+            self._patch(row, st)
         self._fresh[0] = True
-        apply_bitmask(scores, bitmask[0], self._vocab)
+        apply_bitmask(scores, row, self._vocab)
         return True
 
     def sample_row(self, logprobs: Any, sampler: Callable[..., Any], attempts: int) -> Any:
