@@ -253,14 +253,16 @@ class StructuringEngine:
         """Set the scores of tokens the structure does not allow next to ``-inf`` (in place) and
         return ``scores``. ``input_ids`` (or None) tells which tokens a framework chose since the
         last call."""
-        info = read_scores(scores, "scores")
+        if self._mtm_last:
+            self._mtm_last = {}
         rows = self._rows
+        if rows.mask_row(input_ids, scores):  # the per-token case: one numpy row
+            return scores
+        info = read_scores(scores, "scores")
         rows.ensure(info, "process_logits")
         if input_ids is not None:
             rows.sync(input_ids, info.batch)
         bitmask = rows.fill()
-        if self._mtm_last:
-            self._mtm_last = {}
         return mask_scores(scores, info, bitmask, self._vocab)
 
     def sample(self, logprobs: Any, sampler: Callable[..., Any]) -> Any:
@@ -269,8 +271,14 @@ class StructuringEngine:
         advance the state, and return the token ids in ``logprobs``' array type: ``(n,)`` for 1-D
         logprobs, ``(batch,)`` for batched ones (with ``multi_token_sampling``: the forced tokens
         follow the sampled one; a batch then gives a list of 1-D arrays)."""
-        info = read_scores(logprobs, "logprobs")
         rows = self._rows
+        if not (self.multi_token_sampling or self._mtm_user):
+            token = rows.sample_row(logprobs, sampler, self.max_resample_attempts)
+            if token is not None:  # the per-token case: one numpy row
+                if self._mtm_last:
+                    self._mtm_last = {}
+                return token
+        info = read_scores(logprobs, "logprobs")
         rows.ensure(info, "sample")
         chosen = read_token_ids(sampler(logprobs), info.batch)
         user, self._mtm_user = self._mtm_user, {}
@@ -279,7 +287,7 @@ class StructuringEngine:
         for i, st in enumerate(rows.steppers):
             if st.finished:
                 pad = self._info.eos_token_ids[0]
-                st.push(pad, b"")
+                st.push(pad)
                 out.append([pad])
                 continue
             t = rows.choose(i, chosen[i], logprobs, info, sampler, self.max_resample_attempts)

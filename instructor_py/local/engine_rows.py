@@ -18,12 +18,15 @@ from instructor_py.local.adapters.arrays import (
     ScoresInfo,
     input_id_rows,
     numpy_row,
+    one_token,
+    read_scores,
     read_token_ids,
     row_for_sampler,
 )
 from instructor_py.local.batch import BatchProcessor
 from instructor_py.local.bitmask import Bitmask, apply_bitmask, bitmask_words, set_token_bits
 from instructor_py.local.engine_stepper import EngineStepper
+from instructor_py.local.forcing import forced_tokens
 from instructor_py.local.handle import CompiledGrammarHandle
 from instructor_py.local.orchestrator import StructuredOutputOrchestrator
 
@@ -42,10 +45,17 @@ class EngineRows:
         self._vocab = info.vocab_size
         self._eos = frozenset(info.eos_token_ids)
         self._special = frozenset(info.special_token_ids)
+        # the bytes each token adds to a row's output: none for control and EOS tokens
+        silent = self._special | self._eos
+        self._visible = tuple(b"" if t in silent else b for t, b in enumerate(info.token_bytes))
         self.whitelist = whitelist
+        self._control = self._eos | whitelist  # tokens accept() handles apart from the structure
         self.handle: CompiledGrammarHandle | None = None
+        self.row_shape: tuple[int] | None = None  # scores shape of the per-token fast path
         self.steppers: list[EngineStepper] = []
         self._processor: BatchProcessor | None = None
+        self._bits: Bitmask = np.zeros((1, 1), dtype=np.int32)  # the processor's bitmask
+        self._row0: Bitmask = self._bits[0]  # and its first row
         self._width = 0
         self._fresh: list[bool] = []
 
@@ -54,13 +64,14 @@ class EngineRows:
     def reset(self, handle: CompiledGrammarHandle | None) -> None:
         """A new generation: one fresh stepper for ``handle`` (none without a structure)."""
         self.handle = handle
-        self.set_steppers([] if handle is None else [EngineStepper(handle.fresh())])
+        self.set_steppers([] if handle is None else [EngineStepper(handle.fresh(), self._visible)])
 
     def set_steppers(self, steppers: list[EngineStepper]) -> None:
         self.steppers = steppers
         self._processor = None
         self._width = 0
         self._fresh = [False] * len(steppers)
+        self.row_shape = None
 
     def ensure(self, info: ScoresInfo, what: str) -> None:
         """Rows and bitmask for a ``(batch, width)`` call (a fresh generation adapts its batch)."""
@@ -86,7 +97,9 @@ class EngineRows:
                     f"{what}: the batch has {info.batch} row(s) but this generation has "
                     f"{len(self.steppers)}; call engine.reset() before a new batch."
                 )
-            self.steppers = [EngineStepper(handle.fresh()) for _ in range(info.batch)]
+            self.steppers = [
+                EngineStepper(handle.fresh(), self._visible) for _ in range(info.batch)
+            ]
             self._processor = None
         proc = self._processor
         if proc is None or proc.bitmask.shape[1] != bitmask_words(info.width):
@@ -94,8 +107,71 @@ class EngineRows:
             for i, st in enumerate(self.steppers):
                 proc.set_constraint(i, st.handle)
             self._processor = proc
+            self._bits = proc.bitmask
+            self._row0 = proc.bitmask[0]
             self._fresh = [False] * info.batch
         self._width = info.width
+        self.row_shape = (info.width,) if info.batch == 1 else None
+
+    # --- the per-token case: one row, a 1-D numpy row of the width seen before ------------------
+
+    def mask_row(self, input_ids: Any, scores: Any) -> bool:
+        """``process_logits`` for one row of the known width, without the general checks; False
+        (nothing done) when the call needs the general path."""
+        if not (
+            type(scores) is np.ndarray
+            and scores.shape == self.row_shape
+            and scores.dtype.kind == "f"
+        ):
+            return False
+        st = self.steppers[0]
+        if input_ids is not None and not (
+            type(input_ids) is np.ndarray
+            and input_ids.ndim == 1
+            and st.start is not None
+            and input_ids.shape[0] == st.start + len(st.token_ids)
+        ):
+            self.sync(input_ids, 1)  # new tokens (or a new generation)
+            if scores.shape != self.row_shape:
+                return False
+            st = self.steppers[0]
+        row = self._row0
+        if st.finished:
+            row[:] = 0
+        else:
+            st.inner.fill_next_token_bitmask(self._bits, 0)
+        if st.finished or self.whitelist:
+            self._patch(row, st)
+        self._fresh[0] = True
+        apply_bitmask(scores, row, self._vocab)
+        return True
+
+    def sample_row(self, logprobs: Any, sampler: Callable[..., Any], attempts: int) -> Any:
+        """``sample`` for one open row of the known width (no multi-token sampling): the token
+        as a ``(1,)`` int64 array, or None (sampler not called) when the call needs the general
+        path."""
+        if not (
+            type(logprobs) is np.ndarray
+            and logprobs.shape == self.row_shape
+            and logprobs.dtype.kind == "f"
+            and not self.steppers[0].finished
+        ):
+            return None
+        out = sampler(logprobs)
+        t = out if type(out) is int else read_token_ids(out, 1)[0]
+        if (
+            self._fresh[0]
+            and 0 <= t < self._vocab
+            and t not in self._control
+            and (self._bits.item(0, t >> 5) >> (t & 31)) & 1
+        ):  # allowed by the row's fresh mask (accept()'s first case, inline)
+            st = self.steppers[0]
+            st.consume(t)
+            st.token_ids.append(t)
+            self._fresh[0] = False
+        elif not self.accept(0, t):
+            t = self.choose(0, t, logprobs, read_scores(logprobs), sampler, attempts)
+        return one_token(t)
 
     # --- masks ---------------------------------------------------------------------------------
 
@@ -123,7 +199,7 @@ class EngineRows:
             if st.finished:
                 bitmask[i] = 0
             else:
-                st.matcher.inner.fill_next_token_bitmask(bitmask, i)
+                st.inner.fill_next_token_bitmask(bitmask, i)
             self._patch(bitmask[i], st)
             self._fresh[i] = True
         return bitmask[i]
@@ -175,7 +251,7 @@ class EngineRows:
 
     def _restart(self, rows: list[Any]) -> None:
         assert self.handle is not None
-        steppers = [EngineStepper(self.handle.fresh()) for _ in rows]
+        steppers = [EngineStepper(self.handle.fresh(), self._visible) for _ in rows]
         for st, ids in zip(steppers, rows, strict=True):
             _start(st, ids)
         self.set_steppers(steppers)
@@ -184,7 +260,7 @@ class EngineRows:
     def _feed(self, i: int, st: EngineStepper, t: int) -> None:
         """A token the framework chose: it must be valid (it was sampled from masked scores)."""
         if st.finished:
-            st.push(t, b"")  # padding after the row ended
+            st.push(t)  # padding after the row ended
             return
         if not self.accept(i, t):
             what = repr(self._info.token_bytes[t]) if 0 <= t < self._vocab else "out of range"
@@ -201,15 +277,24 @@ class EngineRows:
         if not 0 <= t < self._vocab:
             return False
         st = self.steppers[i]
-        if t in self.whitelist:
-            st.push(t, b"")
-            if t in self._eos:
-                st.finished = True
-            self._fresh[i] = False
-            return True
-        if not st.matcher.inner.accept_token(t):
+        if t in self._eos or t in self.whitelist:
+            return self._accept_control(i, st, t)
+        # allowed by the row's fresh mask: no trial needed. Otherwise a trial: the mask offers
+        # only the canonical tokenization of forced text, the matcher takes any byte-valid one.
+        if self._fresh[i] and (self._bits.item(i, t >> 5) >> (t & 31)) & 1:
+            st.consume(t)
+        elif not st.inner.accept_token(t):
             return False
-        st.push(t, b"" if t in self._special else self._info.token_bytes[t])
+        st.token_ids.append(t)
+        self._fresh[i] = False
+        return True
+
+    def _accept_control(self, i: int, st: EngineStepper, t: int) -> bool:
+        """A whitelisted control token passes without advancing the structure; an EOS (allowed
+        once the structure accepts, or whitelisted) ends the row."""
+        if t not in self.whitelist and not st.inner.accept_token(t):
+            return False
+        st.push(t)
         if t in self._eos:
             st.finished = True
         self._fresh[i] = False
@@ -262,24 +347,17 @@ class EngineRows:
     def forced(self, i: int) -> list[int]:
         """Accept and return the tokens the grammar forces next (never an EOS): llguidance's
         forced tokens, then its forced bytes tokenized (the tail it leaves out), while either
-        progresses."""
-        out: list[int] = []
-        m = self.steppers[i].matcher
-        for _ in range(8):
-            tokens = _until_eos(m.compute_ff_tokens(), self._eos)
-            for t in tokens:
-                if not self.accept(i, t):
-                    raise ConstraintError(f"the matcher refused its own forced token {t}.")
-            out += tokens
-            data = m.compute_ff_bytes()
-            extra = _until_eos(self._info.tokenize(data), self._eos) if data else []
-            k = m.validate_tokens(extra) if extra else 0
-            if k == 0:
-                break
-            for t in extra[:k]:
-                self.accept(i, t)
-            out += extra[:k]
-        return out
+        progresses (:func:`~instructor_py.local.forcing.forced_tokens`)."""
+
+        def accept(tokens: list[int]) -> bool:
+            return all(self.accept(i, t) for t in tokens)
+
+        return forced_tokens(
+            self.steppers[i].matcher,
+            end_tokens=self._eos,
+            tokenize=self._info.tokenize,
+            accept=accept,
+        )
 
 
 def _start(st: EngineStepper, ids: Any) -> None:
@@ -288,12 +366,3 @@ def _start(st: EngineStepper, ids: Any) -> None:
     start = max(0, int(ids.shape[0]) - len(st.token_ids))
     st.start = start
     st.anchor = int(ids[start - 1]) if start else None
-
-
-def _until_eos(tokens: Sequence[int], eos: frozenset[int]) -> list[int]:
-    out = []
-    for t in tokens:
-        if t in eos:
-            break
-        out.append(int(t))
-    return out

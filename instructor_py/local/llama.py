@@ -364,36 +364,11 @@ class LlamaDecoder:
         too, as far as the grammar accepts the tokens, so it costs a token in the batched pass
         instead of one sampled forward pass per piece.
         """
-        eog = self.model.eog_token_ids
-        out: list[int] = []
-        ff_bytes = getattr(matcher, "compute_ff_bytes", None) if jump_forward else None
-        for _ in range(8):  # alternate forced tokens and forced bytes while either progresses
-            tokens = matcher.compute_ff_tokens()
-            for i, t in enumerate(tokens):
-                if t in eog:
-                    tokens = tokens[:i]
-                    break
-            tokens = tokens[: limit - len(out)]
-            if tokens:
-                if not matcher.accept_tokens(tokens):
-                    raise ConstraintError(
-                        f"the matcher rejected its own forced tokens ({matcher.get_error()})"
-                    )
-                out.extend(tokens)
-            if ff_bytes is None or len(out) >= limit:
-                break
-            data: bytes = ff_bytes()
-            extra = self.model.tokenize_bytes(data)[: limit - len(out)] if data else []
-            for i, t in enumerate(extra):
-                if t in eog:
-                    extra = extra[:i]
-                    break
-            k = matcher.validate_tokens(extra) if extra else 0
-            if k == 0:
-                break
-            if not matcher.accept_tokens(extra[:k]):
-                raise ConstraintError(
-                    f"the matcher rejected forced tokens it had validated ({matcher.get_error()})"
-                )
-            out.extend(extra[:k])
-        return out
+        from instructor_py.local.forcing import forced_tokens
+
+        return forced_tokens(
+            matcher,
+            end_tokens=self.model.eog_token_ids,
+            tokenize=self.model.tokenize_bytes if jump_forward else None,
+            limit=limit,
+        )

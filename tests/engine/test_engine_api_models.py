@@ -143,10 +143,18 @@ def drive(
     return ids[start:]
 
 
+@pytest.mark.parametrize("kind", ["tokenizers.Tokenizer", "PreTrainedTokenizerFast"])
 def test_engine_on_the_hf_tokenizer_drives_the_embedded_model(
-    hf_tokenizer: Any, llama: Any
+    hf_tokenizer: Any, llama: Any, kind: str
 ) -> None:
-    hf_engine = StructuringEngine(hf_tokenizer)
+    tokenizer = hf_tokenizer
+    if kind == "PreTrainedTokenizerFast":
+        transformers = pytest.importorskip("transformers", reason="transformers is not installed")
+        from gguf_tokenizer import fast_tokenizer_from_gguf
+
+        tokenizer = fast_tokenizer_from_gguf(GGUF)  # type: ignore[arg-type]
+        assert isinstance(tokenizer, transformers.PreTrainedTokenizerFast)
+    hf_engine = StructuringEngine(tokenizer)
     ref_engine = StructuringEngine(llama)
     hf_engine.configure(User)
     ref_engine.configure(User)

@@ -33,8 +33,16 @@ class ScoresInfo:
     one_d: bool
 
 
+_ONE_D: dict[int, ScoresInfo] = {}  # width -> the description of a 1-D numpy row (reused)
+_ONE_TOKEN = np.zeros(1, dtype=np.int64)
+
+
 def read_scores(scores: Any, what: str = "scores") -> ScoresInfo:
     """Validate a scores argument (type, rank, floating dtype) and describe it."""
+    if type(scores) is np.ndarray and scores.ndim == 1 and scores.dtype.kind == "f":
+        known = _ONE_D.get(scores.shape[0])  # the per-token case: one row, seen before
+        if known is not None:
+            return known
     if isinstance(scores, np.ndarray):
         kind = "numpy"
         floating = scores.dtype.kind == "f"
@@ -49,7 +57,7 @@ def read_scores(scores: Any, what: str = "scores") -> ScoresInfo:
     shape = scores.shape
     ndim = len(shape)
     if ndim == 1 and floating and kind == "numpy" and shape[0]:
-        return ScoresInfo(kind, 1, int(shape[0]), True)  # the common case, checked
+        return _ONE_D.setdefault(int(shape[0]), ScoresInfo(kind, 1, int(shape[0]), True))
     if ndim not in (1, 2):
         raise ConfigurationError(
             f"{what} must have shape (batch, vocab) or (vocab,), got shape {tuple(shape)}."
@@ -131,6 +139,13 @@ def read_token_ids(out: Any, batch: int) -> list[int]:
     return [int(v) for v in flat.tolist()]
 
 
+def one_token(t: int) -> npt.NDArray[np.int64]:
+    """``[t]`` as a new int64 array (what ``sample`` returns for a 1-D numpy row)."""
+    out = _ONE_TOKEN.copy()
+    out[0] = t
+    return out
+
+
 def token_output(rows: list[list[int]], like: Any, info: ScoresInfo, multi: bool) -> Any:
     """The chosen tokens in the scores' array type: ``(n,)`` for 1-D scores; ``(batch,)`` for
     batched scores; with multi-token sampling and a batch, a list of 1-D arrays (rows differ)."""
@@ -144,9 +159,7 @@ def token_output(rows: list[list[int]], like: Any, info: ScoresInfo, multi: bool
 
     if info.one_d:
         if info.kind == "numpy" and len(rows[0]) == 1:
-            out = np.empty(1, dtype=np.int64)
-            out[0] = rows[0][0]
-            return out
+            return one_token(rows[0][0])
         return make(rows[0])
     if not multi:
         return make([r[0] for r in rows])

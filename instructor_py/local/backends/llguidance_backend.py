@@ -140,8 +140,8 @@ class LLGuidanceMatcher:
     """
 
     __slots__ = (
-        "_eos", "_ids", "_info", "_m", "_mask", "_mask_ptr", "_n", "_origin", "_stale",
-        "_tail_eos", "_words",
+        "_eos", "_ids", "_info", "_m", "_mask", "_mask_ptr", "_n", "_nbytes", "_origin", "_pad",
+        "_row", "_row_ptr", "_stale", "_tail_eos", "_words",
     )  # fmt: skip
 
     def __init__(
@@ -163,8 +163,12 @@ class LLGuidanceMatcher:
         self._stale = stale
         self._eos = frozenset(info.eos_token_ids)
         self._words = bitmask_words(info.vocab_size)
-        self._mask: Any = None
+        self._nbytes = self._words * 4
+        self._mask: Any = None  # the bitmask last filled, its address, the row and its address
         self._mask_ptr = 0
+        self._row = -1
+        self._row_ptr = 0
+        self._pad = False  # the bitmask has words past the vocabulary (kept at 0)
 
     @property
     def raw(self) -> Any:
@@ -176,18 +180,27 @@ class LLGuidanceMatcher:
         return self._n
 
     def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
+        if bitmask is not self._mask or index != self._row:
+            self._target(bitmask, index)
+        m = self._m
+        if m.is_error():
+            raise ConstraintError(f"llguidance matcher is in an error state: {m.get_error()}")
+        m.unsafe_compute_mask_ptr(self._row_ptr, self._nbytes)
+        if self._pad:
+            bitmask[index, self._words :] = 0
+
+    def _target(self, bitmask: Any, index: int) -> None:
+        """Validate a new bitmask once and remember its address, and the row's."""
         words = self._words
-        if bitmask is not self._mask:  # validate each new array once, then reuse its address
+        if bitmask is not self._mask:
             check_bitmask(bitmask, 0, words)
             self._mask = bitmask
             self._mask_ptr = int(bitmask.ctypes.data)
         if not 0 <= index < bitmask.shape[0]:
             check_bitmask(bitmask, index, words)
-        if self._m.is_error():
-            raise ConstraintError(f"llguidance matcher is in an error state: {self._m.get_error()}")
-        self._m.unsafe_compute_mask_ptr(self._mask_ptr + index * bitmask.strides[0], words * 4)
-        if bitmask.shape[1] > words:
-            bitmask[index, words:] = 0
+        self._row = index
+        self._row_ptr = self._mask_ptr + index * bitmask.strides[0]
+        self._pad = bitmask.shape[1] > words
 
     def _check(self, token_ids: Sequence[int]) -> list[int]:
         ids = list(token_ids)
@@ -216,6 +229,19 @@ class LLGuidanceMatcher:
         if k:
             self._ids.append(token_id)
         return k == 1
+
+    def consume_allowed(self, token_id: int) -> bool:
+        """Advance by a token the caller found allowed in this matcher's latest mask (filled with
+        no state change since; never an EOS): one ``consume_token``, without the trial that
+        :meth:`accept_token` makes. A matcher that refuses it anyway raises ConstraintError."""
+        if not self._m.consume_token(token_id):
+            raise ConstraintError(
+                f"llguidance refused token {token_id} that its own mask allowed: "
+                f"{self._m.get_error() or 'no error reported'}"
+            )
+        self._n += 1
+        self._ids.append(token_id)
+        return True
 
     def accept_tokens(self, token_ids: Sequence[int]) -> bool:
         ids = self._check(token_ids)
