@@ -1,6 +1,7 @@
-"""An in-process provider for the batch unit tests: answers from the user message's text (so
-concurrent calls get their own answers, whatever order they run in), sleeps as told, counts the
-calls in flight and the most at once."""
+"""What the batch tests share: the ``Person`` model (adults only), :func:`run` (one test body
+for ``batch()`` and ``abatch()``), and an in-process provider for the unit tests that answers
+from the user message's text (so concurrent calls get their own answers, whatever order they run
+in), sleeps as told, and counts the calls in flight and the most at once."""
 
 from __future__ import annotations
 
@@ -11,10 +12,35 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+from pydantic import BaseModel, field_validator
+
+from instructor_py import StructuredOutput
 from instructor_py.modes import OutputMode
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.usage import Usage
+
+EDGES = ["sync", "async"]
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+
+    @field_validator("age")
+    @classmethod
+    def adult(cls, age: int) -> int:
+        if age < 18:
+            raise ValueError("age must be at least 18")
+        return age
+
+
+def run(builder: StructuredOutput[Any], inputs: Any, edge: str, **kwargs: Any) -> list[Any]:
+    """``builder.batch(inputs, **kwargs)`` or the same through ``abatch()``."""
+    if edge == "sync":
+        return builder.batch(inputs, **kwargs)
+    return asyncio.run(builder.abatch(inputs, **kwargs))
 
 
 def user_text(request: InferenceRequest) -> str:

@@ -4,16 +4,14 @@ answers come in, a 429 Retry-After honoured by the whole batch) and on the embed
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import re
 import threading
 import time
-from typing import Any
 
 import pytest
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 
 from instructor_py import (
     RateLimitError,
@@ -23,31 +21,12 @@ from instructor_py import (
     StructuredOutputRetryError,
 )
 from instructor_py.modes import OutputMode
+from tests.batch.fakes import EDGES, Person, run
 from tests.e2e.wires import OPENAI, WIRES, Wire
 from tests.servers import Reply, ScriptedServer
 from tests.servers.scripted import RecordedRequest
 
 pytestmark = pytest.mark.e2e
-
-EDGES = ["sync", "async"]
-
-
-class Person(BaseModel):
-    name: str
-    age: int
-
-    @field_validator("age")
-    @classmethod
-    def adult(cls, age: int) -> int:
-        if age < 18:
-            raise ValueError("age must be at least 18")
-        return age
-
-
-def run(builder: StructuredOutput[Any], inputs: Any, edge: str, **kwargs: Any) -> list[Any]:
-    if edge == "sync":
-        return builder.batch(inputs, **kwargs)
-    return asyncio.run(builder.abatch(inputs, **kwargs))
 
 
 def first_user_text(request: RecordedRequest) -> str:
@@ -121,11 +100,13 @@ def test_a_batch_keeps_input_order_and_returns_a_failing_item_in_its_place(
 def test_a_429_retry_after_holds_back_every_worker_of_the_batch(
     scripted_server: ScriptedServer, edge: str
 ) -> None:
-    """Ann's first request gets 429 with Retry-After 0.6 s. Bob is in flight beside it and
-    finishes after 0.1 s; his worker then has Cid to send, and must hold it until the 0.6 s are
-    over. The measure is when the server saw each request arrive."""
-    people = PeopleServer(scripted_server, OPENAI, {"Bob is 31": 0.1})
-    people.first_reply["Ann is 30"] = Reply.error(429, "slow down", headers={"Retry-After": "0.6"})
+    """Ann's first request gets 429 with Retry-After 0.6 s, answered after 0.1 s. Bob is in
+    flight beside it and finishes after 0.3 s; his worker then has Cid to send, and must hold it
+    until the 0.6 s are over (0.7 s). The measure is when the server saw each request arrive."""
+    people = PeopleServer(scripted_server, OPENAI, {"Bob is 31": 0.3})
+    people.first_reply["Ann is 30"] = Reply.error(
+        429, "slow down", headers={"Retry-After": "0.6"}, delay=0.1
+    )
     events: list[RetryScheduled] = []
     builder = (
         OPENAI.client(scripted_server)
@@ -136,12 +117,12 @@ def test_a_429_retry_after_holds_back_every_worker_of_the_batch(
     results = run(builder, inputs, edge, concurrency=2)
 
     assert [r.value.name for r in results] == ["Ann", "Bob", "Cid", "Dee"]
-    rate_limited = people.arrivals["Ann is 30"][0]
-    assert people.arrivals["Bob is 31"][0] - rate_limited < 0.1  # both sent at the start
+    start = people.arrivals["Ann is 30"][0]
+    assert people.arrivals["Bob is 31"][0] - start < 0.1  # both sent at the start
     for text in ("Cid is 32", "Dee is 33"):
-        waited = people.arrivals[text][0] - rate_limited
-        assert waited >= 0.55, (text, waited)  # not at ~0.1 s, when Bob's worker was free
-    assert people.arrivals["Ann is 30"][1] - rate_limited >= 0.55  # Ann's own retry waited too
+        waited = people.arrivals[text][0] - start
+        assert waited >= 0.65, (text, waited)  # not at ~0.3 s, when Bob's worker was free
+    assert people.arrivals["Ann is 30"][1] - start >= 0.65  # Ann's own retry waited too
     assert [(e.kind, e.delay) for e in events] == [("transport", 0.6)]
 
 

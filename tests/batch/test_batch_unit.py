@@ -4,12 +4,10 @@ progress callback, argument checks, and the batch-wide Retry-After gate (each te
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, field_validator
 
 from instructor_py import (
     InvalidArgumentError,
@@ -23,28 +21,7 @@ from instructor_py import (
 from instructor_py.batch import DEFAULT_CONCURRENCY, default_concurrency
 from instructor_py.batch_gate import GatedProvider, RateGate
 from instructor_py.progress import ProgressBar
-from tests.batch.fakes import EchoProvider
-
-
-class Person(BaseModel):
-    name: str
-    age: int
-
-    @field_validator("age")
-    @classmethod
-    def adult(cls, age: int) -> int:
-        if age < 18:
-            raise ValueError("age must be at least 18")
-        return age
-
-
-EDGES = ["sync", "async"]
-
-
-def run(builder: StructuredOutput[Any], inputs: Any, edge: str, **kwargs: Any) -> list[Any]:
-    if edge == "sync":
-        return builder.batch(inputs, **kwargs)
-    return asyncio.run(builder.abatch(inputs, **kwargs))
+from tests.batch.fakes import EDGES, EchoProvider, Person, run
 
 
 def people(provider: EchoProvider, **parts: Any) -> StructuredOutput[Person]:
@@ -238,8 +215,8 @@ def test_the_gated_provider_is_the_inner_one_for_everything_but_the_wait() -> No
 
 @pytest.mark.parametrize("edge", EDGES)
 def test_a_retry_after_holds_back_the_other_items(edge: str) -> None:
-    """Item 0 gets a 429 with Retry-After 0.3 s; the other worker, done with item 1 long before,
-    does not start item 2 until the 0.3 s are over."""
+    """Item 0 gets a 429 with Retry-After 0.3 s after 0.05 s; the other worker, done with item 1
+    at 0.15 s, does not start item 2 until the 0.3 s are over (0.35 s)."""
     told = {"done": False}
 
     def fail(text: str) -> BaseException | None:
@@ -248,14 +225,15 @@ def test_a_retry_after_holds_back_the_other_items(edge: str) -> None:
             return RateLimitError("slow down", retry_after=0.3)
         return None
 
-    provider = EchoProvider(fail=fail, delay=lambda text: 0.05 if text.startswith("Bob") else 0.0)
+    delays = {"Ann is 30": 0.05, "Bob is 31": 0.15}
+    provider = EchoProvider(fail=fail, delay=lambda text: delays.get(text, 0.0))
     inputs = ["Ann is 30", "Bob is 31", "Cid is 32", "Dee is 33"]
     results = run(people(provider), inputs, edge, concurrency=2)
     assert [r.value.name for r in results] == ["Ann", "Bob", "Cid", "Dee"]
     start = provider.started["Ann is 30"]
     assert provider.started["Bob is 31"] - start < 0.05  # sent with Ann's first try
-    assert provider.started["Cid is 32"] - start >= 0.29  # Bob's worker was free at 0.05 s
-    assert provider.started["Dee is 33"] - start >= 0.29
+    assert provider.started["Cid is 32"] - start >= 0.34  # not at 0.15 s, when Bob was done
+    assert provider.started["Dee is 33"] - start >= 0.34
 
 
 # -- the progress bar -------------------------------------------------------------------------
