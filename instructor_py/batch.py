@@ -20,6 +20,9 @@ number of connections to a remote API). Each call keeps its own transport retrie
 ``Retry-After`` also holds back every other item's next request until then
 (:mod:`instructor_py.batch_gate`).
 
+Events: the builder's handlers see every item's events; an item's ``request_id`` is
+``"<batch id>-<index>"``, so a handler can tell which input an event belongs to.
+
 Progress: ``progress=callable(done, total)`` is called once when the batch starts and after every
 item (one call at a time, from whichever worker finished it); ``progress=True`` draws
 :class:`~instructor_py.progress.ProgressBar` on stderr.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias
@@ -174,9 +178,8 @@ def run_batch(
     if prepared is None:
         return []
     run, workers = prepared
-    if workers == 1:
-        _work(run)
-        return run.results()
+    # always worker threads, even for one: a local model decodes many times slower from the main
+    # thread on a busy machine (llama.cpp's OpenMP team spin-waits; see docs/batch.md)
     threads = [
         threading.Thread(
             target=contextvars.copy_context().run,
@@ -267,7 +270,10 @@ def _prepare(
     workers = concurrency if concurrency is not None else default_concurrency(provider)
     gate = RateGate(max_hold=builder.spec.transport_policy.max_retry_after)
     gated = GatedProvider(provider, gate)
-    prepared = [_plan(builder, gated, index, item) for index, item in enumerate(items)]
+    batch_id = uuid.uuid4().hex[:12]
+    prepared = [
+        _plan(builder, gated, item, f"{batch_id}-{index}", index) for index, item in enumerate(items)
+    ]
     run = BatchRun[T](prepared, report, on_result)
     return run, max(1, min(workers, run.pending))
 
@@ -312,12 +318,12 @@ def _check_concurrency(value: Any, argument: str) -> None:
 
 
 def _plan(
-    builder: StructuredOutput[Any], provider: GatedProvider, index: int, item: Any
+    builder: StructuredOutput[Any], provider: GatedProvider, item: Any, request_id: str, index: int
 ) -> ExecutionPlan | Exception:
     """The item's plan over the builder's parts, or the error that keeps it from being a call."""
     try:
         spec = builder.spec.with_(**_parts(item, index))
-        return build_plan(provider, spec, events=builder.events)
+        return build_plan(provider, spec, events=builder.events, request_id=request_id)
     except Exception as error:
         return error
 

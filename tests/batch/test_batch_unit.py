@@ -264,3 +264,15 @@ def test_the_bar_writes_a_few_lines_elsewhere() -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 11 and lines[-1].startswith("batch [########################] 100/100")
     assert "\r" not in out.getvalue()
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_each_items_events_carry_its_index_in_the_request_id(edge: str) -> None:
+    from instructor_py import Event, ResponseGenerated
+
+    seen: list[Event] = []
+    builder = people(EchoProvider()).on_event(ResponseGenerated, seen.append)
+    run(builder, ["Ann is 30", "Bob is 31", "Cid is 32"], edge)
+    ids = sorted(e.request_id for e in seen)
+    assert [i.rsplit("-", 1)[1] for i in ids] == ["0", "1", "2"]
+    assert len({i.rsplit("-", 1)[0] for i in ids}) == 1  # one batch id
