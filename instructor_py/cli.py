@@ -154,6 +154,8 @@ def _extract(args: argparse.Namespace) -> int:
         options=options or None,
     )
     items = list(_read_items(args.input))
+    if items:
+        builder.resolve_provider()  # a configuration error (no API key...) before any output
     progress = None
     if not args.no_progress and sys.stderr.isatty():
         progress = ProgressBar(sys.stderr, label="extract")

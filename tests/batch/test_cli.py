@@ -327,3 +327,14 @@ def test_result_records() -> None:
         "attempts": [{"index": 1, "content": "{}", "errors": ["age: missing"], "stage": "validate"}],
     }
     assert result_record(0, ValueError("x"))["attempts"] == []
+
+
+def test_a_configuration_error_leaves_no_output_file(
+    schema_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("Ann is 30\n")
+    argv = ["extract", "--schema", str(schema_file), "--input", str(source), "--output", str(out)]
+    assert main([*argv, "--preset", "openai"]) == EXIT_BAD_ARGUMENTS
+    assert not out.exists() and "OPENAI_API_KEY" in capsys.readouterr().err
