@@ -125,6 +125,14 @@ class BatchRun(Generic[T]):
         with self._lock:
             self._finish(index, outcome, report=True)
 
+    def abort(self, error: BaseException) -> None:
+        """Stop, and make :meth:`results` raise ``error`` (a worker thread's ``SystemExit``...,
+        which must reach the caller rather than end the thread silently)."""
+        with self._lock:
+            self._stopped = True
+            if self._callback_error is None:
+                self._callback_error = error
+
     def stop(self) -> None:
         """Start no more jobs (the running ones finish)."""
         with self._lock:
@@ -233,6 +241,9 @@ def _work(run: BatchRun[Any]) -> None:
             outcome = PendingStructuredOutput[Any](plan).response()
         except Exception as error:
             outcome = error
+        except BaseException as error:  # SystemExit from a validator...: the caller's, not the item's
+            run.abort(error)
+            return
         run.record(index, outcome)
 
 

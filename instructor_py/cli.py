@@ -141,6 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _complain("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED_ITEMS
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -159,7 +164,6 @@ def _extract(args: argparse.Namespace) -> int:
     progress = None
     if not args.no_progress and sys.stderr.isatty():
         progress = ProgressBar(sys.stderr, label="extract")
-    failed = 0
     with _output(args.output) as out:
         writer = _OrderedWriter(out)
         results = run_batch(

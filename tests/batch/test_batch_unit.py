@@ -276,3 +276,12 @@ def test_each_items_events_carry_its_index_in_the_request_id(edge: str) -> None:
     ids = sorted(e.request_id for e in seen)
     assert [i.rsplit("-", 1)[1] for i in ids] == ["0", "1", "2"]
     assert len({i.rsplit("-", 1)[0] for i in ids}) == 1  # one batch id
+
+
+@pytest.mark.parametrize("edge", EDGES)
+def test_a_base_exception_in_a_call_reaches_the_caller(edge: str) -> None:
+    def leave(value: Person) -> None:
+        raise SystemExit(3)
+
+    with pytest.raises(SystemExit):
+        run(people(EchoProvider()).with_validator(leave), ["Ann is 30", "Bob is 31"], edge)
