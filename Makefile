@@ -54,6 +54,7 @@ bench: setup bench-env
 	$(PY) benchmarks/bfcl.py --model gemma3
 	$(PY) benchmarks/schema_safety.py
 	$(PY) benchmarks/engine_api.py
+	PYTHONPATH=. $(PY) benchmarks/batch.py
 
 # The long load-with-faults run of tests/reliability (a few minutes): the tables of docs/reliability.md.
 soak: setup

@@ -8,6 +8,7 @@ error a caller may catch. Everything else may change.
 from __future__ import annotations
 
 from instructor_py.attempts import Attempt
+from instructor_py.batch import BatchResult
 from instructor_py.call_spec import CallSpec
 from instructor_py.errors import (
     AuthenticationError,
@@ -67,6 +68,7 @@ from instructor_py.messages import Example
 from instructor_py.modes import OutputMode
 from instructor_py.pending import PendingStructuredOutput
 from instructor_py.pipeline import FieldError, ResponsePipeline, StageFailure
+from instructor_py.progress import ProgressBar
 from instructor_py.providers.base import (
     InferenceDelta,
     InferenceProvider,
@@ -100,6 +102,7 @@ __all__ = [
     "AttemptFailed",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "CallSpec",
     "CbisonError",
     "CbisonUnsupportedError",
@@ -138,6 +141,7 @@ __all__ = [
     "PatternTimeoutError",
     "PendingStructuredOutput",
     "PermissionDeniedError",
+    "ProgressBar",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderPreset",

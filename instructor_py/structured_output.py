@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from typing_extensions import TypeVar, Unpack
 
+from instructor_py.batch import BatchResult, Progress, arun_batch, run_batch
 from instructor_py.call_spec import (
     CallParts,
     CallSpec,
@@ -67,15 +68,13 @@ class StructuredOutput(Generic[T]):
     events: EventDispatcher = field(default_factory=EventDispatcher)
 
     def __getattr__(self, name: str) -> Any:
-        """The call's parts read through the builder (``builder.messages`` is
-        ``builder.spec.messages``)."""
+        """The call's parts read through the builder (``builder.messages``)."""
         if name in CallSpec.__dataclass_fields__:
             return getattr(self.spec, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _with(self, **parts: Any) -> StructuredOutput[T]:
         return replace(self, spec=self.spec.with_(**parts))
-
 
     # The overloads make ``get()`` typed after the response model; the ``None`` one comes first so
     # that a call without a response model keeps the current type.
@@ -192,13 +191,11 @@ class StructuredOutput(Generic[T]):
         return self._with(thinking=tokens)
 
     def with_validator(self, fn: Callable[[T], Any]) -> StructuredOutput[T]:
-        """Add a check on the value: return None/True if valid, False or error text if not (or
-        raise ValueError). Failures are fed back to the model."""
+        """A check of the value: None/True if valid, False/error text/ValueError (fed back) if not."""
         return self._with(validators=checked_callable(fn, "validator"))
 
     def with_transformer(self, fn: Callable[[T], U]) -> StructuredOutput[U]:
-        """Add a function applied to the validated value (in order); the value type becomes its
-        return type."""
+        """Add a function applied to the validated value (in order); it sets the value type."""
         new = self._with(transformers=checked_callable(fn, "transformer"))
         return cast("StructuredOutput[U]", new)
 
@@ -224,7 +221,6 @@ class StructuredOutput(Generic[T]):
         convert, name = output_into(cls)
         return self._with(output=convert, output_name=name)
 
-
     def using(self, preset: str, **overrides: Any) -> StructuredOutput[T]:
         """Use a provider preset (``"openai"``, ``"anthropic"``, ``"ollama"``, ``"local"``...)
         with overrides such as ``api_key``, ``base_url``, ``model``; created lazily, once."""
@@ -243,7 +239,6 @@ class StructuredOutput(Generic[T]):
             return self.provider
         return (self.source or default_source()).resolve()
 
-
     def on_event(self, event_type: type[E], handler: Callable[[E], Any]) -> StructuredOutput[T]:
         """Call ``handler(event)`` for every event that is an instance of ``event_type``."""
         if not (isinstance(event_type, type) and issubclass(event_type, Event)):
@@ -255,7 +250,6 @@ class StructuredOutput(Generic[T]):
         """Call ``handler(event)`` for every event."""
         handler = checked_callable(handler, "handler")
         return replace(self, events=self.events.with_wiretap(handler))
-
 
     def plan(self, *, request_id: str | None = None) -> ExecutionPlan:
         """Resolve the provider and mode, and build the first request (no I/O to the model)."""
@@ -278,6 +272,14 @@ class StructuredOutput(Generic[T]):
 
     async def aresponse(self) -> StructuredOutputResponse[T]:
         return await self.create().aresponse()
+
+    def batch(self, inputs: Any, *, concurrency: int | None = None, progress: Progress = None) -> list[BatchResult[T]]:
+        """One call per input, ``concurrency`` at a time; results (or errors) in input order."""
+        return run_batch(self, inputs, concurrency=concurrency, progress=progress)
+
+    async def abatch(self, inputs: Any, *, concurrency: int | None = None, progress: Progress = None) -> list[BatchResult[T]]:
+        """The async twin of :meth:`batch` (see :mod:`instructor_py.batch`)."""
+        return await arun_batch(self, inputs, concurrency=concurrency, progress=progress)
 
     def stream(self, *, partial_strings: bool = True) -> StructuredOutputStream[T]:
         """Shorthand for ``create().stream()`` (see :mod:`instructor_py.streaming.stream`)."""

@@ -38,7 +38,7 @@ def test_example_without_key_exits_cleanly(script: str) -> None:
 
 def test_every_example_is_covered() -> None:
     scripts = {p.name for p in (ROOT / "examples").glob("*.py")}
-    local = {"demo.py", "templates.py", "structuring_engine.py"}  # structuring_engine: tests/engine
+    local = {"demo.py", "templates.py", "structuring_engine.py", "batch.py"}  # structuring_engine: tests/engine
     assert scripts - local <= set(NEEDS_CONFIG), scripts - local - set(NEEDS_CONFIG)
 
 
@@ -71,3 +71,19 @@ def test_templates_example_runs_on_the_embedded_model() -> None:
     done = _run_local_example("templates.py")
     assert "Mood: happy" in done.stdout and "'mood': 'happy'" in done.stdout
     assert "segments: [('action', " in done.stdout
+
+
+def test_batch_example_runs_on_the_embedded_model() -> None:
+    """batch(): results in input order, the item with no city is its own error."""
+    done = _run_local_example("batch.py")
+    lines = done.stdout.splitlines()
+    assert lines[0] == "  0/4 done" and "  4/4 done" in lines
+    results = [line for line in lines if line.startswith("'")]
+    assert [r.split("'")[1] for r in results] == [
+        "Paris is the capital of France.",
+        "Berlin is the capital of Germany.",
+        "Madrid is the capital of Spain.",
+        "Nothing to see here.",
+    ]
+    assert "City(city='Paris'" in results[0] and "City(city='Berlin'" in results[1]
+    assert "failed after 2 attempts" in results[3]

@@ -16,9 +16,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve one canned JSON reply forever.")
     parser.add_argument("--reply", required=True, help="file with the JSON body to answer")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--delay", type=float, default=0.0, help="seconds before each answer (API latency)"
+    )
     args = parser.parse_args(argv)
     with open(args.reply, encoding="utf-8") as handle:
-        reply = Reply.json(json.load(handle))
+        reply = Reply.json(json.load(handle), delay=args.delay)
     server = ScriptedServer(port=args.port).script([], default=reply)
     server.start()
     print(f"PORT {server.port}", flush=True)
