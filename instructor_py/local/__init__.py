@@ -25,6 +25,7 @@ from instructor_py.local.kinds import ConstraintType, StructuredOutputBackendTyp
 from instructor_py.local.llama import DecodeChunk, DecodeStats, LlamaDecoder
 from instructor_py.local.matcher import Matcher
 from instructor_py.local.model import LocalModel, ModelOptions, embedded_model_path, load_model
+from instructor_py.local.openmp import prefer_passive_waits  # sets the policy on import
 from instructor_py.local.orchestrator import (
     AsyncStructuredOutputOrchestrator,
     StructuredOutputOrchestrator,
@@ -113,4 +114,5 @@ __all__ = [
     "embedded_model_path",
     "is_token_allowed",
     "load_model",
+    "prefer_passive_waits",
 ]
