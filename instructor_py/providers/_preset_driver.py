@@ -89,6 +89,13 @@ class PresetDriver(ABC, Generic[C, A]):
     def supported_modes(self) -> frozenset[OutputMode]:
         return self._preset.supported_modes
 
+    @property
+    def streams_answers(self) -> bool:
+        """Whether ``get()`` streams this driver's answers (so that streaming constraint checking
+        cuts a bad one early) without losing anything a whole answer gives: the preset's streams
+        report usage. Presets whose streams carry no usage keep ``get()`` whole."""
+        return self._preset.stream_usage
+
     # -- client lifecycle ---------------------------------------------------------------------
 
     def _sync(self) -> C:

@@ -52,7 +52,9 @@ def check_for(plan: ExecutionPlan, *, streamed: bool) -> Callable[[], DocumentCh
     """A factory of checks for the documents of ``plan``'s answers, or ``None`` when checking
     does not apply (module docstring)."""
     wanted = plan.spec.check_stream
-    if wanted is False or (wanted is None and not streamed):
+    if wanted is False:
+        return None
+    if wanted is None and not streamed and not getattr(plan.provider, "streams_answers", False):
         return None
     if plan.request.mode not in CHECKED_MODES or getattr(plan.provider, "enforces_schema", False):
         return None
