@@ -52,6 +52,22 @@ def _translate(ctx: ErrorContext, *, streaming: bool = False) -> Iterator[None]:
         ) from None
 
 
+def sdk_arguments(params: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``chat.completions.create`` for ``params``, the request body that
+    :func:`build_params` already wrote in wire JSON: only ``model`` (and an empty ``messages``)
+    pass through the SDK's TypedDict transform, the rest -- ``stream`` included, so that the
+    SDK's own streaming machinery is not engaged: ``with_streaming_response`` hands us the bytes --
+    rides in ``extra_body``, which the SDK merges into the JSON body as it is. The transform of a
+    whole payload re-walks every message and schema and costs about a third of a call's client CPU
+    (``benchmarks/sdk_overhead.py``); the body sent is the same."""
+    body = dict(params)
+    model = body.pop("model")
+    extra = body.pop("extra_body", None)
+    if extra:
+        body.update(extra)
+    return {"model": model, "messages": (), "extra_body": body}
+
+
 class OpenAIProvider(PresetDriver[openai.OpenAI, openai.AsyncOpenAI]):
     """:class:`~instructor_py.providers.base.InferenceProvider` for OpenAI-compatible APIs."""
 
@@ -99,7 +115,7 @@ class OpenAIProvider(PresetDriver[openai.OpenAI, openai.AsyncOpenAI]):
         await client.close()
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> dict[str, Any]:
-        return build_params(request, self._preset, stream=stream)
+        return sdk_arguments(build_params(request, self._preset, stream=stream))
 
     def _parse(self, content: bytes) -> InferenceResponse:
         return parse_completion(json_body(content, self._ctx), self._ctx)

@@ -25,6 +25,8 @@ already received; the response pipeline validates the whole answer at the end in
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -65,7 +67,29 @@ def check_for(plan: ExecutionPlan, *, streamed: bool) -> Callable[[], DocumentCh
     return lambda: DocumentCheck(make(), schema)
 
 
+_FACTORIES: OrderedDict[int, tuple[Mapping[str, Any], Callable[[], AnswerCheck] | None]] = OrderedDict()
+_FACTORIES_SIZE = 64
+_FACTORIES_LOCK = threading.Lock()
+
+
 def _engine_matchers(schema: Mapping[str, Any]) -> Callable[[], AnswerCheck] | None:
+    """The matcher factory of ``schema``, kept per schema object (a builder's calls share their
+    response model's schema, so ``get()`` does not rebuild the checking grammar each time)."""
+    key = id(schema)
+    with _FACTORIES_LOCK:
+        kept = _FACTORIES.get(key)
+        if kept is not None and kept[0] is schema:
+            _FACTORIES.move_to_end(key)
+            return kept[1]
+    made = _compile_matchers(schema)
+    with _FACTORIES_LOCK:
+        _FACTORIES[key] = (schema, made)  # the entry keeps the schema alive: its id stays its own
+        while len(_FACTORIES) > _FACTORIES_SIZE:
+            _FACTORIES.popitem(last=False)
+    return made
+
+
+def _compile_matchers(schema: Mapping[str, Any]) -> Callable[[], AnswerCheck] | None:
     try:
         from instructor_py.local.answer_check import AnswerMatcher
     except ImportError:  # no local extra: answers are validated at the end only
