@@ -49,6 +49,33 @@ def check_bitmask(bitmask: object, index: int, min_words: int) -> Bitmask:
     return bitmask
 
 
+class MaskRows:
+    """Where a matcher that writes masks natively puts row ``index`` of a caller's bitmask: each
+    new array is validated once (:func:`check_bitmask`) and its address reused; a row past the
+    batch is refused. :meth:`clear_tail` zeroes the words past the matcher's own (a wider mask
+    shared with another vocabulary)."""
+
+    __slots__ = ("_array", "_base", "words")
+
+    def __init__(self, words: int) -> None:
+        self.words = words
+        self._array: object = None
+        self._base = 0
+
+    def address(self, bitmask: Bitmask, index: int) -> int:
+        if bitmask is not self._array:
+            check_bitmask(bitmask, 0, self.words)
+            self._array = bitmask
+            self._base = int(bitmask.ctypes.data)
+        if not 0 <= index < bitmask.shape[0]:
+            check_bitmask(bitmask, index, self.words)
+        return self._base + index * int(bitmask.strides[0])
+
+    def clear_tail(self, bitmask: Bitmask, index: int) -> None:
+        if bitmask.shape[1] > self.words:
+            bitmask[index, self.words :] = 0
+
+
 def unpack_bits(bitmask_row: npt.NDArray[np.int32], n: int) -> npt.NDArray[np.bool_]:
     """Booleans for tokens ``0..n-1`` (True = allowed)."""
     row = np.ascontiguousarray(bitmask_row, dtype=np.int32)

@@ -65,6 +65,10 @@ _L_UNI: Final = 3
 _L_NUM: Final = 4
 _L_LIT: Final = 5
 
+# the states in which a closing bracket ends the open container
+_OBJECT_ENDS: Final = (O_COMMA_OR_END, O_KEY_OR_END)
+_ARRAY_ENDS: Final = (A_COMMA_OR_END, A_VALUE_OR_END)
+
 _WS = re.compile(r"[ \t\n\r]*")
 _STR_RUN = re.compile(r'[^"\\]*')
 _NUM_RUN = re.compile(r"[0-9eE.+\-]*")
@@ -205,27 +209,21 @@ class IncrementalJsonParser(JsonTree):
                 continue
             fr = stack[-1]
             st = fr.state
+            if (c == "}" and st in _OBJECT_ENDS) or (c == "]" and st in _ARRAY_ENDS):
+                i += 1
+                self._close(i)
+                if self._done:
+                    return i
+                continue
             if st in (O_COMMA_OR_END, A_COMMA_OR_END):
                 if c == ",":
                     fr.state = O_KEY if fr.is_obj else A_VALUE
                     i += 1
                     continue
-                if c == ("}" if fr.is_obj else "]"):
-                    i += 1
-                    self._close(i)
-                    if self._done:
-                        return i
-                    continue
                 raise JsonStreamError(
                     f"expected ',' or '{'}' if fr.is_obj else ']'}' but found {c!r}", self._pos + i
                 )
             if st in (O_VALUE, A_VALUE, A_VALUE_OR_END):
-                if c == "]" and st == A_VALUE_OR_END:
-                    i += 1
-                    self._close(i)
-                    if self._done:
-                        return i
-                    continue
                 fr.state = O_COMMA_OR_END if fr.is_obj else A_COMMA_OR_END
                 self._start_value(c, i)
                 i += 1
@@ -237,12 +235,6 @@ class IncrementalJsonParser(JsonTree):
                     self._str_shown = False
                     self._parts = []
                     i += 1
-                    continue
-                if c == "}" and st == O_KEY_OR_END:
-                    i += 1
-                    self._close(i)
-                    if self._done:
-                        return i
                     continue
                 raise JsonStreamError(
                     f"expected an object key (a string) but found {c!r}", self._pos + i

@@ -19,7 +19,13 @@ import numpy as np
 
 from instructor_py.errors import ConstraintCompileError, ConstraintError
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
-from instructor_py.local.bitmask import Bitmask, allocate_bitmask, bitmask_words, check_bitmask
+from instructor_py.local.bitmask import (
+    Bitmask,
+    MaskRows,
+    allocate_bitmask,
+    bitmask_words,
+    check_bitmask,
+)
 from instructor_py.local.composite import composite_grammar, dedupe_captures
 from instructor_py.local.constraints import ConstraintSpec
 from instructor_py.local.format_regex import DATE, DATE_TIME, replace_formats
@@ -140,8 +146,7 @@ class LLGuidanceMatcher:
     """
 
     __slots__ = (
-        "_eos", "_ids", "_info", "_m", "_mask", "_mask_ptr", "_n", "_origin", "_stale",
-        "_tail_eos", "_words",
+        "_eos", "_ids", "_info", "_m", "_n", "_origin", "_rows", "_stale", "_tail_eos",
     )  # fmt: skip
 
     def __init__(
@@ -162,9 +167,7 @@ class LLGuidanceMatcher:
         self._ids: list[int] = ids if ids is not None else []
         self._stale = stale
         self._eos = frozenset(info.eos_token_ids)
-        self._words = bitmask_words(info.vocab_size)
-        self._mask: Any = None
-        self._mask_ptr = 0
+        self._rows = MaskRows(bitmask_words(info.vocab_size))
 
     @property
     def raw(self) -> Any:
@@ -176,18 +179,12 @@ class LLGuidanceMatcher:
         return self._n
 
     def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
-        words = self._words
-        if bitmask is not self._mask:  # validate each new array once, then reuse its address
-            check_bitmask(bitmask, 0, words)
-            self._mask = bitmask
-            self._mask_ptr = int(bitmask.ctypes.data)
-        if not 0 <= index < bitmask.shape[0]:
-            check_bitmask(bitmask, index, words)
+        rows = self._rows
+        address = rows.address(bitmask, index)
         if self._m.is_error():
             raise ConstraintError(f"llguidance matcher is in an error state: {self._m.get_error()}")
-        self._m.unsafe_compute_mask_ptr(self._mask_ptr + index * bitmask.strides[0], words * 4)
-        if bitmask.shape[1] > words:
-            bitmask[index, words:] = 0
+        self._m.unsafe_compute_mask_ptr(address, rows.words * 4)
+        rows.clear_tail(bitmask, index)
 
     def _check(self, token_ids: Sequence[int]) -> list[int]:
         ids = list(token_ids)
