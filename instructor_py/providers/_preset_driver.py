@@ -154,6 +154,15 @@ class PresetDriver(ABC, Generic[C, A]):
         for delta in mapper.close():
             yield delta
 
+    def whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any:
+        """The response body a whole answer would have had, from a streamed one (its accumulated
+        ``response`` and the raw records of its first and last deltas): the ``raw_response`` of
+        a streamed call, so that it reads the same as a whole one's."""
+        return self._whole_of_stream(response, first, last)
+
+    @abstractmethod
+    def _whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any: ...
+
     @abstractmethod
     def _payload(self, request: InferenceRequest, *, stream: bool) -> Any: ...
 

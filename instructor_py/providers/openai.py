@@ -5,7 +5,8 @@ response mapping are the pure functions of :mod:`instructor_py.providers.openai_
 holds only the I/O: the SDK call (``max_retries=0``: our ``TransportRetryPolicy`` decides) and the
 exception translation. The SDK's raw-response interface is used so that the JSON body is mapped
 once, by us (``InferenceResponse.raw`` is the response body as a dict; for streams, each
-``InferenceDelta.raw`` is the chunk dict).
+``InferenceDelta.raw`` is the chunk dict, and a streamed call's ``raw_response`` is the body a
+whole answer would have had: :func:`~instructor_py.providers.openai_wire.completion_of_stream`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from instructor_py.providers.http_errors import (
     json_body,
     timeout_error,
 )
-from instructor_py.providers.openai_wire import ChunkMapper, build_params, parse_completion
+from instructor_py.providers.openai_wire import (
+    ChunkMapper,
+    build_params,
+    completion_of_stream,
+    parse_completion,
+)
 from instructor_py.providers.presets import ProviderPreset
 
 NO_KEY = "no-key-needed"
@@ -119,6 +125,9 @@ class OpenAIProvider(PresetDriver[openai.OpenAI, openai.AsyncOpenAI]):
 
     def _parse(self, content: bytes) -> InferenceResponse:
         return parse_completion(json_body(content, self._ctx), self._ctx)
+
+    def _whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any:
+        return completion_of_stream(response, first, last)
 
     def _mapper(self) -> ChunkMapper:
         return ChunkMapper(self._ctx)

@@ -348,7 +348,17 @@ def test_plain_get_streams_and_cuts_a_bad_answer_by_default(
     assert first.stage == "schema" and first.errors[0].startswith("$.age: the answer stopped fitting")
     assert len(first.content) < 5000 and second.succeeded
     assert response.usage.input_tokens == 10 and response.usage.output_tokens == 5  # the delivered one
-    assert response.raw_response is not None
+    raw = response.raw_response  # the body a whole answer would have had, as get() gives it
+    assert second.raw_response is raw
+    if wire == "anthropic":
+        assert raw["type"] == "message" and raw["id"] == "msg_01" and raw["usage"]["output_tokens"] == 5
+        block = raw["content"][-1]
+        assert (block["input"] if mode is OutputMode.TOOLS else json.loads(block["text"].split("```json")[-1].split("```")[0])) == json.loads(GOOD)
+    else:
+        assert raw["object"] == "chat.completion" and raw["id"] == "chatcmpl-1" and raw["usage"]["completion_tokens"] == 5
+        message = raw["choices"][0]["message"]
+        text = message["tool_calls"][0]["function"]["arguments"] if mode is OutputMode.TOOLS else message["content"]
+        assert GOOD in text
 
 
 def test_check_stream_false_makes_get_read_the_whole_answer(scripted_server: ScriptedServer) -> None:
