@@ -13,8 +13,13 @@ When it applies (:func:`check_for`): ``check_stream`` is not ``False``; the mode
 JSON_SCHEMA, TOOLS or MD_JSON; the provider does not enforce the schema itself (the local
 provider decodes under the constraint: ``enforces_schema = True``); the engine extra (llguidance)
 is installed -- without it the SDK works unchecked; and the schema compiles exactly. ``stream()``
-and ``astream()`` are checked by default; ``get()`` receives its answer whole unless
-``check_stream=True`` asks it to stream, so that a bad answer is cut early there too.
+and ``astream()`` are checked by default, and so are ``get()`` and ``aget()`` when the provider
+streams its answers without losing anything a whole answer gives (``streams_answers``: the
+OpenAI-compatible and Anthropic drivers on presets whose streams report usage): they stream so
+that a bad answer is cut early and retried with the precise error
+(:func:`instructor_py.pending._observer`). ``check_stream=True`` makes ``get()`` stream and check
+on any provider; ``check_stream=False`` turns checking off and ``get()`` asks for the answer
+whole.
 
 Bytes are checked in batches of :data:`BATCH` (one native call each, and at the end of the
 document), so an invalid answer is cut within :data:`BATCH` bytes of the first impossible one.
