@@ -21,8 +21,10 @@ that a bad answer is cut early and retried with the precise error
 on any provider; ``check_stream=False`` turns checking off and ``get()`` asks for the answer
 whole.
 
-Bytes are checked in batches of :data:`BATCH` (one native call each, and at the end of the
-document), so an invalid answer is cut within :data:`BATCH` bytes of the first impossible one.
+Bytes are checked in batches of :data:`BATCH` (one native call each), so an invalid answer is
+cut within :data:`BATCH` bytes of the first impossible one; the batch that completes the
+document is left to the pipeline (nothing is left to cut: a short answer that arrives whole costs
+no matcher time).
 The first :data:`CHECKED_BYTES` of each document are checked (every byte of a typical answer):
 the matcher costs about 0.5-0.7 µs a byte, and past that point a cut saves little of what was
 already received; the response pipeline validates the whole answer at the end in any case.
@@ -124,12 +126,14 @@ class DocumentCheck:
         self.received = 0  # bytes of the document checked so far
 
     def feed(self, text: str, *, done: bool) -> StageFailure | None:
-        """Take the document's next text (``done``: the document is complete)."""
-        if self.failure is not None or self.received >= CHECKED_BYTES:
+        """Take the document's next text (``done``: the document is complete). The bytes that
+        complete a document are not checked: nothing is left to cut, and the pipeline judges a
+        complete answer as precisely (``$.age: '25' is not of type 'integer'``)."""
+        if self.failure is not None or self.received >= CHECKED_BYTES or done:
             return self.failure
         self._pending.append(text)
         self._size += len(text)
-        if self._size < BATCH and not done:
+        if self._size < BATCH:
             return None
         chunk = "".join(self._pending)
         self._pending.clear()

@@ -122,11 +122,10 @@ class FaultServer:
                 self.injected["doomed" if i in self.doomed else fault] += 1
             self.model_answers[i] += 1
             self.good_answers[i] += fault is None
-            # a streamed answer with a wrong-typed value is cut by the client's streaming
-            # constraint check before the final usage chunk: that usage is never delivered
-            if not (stream and fault == "invalid_value"):
-                self.usage["input"] += usage[0]
-                self.usage["output"] += usage[1]
+            # every answer here is shorter than the streaming check's batch: a wrong-typed value
+            # arrives whole, is judged by the pipeline, and its usage is delivered
+            self.usage["input"] += usage[0]
+            self.usage["output"] += usage[1]
         if stream:
             events = w.openai_stream(tool_args=args, tool_name=tool, piece=7, finish=False, usage=None)
             events += _finish_events(finish, usage)

@@ -19,13 +19,19 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field
 
-from instructor_py import OutputMode, Sequence, StreamStopped, StructuredOutput, StructuredOutputRetryError
+from instructor_py import (
+    OutputMode,
+    Sequence,
+    StreamStopped,
+    StructuredOutput,
+    StructuredOutputRetryError,
+)
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.streaming.check import BATCH, CHECKED_BYTES, DocumentCheck
+from instructor_py.usage import Usage
 from tests.engine_conformance.maskbench_scoring import find_maskbench_dir
 from tests.servers import Reply, ScriptedServer
 from tests.servers import wire as w
-from instructor_py.usage import Usage
 from tests.streaming.helpers import MODES, WIRES, client, wrap_text
 
 pytest.importorskip("llguidance", reason="streaming constraint checking uses the engine (llguidance)")
@@ -160,37 +166,41 @@ def _variants(value: Any, rng: random.Random) -> list[str]:
     ]
 
 
+def _maskbench() -> Iterator[tuple[str, Any, list[Any]]]:
+    """(file name, schema, test instances) of every maskbench schema."""
+    if MASKBENCH is None:
+        pytest.skip("shared/maskbench not found next to the repository (or above it)")
+    for path in sorted(MASKBENCH.glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        yield path.name, raw["schema"], [test["data"] for test in raw.get("tests", [])]
+
+
 def test_property_valid_maskbench_instances_are_never_cut() -> None:
     """Every valid object instance of every maskbench schema (valid by the pipeline's own
     jsonschema check), in two spellings (key order shuffled, whitespace, escapes), fed through
     the document check in random chunks: never rejected. And the check is not vacuous: invalid
     instances are rejected."""
-    if MASKBENCH is None:
-        pytest.skip("shared/maskbench not found next to the repository (or above it)")
     rng = random.Random(13)
     checked = rejected_invalid = 0
-    for path in sorted(MASKBENCH.glob("*.json")):
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        schema = raw["schema"]
+    for name, schema, instances in _maskbench():
         validator = Draft202012Validator(schema)
         prototype = AnswerMatcher(schema)
-        assert prototype.exact, path.name
-        for test in raw.get("tests", []):
-            data = test["data"]
+        assert prototype.exact, name
+        for data in instances:
             if not isinstance(data, dict):
                 continue
             if not validator.is_valid(data):
                 rejected_invalid += prototype.fresh().feed(json.dumps(data).encode()) is not None
                 continue
             for text in _variants(data, rng):
-                assert prototype.fresh().feed(text.encode()) is None, (path.name, text)
+                assert prototype.fresh().feed(text.encode()) is None, (name, text)
                 check = DocumentCheck(prototype.fresh(), schema)
                 at = 0
                 while at < len(text):
                     size = rng.choice([1, 7, BATCH, 3 * BATCH])
                     piece = text[at : at + size]
                     at += size
-                    assert check.feed(piece, done=at >= len(text)) is None, (path.name, text)
+                    assert check.feed(piece, done=at >= len(text)) is None, (name, text)
                 checked += 1
     assert checked > 1000
     assert rejected_invalid > 100
@@ -201,14 +211,10 @@ def test_property_get_never_cuts_a_valid_maskbench_instance() -> None:
     maskbench schema (spelled with shuffled keys and whitespace), a provider that streams its
     answers in random chunks is checked by default and never cut; the pipeline's own verdict
     is the same as with ``check_stream=False``."""
-    if MASKBENCH is None:
-        pytest.skip("shared/maskbench not found next to the repository (or above it)")
     rng = random.Random(7)
     streamed = answered = 0
-    for path in sorted(MASKBENCH.glob("*.json")):
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        schema = raw["schema"]
-        valid = [t["data"] for t in raw.get("tests", []) if isinstance(t["data"], dict) and Draft202012Validator(schema).is_valid(t["data"])]
+    for name, schema, instances in _maskbench():
+        valid = [data for data in instances if isinstance(data, dict) and Draft202012Validator(schema).is_valid(data)]
         if not valid or schema.get("type") != "object":  # the SDK's JSON-schema models are objects
             continue
         text = _variants(rng.choice(valid), rng)[1]
@@ -219,13 +225,13 @@ def test_property_get_never_cuts_a_valid_maskbench_instance() -> None:
             checked: Any = builder.on_event(StreamStopped, stopped.append).get()
         except Exception as error:  # the schema or answer is one the pipeline refuses
             checked = type(error)
-        assert not stopped, (path.name, text, stopped)
+        assert not stopped, (name, text, stopped)
         plain = ChunkProvider(text)
         try:
             unchecked: Any = StructuredOutput().with_provider(plain).with_(messages="x", response_model=schema, max_retries=0, check_stream=False).get()
         except Exception as error:
             unchecked = type(error)
-        assert checked == unchecked, path.name
+        assert checked == unchecked, name
         streamed += provider.calls == ["stream"]
         answered += not isinstance(checked, type)
     assert streamed > 300 and answered > 300, (streamed, answered)
