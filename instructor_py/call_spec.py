@@ -40,8 +40,9 @@ class CallSpec:
     """What to ask (messages, system, prompt, examples), what to get back (response model, mode,
     tool, validators, transformers, output conversion), how (model, options) and how to recover
     (validation retries, transport retries, streaming constraint checking: ``check_stream``
-    ``None`` checks streamed calls, ``True`` also makes ``get()`` stream to be checked,
-    ``False`` turns it off; see :mod:`instructor_py.streaming.check`)."""
+    ``None`` checks streamed calls and ``get()`` on providers that stream their answers,
+    ``True`` makes ``get()`` stream to be checked on any provider, ``False`` turns it off; see
+    :mod:`instructor_py.streaming.check`)."""
 
     messages: tuple[Message, ...] = ()
     response_model: ResponseModel | None = None

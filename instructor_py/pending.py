@@ -106,9 +106,11 @@ async def _acquire(lock: threading.Lock) -> None:
 
 
 def _observer(plan: ExecutionPlan) -> RunObserver:
-    """A plain run, or a streamed one when ``check_stream=True`` asks ``get()`` to check the
-    answer as it arrives (:mod:`instructor_py.streaming.check`)."""
-    if plan.spec.check_stream:
+    """A plain run, or a streamed one that checks the answer as it arrives
+    (:mod:`instructor_py.streaming.check`): by default when the provider streams its answers
+    (``streams_answers``), always with ``check_stream=True``, never with ``False``."""
+    wanted = plan.spec.check_stream
+    if wanted or (wanted is None and getattr(plan.provider, "streams_answers", False)):
         from instructor_py.streaming.session import StreamSession
 
         session = StreamSession(plan, streamed=False)

@@ -49,3 +49,40 @@ def test_the_local_provider_and_its_options_are_reachable_from_instructor_py_loc
     assert {"LocalProvider", "LocalGeneration", "ModelOptions", "SamplingParams"} <= set(local.__all__)
     provider = local.LocalProvider.from_options(max_tokens=64)
     assert provider.max_tokens == 64 and provider.enforces_schema
+
+
+def test_instructor_py_local_exports_the_engine_toolkit() -> None:
+    toolkit = {
+        "ConstraintSpec", "ConstraintOptions", "StructuredOutputOrchestrator", "AsyncStructuredOutputOrchestrator",
+        "TokenizerInfo", "Backend", "BackendMatcher", "Matcher", "CompiledGrammarHandle", "BatchProcessor",
+        "allocate_bitmask", "apply_bitmask", "apply_bitmask_batch", "StructuringEngine", "LlamaDecoder",
+        "GuidanceBackend", "OrchestratorStats", "ChatTemplate",
+    }  # fmt: skip
+    assert toolkit <= set(local.__all__), toolkit - set(local.__all__)
+    for name in toolkit:
+        assert getattr(local, name) is not None, name
+
+
+def test_on_event_is_typed_by_the_event_class(tmp_path: object) -> None:
+    """mypy reads the handler's argument as the event class it was registered for: a handler of
+    another event class is a type error."""
+    from pathlib import Path
+
+    from mypy import api
+
+    snippet = Path(str(tmp_path)) / "typed_events.py"
+    snippet.write_text(
+        "from typing_extensions import assert_type\n"
+        "from instructor_py import RetryScheduled, StreamStopped, StructuredOutput\n"
+        "def on_stop(event: StreamStopped) -> None:\n"
+        "    assert_type(event.received_bytes, int)\n"
+        "def on_retry(event: RetryScheduled) -> None: ...\n"
+        "StructuredOutput().on_event(StreamStopped, on_stop)\n"
+        "StructuredOutput().on_event(StreamStopped, lambda e: assert_type(e, StreamStopped))\n"
+        "StructuredOutput().on_event(StreamStopped, on_retry)  # the one error\n",
+        encoding="utf-8",
+    )
+    out, _, status = api.run(["--strict", "--follow-imports=silent", str(snippet)])
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert status == 1 and len(errors) == 1, out
+    assert ":8:" in errors[0] and "on_event" in errors[0], out

@@ -49,6 +49,43 @@ def check_bitmask(bitmask: object, index: int, min_words: int) -> Bitmask:
     return bitmask
 
 
+class MaskRows:
+    """Where a matcher that writes masks natively puts row ``index`` of a caller's bitmask: each
+    new array is validated once (:func:`check_bitmask`) and its address reused, the last row's
+    address is cached (a decode loop fills the same row every step); a row past the batch is
+    refused. ``pad``: the array has words past the matcher's own (a wider mask shared with another
+    vocabulary), which :meth:`clear_tail` zeroes."""
+
+    __slots__ = ("_address", "_array", "_base", "_index", "nbytes", "pad", "words")
+
+    def __init__(self, words: int) -> None:
+        self.words = words
+        self.nbytes = words * 4
+        self.pad = False
+        self._array: object = None
+        self._base = 0
+        self._index = -1
+        self._address = 0
+
+    def address(self, bitmask: Bitmask, index: int) -> int:
+        if bitmask is self._array and index == self._index:
+            return self._address
+        if bitmask is not self._array:
+            check_bitmask(bitmask, 0, self.words)
+            self._array = bitmask
+            self._base = int(bitmask.ctypes.data)
+            self.pad = bitmask.shape[1] > self.words
+        if not 0 <= index < bitmask.shape[0]:
+            check_bitmask(bitmask, index, self.words)
+        self._index = index
+        self._address = self._base + index * int(bitmask.strides[0])
+        return self._address
+
+    def clear_tail(self, bitmask: Bitmask, index: int) -> None:
+        if self.pad:
+            bitmask[index, self.words :] = 0
+
+
 def unpack_bits(bitmask_row: npt.NDArray[np.int32], n: int) -> npt.NDArray[np.bool_]:
     """Booleans for tokens ``0..n-1`` (True = allowed)."""
     row = np.ascontiguousarray(bitmask_row, dtype=np.int32)

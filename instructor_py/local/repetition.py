@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from instructor_py.pipeline.failures import json_path
+from instructor_py.pipeline.json_scan import closed, structure
 
 __all__ = ["Repetition", "RepetitionDetector", "json_path_at"]
 
@@ -168,24 +169,12 @@ def json_path_at(text: str) -> str:
     """The JSON path of the value that is open at the end of ``text`` (a JSON prefix): ``$`` at
     the top, ``$.key`` inside an object member, ``$.list[2]`` inside an array item."""
     stack: list[_Frame] = []
-    in_string = escape = is_key = False
-    string_start = 0
-    for i, ch in enumerate(text):
-        if in_string:
-            if escape:
-                escape = False
-            elif ch == "\\":
-                escape = True
-            elif ch == '"':
-                in_string = False
-                if is_key:
-                    stack[-1].member = _unescape(text[string_start + 1 : i])
-            continue
+    for token in structure(text):
+        ch = token.group()[0]
         top = stack[-1] if stack else None
         if ch == '"':
-            in_string = True
-            string_start = i
-            is_key = top is not None and top.is_object and top.expects_key
+            if top is not None and top.is_object and top.expects_key and closed(token):
+                top.member = _unescape(token.group()[1:-1])
         elif ch == "{":
             stack.append(_Frame(True, None, expects_key=True))
         elif ch == "[":

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from instructor_py.pipeline.json_scan import structure
+
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?(.*?)```", re.DOTALL)
 
 _REASONING_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
@@ -112,44 +114,23 @@ def balanced_end(text: str, start: int) -> int | None:
     """Index just past the bracket that closes the one at ``text[start]`` (``{`` or ``[``), or
     ``None`` when it is never closed. Brackets inside JSON strings are ignored."""
     depth = 0
-    in_string = False
-    escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
+    for token in structure(text, start):
+        ch = token.group()[0]
+        if ch in "{[":
             depth += 1
         elif ch in "}]":
             depth -= 1
             if depth == 0:
-                return i + 1
+                return token.end()
     return None
 
 
 def bracket_depth(text: str) -> int:
     """The deepest nesting of ``{``/``[`` in ``text`` outside JSON strings (linear)."""
     depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
+    for token in structure(text):
+        ch = token.group()[0]
+        if ch in "{[":
             depth += 1
             deepest = max(deepest, depth)
         elif ch in "}]":

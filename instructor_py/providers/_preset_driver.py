@@ -89,6 +89,13 @@ class PresetDriver(ABC, Generic[C, A]):
     def supported_modes(self) -> frozenset[OutputMode]:
         return self._preset.supported_modes
 
+    @property
+    def streams_answers(self) -> bool:
+        """Whether ``get()`` streams this driver's answers (so that streaming constraint checking
+        cuts a bad one early) without losing anything a whole answer gives: the preset's streams
+        report usage. Presets whose streams carry no usage keep ``get()`` whole."""
+        return self._preset.stream_usage
+
     # -- client lifecycle ---------------------------------------------------------------------
 
     def _sync(self) -> C:
@@ -146,6 +153,15 @@ class PresetDriver(ABC, Generic[C, A]):
                 yield delta
         for delta in mapper.close():
             yield delta
+
+    def whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any:
+        """The response body a whole answer would have had, from a streamed one (its accumulated
+        ``response`` and the raw records of its first and last deltas): the ``raw_response`` of
+        a streamed call, so that it reads the same as a whole one's."""
+        return self._whole_of_stream(response, first, last)
+
+    @abstractmethod
+    def _whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any: ...
 
     @abstractmethod
     def _payload(self, request: InferenceRequest, *, stream: bool) -> Any: ...

@@ -23,6 +23,7 @@ class DeltaAccumulator:
         "_content",
         "_detail",
         "_finish",
+        "_first_raw",
         "_other_tool",
         "_raw",
         "_tool_id",
@@ -40,6 +41,12 @@ class DeltaAccumulator:
         self._detail: str | None = None
         self._usage: Usage | None = None
         self._raw: Any = None
+        self._first_raw: Any = None
+
+    @property
+    def first_raw(self) -> Any:
+        """The first raw record a delta carried (a stream's envelope: id, model...)."""
+        return self._first_raw
 
     @property
     def in_tool_call(self) -> bool:
@@ -49,6 +56,8 @@ class DeltaAccumulator:
     def add(self, delta: InferenceDelta) -> str:
         """Take one delta; returns the argument text it added to the first tool call ("" if
         none)."""
+        if self._first_raw is None:
+            self._first_raw = delta.raw
         self._raw = delta.raw
         if delta.finish_reason:
             self._finish = delta.finish_reason

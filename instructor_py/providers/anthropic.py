@@ -20,6 +20,7 @@ from instructor_py.providers.anthropic_wire import (
     API_VERSION,
     EventMapper,
     build_body,
+    message_of_stream,
     parse_message,
 )
 from instructor_py.providers.base import InferenceRequest, InferenceResponse
@@ -71,6 +72,9 @@ class AnthropicProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
 
     def _parse(self, content: bytes) -> InferenceResponse:
         return parse_message(json_body(content, self._ctx), self._ctx)
+
+    def _whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any:
+        return message_of_stream(response, first, last)
 
     def _mapper(self) -> EventMapper:
         return EventMapper(self._ctx)

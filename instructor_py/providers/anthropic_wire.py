@@ -209,6 +209,31 @@ def parse_message(body: Any, ctx: ErrorContext) -> InferenceResponse:
     )
 
 
+def message_of_stream(response: InferenceResponse, first: Any, last: Any) -> dict[str, Any]:
+    """The Messages API body a whole answer would have had, from a streamed one (the accumulated
+    ``response``; ``first``: the ``message_start`` event, ``last``: the ``message_delta``): what
+    ``get()`` reports as ``raw_response`` when it streamed."""
+    start = first.get("message") if isinstance(first, Mapping) else None
+    body: dict[str, Any] = dict(start) if isinstance(start, Mapping) else {"type": "message"}
+    content: list[dict[str, Any]] = []
+    if response.content:
+        content.append({"type": "text", "text": response.content})
+    for call in response.tool_calls:
+        content.append(
+            {"type": "tool_use", "id": call.id, "name": call.name, "input": _tool_input(call.arguments)}
+        )
+    body["content"] = content
+    delta = last.get("delta") if isinstance(last, Mapping) else None
+    if isinstance(delta, Mapping):
+        body["stop_reason"] = delta.get("stop_reason")
+        body["stop_sequence"] = delta.get("stop_sequence")
+    usage = dict(body.get("usage") or {})
+    final = last.get("usage") if isinstance(last, Mapping) else None
+    usage.update(final if isinstance(final, Mapping) else {})
+    body["usage"] = usage
+    return body
+
+
 class EventMapper(StreamMapper):
     """Stateful mapping of a Messages SSE byte stream to :class:`InferenceDelta`: text deltas
     and the first ``tool_use`` block's ``input_json_delta`` s. :meth:`close` raises
@@ -239,6 +264,7 @@ class EventMapper(StreamMapper):
         if kind == "message_start":
             usage = parse_usage((obj.get("message") or {}).get("usage"))
             self._input_tokens = usage.input_tokens
+            out.append(InferenceDelta(raw=obj))  # the envelope (id, model) of the whole answer
         elif kind == "content_block_start":
             block = obj.get("content_block") or {}
             if block.get("type") == "tool_use" and self._tool_block is None:

@@ -107,6 +107,28 @@ def body_message(body: Any) -> str:
     return ""
 
 
+_BAD_REQUEST = (
+    BadRequestError,
+    "{where} rejected the request{said}. Check the options, the model name and whether this "
+    "model supports the output mode.",
+)
+_CLIENT_ERRORS: dict[int, tuple[type[ProviderError], str]] = {
+    403: (
+        PermissionDeniedError,
+        "{where} denied permission{said}. Check that the key in {key} has access to this model "
+        "and endpoint.",
+    ),
+    404: (
+        NotFoundError,
+        "{where} answered 'not found'{said}. Check the model name and the base URL ({base_url}).",
+    ),
+    400: _BAD_REQUEST,
+    413: _BAD_REQUEST,
+    422: _BAD_REQUEST,
+}
+"""The client errors that need only a message: status -> (error class, message template)."""
+
+
 def error_for_status(
     status: int, headers: Mapping[str, str], body: Any, ctx: ErrorContext
 ) -> ProviderError:
@@ -144,27 +166,13 @@ def error_for_status(
             status=status,
             retry_after=parse_retry_after(headers),
         )
-    if status == 403:
-        return PermissionDeniedError(
-            f"{where} denied permission{said}. Check that the key in "
-            f"{ctx.api_key_env or 'api_key'} has access to this model and endpoint.",
-            provider=ctx.provider,
-            status=status,
+    known = _CLIENT_ERRORS.get(status)
+    if known is not None:
+        kind, text = known
+        message = text.format(
+            where=where, said=said, key=ctx.api_key_env or "api_key", base_url=ctx.base_url
         )
-    if status == 404:
-        return NotFoundError(
-            f"{where} answered 'not found'{said}. Check the model name and the base URL "
-            f"({ctx.base_url}).",
-            provider=ctx.provider,
-            status=status,
-        )
-    if status in (400, 413, 422):
-        return BadRequestError(
-            f"{where} rejected the request{said}. Check the options, the model name and "
-            "whether this model supports the output mode.",
-            provider=ctx.provider,
-            status=status,
-        )
+        return kind(message, provider=ctx.provider, status=status)
     return ProviderError(f"{where} returned an error{said}.", provider=ctx.provider, status=status)
 
 

@@ -5,7 +5,8 @@ response mapping are the pure functions of :mod:`instructor_py.providers.openai_
 holds only the I/O: the SDK call (``max_retries=0``: our ``TransportRetryPolicy`` decides) and the
 exception translation. The SDK's raw-response interface is used so that the JSON body is mapped
 once, by us (``InferenceResponse.raw`` is the response body as a dict; for streams, each
-``InferenceDelta.raw`` is the chunk dict).
+``InferenceDelta.raw`` is the chunk dict, and a streamed call's ``raw_response`` is the body a
+whole answer would have had: :func:`~instructor_py.providers.openai_wire.completion_of_stream`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from instructor_py.providers.http_errors import (
     json_body,
     timeout_error,
 )
-from instructor_py.providers.openai_wire import ChunkMapper, build_params, parse_completion
+from instructor_py.providers.openai_wire import (
+    ChunkMapper,
+    build_params,
+    completion_of_stream,
+    parse_completion,
+)
 from instructor_py.providers.presets import ProviderPreset
 
 NO_KEY = "no-key-needed"
@@ -50,6 +56,22 @@ def _translate(ctx: ErrorContext, *, streaming: bool = False) -> Iterator[None]:
         raise ProviderError(
             f"{ctx.provider} failed: {type(err).__name__}.", provider=ctx.provider
         ) from None
+
+
+def sdk_arguments(params: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``chat.completions.create`` for ``params``, the request body that
+    :func:`build_params` already wrote in wire JSON: only ``model`` (and an empty ``messages``)
+    pass through the SDK's TypedDict transform, the rest -- ``stream`` included, so that the
+    SDK's own streaming machinery is not engaged: ``with_streaming_response`` hands us the bytes --
+    rides in ``extra_body``, which the SDK merges into the JSON body as it is. The transform of a
+    whole payload re-walks every message and schema and costs about a third of a call's client CPU
+    (``benchmarks/sdk_overhead.py``); the body sent is the same."""
+    body = dict(params)
+    model = body.pop("model")
+    extra = body.pop("extra_body", None)
+    if extra:
+        body.update(extra)
+    return {"model": model, "messages": (), "extra_body": body}
 
 
 class OpenAIProvider(PresetDriver[openai.OpenAI, openai.AsyncOpenAI]):
@@ -99,10 +121,13 @@ class OpenAIProvider(PresetDriver[openai.OpenAI, openai.AsyncOpenAI]):
         await client.close()
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> dict[str, Any]:
-        return build_params(request, self._preset, stream=stream)
+        return sdk_arguments(build_params(request, self._preset, stream=stream))
 
     def _parse(self, content: bytes) -> InferenceResponse:
         return parse_completion(json_body(content, self._ctx), self._ctx)
+
+    def _whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any:
+        return completion_of_stream(response, first, last)
 
     def _mapper(self) -> ChunkMapper:
         return ChunkMapper(self._ctx)

@@ -211,6 +211,28 @@ def parse_completion(body: Any, ctx: ErrorContext) -> InferenceResponse:
     )
 
 
+def completion_of_stream(response: InferenceResponse, first: Any, last: Any) -> dict[str, Any]:
+    """The ``chat.completion`` body a whole answer would have had, from a streamed one (the
+    accumulated ``response``, the first and the last chunk): what ``get()`` reports as
+    ``raw_response`` when it streamed."""
+    envelope = first if isinstance(first, Mapping) else {}
+    message: dict[str, Any] = {"role": "assistant", "content": response.content or None}
+    if response.tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in response.tool_calls
+        ]
+    body: dict[str, Any] = {
+        key: envelope[key] for key in ("id", "created", "model", "system_fingerprint") if key in envelope
+    }
+    body["object"] = "chat.completion"
+    body["choices"] = [{"index": 0, "message": message, "finish_reason": response.finish_reason}]
+    usage = last.get("usage") if isinstance(last, Mapping) else None
+    if usage:
+        body["usage"] = usage
+    return body
+
+
 def _arguments_text(arguments: Any) -> str:
     if arguments is None:
         return ""

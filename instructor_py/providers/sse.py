@@ -1,7 +1,8 @@
 """An incremental Server-Sent Events decoder (bytes in, events out), shared by the drivers.
 
 Bytes may arrive split anywhere (inside a line, inside a multi-byte UTF-8 character): lines are
-decoded only once complete, and every byte is scanned once. Lines end with ``\\n`` or ``\\r\\n``.
+decoded only once complete (all the complete lines of a chunk at once), and every byte is scanned
+once. Lines end with ``\\n`` or ``\\r\\n``.
 """
 
 from __future__ import annotations
@@ -37,23 +38,21 @@ class SSEDecoder:
             self.head += chunk[: self.HEAD_LIMIT - len(self.head)]
         buffer = self._buffer
         buffer += chunk
+        end = buffer.rfind(b"\n", self._scan_from)
+        if end < 0:
+            self._scan_from = len(buffer)
+            return []
+        # the complete lines, decoded at once (a character split across chunks is never cut:
+        # only whole lines are decoded)
+        complete = buffer[:end].decode("utf-8", errors="replace")
+        del buffer[: end + 1]
+        self._scan_from = len(buffer)
         events: list[SSEEvent] = []
-        start = 0
-        while True:
-            end = buffer.find(b"\n", max(start, self._scan_from))
-            if end < 0:
-                break
-            line = bytes(buffer[start:end])
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            start = end + 1
-            event = self._line(line.decode("utf-8", errors="replace"))
+        for line in complete.split("\n"):
+            event = self._line(line[:-1] if line.endswith("\r") else line)
             if event is not None:
                 events.append(event)
         self.events_seen += len(events)
-        if start:
-            del buffer[:start]
-        self._scan_from = len(buffer)
         return events
 
     def close(self) -> list[SSEEvent]:

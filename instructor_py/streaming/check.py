@@ -13,11 +13,18 @@ When it applies (:func:`check_for`): ``check_stream`` is not ``False``; the mode
 JSON_SCHEMA, TOOLS or MD_JSON; the provider does not enforce the schema itself (the local
 provider decodes under the constraint: ``enforces_schema = True``); the engine extra (llguidance)
 is installed -- without it the SDK works unchecked; and the schema compiles exactly. ``stream()``
-and ``astream()`` are checked by default; ``get()`` receives its answer whole unless
-``check_stream=True`` asks it to stream, so that a bad answer is cut early there too.
+and ``astream()`` are checked by default, and so are ``get()`` and ``aget()`` when the provider
+streams its answers without losing anything a whole answer gives (``streams_answers``: the
+OpenAI-compatible and Anthropic drivers on presets whose streams report usage): they stream so
+that a bad answer is cut early and retried with the precise error
+(:func:`instructor_py.pending._observer`). ``check_stream=True`` makes ``get()`` stream and check
+on any provider; ``check_stream=False`` turns checking off and ``get()`` asks for the answer
+whole.
 
-Bytes are checked in batches of :data:`BATCH` (one native call each, and at the end of the
-document), so an invalid answer is cut within :data:`BATCH` bytes of the first impossible one.
+Bytes are checked in batches of :data:`BATCH` (one native call each), so an invalid answer is
+cut within :data:`BATCH` bytes of the first impossible one; the batch that completes the
+document is left to the pipeline (nothing is left to cut: a short answer that arrives whole costs
+no matcher time).
 The first :data:`CHECKED_BYTES` of each document are checked (every byte of a typical answer):
 the matcher costs about 0.5-0.7 µs a byte, and past that point a cut saves little of what was
 already received; the response pipeline validates the whole answer at the end in any case.
@@ -25,6 +32,8 @@ already received; the response pipeline validates the whole answer at the end in
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -52,7 +61,9 @@ def check_for(plan: ExecutionPlan, *, streamed: bool) -> Callable[[], DocumentCh
     """A factory of checks for the documents of ``plan``'s answers, or ``None`` when checking
     does not apply (module docstring)."""
     wanted = plan.spec.check_stream
-    if wanted is False or (wanted is None and not streamed):
+    if wanted is False:
+        return None
+    if wanted is None and not streamed and not getattr(plan.provider, "streams_answers", False):
         return None
     if plan.request.mode not in CHECKED_MODES or getattr(plan.provider, "enforces_schema", False):
         return None
@@ -63,7 +74,29 @@ def check_for(plan: ExecutionPlan, *, streamed: bool) -> Callable[[], DocumentCh
     return lambda: DocumentCheck(make(), schema)
 
 
+_FACTORIES: OrderedDict[int, tuple[Mapping[str, Any], Callable[[], AnswerCheck] | None]] = OrderedDict()
+_FACTORIES_SIZE = 64
+_FACTORIES_LOCK = threading.Lock()
+
+
 def _engine_matchers(schema: Mapping[str, Any]) -> Callable[[], AnswerCheck] | None:
+    """The matcher factory of ``schema``, kept per schema object (a builder's calls share their
+    response model's schema, so ``get()`` does not rebuild the checking grammar each time)."""
+    key = id(schema)
+    with _FACTORIES_LOCK:
+        kept = _FACTORIES.get(key)
+        if kept is not None and kept[0] is schema:
+            _FACTORIES.move_to_end(key)
+            return kept[1]
+    made = _compile_matchers(schema)
+    with _FACTORIES_LOCK:
+        _FACTORIES[key] = (schema, made)  # the entry keeps the schema alive: its id stays its own
+        while len(_FACTORIES) > _FACTORIES_SIZE:
+            _FACTORIES.popitem(last=False)
+    return made
+
+
+def _compile_matchers(schema: Mapping[str, Any]) -> Callable[[], AnswerCheck] | None:
     try:
         from instructor_py.local.answer_check import AnswerMatcher
     except ImportError:  # no local extra: answers are validated at the end only
@@ -93,12 +126,14 @@ class DocumentCheck:
         self.received = 0  # bytes of the document checked so far
 
     def feed(self, text: str, *, done: bool) -> StageFailure | None:
-        """Take the document's next text (``done``: the document is complete)."""
-        if self.failure is not None or self.received >= CHECKED_BYTES:
+        """Take the document's next text (``done``: the document is complete). The bytes that
+        complete a document are not checked: nothing is left to cut, and the pipeline judges a
+        complete answer as precisely (``$.age: '25' is not of type 'integer'``)."""
+        if self.failure is not None or self.received >= CHECKED_BYTES or done:
             return self.failure
         self._pending.append(text)
         self._size += len(text)
-        if self._size < BATCH and not done:
+        if self._size < BATCH:
             return None
         chunk = "".join(self._pending)
         self._pending.clear()

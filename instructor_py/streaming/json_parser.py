@@ -65,6 +65,19 @@ _L_UNI: Final = 3
 _L_NUM: Final = 4
 _L_LIT: Final = 5
 
+# the states in which a closing bracket ends the open container
+_OBJECT_ENDS: Final = (O_COMMA_OR_END, O_KEY_OR_END)
+_ARRAY_ENDS: Final = (A_COMMA_OR_END, A_VALUE_OR_END)
+
+# what a state expected when another character came
+_EXPECTED: Final = {
+    O_COMMA_OR_END: "expected ',' or '}'",
+    O_KEY: "expected an object key (a string)",
+    O_KEY_OR_END: "expected an object key (a string)",
+    O_COLON: "expected ':' after an object key",
+    A_COMMA_OR_END: "expected ',' or ']'",
+}
+
 _WS = re.compile(r"[ \t\n\r]*")
 _STR_RUN = re.compile(r'[^"\\]*')
 _NUM_RUN = re.compile(r"[0-9eE.+\-]*")
@@ -205,32 +218,20 @@ class IncrementalJsonParser(JsonTree):
                 continue
             fr = stack[-1]
             st = fr.state
+            # the character each state expects most is handled first; a closing bracket (or an
+            # error) falls through to the end
             if st in (O_COMMA_OR_END, A_COMMA_OR_END):
                 if c == ",":
                     fr.state = O_KEY if fr.is_obj else A_VALUE
                     i += 1
                     continue
-                if c == ("}" if fr.is_obj else "]"):
+            elif st in (O_VALUE, A_VALUE, A_VALUE_OR_END):
+                if c != "]" or st != A_VALUE_OR_END:
+                    fr.state = O_COMMA_OR_END if fr.is_obj else A_COMMA_OR_END
+                    self._start_value(c, i)
                     i += 1
-                    self._close(i)
-                    if self._done:
-                        return i
                     continue
-                raise JsonStreamError(
-                    f"expected ',' or '{'}' if fr.is_obj else ']'}' but found {c!r}", self._pos + i
-                )
-            if st in (O_VALUE, A_VALUE, A_VALUE_OR_END):
-                if c == "]" and st == A_VALUE_OR_END:
-                    i += 1
-                    self._close(i)
-                    if self._done:
-                        return i
-                    continue
-                fr.state = O_COMMA_OR_END if fr.is_obj else A_COMMA_OR_END
-                self._start_value(c, i)
-                i += 1
-                continue
-            if st in (O_KEY, O_KEY_OR_END):
+            elif st in (O_KEY, O_KEY_OR_END):
                 if c == '"':
                     self._lex = _L_STR
                     self._str_is_key = True
@@ -238,22 +239,17 @@ class IncrementalJsonParser(JsonTree):
                     self._parts = []
                     i += 1
                     continue
-                if c == "}" and st == O_KEY_OR_END:
-                    i += 1
-                    self._close(i)
-                    if self._done:
-                        return i
-                    continue
-                raise JsonStreamError(
-                    f"expected an object key (a string) but found {c!r}", self._pos + i
-                )
-            # O_COLON
-            if c != ":":
-                raise JsonStreamError(
-                    f"expected ':' after an object key but found {c!r}", self._pos + i
-                )
-            fr.state = O_VALUE
-            i += 1
+            elif c == ":":  # O_COLON
+                fr.state = O_VALUE
+                i += 1
+                continue
+            if (c == "}" and st in _OBJECT_ENDS) or (c == "]" and st in _ARRAY_ENDS):
+                i += 1
+                self._close(i)
+                if self._done:
+                    return i
+                continue
+            raise JsonStreamError(f"{_EXPECTED[st]} but found {c!r}", self._pos + i)
         self._pos += n
         return n
 

@@ -12,6 +12,7 @@ sequence items, ``responses()`` snapshots and void markers.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from instructor_py.attempts import Attempt
@@ -72,6 +73,7 @@ class StreamSession(RunObserver):
         self._streamed = streamed
         self._items_only = False
         self._make_check = check_for(plan, streamed=streamed)
+        self._whole = getattr(plan.provider, "whole_of_stream", None)
         self._spec: PartialSpec = partial_spec(plan.context.response_model)
         self._tools = plan.request.mode is OutputMode.TOOLS
         self._partial_strings = partial_strings
@@ -228,7 +230,13 @@ class StreamSession(RunObserver):
         )
 
     def response(self) -> InferenceResponse:
-        return self._answer.response()
+        """The try's answer; a driver that can (``whole_of_stream``) makes its ``raw`` the body
+        a whole answer would have had."""
+        answer = self._answer
+        response = answer.response()
+        if self._whole is None or response.raw is None:
+            return response
+        return replace(response, raw=self._whole(response, answer.first_raw, response.raw))
 
     def finish(self, final: StructuredOutputResponse[Any]) -> list[StreamOutput]:
         if self._tracker is None:

@@ -133,7 +133,9 @@ def test_stream_text_and_tool_json(scripted_server: ScriptedServer, seed: int) -
     assert [d.finish_reason for d in deltas if d.finish_reason] == ["stop"]
     deltas = list(driver.stream(request()))
     assert "".join(d.tool_arguments for d in deltas) == tool_json
-    assert deltas[0].tool_name == "response" and deltas[0].tool_call_id == "toolu_01"
+    assert deltas[0].raw["type"] == "message_start"  # the envelope (id, model) comes first
+    opening = next(d for d in deltas if d.tool_name or d.tool_call_id)
+    assert opening.tool_name == "response" and opening.tool_call_id == "toolu_01"
     assert deltas[-1].usage == Usage(11, 4) and deltas[-1].finish_reason == "tool_calls"
 
 

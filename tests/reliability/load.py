@@ -94,44 +94,45 @@ class FaultServer:
         match = _ID.search(str(first_user["content"]))
         assert match is not None, first_user
         i = int(match.group(1))
-        stream = bool(body.get("stream"))
-        tool = body["tools"][0]["function"]["name"]
+        stream = bool(body.get("stream"))  # get() streams too (to check the answer as it arrives)
+        function = body["tools"][0]["function"]
+        tool = function["name"]
+        sequence = "items" in function["parameters"].get("properties", {})
         with self.lock:
             self.hits[i] += 1
             hit = self.hits[i]
         fault = self.fault_for(i, hit)
         usage = (10 + i % 5, 3 + hit % 4)
         if fault is None:
-            args = json.dumps({"items": [p.model_dump() for p in pieces_of(i)]} if stream else item_of(i).model_dump())
+            args = json.dumps({"items": [p.model_dump() for p in pieces_of(i)]} if sequence else item_of(i).model_dump())
             finish = "tool_calls"
         elif fault == "invalid_json":
             args, finish = '{"id": ' + str(i) + ', "name": ', "tool_calls"
         elif fault == "invalid_value":
-            bad = {"items": [{"id": i, "k": 0}, {"id": i, "k": "one"}]} if stream else {"id": "abc", "name": 5}
+            bad = {"items": [{"id": i, "k": 0}, {"id": i, "k": "one"}]} if sequence else {"id": "abc", "name": 5}
             args, finish = json.dumps(bad), "tool_calls"
         elif fault == "truncated":
             args, finish = '{"id": ' + str(i), "length"
         else:
             with self.lock:
                 self.injected[fault] += 1
-            return self._transport_fault(fault, i, stream, tool)
+            return self._transport_fault(fault, i, stream, sequence, tool)
         with self.lock:
             if fault is not None:
                 self.injected["doomed" if i in self.doomed else fault] += 1
             self.model_answers[i] += 1
             self.good_answers[i] += fault is None
-            # a streamed answer with a wrong-typed value is cut by the client's streaming
-            # constraint check before the final usage chunk: that usage is never delivered
-            if not (stream and fault == "invalid_value"):
-                self.usage["input"] += usage[0]
-                self.usage["output"] += usage[1]
+            # every answer here is shorter than the streaming check's batch: a wrong-typed value
+            # arrives whole, is judged by the pipeline, and its usage is delivered
+            self.usage["input"] += usage[0]
+            self.usage["output"] += usage[1]
         if stream:
             events = w.openai_stream(tool_args=args, tool_name=tool, piece=7, finish=False, usage=None)
             events += _finish_events(finish, usage)
             return Reply.sse(events, chunk_sizes=(24, 96), seed=hit)
         return Reply.json(w.openai_chat(tool_args=args, tool_name=tool, usage=usage, finish=finish))
 
-    def _transport_fault(self, fault: str, i: int, stream: bool, tool: str) -> Reply:
+    def _transport_fault(self, fault: str, i: int, stream: bool, sequence: bool, tool: str) -> Reply:
         if fault == "429_retry_after":
             return Reply.error(429, "slow down", kind="rate_limit", headers={"Retry-After": "0"})
         if fault == "429":
@@ -140,7 +141,7 @@ class FaultServer:
             return Reply.error(int(fault), "server trouble", kind="server_error")
         if fault == "reset":
             return Reply.connection_reset()
-        args = json.dumps({"items": [p.model_dump() for p in pieces_of(i)]} if stream else item_of(i).model_dump())
+        args = json.dumps({"items": [p.model_dump() for p in pieces_of(i)]} if sequence else item_of(i).model_dump())
         if stream:
             events = w.openai_stream(tool_args=args, tool_name=tool, piece=7, finish=False, usage=None)
             events += _finish_events("tool_calls", (1, 1))

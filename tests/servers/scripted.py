@@ -73,6 +73,8 @@ class Reply:
     cut_after: int | None = None
     seed: int = 0
     reset: bool = False
+    as_is: bool = False
+    """Sent exactly as scripted, even to a streaming request (see :meth:`answering`)."""
 
     @classmethod
     def connection_reset(cls) -> Reply:
@@ -135,7 +137,32 @@ class Reply:
         cls, body: bytes | str, *, status: int = 200, content_type: str = "text/plain"
     ) -> Reply:
         data = body.encode("utf-8") if isinstance(body, str) else body
-        return cls(status, data, {}, content_type=content_type)
+        return cls(status, data, {}, content_type=content_type, as_is=True)
+
+    def answering(self, request: RecordedRequest) -> Reply:
+        """What a real server sends for this reply to ``request``: a JSON chat completion (or
+        Anthropic message) asked for with ``"stream": true`` is streamed as the same answer's
+        SSE events (``cut_after`` and ``delay`` kept; a cut lands at the same fraction of the
+        stream). Error bodies, raw replies and ``as_is`` replies are sent as scripted."""
+        if self.as_is or self.status != 200 or self.chunked or self.content_type != "application/json":
+            return self
+        try:
+            asked = request.json
+            body = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return self
+        if not (isinstance(asked, dict) and asked.get("stream")):
+            return self
+        from tests.servers.wire import stream_of
+
+        events = stream_of(body)
+        if events is None:
+            return self
+        streamed = Reply.sse(events, chunk_sizes=None, delay=self.delay, headers=self.headers)
+        if self.cut_after is None:
+            return streamed
+        cut = len(streamed.body) * self.cut_after // max(len(self.body), 1)
+        return Reply.sse(events, chunk_sizes=None, delay=self.delay, headers=self.headers, cut_after=cut)
 
     def pieces(self) -> list[bytes]:
         """The body split into the writes this reply makes."""
@@ -192,9 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        reply = self.server.owner._record_and_pop(
-            RecordedRequest(self.command, self.path, headers, body)
-        )
+        request = RecordedRequest(self.command, self.path, headers, body)
+        reply = self.server.owner._record_and_pop(request)
+        reply = reply.answering(request)
         try:
             self._send(reply)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):

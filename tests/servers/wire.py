@@ -61,11 +61,12 @@ def openai_stream(
     tool_name: str = "response",
     piece: int = 3,
     usage: tuple[int, int] | None = (10, 5),
-    finish: bool = True,
+    finish: bool | str = True,
     done: bool = True,
     model: str = MODEL,
 ) -> list[SSEItem]:
-    """SSE events of a streamed completion, the text in ``piece``-character deltas."""
+    """SSE events of a streamed completion, the text in ``piece``-character deltas (``finish``:
+    a finish reason, or ``True`` for the usual one)."""
     base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model}
 
     def chunk(delta: dict[str, Any], reason: str | None = None) -> dict[str, Any]:
@@ -92,7 +93,8 @@ def openai_stream(
     if content is not None:
         events.extend(chunk({"content": part}) for part in _split(content, piece))
     if finish:
-        events.append(chunk({}, "tool_calls" if tool_args is not None else "stop"))
+        reason = finish if isinstance(finish, str) else "tool_calls" if tool_args is not None else "stop"
+        events.append(chunk({}, reason))
     if usage is not None and finish:
         events.append(
             {
@@ -145,10 +147,11 @@ def anthropic_stream(
     tool_name: str = "response",
     piece: int = 3,
     usage: tuple[int, int] = (10, 5),
-    finish: bool = True,
+    finish: bool | str = True,
     model: str = MODEL,
 ) -> list[SSEItem]:
-    """SSE events of a streamed message: text deltas or ``input_json_delta`` pieces."""
+    """SSE events of a streamed message: text deltas or ``input_json_delta`` pieces (``finish``:
+    a stop reason, or ``True`` for the usual one)."""
     events: list[SSEItem] = [
         (
             "message_start",
@@ -207,7 +210,7 @@ def anthropic_stream(
             )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     if finish:
-        reason = "tool_use" if tool_json is not None else "end_turn"
+        reason = finish if isinstance(finish, str) else "tool_use" if tool_json is not None else "end_turn"
         events.append(
             (
                 "message_delta",
@@ -220,6 +223,43 @@ def anthropic_stream(
         )
         events.append(("message_stop", {"type": "message_stop"}))
     return events
+
+
+def stream_of(body: Any, *, piece: int = 8) -> list[SSEItem] | None:
+    """The SSE events a server streams for the same answer as the JSON ``body`` (an OpenAI
+    ``chat.completion`` or an Anthropic ``message``; ``None`` for any other body), the text in
+    ``piece``-character deltas (about two tokens)."""
+    if not isinstance(body, dict):
+        return None
+    if body.get("object") == "chat.completion" and body.get("choices"):
+        choice = body["choices"][0]
+        message = choice.get("message") or {}
+        call = (message.get("tool_calls") or [None])[0]
+        usage = body.get("usage") or {}
+        return openai_stream(
+            message.get("content"),
+            tool_args=call["function"]["arguments"] if call else None,
+            tool_name=call["function"]["name"] if call else "response",
+            piece=piece,
+            usage=(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            finish=choice.get("finish_reason") or True,
+            model=body.get("model", MODEL),
+        )
+    if body.get("type") == "message":
+        blocks = body.get("content") or []
+        texts = [b.get("text", "") for b in blocks if b.get("type") == "text"]
+        tools = [b for b in blocks if b.get("type") == "tool_use"]
+        usage = body.get("usage") or {}
+        return anthropic_stream(
+            "".join(texts) if texts else None,
+            tool_json=json.dumps(tools[0].get("input", {}), ensure_ascii=False) if tools else None,
+            tool_name=tools[0].get("name", "response") if tools else "response",
+            piece=piece,
+            usage=(usage.get("input_tokens", 0), usage.get("output_tokens", 0)),
+            finish=body.get("stop_reason") or True,
+            model=body.get("model", MODEL),
+        )
+    return None
 
 
 def tool_args_of(obj: Any) -> str:

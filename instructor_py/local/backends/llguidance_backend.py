@@ -19,7 +19,13 @@ import numpy as np
 
 from instructor_py.errors import ConstraintCompileError, ConstraintError
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
-from instructor_py.local.bitmask import Bitmask, allocate_bitmask, bitmask_words, check_bitmask
+from instructor_py.local.bitmask import (
+    Bitmask,
+    MaskRows,
+    allocate_bitmask,
+    bitmask_words,
+    check_bitmask,
+)
 from instructor_py.local.composite import composite_grammar, dedupe_captures
 from instructor_py.local.constraints import ConstraintSpec
 from instructor_py.local.format_regex import DATE, DATE_TIME, replace_formats
@@ -140,8 +146,7 @@ class LLGuidanceMatcher:
     """
 
     __slots__ = (
-        "_eos", "_ids", "_info", "_m", "_mask", "_mask_ptr", "_n", "_nbytes", "_origin", "_pad",
-        "_row", "_row_ptr", "_stale", "_tail_eos", "_words",
+        "_eos", "_ids", "_info", "_m", "_n", "_origin", "_rows", "_stale", "_tail_eos",
     )  # fmt: skip
 
     def __init__(
@@ -162,13 +167,7 @@ class LLGuidanceMatcher:
         self._ids: list[int] = ids if ids is not None else []
         self._stale = stale
         self._eos = frozenset(info.eos_token_ids)
-        self._words = bitmask_words(info.vocab_size)
-        self._nbytes = self._words * 4
-        self._mask: Any = None  # the bitmask last filled, its address, the row and its address
-        self._mask_ptr = 0
-        self._row = -1
-        self._row_ptr = 0
-        self._pad = False  # the bitmask has words past the vocabulary (kept at 0)
+        self._rows = MaskRows(bitmask_words(info.vocab_size))
 
     @property
     def raw(self) -> Any:
@@ -180,27 +179,14 @@ class LLGuidanceMatcher:
         return self._n
 
     def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
-        if bitmask is not self._mask or index != self._row:
-            self._target(bitmask, index)
+        rows = self._rows
+        address = rows.address(bitmask, index)  # validated once per array, cached per row
         m = self._m
         if m.is_error():
             raise ConstraintError(f"llguidance matcher is in an error state: {m.get_error()}")
-        m.unsafe_compute_mask_ptr(self._row_ptr, self._nbytes)
-        if self._pad:
-            bitmask[index, self._words :] = 0
-
-    def _target(self, bitmask: Any, index: int) -> None:
-        """Validate a new bitmask once and remember its address, and the row's."""
-        words = self._words
-        if bitmask is not self._mask:
-            check_bitmask(bitmask, 0, words)
-            self._mask = bitmask
-            self._mask_ptr = int(bitmask.ctypes.data)
-        if not 0 <= index < bitmask.shape[0]:
-            check_bitmask(bitmask, index, words)
-        self._row = index
-        self._row_ptr = self._mask_ptr + index * bitmask.strides[0]
-        self._pad = bitmask.shape[1] > words
+        m.unsafe_compute_mask_ptr(address, rows.nbytes)
+        if rows.pad:
+            bitmask[index, rows.words :] = 0
 
     def _check(self, token_ids: Sequence[int]) -> list[int]:
         ids = list(token_ids)

@@ -30,7 +30,7 @@ from instructor_py.errors import (
     TokenOutOfRangeError,
 )
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
-from instructor_py.local.bitmask import Bitmask, allocate_bitmask, check_bitmask, is_token_allowed
+from instructor_py.local.bitmask import Bitmask, MaskRows, allocate_bitmask, is_token_allowed
 from instructor_py.local.cbison.consume import CbisonFactory, CbisonMatcher
 from instructor_py.local.cbison.grammar_types import grammar_for_spec
 from instructor_py.local.constraints import ConstraintSpec
@@ -48,7 +48,7 @@ PROBES = {
 class CbisonBackendMatcher:
     """Our matcher protocol over a :class:`CbisonMatcher`."""
 
-    __slots__ = ("_f", "_grammar", "_history", "_m", "_mask", "_mask_ptr", "_words")
+    __slots__ = ("_f", "_grammar", "_history", "_m", "_rows", "_words")
 
     def __init__(
         self, m: CbisonMatcher, grammar: tuple[str, str], history: Sequence[int] = ()
@@ -58,8 +58,7 @@ class CbisonBackendMatcher:
         self._grammar = grammar
         self._history = list(history)
         self._words = self._f.mask_byte_len // 4
-        self._mask: Any = None
-        self._mask_ptr = 0
+        self._rows = MaskRows(self._words)
 
     @property
     def raw(self) -> CbisonMatcher:
@@ -70,16 +69,8 @@ class CbisonBackendMatcher:
         return len(self._history)
 
     def fill_next_token_bitmask(self, bitmask: Any, index: int = 0) -> None:
-        words = self._words
-        if bitmask is not self._mask:  # validate each new array once, then reuse its address
-            check_bitmask(bitmask, 0, words)
-            self._mask = bitmask
-            self._mask_ptr = int(bitmask.ctypes.data)
-        if not 0 <= index < bitmask.shape[0]:
-            check_bitmask(bitmask, index, words)
-        self._m.compute_mask_at(self._mask_ptr + index * bitmask.strides[0])
-        if bitmask.shape[1] > words:
-            bitmask[index, words:] = 0
+        self._m.compute_mask_at(self._rows.address(bitmask, index))
+        self._rows.clear_tail(bitmask, index)
 
     def _allowed(self, token_id: int) -> bool:
         mask = allocate_bitmask(1, self._words * 32)

@@ -31,6 +31,7 @@ from instructor_py.local.cbison.abi import (
     CbisonFactoryStruct,
     read_header,
 )
+from instructor_py.local.cbison.refcount import OneReference
 
 _FF_BUFFER = 1024
 
@@ -45,7 +46,7 @@ def _c_str(text: str | bytes) -> bytes:
     return text.encode("utf-8")
 
 
-class CbisonFactory:
+class CbisonFactory(OneReference):
     """A ``cbison_factory`` at ``address`` (an engine's factory for one tokenizer).
 
     ``owned=True`` adopts the reference the creator returned (``load_factory`` does); otherwise
@@ -193,21 +194,10 @@ class CbisonFactory:
         if self._closed:
             raise CbisonError("this CbisonFactory was closed; load or wrap the factory again.")
 
-    def close(self) -> None:
-        """Give back this object's reference (live matchers keep the factory open until freed)."""
-        if not self._closed:
-            self._closed = True
-            self._decr(self._address)
-
-    def __enter__(self) -> CbisonFactory:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if not getattr(self, "_closed", True) and not sys.is_finalizing():
-            self.close()
+    def _release(self) -> None:
+        """``close()`` gives back this object's reference (live matchers keep the factory open
+        until freed)."""
+        self._decr(self._address)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"n_vocab={self._n_vocab}"

@@ -45,7 +45,7 @@ from instructor_py.local.cbison.export_state import (
     new_id,
 )
 from instructor_py.local.cbison.refcount import Handle, write_c_string
-from instructor_py.local.cbison.tokenizer import IMPL_MAGIC
+from instructor_py.local.cbison.tokenizer import write_header
 from instructor_py.local.handle import InstrumentedMatcher
 from instructor_py.local.orchestrator import StructuredOutputOrchestrator
 
@@ -158,13 +158,8 @@ class ExportedFactory(Handle[FactoryState]):
     def __init__(self, orchestrator: StructuredOutputOrchestrator, allow_relaxed: bool) -> None:
         info = orchestrator.tokenizer_info
         s = CbisonFactoryStruct()
-        s.magic = FACTORY_MAGIC
-        s.impl_magic = IMPL_MAGIC
-        s.version_major = FACTORY_VERSION_MAJOR
-        s.version_minor = FACTORY_VERSION_MINOR
-        s.n_vocab = info.vocab_size
+        write_header(s, FACTORY_MAGIC, (FACTORY_VERSION_MAJOR, FACTORY_VERSION_MINOR), info)
         s.mask_byte_len = mask_byte_len(info.vocab_size)
-        s.eos_token_id = info.eos_token_ids[0]
         for name, cb in _CALLBACKS.items():
             setattr(s, name, cb)
         state = FactoryState(

@@ -60,14 +60,17 @@ def spec_for_grammar(grammar_type: str, grammar: str) -> ConstraintSpec:
     )
 
 
-def _json_spec(text: str) -> ConstraintSpec:
+def _loads(text: str, what: str, error: type[Exception]) -> Any:
     try:
-        schema = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidSchemaError(
-            f"the JSON schema is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})."
+        raise error(
+            f"{what} is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})."
         ) from exc
-    return _schema_spec(schema)
+
+
+def _json_spec(text: str) -> ConstraintSpec:
+    return _schema_spec(_loads(text, "the JSON schema", InvalidSchemaError))
 
 
 def _schema_spec(schema: Any) -> ConstraintSpec:
@@ -86,12 +89,7 @@ def _schema_spec(schema: Any) -> ConstraintSpec:
 
 
 def _llguidance_spec(text: str) -> ConstraintSpec:
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConstraintCompileError(
-            f"the llguidance grammar is not valid JSON: {exc.msg}."
-        ) from exc
+    obj = _loads(text, "the llguidance grammar", ConstraintCompileError)
     grammars = obj.get("grammars") if isinstance(obj, dict) else None
     if not isinstance(grammars, list) or len(grammars) != 1 or not isinstance(grammars[0], dict):
         raise ConstraintCompileError(

@@ -13,7 +13,7 @@ import ctypes
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 from instructor_py.errors import CbisonError
 
@@ -69,7 +69,34 @@ class Registry(Generic[T]):
         return 0 if rec is None else rec.refs
 
 
-class Handle(Generic[T]):
+class OneReference:
+    """Holds one reference to a C object until :meth:`close` (idempotent; also at the end of a
+    ``with`` block and when collected, outside interpreter shutdown). A subclass sets
+    ``_closed = False`` once it holds the reference and gives it back in :meth:`_release`."""
+
+    _closed: bool
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Give back this object's reference (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True) and not sys.is_finalizing():
+            self.close()
+
+
+class Handle(OneReference, Generic[T]):
     """The Python side's reference to an exported struct (``.address`` is the C pointer)."""
 
     def __init__(self, registry: Registry[T], record: Live[T]) -> None:
@@ -99,21 +126,8 @@ class Handle(Generic[T]):
     def decr_ref_count(self) -> None:
         self._registry.decr(self.address)
 
-    def close(self) -> None:
-        """Give back this handle's reference (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._registry.decr(self._address)
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if not getattr(self, "_closed", True) and not sys.is_finalizing():
-            self.close()
+    def _release(self) -> None:
+        self._registry.decr(self._address)
 
 
 def write_u32s(dest: int, ids: Sequence[int]) -> None:

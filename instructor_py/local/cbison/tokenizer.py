@@ -12,7 +12,7 @@ struct stays alive while its reference count is above 0 (see
 from __future__ import annotations
 
 import ctypes
-import sys
+from typing import Any
 
 from instructor_py.errors import CbisonError, TokenOutOfRangeError
 from instructor_py.local.cbison.abi import (
@@ -26,11 +26,20 @@ from instructor_py.local.cbison.abi import (
     TokenizeBytesFn,
     read_header,
 )
-from instructor_py.local.cbison.refcount import Handle, Registry, write_u32s
+from instructor_py.local.cbison.refcount import Handle, OneReference, Registry, write_u32s
 from instructor_py.local.tokenizer import TokenizerInfo
 
 #: ``impl_magic`` of the structs instructor_py exports ("IPY1").
 IMPL_MAGIC = 0x49505931
+
+
+def write_header(s: Any, magic: int, version: tuple[int, int], info: TokenizerInfo) -> None:
+    """Fill the header an exported struct of ours starts with (magics, version, vocabulary)."""
+    s.magic = magic
+    s.impl_magic = IMPL_MAGIC
+    s.version_major, s.version_minor = version
+    s.n_vocab = info.vocab_size
+    s.eos_token_id = info.eos_token_ids[0]
 
 _TOKENIZERS: Registry[TokenizerInfo] = Registry("cbison_tokenizer")
 
@@ -91,12 +100,7 @@ class ExportedTokenizer(Handle[TokenizerInfo]):
 
     def __init__(self, info: TokenizerInfo) -> None:
         s = CbisonTokenizerStruct()
-        s.magic = TOKENIZER_MAGIC
-        s.impl_magic = IMPL_MAGIC
-        s.version_major = TOKENIZER_VERSION_MAJOR
-        s.version_minor = TOKENIZER_VERSION_MINOR
-        s.n_vocab = info.vocab_size
-        s.eos_token_id = info.eos_token_ids[0]
+        write_header(s, TOKENIZER_MAGIC, (TOKENIZER_VERSION_MAJOR, TOKENIZER_VERSION_MINOR), info)
         s.tokenize_bytes_requires_utf8 = False
         s.get_token = _CB_GET_TOKEN
         s.is_special_token = _CB_IS_SPECIAL
@@ -119,7 +123,7 @@ def export_tokenizer(tokenizer_info: TokenizerInfo) -> ExportedTokenizer:
     return ExportedTokenizer(tokenizer_info)
 
 
-class CbisonTokenizer:
+class CbisonTokenizer(OneReference):
     """A ``cbison_tokenizer`` at ``address`` (typically an inference system's). Checks magic and
     major version and holds a reference while the object lives (``close()`` gives it back)."""
 
@@ -208,15 +212,9 @@ class CbisonTokenizer:
             tokens, self.eos_token_id, special, name=name, encode=encode
         )
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            if self._s.decr_ref_count:
-                self._s.decr_ref_count(self._address)
-
-    def __del__(self) -> None:
-        if not getattr(self, "_closed", True) and not sys.is_finalizing():
-            self.close()
+    def _release(self) -> None:
+        if self._s.decr_ref_count:
+            self._s.decr_ref_count(self._address)
 
     def __repr__(self) -> str:
         return f"CbisonTokenizer(0x{self._address:x}, n_vocab={self._n})"
