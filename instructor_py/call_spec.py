@@ -21,7 +21,7 @@ from typing_extensions import TypedDict
 from instructor_py.errors import ConfigurationError, InvalidArgumentError
 from instructor_py.guidance import GuidanceTemplate
 from instructor_py.messages import Example, normalize_examples, normalize_messages
-from instructor_py.modes import OutputMode
+from instructor_py.modes import OutputMode, parse_mode
 from instructor_py.pipeline.pipeline import ResponsePipeline
 from instructor_py.pipeline.stages import PipelineContext, Transformer, Validator, into_type
 from instructor_py.providers.base import Message
@@ -77,7 +77,9 @@ class CallSpec:
                 continue
             rule = _PARTS.get(name)
             if rule is None:
-                raise InvalidArgumentError(f"unknown call part {name!r}; the parts are {sorted(_PARTS)}")
+                raise InvalidArgumentError(
+                    f"unknown call part {name!r}; the parts are {sorted(_PARTS)}"
+                )
             changes[name] = rule(self, value, name)
         return replace(self, **changes) if changes else self
 
@@ -191,12 +193,7 @@ def _appended(spec: CallSpec, value: Any, name: str) -> tuple[Any, ...]:
 
 
 def _mode(spec: CallSpec, value: Any, name: str) -> OutputMode:
-    try:
-        return OutputMode(value)
-    except ValueError:
-        raise ConfigurationError(
-            f"Unknown output mode {value!r}; use one of {[m.value for m in OutputMode]}"
-        ) from None
+    return parse_mode(value, "with_(mode=...)")
 
 
 def _max_retries(spec: CallSpec, value: Any, name: str) -> int:
@@ -212,7 +209,9 @@ def _flag(spec: CallSpec, value: Any, name: str) -> bool:
 def _instance(kind: type[Any]) -> Rule:
     def rule(spec: CallSpec, value: Any, name: str) -> Any:
         if not isinstance(value, kind):
-            raise InvalidArgumentError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+            raise InvalidArgumentError(
+                f"{name} must be a {kind.__name__}, got {type(value).__name__}"
+            )
         return value
 
     return rule

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
+
+from instructor_py.errors import InvalidArgumentError
 
 
 class OutputMode(StrEnum):
@@ -20,3 +23,14 @@ class OutputMode(StrEnum):
     JSON = "json"
     MD_JSON = "md_json"
     GRAMMAR = "grammar"
+
+
+def parse_mode(value: Any, where: str = "mode") -> OutputMode:
+    """``value`` (an :class:`OutputMode` or its string) as an :class:`OutputMode`; a clear
+    :class:`~instructor_py.errors.InvalidArgumentError` naming ``where`` otherwise."""
+    try:
+        return OutputMode(value)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"unknown output mode {value!r} for {where}; use one of {[m.value for m in OutputMode]}"
+        ) from None

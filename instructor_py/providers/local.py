@@ -43,7 +43,7 @@ from instructor_py.local.repetition import RepetitionDetector
 from instructor_py.local.sampling import SamplingParams
 from instructor_py.local.schema_prep import close_object_schemas
 from instructor_py.local.threads import iterate_in_thread
-from instructor_py.modes import OutputMode
+from instructor_py.modes import OutputMode, parse_mode
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.providers.local_constraint import compile_for_request
@@ -137,12 +137,7 @@ class LocalProvider:
             )
         mode = overrides.pop("mode", None)
         if mode is not None:
-            try:
-                overrides["mode"] = OutputMode(mode)
-            except ValueError:
-                raise ConfigurationError(
-                    f"unknown mode {mode!r}; use one of {', '.join(m.value for m in OutputMode)}"
-                ) from None
+            overrides["mode"] = parse_mode(mode, "using('local', mode=...)")
         model_kwargs = {k: overrides[k] for k in _MODEL_KEYS if overrides.get(k) is not None}
         provider_kwargs = {k: overrides[k] for k in _PROVIDER_KEYS if k in overrides}
         _int_option(provider_kwargs, "max_tokens", DEFAULT_MAX_TOKENS)  # a bad value fails here
@@ -353,7 +348,5 @@ def _constraint_of(
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"the response schema is not JSON-serialisable: {exc}") from exc
     if strict_objects or required_first:
-        schema = close_object_schemas(
-            schema, close=strict_objects, required_first=required_first
-        )
+        schema = close_object_schemas(schema, close=strict_objects, required_first=required_first)
     return ConstraintSpec.json_schema(dict(schema), whitespace=whitespace)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from instructor_py.errors import ConfigurationError, InvalidArgumentError, MissingAPIKeyError
-from instructor_py.modes import OutputMode
+from instructor_py.modes import parse_mode
 from instructor_py.providers.base import InferenceProvider
 from instructor_py.providers.presets import PRESETS, ProviderPreset
 
@@ -127,13 +127,7 @@ def create_provider(preset: str | ProviderPreset, **overrides: Any) -> Inference
     options["base_url"] = options.get("base_url") or env_url or spec.base_url
     mode = options.get("mode")
     if mode is not None:
-        try:
-            options["mode"] = OutputMode(mode)
-        except ValueError:
-            raise InvalidArgumentError(
-                f"using({spec.name!r}, mode=...) got {mode!r}; use one of "
-                f"{[m.value for m in OutputMode]}"
-            ) from None
+        options["mode"] = parse_mode(mode, f"using({spec.name!r}, mode=...)")
     if options.get("timeout") is None:
         options.pop("timeout", None)
     if spec.driver == "anthropic":

@@ -111,7 +111,7 @@ def test_unsupported_mode_lists_supported_ones() -> None:
 
 
 def test_unknown_mode_string_is_a_configuration_error() -> None:
-    with pytest.raises(ValueError, match="Unknown output mode 'xml'"):
+    with pytest.raises(ValueError, match="unknown output mode 'xml'"):
         StructuredOutput().with_output_mode("xml")
 
 

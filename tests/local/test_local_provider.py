@@ -315,7 +315,7 @@ def test_bad_options_are_configuration_errors(provider: LocalProvider) -> None:
     with pytest.raises(ConfigurationError, match="unknown option"):
         LocalProvider.from_options(n_gpu=3)
     assert LocalProvider.from_options(mode="tools").default_mode is OutputMode.TOOLS
-    with pytest.raises(ConfigurationError, match="unknown mode"):
+    with pytest.raises(ConfigurationError, match="unknown output mode"):
         LocalProvider.from_options(mode="telepathy")
     with pytest.raises(ConfigurationError, match=r"\.gguf"):
         LocalProvider.from_options(model="gpt-4o")
