@@ -186,8 +186,9 @@ def run_batch(
     if prepared is None:
         return []
     run, workers = prepared
-    # always worker threads, even for one: a local model decodes many times slower from the main
-    # thread on a busy machine (llama.cpp's OpenMP team spin-waits; see docs/batch.md)
+    # always worker threads, even for one: on a busy machine a local model decoded many times
+    # slower from the main thread while llama.cpp's OpenMP team spin-waited (instructor_py.local
+    # now asks for passive waits; see docs/local.md#threads and docs/benchmarks.md#batches)
     threads = [
         threading.Thread(
             target=contextvars.copy_context().run,

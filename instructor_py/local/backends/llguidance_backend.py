@@ -185,8 +185,7 @@ class LLGuidanceMatcher:
         if m.is_error():
             raise ConstraintError(f"llguidance matcher is in an error state: {m.get_error()}")
         m.unsafe_compute_mask_ptr(address, rows.nbytes)
-        if rows.pad:
-            bitmask[index, rows.words :] = 0
+        rows.clear_tail(bitmask, index)
 
     def _check(self, token_ids: Sequence[int]) -> list[int]:
         ids = list(token_ids)
