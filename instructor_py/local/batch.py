@@ -66,14 +66,15 @@ class BatchProcessor:
     def handle(self, i: int) -> CompiledGrammarHandle | None:
         return self._handles[self._row(i)]
 
-    def fill_bitmask(self) -> Bitmask:
-        """Fill every row for the next step and return the bitmask.
+    def fill_bitmask(self, rows: Sequence[int] | None = None) -> Bitmask:
+        """Fill every row (or only ``rows``) for the next step and return the bitmask.
 
         A terminated row allows only the end-of-sequence tokens, so a sampler always has a choice.
         """
         groups: dict[str, list[tuple[BackendMatcher, int]]] = {}
         sinks: dict[str, deque[int]] = {}
-        for i, h in enumerate(self._handles):
+        for i in range(self.batch_size) if rows is None else map(self._row, rows):
+            h = self._handles[i]
             if h is None:
                 set_all_allowed(self.bitmask[i], self._vocab)
             elif self._done[i]:

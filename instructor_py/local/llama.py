@@ -55,6 +55,8 @@ class DecodeStats:
     forward_passes: int = 0
     masks_computed: int = 0
     sample_first_hits: int = 0
+    drafted_tokens: int = 0  # prompt-lookup drafts evaluated (continuous batch only)
+    accepted_draft_tokens: int = 0  # of them, kept in the output
     prompt_seconds: float = 0.0
     decode_seconds: float = 0.0
     forward_seconds: float = 0.0

@@ -24,6 +24,7 @@ from instructor_py.local.chat_template import ChatTemplate
 
 if TYPE_CHECKING:
     from instructor_py.local.llama import LlamaDecoder
+    from instructor_py.local.scheduler import DecodeScheduler
 
 __all__ = [
     "EMBEDDED_MODEL_NAME",
@@ -36,6 +37,7 @@ __all__ = [
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_N_CTX = 4096
+DEFAULT_N_PARALLEL = 16
 
 
 def usable_cpus() -> int:
@@ -94,9 +96,11 @@ class ModelOptions:
     n_threads_batch: int | None = None
     n_batch: int = 512
     chat_template: str | None = None
+    n_parallel: int = DEFAULT_N_PARALLEL  # requests decoded together (the continuous batch)
+    n_ctx_parallel: int | None = None  # KV cells those requests share (default 2 x n_ctx)
 
     def __post_init__(self) -> None:
-        for name in ("n_ctx", "n_threads", "n_batch"):
+        for name in ("n_ctx", "n_threads", "n_batch", "n_parallel", "n_ctx_parallel"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ConfigurationError(f"{name} must be an int, got {value!r}")
@@ -112,6 +116,13 @@ class ModelOptions:
                 raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
         if self.n_batch < 1:
             raise ConfigurationError(f"n_batch must be >= 1, got {self.n_batch}")
+        if not 1 <= self.n_parallel <= 256:
+            raise ConfigurationError(f"n_parallel must be in 1..256, got {self.n_parallel}")
+        if self.n_ctx_parallel is not None and self.n_ctx_parallel < self.n_ctx:
+            raise ConfigurationError(
+                f"n_ctx_parallel ({self.n_ctx_parallel}) must be >= n_ctx ({self.n_ctx}): one "
+                "request may fill a whole context"
+            )
 
     def resolved_path(self) -> Path:
         if self.model_path is None:
@@ -134,13 +145,20 @@ class ModelOptions:
         """(decode threads, prompt-evaluation threads) after the defaults."""
         return (self.n_threads or default_threads(), self.n_threads_batch or default_batch_threads())
 
-    def registry_key(self) -> tuple[str, int, tuple[int, int], int, str | None]:
+    @property
+    def parallel_cells(self) -> int:
+        """KV cells of the continuous batch's context (``n_ctx_parallel``, default 2 x n_ctx)."""
+        return self.n_ctx_parallel or 2 * self.n_ctx
+
+    def registry_key(self) -> tuple[str, int, tuple[int, int], int, str | None, int, int]:
         return (
             str(self.resolved_path()),
             self.n_ctx,
             self.threads,
             self.n_batch,
             self.chat_template,
+            self.n_parallel,
+            self.parallel_cells,
         )
 
 
@@ -211,6 +229,8 @@ class LocalModel:
         self._orchestrator: Any = None
         self._orchestrator_lock = threading.Lock()
         self._decoder: LlamaDecoder | None = None
+        self._scheduler: DecodeScheduler | None = None
+        self._scheduler_lock = threading.Lock()
 
     # --- tokens -----------------------------------------------------------------------------
 
@@ -265,6 +285,19 @@ class LocalModel:
         return self._decoder
 
     @property
+    def scheduler(self) -> DecodeScheduler:
+        """The continuous batch on this model (its own llama.cpp context of
+        ``n_parallel`` sequences; created on first use)."""
+        with self._scheduler_lock:
+            if self._scheduler is None:
+                from instructor_py.local.scheduler import DecodeScheduler
+
+                self._scheduler = DecodeScheduler(
+                    self, self.options.n_parallel, self.options.parallel_cells
+                )
+            return self._scheduler
+
+    @property
     def tokenizer_info(self) -> Any:
         """The engine's ``TokenizerInfo`` for this model (built once)."""
         if self._tokenizer_info is None:
@@ -292,7 +325,7 @@ class LocalModel:
         return f"LocalModel({self.name!r}, n_ctx={self.n_ctx}, n_vocab={self.n_vocab})"
 
 
-_registry: dict[tuple[str, int, tuple[int, int], int, str | None], LocalModel] = {}
+_registry: dict[tuple[str, int, tuple[int, int], int, str | None, int, int], LocalModel] = {}
 _registry_lock = threading.Lock()
 
 

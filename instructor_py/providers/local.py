@@ -3,7 +3,8 @@ token by token.
 
 ``using("local")`` runs the embedded SmolLM2-135M-Instruct; ``using("local",
 model_path="x.gguf", n_ctx=..., n_threads=...)`` any GGUF model. Models load once per process
-(:func:`instructor_py.local.model.load_model`) and calls on one model queue on its lock.
+(:func:`instructor_py.local.model.load_model`); concurrent calls on one model (threads or asyncio
+tasks) are decoded together by its continuous batch (:mod:`instructor_py.local.scheduler`).
 
 Every output mode is served by constrained decoding (GRAMMAR): the schema is compiled by the
 engine's orchestrator into a matcher and enforced in the decode loop, so the answer parses and
@@ -22,13 +23,17 @@ retries greedy), ``retry_repeat_penalty`` (default 1.3: llama.cpp's repetition p
 last 64 tokens on retries; 1 turns it off; ``repeat_penalty`` sets it for every attempt),
 ``json_whitespace`` (default ``"spaced"``: ``", "`` and ``": "`` as most JSON a model learned
 from is written; ``"compact"`` saves a token per member), ``required_first`` (default False:
-required keys before optional ones in the grammar's key order) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces
+required keys before optional ones in the grammar's key order), ``prompt_lookup`` (default
+True: draft the next tokens from the prompt where the answer copies it, checked by the grammar
+and the model; exact, it only saves forward passes), ``draft_tokens`` (default 6: the longest
+draft) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces
 the schema, e.g. a regex or a choice).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -38,6 +43,7 @@ from typing import Any
 
 from instructor_py.errors import ConfigurationError, ContextOverflowError
 from instructor_py.local.llama import DecodeStats
+from instructor_py.local.lookup import DEFAULT_DRAFT_TOKENS
 from instructor_py.local.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
 from instructor_py.local.repetition import RepetitionDetector
 from instructor_py.local.sampling import SamplingParams
@@ -66,10 +72,21 @@ _PROVIDER_KEYS = (
     "retry_repeat_penalty",
     "json_whitespace",
     "required_first",
+    "prompt_lookup",
+    "draft_tokens",
 )
 DEFAULT_RETRY_TEMPERATURE = 0.7
 DEFAULT_RETRY_REPEAT_PENALTY = 1.3
-_MODEL_KEYS = ("model_path", "n_ctx", "n_threads", "n_threads_batch", "n_batch", "chat_template")
+_MODEL_KEYS = (
+    "model_path",
+    "n_ctx",
+    "n_threads",
+    "n_threads_batch",
+    "n_batch",
+    "chat_template",
+    "n_parallel",
+    "n_ctx_parallel",
+)
 _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
 
@@ -106,6 +123,8 @@ class LocalProvider:
     retry_repeat_penalty: float = DEFAULT_RETRY_REPEAT_PENALTY
     json_whitespace: str = "spaced"
     required_first: bool = False
+    prompt_lookup: bool = True
+    draft_tokens: int = DEFAULT_DRAFT_TOKENS
 
     def __post_init__(self) -> None:
         for name in ("retry_temperature", "retry_repeat_penalty"):
@@ -141,6 +160,7 @@ class LocalProvider:
         model_kwargs = {k: overrides[k] for k in _MODEL_KEYS if overrides.get(k) is not None}
         provider_kwargs = {k: overrides[k] for k in _PROVIDER_KEYS if k in overrides}
         _int_option(provider_kwargs, "max_tokens", DEFAULT_MAX_TOKENS)  # a bad value fails here
+        _int_option(provider_kwargs, "draft_tokens", DEFAULT_DRAFT_TOKENS)
         return cls(model_options=ModelOptions(**model_kwargs), **provider_kwargs)
 
     # --- protocol properties --------------------------------------------------------------------
@@ -216,17 +236,22 @@ class LocalProvider:
         call_id = f"call_local_{uuid.uuid4().hex[:16]}"
         first = True
         tokens: list[int] = []
-        with model.lock:
-            for chunk in model.decoder.generate(
-                prompt,
-                matcher=handle.matcher if handle is not None else None,
-                max_tokens=max_tokens,
-                sampling=sampling,
-                fast_forward=fast_forward,
-                sample_first=self.sample_first,
-                jump_forward=jump_forward,
-                repetition=repetition,
-            ):
+        lookup = bool(options.get("prompt_lookup", self.prompt_lookup))
+        draft_tokens = _int_option(options, "draft_tokens", self.draft_tokens)
+        chunks = model.scheduler.generate(
+            prompt,
+            handle=handle,
+            max_tokens=max_tokens,
+            sampling=sampling,
+            fast_forward=fast_forward,
+            sample_first=self.sample_first,
+            jump_forward=jump_forward,
+            repetition=repetition,
+            prompt_text=prompt_text if lookup else None,
+            draft_tokens=draft_tokens,
+        )
+        with contextlib.closing(chunks):
+            for chunk in chunks:
                 tokens.extend(chunk.token_ids)
                 if chunk.finish_reason is None and not chunk.text:
                     continue

@@ -1,0 +1,351 @@
+"""Continuous batching: the concurrent requests on one model decoded together.
+
+:class:`DecodeScheduler` (one per :class:`~instructor_py.local.model.LocalModel`,
+``model.scheduler``) owns a :class:`~instructor_py.local.seq_context.SequenceContext` and runs the
+step loop in one worker thread. A request (:meth:`DecodeScheduler.generate`, called from any
+thread) becomes a :class:`~instructor_py.local.decode_row.DecodeRow`; it joins at the next step
+and leaves when it is done. Per step:
+
+1. cancelled rows leave; waiting rows join (up to ``n_parallel``), each on a sequence that
+   already holds the longest prefix of its prompt found in the context (an earlier request's, or a
+   copy of a concurrent one's: a shared system prompt is evaluated once);
+2. one ``llama_decode`` evaluates every row's new tokens: a sampled token and the tokens the
+   grammar forced after it, a piece of a new prompt (decoding rows first, prompts fill the rest
+   of ``n_batch``), and prompt-lookup drafts;
+3. every row chooses its next token from its own logits row (sample first); the rows whose pick the
+   grammar refused get their masks filled together (:class:`~instructor_py.local.batch.BatchProcessor`,
+   llguidance's parallel executor), position after position while drafts are kept;
+4. refused drafts are dropped from the KV cache (``llama_memory_seq_rm``).
+
+When the KV cells run out, idle sequences are dropped, then the newest row is preempted: its cells
+are freed and it waits to be evaluated again from its prompt and output so far (nothing is lost).
+An error in one row (a constraint that allows nothing) ends that request only; a failed forward
+pass ends the requests in it. A consumer that stops iterating frees its row at the next step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING
+
+from instructor_py.errors import ContextOverflowError, LocalModelError
+from instructor_py.local.batch import BatchProcessor
+from instructor_py.local.decode_row import DecodeRow
+from instructor_py.local.llama import DecodeChunk, DecodeStats
+from instructor_py.local.lookup import DEFAULT_DRAFT_TOKENS, PromptLookup
+from instructor_py.local.seq_context import KV_FULL, DecodeEntry, SequenceContext
+
+if TYPE_CHECKING:
+    from instructor_py.local.handle import CompiledGrammarHandle
+    from instructor_py.local.model import LocalModel
+    from instructor_py.local.repetition import RepetitionDetector
+    from instructor_py.local.sampling import SamplingParams
+
+__all__ = ["DEFAULT_DRAFT_STEP_TOKENS", "DecodeScheduler"]
+
+# Drafts are added while a step holds fewer tokens than this: a forward pass over a few tokens
+# costs little more than over one, but a full batch is already compute-bound.
+DEFAULT_DRAFT_STEP_TOKENS = 8
+
+
+class DecodeScheduler:
+    """The continuous batch of one model: ``n_parallel`` sequences over ``n_cells`` KV cells."""
+
+    def __init__(
+        self,
+        model: LocalModel,
+        n_parallel: int,
+        n_cells: int,
+        *,
+        draft_step_tokens: int = DEFAULT_DRAFT_STEP_TOKENS,
+    ) -> None:
+        self.model = model
+        self.n_parallel = n_parallel
+        self.n_cells = n_cells
+        self.draft_step_tokens = draft_step_tokens
+        self._cond = threading.Condition()
+        self._incoming: list[DecodeRow] = []
+        self._worker: threading.Thread | None = None
+        self._ctx: SequenceContext | None = None
+        self._processor: BatchProcessor | None = None
+        self._active: list[DecodeRow] = []
+        self._waiting: deque[DecodeRow] = deque()
+        self._pressure = False  # a row was preempted: admit no one until a row leaves
+        self.totals = DecodeStats()
+        self.steps = 0
+        self.max_rows_seen = 0
+        self.preemptions = 0
+
+    # --- the request side -----------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompt: Sequence[int],
+        *,
+        handle: CompiledGrammarHandle | None = None,
+        max_tokens: int = 512,
+        sampling: SamplingParams | None = None,
+        fast_forward: bool = True,
+        sample_first: bool = True,
+        ignore_eos: bool = False,
+        jump_forward: bool = True,
+        repetition: RepetitionDetector | None = None,
+        prompt_text: str | None = None,
+        draft_tokens: int = DEFAULT_DRAFT_TOKENS,
+    ) -> Generator[DecodeChunk, None, None]:
+        """Generate after ``prompt`` in the batch; yields chunks as :meth:`LlamaDecoder.generate
+        <instructor_py.local.llama.LlamaDecoder.generate>` does. With ``prompt_text`` (the
+        rendered prompt) and ``draft_tokens > 0``, prompt-lookup drafting is on. Closing the
+        iterator early cancels the request."""
+        model = self.model
+        if not prompt:
+            raise LocalModelError("the prompt is empty; send at least one message")
+        if len(prompt) >= model.n_ctx:
+            raise ContextOverflowError(
+                f"the prompt has {len(prompt)} tokens but the context holds {model.n_ctx}; "
+                "shorten the messages or load the model with a larger n_ctx "
+                "(using('local', n_ctx=...))"
+            )
+        if max_tokens < 1:
+            raise LocalModelError(f"max_tokens must be >= 1, got {max_tokens}")
+        lookup = (
+            PromptLookup(prompt_text, model.tokenize_bytes, max_tokens=draft_tokens)
+            if prompt_text and draft_tokens > 0
+            else None
+        )
+        row = DecodeRow(
+            model,
+            prompt,
+            handle=handle,
+            max_tokens=max_tokens,
+            sampling=sampling,
+            fast_forward=fast_forward,
+            sample_first=sample_first,
+            ignore_eos=ignore_eos,
+            jump_forward=jump_forward,
+            repetition=repetition,
+            lookup=lookup,
+        )
+        return self._consume(row)
+
+    def _consume(self, row: DecodeRow) -> Generator[DecodeChunk, None, None]:
+        with self._cond:
+            self._incoming.append(row)
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._run, name="instructor_py-local-batch", daemon=True
+                )
+                self._worker.start()
+            self._cond.notify()
+        done = False
+        try:
+            while True:
+                item = row.outbox.get()
+                if isinstance(item, BaseException):
+                    done = True
+                    raise item
+                if item.finish_reason is not None:
+                    done = True
+                yield item
+                if done:
+                    return
+        finally:
+            if not done:
+                row.cancelled = True  # the worker frees the row at its next step
+
+    # --- the worker -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._waiting.extend(self._incoming)
+                self._incoming.clear()
+                if not self._active and not self._waiting:
+                    self._worker = None
+                    return
+            try:
+                self._step()
+            except BaseException as exc:  # handed to every request in the step
+                for row in [*self._active, *self._waiting]:
+                    row.fail(exc)
+                self._active.clear()
+                self._waiting.clear()
+                if self._ctx is not None:
+                    self._ctx.clear()
+
+    def _context(self) -> tuple[SequenceContext, BatchProcessor]:
+        if self._ctx is None or self._processor is None:
+            self._ctx = SequenceContext(self.model, self.n_parallel, self.n_cells)
+            self._processor = BatchProcessor(
+                self.model.orchestrator, self.n_parallel, vocab_size=self.model.n_vocab
+            )
+        return self._ctx, self._processor
+
+    def _leave(self, row: DecodeRow, final: bool = True) -> None:
+        ctx, processor = self._context()
+        if row.seq is not None:
+            ctx.release(row.seq)
+            processor.set_constraint(row.seq, None)
+            row.seq = None
+        if final:
+            self._pressure = False
+            self.totals.add(row.stats)
+
+    def _admit(self) -> None:
+        ctx, processor = self._context()
+        for row in [r for r in self._waiting if r.cancelled]:
+            self._waiting.remove(row)
+        while self._waiting and len(self._active) < self.n_parallel and not self._pressure:
+            row = self._waiting.popleft()
+            try:
+                if not row.started:
+                    row.start()
+                if row.finished:
+                    continue
+                tokens = row.tokens
+                seq, kept = ctx.acquire(tokens)
+            except Exception as exc:  # this request's error, not the batch's
+                row.fail(exc)
+                continue
+            row.seq = seq
+            if not row.prompt_done:
+                row.stats.reused_tokens = min(kept, len(row.prompt))
+            row.feed = tokens[kept:]
+            processor.set_constraint(seq, row.handle)
+            self._active.append(row)
+        self.max_rows_seen = max(self.max_rows_seen, len(self._active))
+
+    def _step(self) -> None:
+        ctx, _ = self._context()
+        for row in [r for r in self._active if r.cancelled or r.finished]:
+            self._active.remove(row)
+            self._leave(row)
+        self._admit()
+        if not self._active:
+            return
+        entries, staged = self._stage(ctx)
+        t0 = time.perf_counter()
+        rc, logits = ctx.decode(entries)
+        while rc == KV_FULL:
+            self._relieve(ctx, staged)
+            entries, staged = self._stage(ctx)
+            t0 = time.perf_counter()
+            rc, logits = ctx.decode(entries)
+        seconds = time.perf_counter() - t0
+        if rc != 0:
+            for row, _ in staged:
+                if row.seq is not None:
+                    ctx.drop(row.seq)
+                row.fail(
+                    LocalModelError(
+                        f"llama_decode failed with code {rc}; the request's KV cache was cleared"
+                    )
+                )
+            return
+        self.steps += 1
+        ready: list[DecodeRow] = []
+        at = 0
+        for row, n_feed in staged:
+            n_logits = 1 + len(row.drafts)
+            if row.evaluated(n_feed, seconds):
+                assert logits is not None
+                row.begin([logits[at + i] for i in range(n_logits)])
+                at += n_logits
+                ready.append(row)
+        self._choose(ready)
+        for row in ready:
+            if row.rollback and row.seq is not None:
+                held = len(ctx.tokens[row.seq])
+                kept = ctx.truncate(row.seq, held - row.rollback)
+                if kept != held - row.rollback:  # this memory cannot drop a suffix: start over
+                    row.feed = row.tokens[kept:]
+                row.rollback = 0
+
+    def _stage(self, ctx: SequenceContext) -> tuple[list[DecodeEntry], list[tuple[DecodeRow, int]]]:
+        """This step's batch: decoding rows first (short feeds), then pieces of prompts."""
+        room = ctx.n_batch
+        used = 0
+        entries: list[DecodeEntry] = []
+        staged: list[tuple[DecodeRow, int]] = []
+        n_rows = len(self._active)
+        for row in sorted(self._active, key=lambda r: len(r.feed)):
+            if room - used <= 0:
+                break
+            assert row.seq is not None
+            draft = n_rows + used < self.draft_step_tokens
+            n = row.stage(room - used, draft)
+            complete = n == len(row.feed)
+            tokens = row.feed[:n] + row.drafts
+            entries.append(DecodeEntry(row.seq, tokens, 1 + len(row.drafts) if complete else 0))
+            staged.append((row, n))
+            used += len(tokens)
+        return entries, staged
+
+    def _relieve(self, ctx: SequenceContext, staged: list[tuple[DecodeRow, int]]) -> None:
+        """The KV cells ran out: drop idle sequences, else preempt the newest row."""
+        for row, _ in staged:
+            row.drafts = []
+        if ctx.drop_idle():
+            return
+        if len(self._active) <= 1:
+            row = self._active.pop()
+            self._leave(row)
+            row.fail(
+                ContextOverflowError(
+                    f"the request needs more KV cells than the batch context holds "
+                    f"({ctx.n_cells}); load the model with a larger n_ctx_parallel"
+                )
+            )
+            return
+        row = self._active.pop()
+        assert row.seq is not None
+        ctx.drop(row.seq)
+        self._leave(row, final=False)
+        row.feed = []
+        self._waiting.appendleft(row)
+        self._pressure = True
+        self.preemptions += 1
+
+    def _choose(self, ready: list[DecodeRow]) -> None:
+        """Every ready row picks its next token; masks of the rows that need one are filled
+        together, position after position while drafts are kept."""
+        _, processor = self._context()
+        rows = ready
+        while rows:
+            need: list[DecodeRow] = []
+            for row in rows:
+                try:
+                    if row.propose():
+                        need.append(row)
+                except Exception as exc:
+                    row.fail(exc)
+            if need:
+                self._fill_masks(processor, need)
+            going: list[DecodeRow] = []
+            for row in rows:
+                if row.finished:
+                    continue
+                try:
+                    if row in need:
+                        assert row.seq is not None
+                        row.propose_masked(processor.bitmask[row.seq])
+                    if row.advance():
+                        going.append(row)
+                except Exception as exc:
+                    row.fail(exc)
+            rows = going
+
+    def _fill_masks(self, processor: BatchProcessor, rows: list[DecodeRow]) -> None:
+        seqs = [r.seq for r in rows if r.seq is not None]
+        try:
+            processor.fill_bitmask(seqs)
+        except Exception:  # find the row at fault; the others go on
+            for row in rows:
+                try:
+                    assert row.seq is not None
+                    processor.fill_bitmask([row.seq])
+                except Exception as exc:
+                    row.fail(exc)
