@@ -79,6 +79,12 @@ class DecodeScheduler:
         self.max_rows_seen = 0
         self.preemptions = 0
 
+    @property
+    def active_rows(self) -> int:
+        """Requests decoding now (admitted to a sequence), plus those waiting to join."""
+        with self._cond:
+            return len(self._active) + len(self._waiting) + len(self._incoming)
+
     # --- the request side -----------------------------------------------------------------------
 
     def generate(

@@ -5,7 +5,9 @@ The :class:`~instructor_py.local.scheduler.DecodeScheduler` decodes concurrent r
 created from the model's weights with ``n_seq_max`` sequences and a **unified** KV cache: every
 sequence draws its cells from one pool of ``n_cells``, so a short request leaves room for a long
 one, and a copied prefix (``llama_memory_seq_cp``) costs no cells at all: the cells of a shared
-system prompt simply belong to several sequences.
+system prompt simply belong to several sequences. Flash attention is on and llama.cpp's
+micro-batches are small (:data:`MICRO_BATCH`): that makes a token's logits independent of the
+company it is evaluated in.
 
 :class:`SequenceContext` remembers which tokens each sequence holds (positions ``0..n-1``), also
 after its request left (an *idle* sequence): a new prompt reuses the longest common prefix found in
@@ -31,6 +33,14 @@ if TYPE_CHECKING:
 __all__ = ["DecodeEntry", "SequenceContext"]
 
 KV_FULL = 1  # llama_decode's "no memory slot for the batch" (nothing was changed)
+FLASH_ATTN_ENABLED = 1  # llama_flash_attn_type
+# llama.cpp splits a step into micro-batches of at most this many tokens. Measured on the CPU
+# backend: with flash attention and micro-batches under 64 tokens, a token's logits do not
+# depend on the other tokens of its pass nor on where its KV cells lie (bit for bit); larger
+# micro-batches take another kernel path whose logits differ by up to ~1 (and the cache layout
+# moves the logits without flash attention). So a request's greedy answer is the same alone
+# and in any batch.
+MICRO_BATCH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +66,8 @@ class SequenceContext:
         params.n_seq_max = n_seq
         params.n_ctx = n_cells
         params.kv_unified = True
+        params.flash_attn_type = FLASH_ATTN_ENABLED
+        params.n_ubatch = min(int(params.n_batch), MICRO_BATCH)
         try:
             self._owner: Any = _internals.LlamaContext(
                 model=llama._model, params=params, verbose=False

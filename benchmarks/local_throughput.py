@@ -1,0 +1,231 @@
+"""Local throughput: concurrent extractions decoded together vs one after the other, and
+prompt-lookup drafting on vs off, on the embedded model, side by side in one run.
+
+1. **Concurrency.** The same requests (the invoice-style set of ``loops.py`` and an even spread of
+   the BFCL simple_python dev split) through the public API (``StructuredOutput...create()``),
+   ``c`` at a time from threads, for c = 1 (one after the other), 4, 8 and 16: extractions per
+   second, the speed-up over c = 1, and per-request latency (p50, p95, and p50 over a request
+   alone). The sequential run is repeated at the end and both runs are averaged (the machine
+   is shared: the spread between them is printed).
+2. **A request alone, before vs after.** One request at a time through the lock-based
+   one-sequence decoder (``LlamaDecoder``, the path before the continuous batch) and through the
+   scheduler, interleaved request by request: median wall.
+3. **Prompt lookup.** The BFCL and invoice sets through the provider with ``prompt_lookup`` off
+   and on (interleaved): forward passes and wall per extraction, drafted/kept tokens, and
+   whether every attempt's tokens are identical.
+
+RSS is printed after loading the model and at the end (peak).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/local_throughput.py [--quick] [--requests N] [--bfcl N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bfcl import sample
+from bfcl_support import find_bfcl_dir, load_cases
+from loops import INVOICES
+
+from instructor_py import StructuredOutput, StructuredOutputRetryError
+from instructor_py.local.llama import DecodeStats
+from instructor_py.local.model import LocalModel
+from instructor_py.providers.local import LocalGeneration, LocalProvider
+
+REPO = Path(__file__).resolve().parent.parent
+MAX_TOKENS = 256
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def items(n_bfcl: int) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]]]:
+    invoices = [(text, model) for text, model in INVOICES]
+    directory = find_bfcl_dir(REPO)
+    bfcl: list[tuple[Any, Any]] = []
+    if directory is not None and n_bfcl:
+        bfcl = [(c.messages(), c.schema) for c in sample(load_cases(directory), n_bfcl)]
+    return invoices, bfcl
+
+
+def extract(
+    so: StructuredOutput, messages: Any, model: Any, options: dict[str, Any]
+) -> tuple[float, list[LocalGeneration]]:
+    t0 = time.perf_counter()
+    try:
+        response = (
+            so.with_(messages=messages, response_model=model, options=options).create().response()
+        )
+        attempts = response.attempts
+    except StructuredOutputRetryError as exc:
+        attempts = tuple(exc.attempts)
+    raws = [a.raw_response.raw for a in attempts if a.raw_response is not None]
+    return time.perf_counter() - t0, [r for r in raws if isinstance(r, LocalGeneration)]
+
+
+def run_concurrent(
+    so: StructuredOutput, work: list[tuple[Any, Any]], c: int
+) -> tuple[float, list[float]]:
+    options = {"max_tokens": MAX_TOKENS}
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(c) as pool:
+        results = list(pool.map(lambda w: extract(so, w[0], w[1], options), work))
+    return time.perf_counter() - t0, [r[0] for r in results]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def concurrency_table(so: StructuredOutput, work: list[tuple[Any, Any]], levels: list[int]) -> None:
+    print(
+        f"\n1. concurrency: {len(work)} extractions per run, max_tokens {MAX_TOKENS}, default options"
+    )
+    runs: dict[int, list[tuple[float, list[float]]]] = {}
+    for c in [*levels, 1]:
+        runs.setdefault(c, []).append(run_concurrent(so, work, c))
+        print(f"   ran c={c}: {runs[c][-1][0]:.1f} s  (RSS {rss_mb():.0f} MB)", flush=True)
+    seq_walls = [w for w, _ in runs[1]]
+    seq_wall = statistics.mean(seq_walls)
+    alone_p50 = statistics.median([x for _, lat in runs[1] for x in lat])
+    print(f"   sequential runs: {', '.join(f'{w:.1f} s' for w in seq_walls)} (averaged)")
+    print(
+        f"   {'concurrent':>10} {'wall':>8} {'extr/s':>8} {'speed-up':>9} {'p50':>8} {'p95':>8} {'p50/alone':>10}"
+    )
+    for c in levels:
+        wall = statistics.mean(w for w, _ in runs[c])
+        lat = [x for _, la in runs[c] for x in la]
+        label = "1 (seq)" if c == 1 else str(c)
+        print(
+            f"   {label:>10} {wall:7.1f}s {len(work) / wall:8.2f} {seq_wall / wall:8.2f}x "
+            f"{statistics.median(lat):7.2f}s {pct(lat, 0.95):7.2f}s {statistics.median(lat) / alone_p50:9.2f}x"
+        )
+
+
+def alone_table(model: LocalModel, provider: LocalProvider, work: list[tuple[Any, Any]]) -> None:
+    """The old one-sequence path vs the scheduler, one request at a time, interleaved."""
+    so = StructuredOutput().with_provider(provider)
+    walls: dict[str, list[float]] = {"before": [], "after": [], "after+lookup": []}
+    for i, (messages, schema) in enumerate(work):
+        request = so.with_(messages=messages, response_model=schema).create().request
+        order = ["before", "after", "after+lookup"]
+        for key in order if i % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            _alone(model, request, key)
+            walls[key].append(time.perf_counter() - t0)
+    base = statistics.median(walls["before"])
+    print(f"\n2. a request alone ({len(work)} requests, interleaved): median wall")
+    for key, values in walls.items():
+        print(
+            f"   {key:<14} {statistics.median(values):6.3f} s  {statistics.median(values) / base:5.2f}x of before"
+        )
+
+
+def _alone(model: LocalModel, request: Any, key: str) -> None:
+    from instructor_py.providers.local import _constraint_of
+    from instructor_py.providers.local_constraint import compile_for_request
+
+    text = model.chat_template.render(request.messages)
+    prompt = model.tokenize(text)
+    base = _constraint_of(request, True, whitespace="spaced", required_first=False)
+    handle = compile_for_request(model, request, base, True)
+    if key == "before":
+        matcher = handle.matcher if handle is not None else None
+        with model.lock:
+            list(model.decoder.generate(prompt, matcher=matcher, max_tokens=MAX_TOKENS))
+        return
+    lookup = text if key == "after+lookup" else None
+    list(model.scheduler.generate(prompt, handle=handle, max_tokens=MAX_TOKENS, prompt_text=lookup))
+
+
+def lookup_table(so: StructuredOutput, name: str, work: list[tuple[Any, Any]]) -> None:
+    cols: dict[str, dict[str, Any]] = {
+        k: {"passes": 0, "wall": 0.0, "drafted": 0, "kept": 0, "tokens": []} for k in ("off", "on")
+    }
+    for i, (messages, schema) in enumerate(work):
+        order = [("off", {"prompt_lookup": False}), ("on", {"prompt_lookup": True})]
+        for key, opts in order if i % 2 == 0 else order[::-1]:
+            wall, raws = extract(so, messages, schema, {"max_tokens": MAX_TOKENS, **opts})
+            col = cols[key]
+            stats = DecodeStats()
+            for r in raws:
+                stats.add(r.stats)
+            col["passes"] += stats.forward_passes
+            col["wall"] += wall
+            col["drafted"] += stats.drafted_tokens
+            col["kept"] += stats.accepted_draft_tokens
+            col["tokens"].append(tuple(r.token_ids for r in raws))
+    same = sum(a == b for a, b in zip(cols["off"]["tokens"], cols["on"]["tokens"], strict=True))
+    n = len(work)
+    off, on = cols["off"], cols["on"]
+    print(f"\n3. prompt lookup, {name}: {n} extractions, identical tokens in {same}/{n}")
+    print(f"   {'lookup':<7} {'passes/extr':>12} {'wall/extr':>10} {'drafted':>8} {'kept':>6}")
+    for key, col in cols.items():
+        print(
+            f"   {key:<7} {col['passes'] / n:12.1f} {col['wall'] / n:9.2f}s {col['drafted']:8d} {col['kept']:6d}"
+        )
+    print(
+        f"   fewer forward passes: {off['passes'] / max(1, on['passes']):.2f}x; "
+        f"wall: {off['wall'] / max(1e-9, on['wall']):.2f}x"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="8 requests, c = 1, 4, 8; fewer BFCL cases"
+    )
+    parser.add_argument("--requests", type=int, default=None, help="requests per concurrency run")
+    parser.add_argument(
+        "--bfcl", type=int, default=None, help="BFCL cases for the prompt-lookup table"
+    )
+    args = parser.parse_args(argv)
+    n_requests = args.requests or (8 if args.quick else 16)
+    levels = [1, 4, 8] if args.quick else [1, 4, 8, 16]
+    n_bfcl = args.bfcl if args.bfcl is not None else (8 if args.quick else 20)
+    provider = LocalProvider.from_options()
+    model = provider.load()
+    so = StructuredOutput().with_provider(provider)
+    print(
+        f"model {model.name}, n_threads {model.n_threads}/{model.n_threads_batch}, RSS {rss_mb():.0f} MB"
+    )
+    invoices, bfcl = items(max(n_bfcl, n_requests))
+    mixed = [w for pair in zip(invoices, bfcl[: len(invoices)], strict=False) for w in pair]
+    mixed += invoices[len(mixed) // 2 :] + bfcl[len(invoices) :]
+    work = (mixed * 4)[:n_requests]
+    extract(so, *work[0], {"max_tokens": 8})  # warm-up: compile caches, the batch context
+    print(f"RSS with the batch context: {rss_mb():.0f} MB")
+    concurrency_table(so, work, levels)
+    alone_table(model, provider, work[: (4 if args.quick else 8)])
+    lookup_table(so, "invoice-style", invoices)
+    if bfcl:
+        lookup_table(so, "BFCL dev", bfcl[:n_bfcl])
+    s = model.scheduler
+    print(
+        f"\nscheduler: {s.steps} steps, up to {s.max_rows_seen} rows, {s.preemptions} preemptions; "
+        f"RSS {rss_mb():.0f} MB, peak {peak_mb():.0f} MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
