@@ -42,7 +42,7 @@ from instructor_py.local.model import LocalModel
 from instructor_py.providers.local import LocalGeneration, LocalProvider
 
 REPO = Path(__file__).resolve().parent.parent
-MAX_TOKENS = 256
+MAX_TOKENS = 256  # --max-tokens
 
 
 def rss_mb() -> float:
@@ -77,7 +77,7 @@ def extract(
         attempts = response.attempts
     except StructuredOutputRetryError as exc:
         attempts = tuple(exc.attempts)
-    raws = [a.raw_response.raw for a in attempts if a.raw_response is not None]
+    raws = [a.raw_response for a in attempts]
     return time.perf_counter() - t0, [r for r in raws if isinstance(r, LocalGeneration)]
 
 

@@ -92,6 +92,19 @@ class DecodeChunk:
     detail: str | None = None  # why it stopped, when that is news (e.g. the loop it fell into)
 
 
+def check_generation(prompt: Sequence[int], n_ctx: int, max_tokens: int) -> None:
+    """A clear error for a generation that cannot run (empty or too long prompt, no budget)."""
+    if not prompt:
+        raise LocalModelError("the prompt is empty; send at least one message")
+    if len(prompt) >= n_ctx:
+        raise ContextOverflowError(
+            f"the prompt has {len(prompt)} tokens but the context holds {n_ctx}; shorten "
+            "the messages or load the model with a larger n_ctx (using('local', n_ctx=...))"
+        )
+    if max_tokens < 1:
+        raise LocalModelError(f"max_tokens must be >= 1, got {max_tokens}")
+
+
 class LlamaDecoder:
     """The decode loop on one model's llama.cpp context. Not thread-safe: hold ``model.lock``."""
 
@@ -280,15 +293,7 @@ class LlamaDecoder:
         ``finish_reason="repetition"`` (the loop described in the last chunk's ``detail``) as soon
         as it reports a degenerate loop.
         """
-        if not prompt:
-            raise LocalModelError("the prompt is empty; send at least one message")
-        if len(prompt) >= self.n_ctx:
-            raise ContextOverflowError(
-                f"the prompt has {len(prompt)} tokens but the context holds {self.n_ctx}; shorten "
-                "the messages or load the model with a larger n_ctx (using('local', n_ctx=...))"
-            )
-        if max_tokens < 1:
-            raise LocalModelError(f"max_tokens must be >= 1, got {max_tokens}")
+        check_generation(prompt, self.n_ctx, max_tokens)
         sampler = Sampler(sampling or SamplingParams())
         stats = DecodeStats(prompt_tokens=len(prompt))
         budget = min(max_tokens, self.n_ctx - len(prompt))

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from instructor_py.errors import ContextOverflowError, LocalModelError
 from instructor_py.local.batch import BatchProcessor
 from instructor_py.local.decode_row import DecodeRow
-from instructor_py.local.llama import DecodeChunk, DecodeStats
+from instructor_py.local.llama import DecodeChunk, DecodeStats, check_generation
 from instructor_py.local.lookup import DEFAULT_DRAFT_TOKENS, PromptLookup
 from instructor_py.local.seq_context import KV_FULL, DecodeEntry, SequenceContext
 
@@ -107,16 +107,7 @@ class DecodeScheduler:
         rendered prompt) and ``draft_tokens > 0``, prompt-lookup drafting is on. Closing the
         iterator early cancels the request."""
         model = self.model
-        if not prompt:
-            raise LocalModelError("the prompt is empty; send at least one message")
-        if len(prompt) >= model.n_ctx:
-            raise ContextOverflowError(
-                f"the prompt has {len(prompt)} tokens but the context holds {model.n_ctx}; "
-                "shorten the messages or load the model with a larger n_ctx "
-                "(using('local', n_ctx=...))"
-            )
-        if max_tokens < 1:
-            raise LocalModelError(f"max_tokens must be >= 1, got {max_tokens}")
+        check_generation(prompt, model.n_ctx, max_tokens)
         lookup = (
             PromptLookup(prompt_text, model.tokenize_bytes, max_tokens=draft_tokens)
             if prompt_text and draft_tokens > 0
