@@ -198,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bfcl", type=int, default=None, help="BFCL cases for the prompt-lookup table"
     )
+    parser.add_argument("--max-tokens", type=int, default=None, help="answer budget (quick: 96)")
     args = parser.parse_args(argv)
+    global MAX_TOKENS
+    MAX_TOKENS = args.max_tokens or (96 if args.quick else MAX_TOKENS)
     n_requests = args.requests or (8 if args.quick else 16)
     levels = [1, 4, 8] if args.quick else [1, 4, 8, 16]
     n_bfcl = args.bfcl if args.bfcl is not None else (8 if args.quick else 20)

@@ -88,7 +88,7 @@ class SequenceContext:
         )
         self.n_seq = n_seq
         self.n_cells = int(llama_cpp.llama_n_ctx(self.ctx))
-        self.n_batch = model.n_batch
+        self.n_batch = int(llama_cpp.llama_n_batch(self.ctx))  # llama.cpp caps it at n_cells
         self.n_vocab = model.n_vocab
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
         b = self._batch

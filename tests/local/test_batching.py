@@ -210,9 +210,9 @@ def test_an_error_in_one_row_does_not_disturb_the_others(model: LocalModel) -> N
 
 
 def test_rows_that_outgrow_the_cells_are_preempted_and_resumed(model: LocalModel) -> None:
-    # a tiny batch context: 4 requests of ~60 prompt tokens + answers cannot all fit in 160 cells
+    # a tiny batch context (256 cells): 4 requests of ~80 prompt tokens + answers cannot all fit
     scheduler = DecodeScheduler(model, 4, 160)
-    texts = [f"{t} (record {i})" for i, t in enumerate(TEXTS)]
+    texts = [" ".join([t] * 4) for t in TEXTS]
     reference = [_reference(model, t, max_tokens=32) for t in texts]
     with ThreadPoolExecutor(4) as pool:
         outs = list(
@@ -225,9 +225,9 @@ def test_rows_that_outgrow_the_cells_are_preempted_and_resumed(model: LocalModel
 
 
 def test_a_request_larger_than_the_batch_context_is_a_clear_error(model: LocalModel) -> None:
-    scheduler = DecodeScheduler(model, 2, 32)
+    scheduler = DecodeScheduler(model, 2, 32)  # llama.cpp rounds the cells up to 256
     with pytest.raises(ContextOverflowError, match="n_ctx_parallel"):
-        _run(scheduler, model, TEXTS[0], lookup=False)
+        _run(scheduler, model, " ".join(TEXTS * 8), lookup=False)  # ~500 prompt tokens
 
 
 def test_a_shared_prompt_prefix_is_evaluated_once(provider: LocalProvider) -> None:
