@@ -1,12 +1,15 @@
 """Local throughput: concurrent extractions decoded together vs one after the other, and
 prompt-lookup drafting on vs off, on the embedded model, side by side in one run.
 
-1. **Concurrency.** The same requests (the invoice-style set of ``loops.py`` and an even spread of
-   the BFCL simple_python dev split) through the public API (``StructuredOutput...create()``),
-   ``c`` at a time from threads, for c = 1 (one after the other), 4, 8 and 16: extractions per
-   second, the speed-up over c = 1, and per-request latency (p50, p95, and p50 over a request
-   alone). The sequential run is repeated at the end and both runs are averaged (the machine
-   is shared: the spread between them is printed).
+1. **Concurrency.** Two workloads through the public API (``StructuredOutput...create()``),
+   ``c`` at a time from threads, for c = 1 (one after the other), 4, 8 and 16: *one schema*
+   (distinct invoice texts for one ``Invoice`` model: a batch over a file, where the system
+   prompt with the schema is shared) and *mixed schemas* (the invoice-style set of ``loops.py``
+   and an even spread of the BFCL simple_python dev split, a schema each). Each run starts from
+   an empty batch context. Printed: extractions per second, the speed-up over c = 1, per-request
+   latency (p50, p95, and p50 over a request alone), and how many first attempts gave the same
+   tokens as in the sequential run. The sequential run is repeated at the end and both runs are
+   averaged (the machine is shared: the spread between them is printed).
 2. **A request alone, before vs after.** One request at a time through the lock-based
    one-sequence decoder (``LlamaDecoder``, the path before the continuous batch) and through the
    scheduler, interleaved request by request: median wall.
@@ -34,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bfcl import sample
 from bfcl_support import find_bfcl_dir, load_cases
-from loops import INVOICES
+from loops import INVOICES, Invoice
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
 from instructor_py.local.llama import DecodeStats
@@ -81,14 +84,41 @@ def extract(
     return time.perf_counter() - t0, [r for r in raws if isinstance(r, LocalGeneration)]
 
 
+def invoice_batch(n: int) -> list[tuple[Any, Any]]:
+    """``n`` distinct invoice texts for one schema: a batch over a file (the CLI's case), built
+    from fixed lists so every run sends the same requests."""
+    customers = ["Acme Corp", "Globex Ltd", "Initech", "Umbrella plc", "Stark Industries",
+                 "Wayne Enterprises", "Hooli", "Vandelay Imports", "Soylent Co", "Tyrell Corp"]
+    goods = [("boxes of paper", 12.5), ("staplers", 8.99), ("hours of consulting", 95.0),
+             ("software licenses", 49.0), ("printer cartridges", 31.2), ("desk chairs", 149.0),
+             ("coffee bags", 7.8), ("network cables", 4.25)]
+    out: list[tuple[Any, Any]] = []
+    for i in range(n):
+        customer = customers[i % len(customers)]
+        (a, pa), (b, pb) = goods[i % len(goods)], goods[(3 * i + 1) % len(goods)]
+        qa, qb = 1 + i % 4, 2 + i % 3
+        total = round(qa * pa + qb * pb, 2)
+        text = (
+            f"Invoice INV-{1000 + 37 * i} for {customer}: {qa} {a} at {pa:.2f} each and "
+            f"{qb} {b} at {pb:.2f} each. Total {total:.2f}."
+        )
+        out.append((text, Invoice))
+    return out
+
+
 def run_concurrent(
     so: StructuredOutput, work: list[tuple[Any, Any]], c: int
-) -> tuple[float, list[float]]:
+) -> tuple[float, list[float], list[tuple[int, ...]]]:
+    """One run from an empty batch context (no prompt cached from an earlier run)."""
     options = {"max_tokens": MAX_TOKENS}
+    model = LocalProvider.from_options().load()
+    while not model.scheduler.clear_cache():
+        time.sleep(0.01)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(c) as pool:
         results = list(pool.map(lambda w: extract(so, w[0], w[1], options), work))
-    return time.perf_counter() - t0, [r[0] for r in results]
+    first = [r[1][0].token_ids if r[1] else () for r in results]
+    return time.perf_counter() - t0, [r[0] for r in results], first
 
 
 def pct(values: list[float], q: float) -> float:
@@ -96,28 +126,36 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def concurrency_table(so: StructuredOutput, work: list[tuple[Any, Any]], levels: list[int]) -> None:
+def concurrency_table(
+    so: StructuredOutput, name: str, work: list[tuple[Any, Any]], levels: list[int]
+) -> None:
     print(
-        f"\n1. concurrency: {len(work)} extractions per run, max_tokens {MAX_TOKENS}, default options"
+        f"\n1. concurrency, {name}: {len(work)} extractions per run, max_tokens {MAX_TOKENS}, "
+        "default options, each run from an empty cache"
     )
-    runs: dict[int, list[tuple[float, list[float]]]] = {}
+    runs: dict[int, list[tuple[float, list[float], list[tuple[int, ...]]]]] = {}
     for c in [*levels, 1]:
         runs.setdefault(c, []).append(run_concurrent(so, work, c))
         print(f"   ran c={c}: {runs[c][-1][0]:.1f} s  (RSS {rss_mb():.0f} MB)", flush=True)
-    seq_walls = [w for w, _ in runs[1]]
+    seq_walls = [w for w, _, _ in runs[1]]
     seq_wall = statistics.mean(seq_walls)
-    alone_p50 = statistics.median([x for _, lat in runs[1] for x in lat])
+    alone_p50 = statistics.median([x for _, lat, _ in runs[1] for x in lat])
+    reference = runs[1][0][2]
     print(f"   sequential runs: {', '.join(f'{w:.1f} s' for w in seq_walls)} (averaged)")
     print(
-        f"   {'concurrent':>10} {'wall':>8} {'extr/s':>8} {'speed-up':>9} {'p50':>8} {'p95':>8} {'p50/alone':>10}"
+        f"   {'concurrent':>10} {'wall':>8} {'extr/s':>8} {'speed-up':>9} {'p50':>8} {'p95':>8} "
+        f"{'p50/alone':>10} {'same answer':>12}"
     )
     for c in levels:
-        wall = statistics.mean(w for w, _ in runs[c])
-        lat = [x for _, la in runs[c] for x in la]
+        wall = statistics.mean(w for w, _, _ in runs[c])
+        lat = [x for _, la, _ in runs[c] for x in la]
+        same = sum(a == b for _, _, t in runs[c] for a, b in zip(t, reference, strict=True))
+        total = len(runs[c]) * len(work)
         label = "1 (seq)" if c == 1 else str(c)
         print(
             f"   {label:>10} {wall:7.1f}s {len(work) / wall:8.2f} {seq_wall / wall:8.2f}x "
-            f"{statistics.median(lat):7.2f}s {pct(lat, 0.95):7.2f}s {statistics.median(lat) / alone_p50:9.2f}x"
+            f"{statistics.median(lat):7.2f}s {pct(lat, 0.95):7.2f}s "
+            f"{statistics.median(lat) / alone_p50:9.2f}x {same:>6}/{total:<5}"
         )
 
 
@@ -154,6 +192,8 @@ def _alone(model: LocalModel, request: Any, key: str) -> None:
             list(model.decoder.generate(prompt, matcher=matcher, max_tokens=MAX_TOKENS))
         return
     lookup = text if key == "after+lookup" else None
+    while not model.scheduler.clear_cache():  # no prompt cached by an earlier run
+        time.sleep(0.01)
     list(model.scheduler.generate(prompt, handle=handle, max_tokens=MAX_TOKENS, prompt_text=lookup))
 
 
@@ -217,14 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     work = (mixed * 4)[:n_requests]
     extract(so, *work[0], {"max_tokens": 8})  # warm-up: compile caches, the batch context
     print(f"RSS with the batch context: {rss_mb():.0f} MB")
-    concurrency_table(so, work, levels)
+    concurrency_table(so, "one schema (invoices)", invoice_batch(n_requests), levels)
+    concurrency_table(so, "mixed schemas (invoice-style + BFCL)", work, levels)
     alone_table(model, provider, work[: (4 if args.quick else 8)])
     lookup_table(so, "invoice-style", invoices)
     if bfcl:
         lookup_table(so, "BFCL dev", bfcl[:n_bfcl])
     s = model.scheduler
     print(
-        f"\nscheduler: {s.steps} steps, up to {s.max_rows_seen} rows, {s.preemptions} preemptions; "
+        f"\nscheduler: {s.steps} steps, up to {s.max_rows_seen} rows, {s.restarts} restarts, {s._ctx.clears if s._ctx else 0} pool clears; "
         f"RSS {rss_mb():.0f} MB, peak {peak_mb():.0f} MB"
     )
     return 0

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from instructor_py.local.model import LocalModel
     from instructor_py.local.repetition import RepetitionDetector
 
-__all__ = ["DecodeRow"]
+__all__ = ["ANSWER_RESERVE", "DecodeRow"]
+
+ANSWER_RESERVE = 256  # answer tokens a request is admitted with room for (see answer_reserve)
 
 
 class DecodeRow:
@@ -84,6 +86,9 @@ class DecodeRow:
         self.cancelled = False  # set by the consumer's thread
         self.prompt_done = False
         self.rollback = 0  # refused drafts at the end of the sequence, to drop
+        self.failed = False
+        self.reserved = 0  # KV cells set aside for the row at admission (prompt + answer budget)
+        self.consumed = 0  # of them, taken so far
         self._done = False
         self._t0 = time.perf_counter()
         self._t_prompt_end = self._t0
@@ -133,7 +138,16 @@ class DecodeRow:
     def fail(self, exc: BaseException) -> None:
         if not self.finished:
             self.finished = True
+            self.failed = True
             self.outbox.put(exc)
+
+    def answer_reserve(self) -> int:
+        """KV cells to set aside for the rest of the answer at admission: the budget left, at
+        most :data:`ANSWER_RESERVE` (most answers are far shorter than ``max_tokens``; a row
+        that outgrows it makes the scheduler start over, it does not fail), plus room for one
+        round of drafts."""
+        left = min(self.budget - len(self.out), ANSWER_RESERVE)
+        return max(0, left) + (self.lookup.max_tokens if self.lookup is not None else 0)
 
     # --- staging --------------------------------------------------------------------------------
 
@@ -164,6 +178,7 @@ class DecodeRow:
         self.stats.forward_passes += 1
         self.stats.forward_seconds += seconds
         self.stats.evaluated_tokens += n_feed + len(self.drafts)
+        self.consumed += n_feed + len(self.drafts)
         self.stats.drafted_tokens += len(self.drafts)
         del self.feed[:n_feed]
         if self.feed:

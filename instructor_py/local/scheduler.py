@@ -17,8 +17,12 @@ and leaves when it is done. Per step:
    llguidance's parallel executor), position after position while drafts are kept;
 4. refused drafts are dropped from the KV cache (``llama_memory_seq_rm``).
 
-When the KV cells run out, idle sequences are dropped, then the newest row is preempted: its cells
-are freed and it waits to be evaluated again from its prompt and output so far (nothing is lost).
+The pool of KV cells is append-only between clears (see :mod:`~instructor_py.local.seq_context`:
+that is what keeps a request's answer independent of its company). A request is admitted while
+its prompt and an answer budget fit in the cells left; when the next one does not fit, no one is
+admitted until the running rows finish, then the pool is cleared. If the rows outgrow the cells
+anyway (answers longer than the budget), the pool is cleared at once and every running row is
+evaluated again from its prompt and output so far (nothing is lost, and the answer is unchanged).
 An error in one row (a constraint that allows nothing) ends that request only; a failed forward
 pass ends the requests in it. A consumer that stops iterating frees its row at the next step.
 """
@@ -36,7 +40,12 @@ from instructor_py.local.batch import BatchProcessor
 from instructor_py.local.decode_row import DecodeRow
 from instructor_py.local.llama import DecodeChunk, DecodeStats, check_generation
 from instructor_py.local.lookup import DEFAULT_DRAFT_TOKENS, PromptLookup
-from instructor_py.local.seq_context import KV_FULL, DecodeEntry, SequenceContext
+from instructor_py.local.seq_context import (
+    KV_FULL,
+    DecodeEntry,
+    SequenceContext,
+    common_prefix,
+)
 
 if TYPE_CHECKING:
     from instructor_py.local.handle import CompiledGrammarHandle
@@ -49,6 +58,9 @@ __all__ = ["DEFAULT_DRAFT_STEP_TOKENS", "DecodeScheduler"]
 # Drafts are added while a step holds fewer tokens than this: a forward pass over a few tokens
 # costs little more than over one, but a full batch is already compute-bound.
 DEFAULT_DRAFT_STEP_TOKENS = 8
+# A request waits a step for a concurrent request's prompt pass when they share at least this
+# many leading tokens (a system prompt), so that prefix is evaluated once and copied.
+MIN_SHARED_PREFIX = 16
 
 
 class DecodeScheduler:
@@ -73,17 +85,26 @@ class DecodeScheduler:
         self._processor: BatchProcessor | None = None
         self._active: list[DecodeRow] = []
         self._waiting: deque[DecodeRow] = deque()
-        self._pressure = False  # a row was preempted: admit no one until a row leaves
         self.totals = DecodeStats()
         self.steps = 0
         self.max_rows_seen = 0
-        self.preemptions = 0
+        self.restarts = 0  # the rows outgrew the cells: the pool was cleared under them
 
     @property
     def active_rows(self) -> int:
         """Requests decoding now (admitted to a sequence), plus those waiting to join."""
         with self._cond:
             return len(self._active) + len(self._waiting) + len(self._incoming)
+
+    def clear_cache(self) -> bool:
+        """Drop the prompts cached in the batch context (its KV cells) when no request is
+        running; returns False, changing nothing, while one is."""
+        with self._cond:
+            if self._worker is not None or self._incoming:
+                return False
+            if self._ctx is not None:
+                self._ctx.clear()
+            return True
 
     # --- the request side -----------------------------------------------------------------------
 
@@ -176,44 +197,92 @@ class DecodeScheduler:
     def _context(self) -> tuple[SequenceContext, BatchProcessor]:
         if self._ctx is None or self._processor is None:
             self._ctx = SequenceContext(self.model, self.n_parallel, self.n_cells)
+            # one mask row per sequence id (only the rows that need a mask are filled)
             self._processor = BatchProcessor(
-                self.model.orchestrator, self.n_parallel, vocab_size=self.model.n_vocab
+                self.model.orchestrator, self._ctx.n_ids, vocab_size=self.model.n_vocab
             )
         return self._ctx, self._processor
 
-    def _leave(self, row: DecodeRow, final: bool = True) -> None:
+    def _leave(self, row: DecodeRow) -> None:
         ctx, processor = self._context()
         if row.seq is not None:
-            ctx.release(row.seq)
+            if row.failed:
+                ctx.retire(row.seq)
+            else:  # done or cancelled: its cells stay as a cache for later prompts
+                ctx.release(row.seq)
             processor.set_constraint(row.seq, None)
             row.seq = None
-        if final:
-            self._pressure = False
-            self.totals.add(row.stats)
+        self.totals.add(row.stats)
 
     def _admit(self) -> None:
         ctx, processor = self._context()
         for row in [r for r in self._waiting if r.cancelled]:
             self._waiting.remove(row)
-        while self._waiting and len(self._active) < self.n_parallel and not self._pressure:
-            row = self._waiting.popleft()
+        deferred: list[DecodeRow] = []
+        while self._waiting and len(self._active) < self.n_parallel:
+            row = self._waiting[0]
             try:
                 if not row.started:
                     row.start()
                 if row.finished:
+                    self._waiting.popleft()
                     continue
                 tokens = row.tokens
+                if self._shares_pending_prefix(ctx, tokens):
+                    deferred.append(self._waiting.popleft())  # copies that prefix once it is in
+                    continue
+                if not self._fits(ctx, row, tokens):
+                    if self._active or deferred:
+                        break  # drain: the running rows finish, then the pool is cleared
+                    ctx.clear()
+                    if len(tokens) > ctx.n_cells:
+                        raise ContextOverflowError(
+                            f"the request needs {len(tokens)} KV cells but the batch context "
+                            f"holds {ctx.n_cells}; load the model with a larger n_ctx_parallel"
+                        )
                 seq, kept = ctx.acquire(tokens)
+                row.seq = seq
+                processor.set_constraint(seq, row.handle)
             except Exception as exc:  # this request's error, not the batch's
+                self._waiting.popleft()
+                if row.seq is not None:
+                    ctx.retire(row.seq)
+                    row.seq = None
                 row.fail(exc)
                 continue
-            row.seq = seq
+            self._waiting.popleft()
             if not row.prompt_done:
                 row.stats.reused_tokens = min(kept, len(row.prompt))
             row.feed = tokens[kept:]
-            processor.set_constraint(seq, row.handle)
+            row.reserved = len(row.feed) + row.answer_reserve()
+            row.consumed = 0
             self._active.append(row)
+        self._waiting.extendleft(reversed(deferred))
         self.max_rows_seen = max(self.max_rows_seen, len(self._active))
+
+    def _fits(self, ctx: SequenceContext, row: DecodeRow, tokens: Sequence[int]) -> bool:
+        """Whether ``row``'s new prompt tokens and answer budget fit in the cells left, after the
+        budgets of the running rows."""
+        if ctx.free_ids == 0:
+            return False
+        held = sum(max(0, r.reserved - r.consumed) for r in self._active)
+        need = len(tokens) - ctx.cached_prefix(tokens) + row.answer_reserve()
+        return ctx.free_cells - held >= need
+
+    def _shares_pending_prefix(self, ctx: SequenceContext, tokens: Sequence[int]) -> bool:
+        """True when an admitted row whose prompt is not evaluated yet shares a longer prefix
+        with ``tokens`` (by :data:`MIN_SHARED_PREFIX` tokens or more) than the cache holds now: a
+        request arriving in the same step as others with the same system prompt waits for the
+        first one's prompt pass and copies it, instead of evaluating it again."""
+        if not ctx.share_prefixes:
+            return False
+        pending = 0
+        for other in self._active:
+            if other.seq is not None and other.feed:
+                pending = max(pending, common_prefix(other.tokens, tokens, len(tokens) - 1))
+        if pending < MIN_SHARED_PREFIX:
+            return False
+        return pending >= ctx.cached_prefix(tokens) + MIN_SHARED_PREFIX
 
     def _step(self) -> None:
         ctx, _ = self._context()
@@ -226,21 +295,13 @@ class DecodeScheduler:
         entries, staged = self._stage(ctx)
         t0 = time.perf_counter()
         rc, logits = ctx.decode(entries)
-        while rc == KV_FULL:
-            self._relieve(ctx, staged)
-            entries, staged = self._stage(ctx)
-            t0 = time.perf_counter()
-            rc, logits = ctx.decode(entries)
+        if rc == KV_FULL:
+            self._restart(ctx)
+            return
         seconds = time.perf_counter() - t0
         if rc != 0:
             for row, _ in staged:
-                if row.seq is not None:
-                    ctx.drop(row.seq)
-                row.fail(
-                    LocalModelError(
-                        f"llama_decode failed with code {rc}; the request's KV cache was cleared"
-                    )
-                )
+                row.fail(LocalModelError(f"llama_decode failed with code {rc}"))
             return
         self.steps += 1
         ready: list[DecodeRow] = []
@@ -255,10 +316,7 @@ class DecodeScheduler:
         self._choose(ready)
         for row in ready:
             if row.rollback and row.seq is not None:
-                held = len(ctx.tokens[row.seq])
-                kept = ctx.truncate(row.seq, held - row.rollback)
-                if kept != held - row.rollback:  # this memory cannot drop a suffix: start over
-                    row.feed = row.tokens[kept:]
+                ctx.truncate(row.seq, len(ctx.tokens[row.seq]) - row.rollback)
                 row.rollback = 0
 
     def _stage(self, ctx: SequenceContext) -> tuple[list[DecodeEntry], list[tuple[DecodeRow, int]]]:
@@ -281,30 +339,29 @@ class DecodeScheduler:
             used += len(tokens)
         return entries, staged
 
-    def _relieve(self, ctx: SequenceContext, staged: list[tuple[DecodeRow, int]]) -> None:
-        """The KV cells ran out: drop idle sequences, else preempt the newest row."""
-        for row, _ in staged:
+    def _restart(self, ctx: SequenceContext) -> None:
+        """The running rows outgrew the cells: clear the pool and admit them again (in order),
+        each to be evaluated from its prompt and output so far."""
+        rows = self._active
+        self._active = []
+        _, processor = self._context()
+        for row in rows:
             row.drafts = []
-        if ctx.drop_idle():
-            return
-        if len(self._active) <= 1:
-            row = self._active.pop()
-            self._leave(row)
+            if row.seq is not None:
+                processor.set_constraint(row.seq, None)
+                row.seq = None
+        ctx.clear()
+        self._waiting.extendleft(reversed(rows))
+        self.restarts += 1
+        if len(rows) == 1 and len(rows[0].tokens) >= ctx.n_cells:
+            row = self._waiting.popleft()
+            self.totals.add(row.stats)
             row.fail(
                 ContextOverflowError(
                     f"the request needs more KV cells than the batch context holds "
                     f"({ctx.n_cells}); load the model with a larger n_ctx_parallel"
                 )
             )
-            return
-        row = self._active.pop()
-        assert row.seq is not None
-        ctx.drop(row.seq)
-        self._leave(row, final=False)
-        row.feed = []
-        self._waiting.appendleft(row)
-        self._pressure = True
-        self.preemptions += 1
 
     def _choose(self, ready: list[DecodeRow]) -> None:
         """Every ready row picks its next token; masks of the rows that need one are filled

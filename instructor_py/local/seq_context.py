@@ -1,23 +1,33 @@
 """A llama.cpp context holding many sequences at once (the KV cache of the continuous batch).
 
 The :class:`~instructor_py.local.scheduler.DecodeScheduler` decodes concurrent requests in one
-``llama_decode`` per step; each request owns a sequence id of this context. The context is
-created from the model's weights with ``n_seq_max`` sequences and a **unified** KV cache: every
-sequence draws its cells from one pool of ``n_cells``, so a short request leaves room for a long
-one, and a copied prefix (``llama_memory_seq_cp``) costs no cells at all: the cells of a shared
-system prompt simply belong to several sequences. Flash attention is on and llama.cpp's
-micro-batches are small (:data:`MICRO_BATCH`): that makes a token's logits independent of the
-company it is evaluated in.
+``llama_decode`` per step; each request owns a sequence id of this context. The context has one
+**unified** pool of ``n_cells`` KV cells that every sequence draws from, and a copied prefix
+(``llama_memory_seq_cp``) costs no cells: the cells of a shared system prompt simply belong to
+several sequences.
 
-:class:`SequenceContext` remembers which tokens each sequence holds (positions ``0..n-1``), also
-after its request left (an *idle* sequence): a new prompt reuses the longest common prefix found in
-any sequence, by taking over an idle sequence or copying the prefix of a busy one. Idle sequences
-are dropped, least recently used first, when the cells run out.
+**Why the pool is append-only.** llama.cpp's attention visits a sequence's cells in the order they
+lie in the pool, and the result depends on that order: a token placed in a freed cell *before* its
+own prompt's cells gets logits up to ~0.8 apart from the same token placed after them (measured on
+the embedded model; the f16 accumulator rounds differently). A request's greedy answer would then
+depend on what other requests did before it. So cells are never freed while the pool is in use:
+
+- a new request takes a sequence id not used since the pool was last cleared (an *epoch*), and
+  copies the longest prefix of its prompt that any sequence of the epoch holds (busy or idle);
+- refused prompt-lookup drafts are moved to a trash sequence nobody attends to instead of freed;
+- a request that left keeps its cells as an idle cache for later prompts.
+
+Every sequence's cells therefore lie in position order, wherever its request ran. The
+:class:`~instructor_py.local.scheduler.DecodeScheduler` admits requests while their cells fit, and
+clears the pool (:meth:`SequenceContext.clear`) once its rows have finished. V is stored in q8_0
+while K stays f16: llama.cpp's CPU flash attention then always takes its per-query kernel (the
+tiled kernel for 64+ queries and the split-cells kernel for a lone query both need K and V of one
+f16/f32 type) and accumulates in f32. Models with a sliding window or a recurrent state prune
+or overwrite cells themselves; for them no prefix is shared and the order argument does not hold.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,16 +40,20 @@ from instructor_py.errors import LocalModelError
 if TYPE_CHECKING:
     from instructor_py.local.model import LocalModel
 
-__all__ = ["DecodeEntry", "SequenceContext"]
+__all__ = ["DecodeEntry", "SequenceContext", "common_prefix"]
 
 KV_FULL = 1  # llama_decode's "no memory slot for the batch" (nothing was changed)
 FLASH_ATTN_ENABLED = 1  # llama_flash_attn_type
-# llama.cpp splits a step into micro-batches of at most this many tokens. Measured on the CPU
-# backend: with flash attention and micro-batches under 64 tokens, a token's logits do not
-# depend on the other tokens of its pass nor on where its KV cells lie (bit for bit); larger
-# micro-batches take another kernel path whose logits differ by up to ~1 (and the cache layout
-# moves the logits without flash attention). So a request's greedy answer is the same alone
-# and in any batch.
+GGML_TYPE_Q8_0 = 8
+# Sequence ids an epoch can hand out: llama.cpp's LLAMA_MAX_SEQ, at most n_batch (llama.cpp
+# keeps an output row per sequence). The last one is the trash: it holds the cells of refused
+# drafts and retired sequences.
+MAX_SEQ_IDS = 256
+_FREE, _BUSY, _IDLE = 0, 1, 2
+# llama.cpp splits a step into micro-batches of at most this many tokens. With flash attention
+# on the per-query kernel (see above) a token's logits do not depend on the other tokens of its
+# pass (bit for bit, tests/local/test_batching.py); a prompt is evaluated no slower in pieces of
+# 32 than of 512 on these CPUs.
 MICRO_BATCH = 32
 
 
@@ -63,11 +77,14 @@ class SequenceContext:
         self._llama_cpp: Any = llama_cpp
         llama = model.llama
         params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
-        params.n_seq_max = n_seq
+        self.n_ids = min(MAX_SEQ_IDS, int(params.n_batch), n_cells)
+        self.trash = self.n_ids - 1
+        params.n_seq_max = self.n_ids
         params.n_ctx = n_cells
         params.kv_unified = True
         params.flash_attn_type = FLASH_ATTN_ENABLED
         params.n_ubatch = min(int(params.n_batch), MICRO_BATCH)
+        params.type_v = GGML_TYPE_Q8_0
         try:
             self._owner: Any = _internals.LlamaContext(
                 model=llama._model, params=params, verbose=False
@@ -98,10 +115,12 @@ class SequenceContext:
         np.ctypeslib.as_array(b.n_seq_id, shape=(self.n_batch,))[:] = 1
         self._seq_ptrs = [b.seq_id[i] for i in range(self.n_batch)]
         self._slot_seq = [-1] * self.n_batch  # which seq id each batch slot holds now
-        self.tokens: list[list[int]] = [[] for _ in range(n_seq)]
-        self._busy = [False] * n_seq
-        self._last_used = [0.0] * n_seq
+        self.tokens: list[list[int]] = [[] for _ in range(self.n_ids)]
+        self._state = [_FREE] * self.n_ids
+        self._state[self.trash] = _BUSY
+        self.cells_used = 0  # cells taken since the last clear (none is freed before it)
         self.forward_passes = 0
+        self.clears = 0
 
     def __del__(self) -> None:
         batch = getattr(self, "_batch", None)
@@ -112,69 +131,79 @@ class SequenceContext:
     # --- sequences ------------------------------------------------------------------------------
 
     @property
-    def free_sequences(self) -> int:
-        return self._busy.count(False)
+    def free_cells(self) -> int:
+        return self.n_cells - self.cells_used
+
+    @property
+    def free_ids(self) -> int:
+        """Sequence ids a new request can still take before the pool is cleared."""
+        return self._state.count(_FREE)
+
+    @property
+    def busy(self) -> int:
+        return self._state.count(_BUSY) - 1  # the trash sequence is always busy
+
+    def _lenders(self) -> list[int]:
+        """Sequences whose prefix a new request may copy."""
+        if not self.share_prefixes:
+            return []
+        return [s for s in range(self.n_ids) if s != self.trash and self.tokens[s]]
+
+    def cached_prefix(self, tokens: Sequence[int]) -> int:
+        """The longest prefix of ``tokens`` some sequence holds now (what :meth:`acquire` would
+        reuse)."""
+        limit = len(tokens) - 1
+        return max(
+            (common_prefix(self.tokens[s], tokens, limit) for s in self._lenders()), default=0
+        )
 
     def acquire(self, tokens: Sequence[int]) -> tuple[int, int]:
-        """A free sequence for a request whose KV must end up holding ``tokens``, and how many of
-        them it holds already (the reused prefix; always at least one token is left to evaluate,
-        for its logits)."""
-        free = [s for s in range(self.n_seq) if not self._busy[s]]
-        if not free:
-            raise LocalModelError("no free sequence in the batch context (scheduler bug)")
+        """A fresh sequence for a request whose KV must end up holding ``tokens``, and how many of
+        them it holds already (the prefix copied from another sequence; at least one token is
+        left to evaluate, for its logits). Needs :attr:`free_ids` > 0."""
+        seq = self._state.index(_FREE)  # ValueError when none is left: the scheduler checks
         limit = len(tokens) - 1
         best, best_len = -1, 0
-        # a busy sequence can only lend its prefix by a copy (not for recurrent/windowed memory)
-        for s in range(self.n_seq) if self.share_prefixes else free:
-            n = _common_prefix(self.tokens[s], tokens, limit)
-            if n > best_len or (n == best_len and n > 0 and not self._busy[s]):
+        for s in self._lenders():
+            n = common_prefix(self.tokens[s], tokens, limit)
+            if n > best_len:
                 best, best_len = s, n
-        if best >= 0 and not self._busy[best]:
-            seq = best
-            kept = self.truncate(seq, best_len)
-        else:
-            seq = min(free, key=lambda s: (len(self.tokens[s]) > 0, self._last_used[s]))
-            self.drop(seq)
-            kept = 0
-            if best >= 0:
-                self._llama_cpp.llama_memory_seq_cp(self._memory, best, seq, 0, best_len)
-                self.tokens[seq] = list(self.tokens[best][:best_len])
-                kept = best_len
-        self._busy[seq] = True
-        return seq, kept
+        self._state[seq] = _BUSY
+        if best >= 0:
+            self._llama_cpp.llama_memory_seq_cp(self._memory, best, seq, 0, best_len)
+            self.tokens[seq] = list(self.tokens[best][:best_len])
+        return seq, best_len
 
     def release(self, seq: int) -> None:
-        """The request left: its KV stays as an idle cache for later prompts."""
-        self._busy[seq] = False
-        self._last_used[seq] = time.monotonic()
+        """The request left: its KV stays as an idle cache for later prompts of the epoch."""
+        self._state[seq] = _IDLE
 
-    def truncate(self, seq: int, keep: int) -> int:
-        """Drop the tokens of ``seq`` from position ``keep`` on; returns how many remain."""
+    def truncate(self, seq: int, keep: int) -> None:
+        """Drop the tokens of ``seq`` from position ``keep`` on; their cells go to the trash
+        sequence (still taken, never attended), so no cell is freed."""
         held = self.tokens[seq]
         if keep >= len(held):
-            return len(held)
-        if self._llama_cpp.llama_memory_seq_rm(self._memory, seq, keep, -1):
-            del held[keep:]
-            return keep
-        self.drop(seq)  # this memory cannot drop a suffix
-        return 0
+            return
+        lc = self._llama_cpp
+        if self.share_prefixes:
+            lc.llama_memory_seq_cp(self._memory, seq, self.trash, keep, -1)
+        if not lc.llama_memory_seq_rm(self._memory, seq, keep, -1):
+            raise LocalModelError("this model's memory cannot drop a suffix of a sequence")
+        del held[keep:]
 
-    def drop(self, seq: int) -> None:
-        self._llama_cpp.llama_memory_seq_rm(self._memory, seq, 0, -1)
-        self.tokens[seq] = []
-
-    def drop_idle(self) -> int:
-        """Free the cells of every idle sequence; returns how many held tokens."""
-        dropped = 0
-        for s in range(self.n_seq):
-            if not self._busy[s] and self.tokens[s]:
-                self.drop(s)
-                dropped += 1
-        return dropped
+    def retire(self, seq: int) -> None:
+        """A failed or restarted request's sequence: its cells go to the trash."""
+        self.truncate(seq, 0)
+        self._state[seq] = _IDLE
 
     def clear(self) -> None:
+        """Free every cell and sequence id (no request holds one)."""
         self._llama_cpp.llama_memory_clear(self._memory, True)
-        self.tokens = [[] for _ in range(self.n_seq)]
+        self.tokens = [[] for _ in range(self.n_ids)]
+        self._state = [_FREE] * self.n_ids
+        self._state[self.trash] = _BUSY
+        self.cells_used = 0
+        self.clears += 1
 
     # --- the forward pass -----------------------------------------------------------------------
 
@@ -210,6 +239,7 @@ class SequenceContext:
         if rc != 0:
             return rc, None
         self.forward_passes += 1
+        self.cells_used += n
         for e in entries:
             self.tokens[e.seq].extend(e.tokens)
         if n_out == 0:
@@ -219,7 +249,7 @@ class SequenceContext:
         return 0, logits
 
 
-def _common_prefix(a: Sequence[int], b: Sequence[int], limit: int) -> int:
+def common_prefix(a: Sequence[int], b: Sequence[int], limit: int) -> int:
     n = min(len(a), len(b), limit)
     if n <= 0 or a[0] != b[0]:
         return 0

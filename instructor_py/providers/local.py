@@ -123,7 +123,7 @@ class LocalProvider:
     retry_repeat_penalty: float = DEFAULT_RETRY_REPEAT_PENALTY
     json_whitespace: str = "spaced"
     required_first: bool = False
-    prompt_lookup: bool = True
+    prompt_lookup: bool = False
     draft_tokens: int = DEFAULT_DRAFT_TOKENS
 
     def __post_init__(self) -> None:
