@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bfcl import sample
@@ -106,12 +108,42 @@ def invoice_batch(n: int) -> list[tuple[Any, Any]]:
     return out
 
 
+class Person(BaseModel):
+    name: str
+    age: int
+    city: str
+
+
+def people_batch(n: int) -> list[tuple[Any, Any]]:
+    """``n`` distinct one-line texts about a person for one schema: short answers, the case where
+    decoding (which batches) outweighs the prompt (which does not)."""
+    first = ["Jason", "Maria", "Li", "Anna", "Tom", "Priya", "Kofi", "Elena", "Omar", "Sara",
+             "Yuki", "Lucas"]
+    last = ["Smith", "Garcia", "Wei", "Petrova", "Baker", "Sharma", "Mensah", "Rossi", "Haddad"]
+    cities = ["San Francisco", "Buenos Aires", "Shanghai", "Saint Petersburg", "Leeds", "Pune",
+              "Accra", "Turin", "Beirut", "Oslo", "Osaka"]
+    forms = ["{n} is {a} years old and lives in {c}.", "{n}, aged {a}, moved to {c} last year.",
+             "Meet {n} ({a}), who works in {c}.", "At {a}, {n} still lives in {c}."]
+    out: list[tuple[Any, Any]] = []
+    for i in range(n):
+        name = f"{first[i % len(first)]} {last[(5 * i + 2) % len(last)]}"
+        text = forms[i % len(forms)].format(n=name, a=19 + (7 * i) % 60, c=cities[(3 * i) % len(cities)])
+        out.append((text, Person))
+    return out
+
+
+def so_model(so: StructuredOutput) -> LocalModel:
+    provider = so.provider
+    assert isinstance(provider, LocalProvider)
+    return provider.load()
+
+
 def run_concurrent(
     so: StructuredOutput, work: list[tuple[Any, Any]], c: int
 ) -> tuple[float, list[float], list[tuple[int, ...]]]:
     """One run from an empty batch context (no prompt cached from an earlier run)."""
     options = {"max_tokens": MAX_TOKENS}
-    model = LocalProvider.from_options().load()
+    model = so_model(so)
     while not model.scheduler.clear_cache():
         time.sleep(0.01)
     t0 = time.perf_counter()
@@ -238,6 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bfcl", type=int, default=None, help="BFCL cases for the prompt-lookup table"
     )
+    parser.add_argument(
+        "--n-parallel",
+        type=int,
+        default=16,
+        help="rows of the continuous batch (the default provider, n_parallel=1, is the 'before' "
+        "column of table 2)",
+    )
+    parser.add_argument(
+        "--people-only", action="store_true", help="only the short-answer concurrency table"
+    )
     parser.add_argument("--max-tokens", type=int, default=None, help="answer budget (quick: 96)")
     args = parser.parse_args(argv)
     global MAX_TOKENS
@@ -245,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     n_requests = args.requests or (8 if args.quick else 16)
     levels = [1, 4, 8] if args.quick else [1, 4, 8, 16]
     n_bfcl = args.bfcl if args.bfcl is not None else (8 if args.quick else 20)
-    provider = LocalProvider.from_options()
+    provider = LocalProvider.from_options(n_parallel=args.n_parallel)
     model = provider.load()
     so = StructuredOutput().with_provider(provider)
     print(
@@ -257,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     work = (mixed * 4)[:n_requests]
     extract(so, *work[0], {"max_tokens": 8})  # warm-up: compile caches, the batch context
     print(f"RSS with the batch context: {rss_mb():.0f} MB")
+    concurrency_table(so, "one schema, short answers (people)", people_batch(2 * n_requests), levels)
+    if args.people_only:
+        return 0
     concurrency_table(so, "one schema (invoices)", invoice_batch(n_requests), levels)
     concurrency_table(so, "mixed schemas (invoice-style + BFCL)", work, levels)
     alone_table(model, provider, work[: (4 if args.quick else 8)])

@@ -37,7 +37,7 @@ __all__ = [
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_N_CTX = 4096
-DEFAULT_N_PARALLEL = 16
+DEFAULT_N_PARALLEL = 1  # > 1: concurrent requests are decoded together (local/scheduler.py)
 
 
 def usable_cpus() -> int:
@@ -97,7 +97,7 @@ class ModelOptions:
     n_batch: int = 512
     chat_template: str | None = None
     n_parallel: int = DEFAULT_N_PARALLEL  # requests decoded together (the continuous batch)
-    n_ctx_parallel: int | None = None  # KV cells those requests share (default 2 x n_ctx)
+    n_ctx_parallel: int | None = None  # KV cells those requests share (default 4 x n_ctx)
 
     def __post_init__(self) -> None:
         for name in ("n_ctx", "n_threads", "n_batch", "n_parallel", "n_ctx_parallel"):
@@ -147,8 +147,9 @@ class ModelOptions:
 
     @property
     def parallel_cells(self) -> int:
-        """KV cells of the continuous batch's context (``n_ctx_parallel``, default 2 x n_ctx)."""
-        return self.n_ctx_parallel or 2 * self.n_ctx
+        """KV cells of the continuous batch's context (``n_ctx_parallel``, default 4 x n_ctx:
+        the pool is append-only between clears, see :mod:`instructor_py.local.seq_context`)."""
+        return self.n_ctx_parallel or 4 * self.n_ctx
 
     def registry_key(self) -> tuple[str, int, tuple[int, int], int, str | None, int, int]:
         return (

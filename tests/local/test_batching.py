@@ -18,11 +18,11 @@ import pytest
 from pydantic import BaseModel, Field
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import ConstraintError, ContextOverflowError
+from instructor_py.errors import ConfigurationError, ConstraintError, ContextOverflowError
 from instructor_py.local import ConstraintSpec
 from instructor_py.local.handle import CompiledGrammarHandle, InstrumentedMatcher
 from instructor_py.local.llama import DecodeChunk
-from instructor_py.local.model import LocalModel
+from instructor_py.local.model import LocalModel, ModelOptions, load_model
 from instructor_py.local.scheduler import DecodeScheduler
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.providers.local import LocalGeneration, LocalProvider
@@ -30,6 +30,20 @@ from instructor_py.providers.local import LocalGeneration, LocalProvider
 from .conftest import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(300)]
+
+N_PARALLEL = 8  # the continuous batch is on when a model serves more than one request at once
+
+
+@pytest.fixture(scope="module")
+def model() -> LocalModel:
+    return load_model(ModelOptions(n_parallel=N_PARALLEL))
+
+
+@pytest.fixture(scope="module")
+def provider(model: LocalModel) -> LocalProvider:
+    provider = LocalProvider.from_options(n_parallel=N_PARALLEL)
+    assert provider.load() is model
+    return provider
 
 PERSON = {
     "type": "object",
@@ -126,7 +140,7 @@ def test_prompt_lookup_is_exact_over_schemas_through_the_provider(provider: Loca
     ]
     kept = 0
     for text, schema in cases:
-        on = provider.infer(_request(provider, text, schema, max_tokens=48))
+        on = provider.infer(_request(provider, text, schema, max_tokens=48, prompt_lookup=True))
         off = provider.infer(_request(provider, text, schema, max_tokens=48, prompt_lookup=False))
         assert isinstance(on.raw, LocalGeneration) and isinstance(off.raw, LocalGeneration)
         assert on.raw.token_ids == off.raw.token_ids
@@ -275,3 +289,14 @@ async def test_async_tasks_are_batched_and_cancellable(provider: LocalProvider) 
     assert first.content is not None
     await stream.aclose()  # type: ignore[attr-defined]
     assert provider.infer(requests[1]).content == alone[1]
+
+
+def test_the_default_model_decodes_alone_and_says_what_prompt_lookup_needs() -> None:
+    provider = LocalProvider.from_options()  # n_parallel=1: the one-sequence decoder
+    request = _request(provider, TEXTS[0], Order, max_tokens=24)
+    response = provider.infer(request)
+    assert isinstance(response.raw, LocalGeneration) and response.raw.token_ids
+    model = provider.load()
+    assert model._scheduler is None  # no batch context was created for it
+    with pytest.raises(ConfigurationError, match="n_parallel > 1"):
+        provider.infer(_request(provider, TEXTS[0], Order, max_tokens=8, prompt_lookup=True))
