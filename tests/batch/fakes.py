@@ -14,26 +14,17 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, field_validator
-
 from instructor_py import StructuredOutput
 from instructor_py.modes import OutputMode
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.usage import Usage
+from tests.models import Adult
 
 EDGES = ["sync", "async"]
 
 
-class Person(BaseModel):
-    name: str
-    age: int
-
-    @field_validator("age")
-    @classmethod
-    def adult(cls, age: int) -> int:
-        if age < 18:
-            raise ValueError("age must be at least 18")
-        return age
+class Person(Adult):
+    """The shared adult-age model, under the name its tests expect on the wire."""
 
 
 def run(builder: StructuredOutput[Any], inputs: Any, edge: str, **kwargs: Any) -> list[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 
 from instructor_py import OutputMode, StructuredOutput, StructuredOutputRetryError, Usage
 from instructor_py.errors import AuthenticationError, RateLimitError, ServerError
@@ -14,6 +14,7 @@ from instructor_py.providers.base import InferenceResponse
 from instructor_py.retry import DEFAULT_MAX_RETRIES
 from instructor_py.transport import TransportRetryPolicy
 from tests.core.scripted import ScriptedProvider, text, tool
+from tests.models import Adult
 
 FAST = TransportRetryPolicy(max_retries=3, initial_delay=0.0, max_delay=0.0, jitter=False)
 
@@ -21,18 +22,6 @@ FAST = TransportRetryPolicy(max_retries=3, initial_delay=0.0, max_delay=0.0, jit
 class User(BaseModel):
     name: str
     age: int
-
-
-class Adult(BaseModel):
-    name: str
-    age: int
-
-    @field_validator("age")
-    @classmethod
-    def adult(cls, v: int) -> int:
-        if v < 18:
-            raise ValueError("age must be at least 18")
-        return v
 
 
 def builder(provider: ScriptedProvider, messages: object = "Jason is 25") -> StructuredOutput:

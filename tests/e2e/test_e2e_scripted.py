@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, field_validator
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError, UnsupportedModeError, Usage
 from instructor_py.errors import (
@@ -20,6 +19,7 @@ from instructor_py.errors import (
 from instructor_py.events import Event, RetryScheduled
 from instructor_py.modes import OutputMode
 from tests.e2e.wires import ANTHROPIC, API_KEY, OPENAI, WIRES, Wire
+from tests.models import Adult
 from tests.servers import Reply, ScriptedServer
 
 pytestmark = pytest.mark.e2e
@@ -29,16 +29,8 @@ MODES = [(w, m) for w in WIRES for m in w.modes]
 MODE_IDS = [f"{w.preset}-{m.value}" for w, m in MODES]
 
 
-class User(BaseModel):
-    name: str
-    age: int
-
-    @field_validator("age")
-    @classmethod
-    def adult(cls, age: int) -> int:
-        if age < 18:
-            raise ValueError("age must be at least 18")
-        return age
+class User(Adult):
+    """The shared adult-age model, under the name its tests expect on the wire."""
 
 
 GOOD = {"name": "Jason", "age": 25}
