@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from instructor_py.errors import ConstraintError
 from instructor_py.local.bitmask import apply_bitmask
+from instructor_py.local.forcing import forced_tokens
 from instructor_py.local.llama import DecodeChunk, DecodeStats
 from instructor_py.local.sampling import Sampler, SamplingParams
 
@@ -277,7 +278,12 @@ class DecodeRow:
     def _forced(self, limit: int) -> list[int]:
         if self.matcher is None or not self.fast_forward or limit <= 0:
             return []
-        tokens = self.model.decoder._forced_tokens(self.matcher, limit, self.jump_forward)
+        tokens = forced_tokens(
+            self.matcher,
+            end_tokens=self.model.eog_token_ids,
+            tokenize=self.model.tokenize_bytes if self.jump_forward else None,
+            limit=limit,
+        )
         self.stats.forced_tokens += len(tokens)
         return tokens
 

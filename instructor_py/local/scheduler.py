@@ -228,19 +228,21 @@ class DecodeScheduler:
                     self._waiting.popleft()
                     continue
                 tokens = row.tokens
-                if self._shares_pending_prefix(ctx, tokens):
+                prefix = ctx.longest_prefix(tokens)
+                if self._shares_pending_prefix(ctx, tokens, prefix[1]):
                     deferred.append(self._waiting.popleft())  # copies that prefix once it is in
                     continue
-                if not self._fits(ctx, row, tokens):
+                if not self._fits(ctx, row, tokens, prefix[1]):
                     if self._active or deferred:
                         break  # drain: the running rows finish, then the pool is cleared
                     ctx.clear()
+                    prefix = (-1, 0)
                     if len(tokens) > ctx.n_cells:
                         raise ContextOverflowError(
                             f"the request needs {len(tokens)} KV cells but the batch context "
                             f"holds {ctx.n_cells}; load the model with a larger n_ctx_parallel"
                         )
-                seq, kept = ctx.acquire(tokens)
+                seq, kept = ctx.acquire(tokens, prefix)
                 row.seq = seq
                 processor.set_constraint(seq, row.handle)
             except Exception as exc:  # this request's error, not the batch's
@@ -260,18 +262,22 @@ class DecodeScheduler:
         self._waiting.extendleft(reversed(deferred))
         self.max_rows_seen = max(self.max_rows_seen, len(self._active))
 
-    def _fits(self, ctx: SequenceContext, row: DecodeRow, tokens: Sequence[int]) -> bool:
-        """Whether ``row``'s new prompt tokens and answer budget fit in the cells left, after the
-        budgets of the running rows."""
+    def _fits(
+        self, ctx: SequenceContext, row: DecodeRow, tokens: Sequence[int], cached: int
+    ) -> bool:
+        """Whether ``row``'s new prompt tokens (beyond the ``cached`` prefix) and answer budget
+        fit in the cells left, after the budgets of the running rows."""
         if ctx.free_ids == 0:
             return False
         held = sum(max(0, r.reserved - r.consumed) for r in self._active)
-        need = len(tokens) - ctx.cached_prefix(tokens) + row.answer_reserve()
+        need = len(tokens) - cached + row.answer_reserve()
         return ctx.free_cells - held >= need
 
-    def _shares_pending_prefix(self, ctx: SequenceContext, tokens: Sequence[int]) -> bool:
+    def _shares_pending_prefix(
+        self, ctx: SequenceContext, tokens: Sequence[int], cached: int
+    ) -> bool:
         """True when an admitted row whose prompt is not evaluated yet shares a longer prefix
-        with ``tokens`` (by :data:`MIN_SHARED_PREFIX` tokens or more) than the cache holds now: a
+        with ``tokens`` (by :data:`MIN_SHARED_PREFIX` tokens or more) than the ``cached`` one: a
         request arriving in the same step as others with the same system prompt waits for the
         first one's prompt pass and copies it, instead of evaluating it again."""
         if not ctx.share_prefixes:
@@ -282,7 +288,7 @@ class DecodeScheduler:
                 pending = max(pending, common_prefix(other.tokens, tokens, len(tokens) - 1))
         if pending < MIN_SHARED_PREFIX:
             return False
-        return pending >= ctx.cached_prefix(tokens) + MIN_SHARED_PREFIX
+        return pending >= cached + MIN_SHARED_PREFIX
 
     def _step(self) -> None:
         ctx, _ = self._context()

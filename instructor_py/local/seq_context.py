@@ -68,7 +68,7 @@ class DecodeEntry:
 
 
 class SequenceContext:
-    """``n_seq`` sequences over ``n_cells`` KV cells of the model's weights."""
+    """The KV pool of up to ``n_seq`` concurrent requests: ``n_cells`` cells of the model's weights."""
 
     def __init__(self, model: LocalModel, n_seq: int, n_cells: int) -> None:
         import llama_cpp
@@ -103,7 +103,6 @@ class SequenceContext:
             or llama_cpp.llama_model_is_hybrid(raw_model)
             or llama_cpp.llama_model_n_swa(raw_model) > 0
         )
-        self.n_seq = n_seq
         self.n_cells = int(llama_cpp.llama_n_ctx(self.ctx))
         self.n_batch = int(llama_cpp.llama_n_batch(self.ctx))  # llama.cpp caps it at n_cells
         self.n_vocab = model.n_vocab
@@ -115,11 +114,10 @@ class SequenceContext:
         np.ctypeslib.as_array(b.n_seq_id, shape=(self.n_batch,))[:] = 1
         self._seq_ptrs = [b.seq_id[i] for i in range(self.n_batch)]
         self._slot_seq = [-1] * self.n_batch  # which seq id each batch slot holds now
-        self.tokens: list[list[int]] = [[] for _ in range(self.n_ids)]
-        self._state = [_FREE] * self.n_ids
-        self._state[self.trash] = _BUSY
+        self.tokens: list[list[int]] = []
+        self._state: list[int] = []
         self.cells_used = 0  # cells taken since the last clear (none is freed before it)
-        self.forward_passes = 0
+        self._forget()
         self.clears = 0
 
     def __del__(self) -> None:
@@ -139,35 +137,32 @@ class SequenceContext:
         """Sequence ids a new request can still take before the pool is cleared."""
         return self._state.count(_FREE)
 
-    @property
-    def busy(self) -> int:
-        return self._state.count(_BUSY) - 1  # the trash sequence is always busy
-
     def _lenders(self) -> list[int]:
         """Sequences whose prefix a new request may copy."""
         if not self.share_prefixes:
             return []
         return [s for s in range(self.n_ids) if s != self.trash and self.tokens[s]]
 
-    def cached_prefix(self, tokens: Sequence[int]) -> int:
-        """The longest prefix of ``tokens`` some sequence holds now (what :meth:`acquire` would
-        reuse)."""
-        limit = len(tokens) - 1
-        return max(
-            (common_prefix(self.tokens[s], tokens, limit) for s in self._lenders()), default=0
-        )
-
-    def acquire(self, tokens: Sequence[int]) -> tuple[int, int]:
-        """A fresh sequence for a request whose KV must end up holding ``tokens``, and how many of
-        them it holds already (the prefix copied from another sequence; at least one token is
-        left to evaluate, for its logits). Needs :attr:`free_ids` > 0."""
-        seq = self._state.index(_FREE)  # ValueError when none is left: the scheduler checks
+    def longest_prefix(self, tokens: Sequence[int]) -> tuple[int, int]:
+        """The sequence holding the longest prefix of ``tokens`` (at most all but the last
+        token) and its length; ``(-1, 0)`` when none holds any."""
         limit = len(tokens) - 1
         best, best_len = -1, 0
         for s in self._lenders():
             n = common_prefix(self.tokens[s], tokens, limit)
             if n > best_len:
                 best, best_len = s, n
+        return best, best_len
+
+    def acquire(
+        self, tokens: Sequence[int], prefix: tuple[int, int] | None = None
+    ) -> tuple[int, int]:
+        """A fresh sequence for a request whose KV must end up holding ``tokens``, and how many of
+        them it holds already (the prefix copied from another sequence; at least one token is
+        left to evaluate, for its logits). ``prefix`` is :meth:`longest_prefix`'s answer when the
+        caller has it. Needs :attr:`free_ids` > 0."""
+        seq = self._state.index(_FREE)  # ValueError when none is left: the scheduler checks
+        best, best_len = self.longest_prefix(tokens) if prefix is None else prefix
         self._state[seq] = _BUSY
         if best >= 0:
             self._llama_cpp.llama_memory_seq_cp(self._memory, best, seq, 0, best_len)
@@ -199,11 +194,15 @@ class SequenceContext:
     def clear(self) -> None:
         """Free every cell and sequence id (no request holds one)."""
         self._llama_cpp.llama_memory_clear(self._memory, True)
+        self._forget()
+        self.clears += 1
+
+    def _forget(self) -> None:
+        """The bookkeeping of an empty pool: no tokens held, every id free but the trash's."""
         self.tokens = [[] for _ in range(self.n_ids)]
         self._state = [_FREE] * self.n_ids
         self._state[self.trash] = _BUSY
         self.cells_used = 0
-        self.clears += 1
 
     # --- the forward pass -----------------------------------------------------------------------
 
@@ -238,7 +237,6 @@ class SequenceContext:
         rc = int(lc.llama_decode(self.ctx, self._batch))
         if rc != 0:
             return rc, None
-        self.forward_passes += 1
         self.cells_used += n
         for e in entries:
             self.tokens[e.seq].extend(e.tokens)
