@@ -7,6 +7,11 @@ With a ``tokenize`` function that tail (the matcher's ``compute_ff_bytes``) is t
 forced as far as the grammar accepts the tokens, so it costs a token in a batched pass instead of
 one sampled forward pass per piece. Forced and tokenized tokens alternate while either
 progresses; an end-of-generation token is never forced.
+
+The last token of that tokenized tail is healed (:mod:`instructor_py.local.healing`): when the
+matcher can (``heal``) and a longer token starting with its bytes is allowed there, it is left to
+the model, whose next token must start with those bytes (``' ["'`` where the tail ends in
+``' ['``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ def forced_tokens(
     """
     take = matcher.accept_tokens if accept is None else accept
     ff_bytes = getattr(matcher, "compute_ff_bytes", None) if tokenize is not None else None
+    heal: Callable[[int], bool] | None = getattr(matcher, "heal", None)
     out: list[int] = []
 
     def room() -> int | None:
@@ -54,16 +60,28 @@ def forced_tokens(
         if ff_bytes is None or tokenize is None or room() == 0:
             break
         data: bytes = ff_bytes()
-        extra = _until_end(tokenize(data), end_tokens)[: room()] if data else []
+        whole = _until_end(tokenize(data), end_tokens) if data else []
+        extra = whole[: room()]
         k = matcher.validate_tokens(extra) if extra else 0
         if k == 0:
             break
-        if not take(extra[:k]):
-            raise ConstraintError(
-                f"the matcher rejected forced tokens it had validated ({matcher.get_error()})"
-            )
-        out.extend(extra[:k])
+        # the tail's last token may merge with what the model writes next: heal it
+        healing = heal is not None and k == len(whole)
+        if healing and k > 1:
+            _take(take, matcher, extra[: k - 1])
+            out.extend(extra[: k - 1])
+        if healing and heal is not None and heal(extra[k - 1]):
+            break
+        _take(take, matcher, extra[k - 1 : k] if healing else extra[:k])
+        out.extend(extra[k - 1 : k] if healing else extra[:k])
     return out
+
+
+def _take(take: Callable[[list[int]], bool], matcher: Matcher, tokens: list[int]) -> None:
+    if not take(tokens):
+        raise ConstraintError(
+            f"the matcher rejected forced tokens it had validated ({matcher.get_error()})"
+        )
 
 
 def _until_end(tokens: Sequence[int], end_tokens: Collection[int]) -> list[int]:

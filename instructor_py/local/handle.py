@@ -74,6 +74,13 @@ class InstrumentedMatcher:
         fn = getattr(self.inner, "compute_ff_bytes", None)
         return bytes(fn()).rstrip(b" \t") if fn is not None else b""
 
+    def heal(self, token_id: int) -> bool:
+        """Leave ``token_id``, the last token of a forced text, to the model (backends that can:
+        :meth:`LLGuidanceMatcher.heal <instructor_py.local.backends.llguidance_backend.LLGuidanceMatcher.heal>`);
+        False: the caller forces it."""
+        fn = getattr(self.inner, "heal", None)
+        return bool(fn(token_id)) if fn is not None else False
+
     def segments(self) -> list[tuple[str, str]]:
         """``(label, text)`` of the labeled parts (``[]`` on backends without captures)."""
         fn = getattr(self.inner, "segments", None)

@@ -12,10 +12,11 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import llguidance as llg
 import numpy as np
+import numpy.typing as npt
 
 from instructor_py.errors import ConstraintCompileError, ConstraintError
 from instructor_py.local.backends.base import BackendMatcher, BackendStats, StatsCounter
@@ -29,6 +30,7 @@ from instructor_py.local.bitmask import (
 from instructor_py.local.composite import composite_grammar, dedupe_captures
 from instructor_py.local.constraints import ConstraintSpec
 from instructor_py.local.format_regex import DATE, DATE_TIME, replace_formats
+from instructor_py.local.healing import prefix_index
 from instructor_py.local.tokenizer import TokenizerInfo
 
 _TOKENIZER_LOCK = threading.Lock()
@@ -146,7 +148,7 @@ class LLGuidanceMatcher:
     """
 
     __slots__ = (
-        "_eos", "_ids", "_info", "_m", "_n", "_origin", "_rows", "_stale", "_tail_eos",
+        "_eos", "_heal", "_ids", "_info", "_m", "_n", "_origin", "_rows", "_stale", "_tail_eos",
     )  # fmt: skip
 
     def __init__(
@@ -158,6 +160,7 @@ class LLGuidanceMatcher:
         origin: Any = None,
         ids: list[int] | None = None,
         stale: bool = False,
+        heal: npt.NDArray[np.int32] | None = None,
     ) -> None:
         self._m = m
         self._info = info
@@ -168,6 +171,9 @@ class LLGuidanceMatcher:
         self._stale = stale
         self._eos = frozenset(info.eos_token_ids)
         self._rows = MaskRows(bitmask_words(info.vocab_size))
+        # token healing: the mask of the next token while it must start with a left-out token's
+        # bytes (see :meth:`heal`); None otherwise
+        self._heal = heal
 
     @property
     def raw(self) -> Any:
@@ -184,8 +190,44 @@ class LLGuidanceMatcher:
         m = self._m
         if m.is_error():
             raise ConstraintError(f"llguidance matcher is in an error state: {m.get_error()}")
-        m.unsafe_compute_mask_ptr(address, rows.nbytes)
+        if self._heal is not None:
+            bitmask[index, : rows.words] = self._heal
+        else:
+            m.unsafe_compute_mask_ptr(address, rows.nbytes)
         rows.clear_tail(bitmask, index)
+
+    @property
+    def healing_mask(self) -> npt.NDArray[np.int32] | None:
+        """The next token's mask while a heal is pending (:meth:`heal`), else None."""
+        return self._heal
+
+    def heal(self, token_id: int) -> bool:
+        """Leave ``token_id`` (the last token of a forced text, not accepted) to the model: True
+        when a longer token that starts with its bytes is allowed here; the next token must then
+        start with those bytes (the mask says so; other tokens are refused). False (nothing
+        changed) when no longer token is allowed: the caller forces ``token_id``."""
+        prefix = self._info.token_bytes[token_id]
+        if not prefix or self._tail_eos or self._m.is_stopped() or self._m.is_error():
+            return False
+        allowed = prefix_index(self._info).mask(prefix)
+        grammar = np.zeros(allowed.shape[0], dtype=np.int32)
+        self._m.unsafe_compute_mask_ptr(grammar.ctypes.data, grammar.nbytes)
+        healed = grammar & allowed
+        others = healed.copy().view(np.uint32)
+        others[token_id >> 5] &= np.uint32(~(1 << (token_id & 31)) & 0xFFFFFFFF)
+        if not others.any():
+            return False
+        self._heal = healed
+        return True
+
+    def _healed(self, token_id: int) -> bool:
+        """Whether ``token_id`` may come next under a pending heal (True without one)."""
+        heal = self._heal
+        if heal is None:
+            return True
+        return 0 <= token_id < self._info.vocab_size and bool(
+            int(heal[token_id >> 5]) & (1 << (token_id & 31))
+        )
 
     def _check(self, token_ids: Sequence[int]) -> list[int]:
         ids = list(token_ids)
@@ -209,10 +251,13 @@ class LLGuidanceMatcher:
             self._tail_eos += 1
             self._n += 1
             return True
+        if not self._healed(token_id):
+            return False
         k = int(m.try_consume_tokens([token_id]))
         self._n += k
         if k:
             self._ids.append(token_id)
+            self._heal = None
         return k == 1
 
     def consume_allowed(self, token_id: int) -> bool:
@@ -226,14 +271,19 @@ class LLGuidanceMatcher:
             )
         self._n += 1
         self._ids.append(token_id)
+        self._heal = None
         return True
 
     def accept_tokens(self, token_ids: Sequence[int]) -> bool:
         ids = self._check(token_ids)
         if not ids:
             return True
+        if not self._healed(ids[0]):
+            return False
         m = self._m
         k = 0 if self._tail_eos else int(m.try_consume_tokens(ids))
+        if k:
+            self._heal = None
         self._n += k
         self._ids.extend(ids[:k])
         if k < len(ids) and m.is_stopped() and not m.is_error():
@@ -245,7 +295,7 @@ class LLGuidanceMatcher:
 
     def validate_tokens(self, token_ids: Sequence[int]) -> int:
         ids = self._check(token_ids)
-        if not ids:
+        if not ids or not self._healed(ids[0]):
             return 0
         m = self._m
         k = 0 if self._tail_eos else int(m.validate_tokens(ids))
@@ -269,6 +319,8 @@ class LLGuidanceMatcher:
     def rollback(self, num_tokens: int) -> None:
         if not 0 <= num_tokens <= self._n:
             raise ValueError(f"rollback({num_tokens}): only {self._n} tokens have been accepted.")
+        if num_tokens:
+            self._heal = None
         eos = min(num_tokens, self._tail_eos)
         self._tail_eos -= eos
         rest = num_tokens - eos
@@ -280,18 +332,21 @@ class LLGuidanceMatcher:
 
     def reset(self) -> None:
         self._m.reset()
+        self._heal = None
         self._n = 0
         self._tail_eos = 0
         self._ids.clear()
         self._stale = True
 
     def compute_ff_tokens(self) -> list[int]:
+        if self._heal is not None:  # the model picks the next token (see heal)
+            return []
         return [int(t) for t in self._m.compute_ff_tokens()]
 
     def compute_ff_bytes(self) -> bytes:
         """Every byte the grammar forces next. :meth:`compute_ff_tokens` stops earlier: it leaves
         out a tail whose tokenization could still merge with the bytes that follow."""
-        if self._tail_eos or self._m.is_stopped():
+        if self._tail_eos or self._heal is not None or self._m.is_stopped():
             return b""
         return bytes(self._m.compute_ff_bytes())
 
@@ -322,6 +377,7 @@ class LLGuidanceMatcher:
             self._origin,
             list(self._ids),
             self._stale,
+            self._heal,
         )
 
     def get_error(self) -> str | None:
@@ -417,6 +473,10 @@ class LLGuidanceBackend:
             rows = [index for _, index in pairs]
             bitmask[rows, :words] = target[rows]
             bitmask[rows, words:] = 0
+        for matcher, index in items:  # a pending heal narrows the row (LLGuidanceMatcher.heal)
+            heal = cast(LLGuidanceMatcher, matcher).healing_mask
+            if heal is not None:
+                bitmask[index, :words] = heal
 
     def get_stats(self) -> BackendStats:
         return self._stats.snapshot()
