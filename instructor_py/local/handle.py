@@ -81,6 +81,12 @@ class InstrumentedMatcher:
         fn = getattr(self.inner, "heal", None)
         return bool(fn(token_id)) if fn is not None else False
 
+    @property
+    def healing_token(self) -> int | None:
+        """The token a pending heal left to the model (None: no heal pending)."""
+        token = getattr(self.inner, "healing_token", None)
+        return token if isinstance(token, int) else None
+
     def segments(self) -> list[tuple[str, str]]:
         """``(label, text)`` of the labeled parts (``[]`` on backends without captures)."""
         fn = getattr(self.inner, "segments", None)

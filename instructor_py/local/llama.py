@@ -57,6 +57,8 @@ class DecodeStats:
     sample_first_hits: int = 0
     drafted_tokens: int = 0  # prompt-lookup drafts evaluated (continuous batch only)
     accepted_draft_tokens: int = 0  # of them, kept in the output
+    healed_tokens: int = 0  # forced-text tails left to the model (token healing)
+    healing_hits: int = 0  # of them, the model chose the left-out token, evaluated ahead
     prompt_seconds: float = 0.0
     decode_seconds: float = 0.0
     forward_seconds: float = 0.0
@@ -174,8 +176,9 @@ class LlamaDecoder:
         self.clear_cache()  # this memory type cannot drop a suffix (recurrent / sliding window)
         return 0
 
-    def _evaluate(self, tokens: Sequence[int], stats: DecodeStats) -> None:
-        """Run the model on ``tokens`` after the cached ones; logits of the last one stay readable."""
+    def _evaluate(self, tokens: Sequence[int], stats: DecodeStats, rows: int = 1) -> None:
+        """Run the model on ``tokens`` after the cached ones; logits of the last ``rows`` stay
+        readable (``rows`` must fit the last chunk: see :meth:`_ahead`)."""
         start = len(self._kv_tokens)
         if start + len(tokens) > self.n_ctx:
             raise ContextOverflowError(
@@ -188,7 +191,7 @@ class LlamaDecoder:
             self._tok[:n] = chunk
             self._pos[:n] = np.arange(start + offset, start + offset + n, dtype=np.int32)
             self._want[:n] = 0
-            self._want[n - 1] = 1
+            self._want[max(0, n - rows) : n] = 1
             self._batch.n_tokens = n
             t0 = time.perf_counter()
             rc = self._llama_cpp.llama_decode(self._ctx, self._batch)
@@ -203,8 +206,8 @@ class LlamaDecoder:
             self._kv_tokens.extend(chunk)
         stats.evaluated_tokens += len(tokens)
 
-    def _logits(self) -> npt.NDArray[np.float32]:
-        ptr = self._llama_cpp.llama_get_logits_ith(self._ctx, -1)
+    def _logits(self, row: int = -1) -> npt.NDArray[np.float32]:
+        ptr = self._llama_cpp.llama_get_logits_ith(self._ctx, row)
         address = ctypes.cast(ptr, ctypes.c_void_p).value
         if address != self._logits_address or self._logits_view is None:
             # building the numpy view costs more than a step's other Python work: reuse it while
@@ -213,14 +216,39 @@ class LlamaDecoder:
             self._logits_address = address
         return self._logits_view
 
-    def _prefill(self, prompt: Sequence[int], stats: DecodeStats) -> None:
+    def _prefill(
+        self, prompt: Sequence[int], stats: DecodeStats, matcher: Matcher | None = None
+    ) -> int | None:
+        """Evaluate ``prompt`` after the longest cached prefix; with a heal pending on
+        ``matcher``, the left-out token is evaluated ahead (returned, see :meth:`_ahead`)."""
         common = 0
         limit = min(len(prompt) - 1, len(self._kv_tokens))  # always evaluate >= 1 token for logits
         while common < limit and self._kv_tokens[common] == prompt[common]:
             common += 1
         kept = self._truncate_cache(common)
         stats.reused_tokens = kept
-        self._evaluate(prompt[kept:], stats)
+        return self._evaluate_ahead(prompt[kept:], stats, matcher)
+
+    def _ahead(self, tokens: Sequence[int], matcher: Matcher | None) -> int | None:
+        """The token a pending heal left to the model, when it can be evaluated ahead, in the
+        same pass as ``tokens``: the model will most often choose it, and then its pass is
+        saved. Needs the logits of the last two positions in one chunk, and room for it."""
+        token = getattr(matcher, "healing_token", None)
+        if not isinstance(token, int) or not tokens or len(tokens) % self.n_batch == 0:
+            return None
+        if len(self._kv_tokens) + len(tokens) + 1 > self.n_ctx:
+            return None
+        return token
+
+    def _evaluate_ahead(
+        self, tokens: Sequence[int], stats: DecodeStats, matcher: Matcher | None
+    ) -> int | None:
+        ahead = self._ahead(tokens, matcher)
+        if ahead is None:
+            self._evaluate(tokens, stats)
+        else:
+            self._evaluate([*tokens, ahead], stats, rows=2)
+        return ahead
 
     # --- token choice ---------------------------------------------------------------------------
 
@@ -238,11 +266,13 @@ class LlamaDecoder:
         sample_first: bool,
         stats: DecodeStats,
         recent: Sequence[int] = (),
+        row: int = -1,
     ) -> int:
         """Pick the next token; with a matcher, the token is also accepted into it. ``recent``:
         the output so far, for the repetition penalty (in place on llama.cpp's logits buffer,
-        which the next forward pass rewrites anyway)."""
-        logits = self._logits()
+        which the next forward pass rewrites anyway). ``row``: which of the last pass's logits
+        (-2 when a token was evaluated ahead)."""
+        logits = self._logits(row)
         sampler.penalize(logits, recent)
         if matcher is None:
             return sampler.sample(logits)
@@ -328,7 +358,8 @@ class LlamaDecoder:
 
         t0 = time.perf_counter()
         pending = forced(budget)
-        self._prefill([*prompt, *pending], stats)
+        # a token a heal left to the model, evaluated ahead: the logits before it are at row -2
+        ahead = self._prefill([*prompt, *pending], stats, matcher)
         t_prompt_end = time.perf_counter()
         stats.prompt_seconds = t_prompt_end - t0
         stats.forward_seconds = 0.0  # from here on: forward passes of the generation only
@@ -346,8 +377,19 @@ class LlamaDecoder:
             if len(out) >= budget:
                 yield finish("length")
                 return
-            token = self._choose(sampler, matcher, sample_first, stats, out)
+            healing = ahead is not None or getattr(matcher, "healing_token", None) is not None
+            token = self._choose(
+                sampler, matcher, sample_first, stats, out, -2 if ahead is not None else -1
+            )
             stats.sampled_tokens += 1
+            stats.healed_tokens += healing
+            evaluated = ahead is not None and token == ahead
+            if ahead is not None and not evaluated:  # drop the token evaluated ahead
+                cached = len(self._kv_tokens) - 1
+                if self._truncate_cache(cached) != cached:  # the cache could not drop it
+                    self._prefill([*prompt, *out], stats)
+            stats.healing_hits += evaluated
+            ahead = None
             if token in eog and not ignore_eos:
                 yield finish("stop")
                 return
@@ -359,7 +401,11 @@ class LlamaDecoder:
             yield emit(new)
             if done or len(out) >= budget or (repetition is not None and repetition.found):
                 continue
-            self._evaluate(new, stats)
+            todo = new[1:] if evaluated else new
+            if todo:
+                ahead = self._evaluate_ahead(todo, stats, matcher)
+            # else: the token evaluated ahead was chosen and nothing is forced after it; the
+            # logits after it are the last pass's last row
 
     def _forced_tokens(self, matcher: Matcher, limit: int, jump_forward: bool) -> list[int]:
         """Accept and return the tokens the grammar forces next (at most ``limit``, never an

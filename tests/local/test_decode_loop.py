@@ -79,8 +79,9 @@ def test_fast_forward_is_as_valid_with_fewer_forward_passes(model: LocalModel) -
     with_ff, without_ff = results[True], results[False]
     assert with_ff.forced_tokens > 0 and without_ff.forced_tokens == 0
     assert with_ff.forward_passes < without_ff.forward_passes
-    # the forced tokens are exactly the passes saved: one pass per sampled token (+ the prompt)
-    assert with_ff.forward_passes == with_ff.sampled_tokens
+    # the forced tokens are exactly the passes saved: one pass per sampled token (+ the prompt),
+    # less the healed tokens evaluated ahead that the model then chose
+    assert with_ff.forward_passes == with_ff.sampled_tokens - with_ff.healing_hits
 
 
 def test_jump_forward_forces_the_separator_llguidance_leaves_out(model: LocalModel) -> None:
@@ -112,7 +113,41 @@ def test_jump_forward_forces_the_separator_llguidance_leaves_out(model: LocalMod
     assert plain_first.startswith(b'":')
     assert not jf_first.startswith(b'"')
     assert jf.forward_passes < plain.forward_passes
-    assert jf.forward_passes == jf.sampled_tokens
+    assert jf.forward_passes == jf.sampled_tokens - jf.healing_hits
+
+
+TRIP_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "cities": {"type": "array", "items": {"type": "string"}},
+        "days": {"type": "integer"},
+    },
+    "required": ["cities", "days"],
+    "additionalProperties": False,
+}
+
+
+def test_a_healed_token_evaluated_ahead_is_kept_when_chosen_and_dropped_when_not(
+    model: LocalModel,
+) -> None:
+    """A token that healing leaves to the model (``' ['`` before a list) is evaluated ahead in
+    the forced tokens' pass. When the model chooses it, its pass is saved; when it chooses a
+    longer one (``' ["'``), the KV cache drops it: the cache always holds exactly the prompt
+    and the output, and the output stays valid."""
+    prompt = _prompt(model, "We fly to Tokyo and Osaka for 10 days. Extract as JSON.")
+    model.decoder.clear_cache()
+    handle = model.compile(ConstraintSpec.json_schema(TRIP_SCHEMA, whitespace="spaced"))
+    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=80))
+    stats = chunks[-1].stats
+    assert stats is not None and chunks[-1].finish_reason in ("stop", "repetition")
+    out = [t for c in chunks for t in c.token_ids]
+    assert b'":' + b' ["' in b"".join(model.token_bytes(t) for t in out)  # healed, not ' [' + '"'
+    assert stats.healed_tokens > stats.healing_hits >= 1  # a miss (' ["') and hits
+    assert stats.forward_passes == stats.sampled_tokens - stats.healing_hits
+    cached = list(model.decoder.cached_tokens)
+    assert cached == [*prompt, *out][: len(cached)] and len(cached) >= len(prompt) + len(out) - 1
+    if chunks[-1].finish_reason == "stop":
+        jsonschema.validate(json.loads(_text(chunks)), TRIP_SCHEMA)
 
 
 def test_sample_first_is_exact_under_greedy(model: LocalModel) -> None:

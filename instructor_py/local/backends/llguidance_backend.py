@@ -160,7 +160,7 @@ class LLGuidanceMatcher:
         origin: Any = None,
         ids: list[int] | None = None,
         stale: bool = False,
-        heal: npt.NDArray[np.int32] | None = None,
+        heal: tuple[npt.NDArray[np.int32], int] | None = None,
     ) -> None:
         self._m = m
         self._info = info
@@ -171,8 +171,8 @@ class LLGuidanceMatcher:
         self._stale = stale
         self._eos = frozenset(info.eos_token_ids)
         self._rows = MaskRows(bitmask_words(info.vocab_size))
-        # token healing: the mask of the next token while it must start with a left-out token's
-        # bytes (see :meth:`heal`); None otherwise
+        # token healing: (the next token's mask, the left-out token) while the next token must
+        # start with that token's bytes (see :meth:`heal`); None otherwise
         self._heal = heal
 
     @property
@@ -191,7 +191,7 @@ class LLGuidanceMatcher:
         if m.is_error():
             raise ConstraintError(f"llguidance matcher is in an error state: {m.get_error()}")
         if self._heal is not None:
-            bitmask[index, : rows.words] = self._heal
+            bitmask[index, : rows.words] = self._heal[0]
         else:
             m.unsafe_compute_mask_ptr(address, rows.nbytes)
         rows.clear_tail(bitmask, index)
@@ -199,7 +199,12 @@ class LLGuidanceMatcher:
     @property
     def healing_mask(self) -> npt.NDArray[np.int32] | None:
         """The next token's mask while a heal is pending (:meth:`heal`), else None."""
-        return self._heal
+        return self._heal[0] if self._heal is not None else None
+
+    @property
+    def healing_token(self) -> int | None:
+        """The token a pending heal left to the model (:meth:`heal`), else None."""
+        return self._heal[1] if self._heal is not None else None
 
     def heal(self, token_id: int) -> bool:
         """Leave ``token_id`` (the last token of a forced text, not accepted) to the model: True
@@ -217,14 +222,14 @@ class LLGuidanceMatcher:
         others[token_id >> 5] &= np.uint32(~(1 << (token_id & 31)) & 0xFFFFFFFF)
         if not others.any():
             return False
-        self._heal = healed
+        self._heal = (healed, token_id)
         return True
 
     def _healed(self, token_id: int) -> bool:
         """Whether ``token_id`` may come next under a pending heal (True without one)."""
-        heal = self._heal
-        if heal is None:
+        if self._heal is None:
             return True
+        heal = self._heal[0]
         return 0 <= token_id < self._info.vocab_size and bool(
             int(heal[token_id >> 5]) & (1 << (token_id & 31))
         )
