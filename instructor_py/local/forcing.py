@@ -65,15 +65,17 @@ def forced_tokens(
         k = matcher.validate_tokens(extra) if extra else 0
         if k == 0:
             break
-        # the tail's last token may merge with what the model writes next: heal it
-        healing = heal is not None and k == len(whole)
-        if healing and k > 1:
-            _take(take, matcher, extra[: k - 1])
-            out.extend(extra[: k - 1])
-        if healing and heal is not None and heal(extra[k - 1]):
-            break
-        _take(take, matcher, extra[k - 1 : k] if healing else extra[:k])
-        out.extend(extra[k - 1 : k] if healing else extra[:k])
+        if heal is not None and k == len(whole):
+            # the tail's last token may merge with what the model writes next: heal it
+            if k > 1:
+                _take(take, matcher, extra[: k - 1])
+                out.extend(extra[: k - 1])
+            if heal(extra[k - 1]):
+                break
+            extra = extra[k - 1 :]
+            k = 1
+        _take(take, matcher, extra[:k])
+        out.extend(extra[:k])
     return out
 
 

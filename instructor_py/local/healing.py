@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from instructor_py.local.bitmask import bitmask_words
+from instructor_py.local.bitmask import bitmask_words, set_token_bits
 
 if TYPE_CHECKING:
     from instructor_py.local.tokenizer import TokenizerInfo
@@ -62,10 +62,8 @@ class PrefixIndex:
         """The bitmask row (int32 words) allowing exactly :meth:`starting_with` ``prefix``."""
         row = self._masks.get(prefix)
         if row is None:
-            ids = self.starting_with(prefix)
-            words = np.zeros(self.words, dtype=np.uint32)
-            np.bitwise_or.at(words, ids >> 5, np.left_shift(1, ids & 31).astype(np.uint32))
-            row = words.view(np.int32)
+            row = np.zeros(self.words, dtype=np.int32)
+            set_token_bits(row, self.starting_with(prefix))
             row.flags.writeable = False
             self._masks[prefix] = row
         return row

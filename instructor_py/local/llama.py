@@ -377,7 +377,7 @@ class LlamaDecoder:
             if len(out) >= budget:
                 yield finish("length")
                 return
-            healing = ahead is not None or getattr(matcher, "healing_token", None) is not None
+            healing = getattr(matcher, "healing_token", None) is not None
             token = self._choose(
                 sampler, matcher, sample_first, stats, out, -2 if ahead is not None else -1
             )

@@ -12,7 +12,7 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import llguidance as llg
 import numpy as np
@@ -26,6 +26,8 @@ from instructor_py.local.bitmask import (
     allocate_bitmask,
     bitmask_words,
     check_bitmask,
+    count_allowed,
+    is_token_allowed,
 )
 from instructor_py.local.composite import composite_grammar, dedupe_captures
 from instructor_py.local.constraints import ConstraintSpec
@@ -218,21 +220,14 @@ class LLGuidanceMatcher:
         grammar = np.zeros(allowed.shape[0], dtype=np.int32)
         self._m.unsafe_compute_mask_ptr(grammar.ctypes.data, grammar.nbytes)
         healed = grammar & allowed
-        others = healed.copy().view(np.uint32)
-        others[token_id >> 5] &= np.uint32(~(1 << (token_id & 31)) & 0xFFFFFFFF)
-        if not others.any():
-            return False
+        if count_allowed(healed, self._info.vocab_size) <= is_token_allowed(healed, token_id):
+            return False  # no longer token is allowed here
         self._heal = (healed, token_id)
         return True
 
     def _healed(self, token_id: int) -> bool:
         """Whether ``token_id`` may come next under a pending heal (True without one)."""
-        if self._heal is None:
-            return True
-        heal = self._heal[0]
-        return 0 <= token_id < self._info.vocab_size and bool(
-            int(heal[token_id >> 5]) & (1 << (token_id & 31))
-        )
+        return self._heal is None or is_token_allowed(self._heal[0], token_id)
 
     def _check(self, token_ids: Sequence[int]) -> list[int]:
         ids = list(token_ids)
@@ -458,6 +453,11 @@ class LLGuidanceBackend:
                     "fill_bitmask_batch: a matcher does not come from llguidance."
                 )
             check_bitmask(bitmask, index, words)
+            heal = matcher.healing_mask
+            if heal is not None:  # a pending heal has its row already (LLGuidanceMatcher.heal)
+                bitmask[index, :words] = heal
+                bitmask[index, words:] = 0
+                continue
             if matcher.raw.is_error():
                 raise ConstraintError(
                     f"llguidance matcher {index} is in an error state: {matcher.get_error()}"
@@ -478,10 +478,6 @@ class LLGuidanceBackend:
             rows = [index for _, index in pairs]
             bitmask[rows, :words] = target[rows]
             bitmask[rows, words:] = 0
-        for matcher, index in items:  # a pending heal narrows the row (LLGuidanceMatcher.heal)
-            heal = cast(LLGuidanceMatcher, matcher).healing_mask
-            if heal is not None:
-                bitmask[index, :words] = heal
 
     def get_stats(self) -> BackendStats:
         return self._stats.snapshot()
