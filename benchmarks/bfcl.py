@@ -43,8 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bfcl_support import BfclCase, find_bfcl_dir, load_cases, raw_chat_handler, score
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import StructuredOutputRetryError
-from instructor_py.local.chat_template import RAW_TEMPLATE
+from instructor_py.common.errors import StructuredOutputRetryError
+from instructor_py.runtime.chat_template import RAW_TEMPLATE
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_TOKENS = 1024
@@ -155,7 +155,7 @@ def bench_python() -> str | None:
 
 def model_file(name: str) -> Path:
     if name == "smollm2":
-        from instructor_py.local.model import embedded_model_path
+        from instructor_py.runtime.model import embedded_model_path
 
         return embedded_model_path()
     import importlib

@@ -100,15 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         print("no C compiler (cc) on PATH: the C driver cannot be built", file=sys.stderr)
         return 2
 
+    from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
+    from instructor_py.engine.cbison import CbisonBackend, CbisonFactory, export_factory
+    from instructor_py.engine.cbison.grammar_types import grammar_for_spec
     from instructor_py.local import (
         BatchProcessor,
         ConstraintSpec,
         StructuredOutputOrchestrator,
         TokenizerInfo,
     )
-    from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
-    from instructor_py.local.cbison import CbisonBackend, CbisonFactory, export_factory
-    from instructor_py.local.cbison.grammar_types import grammar_for_spec
 
     try:
         llama = load_vocab_only(model_gguf("smollm2"))

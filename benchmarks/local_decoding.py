@@ -42,11 +42,11 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, Field
 
-from instructor_py.local.model import ModelOptions, embedded_model_path, load_model
-from instructor_py.local.schema_prep import close_object_schemas
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.providers.local import LocalGeneration, LocalProvider
+from instructor_py.runtime.model import ModelOptions, embedded_model_path, load_model
+from instructor_py.schema.prep import close_object_schemas
 
 # --- the extraction cases -----------------------------------------------------------------------
 
@@ -342,8 +342,8 @@ def _eval_costs(prime: Any, step: Any, tokens: list[int], reps: int = 5) -> tupl
 def thread_table(path: Path, model: Any, llm: Any) -> str:
     """Prompt evaluation and decoding, ms per token: our defaults, llama-cpp-python's defaults
     (same model file, same 256 tokens), and tuned rows."""
-    from instructor_py.local.llama import DecodeStats
-    from instructor_py.local.model import usable_cpus
+    from instructor_py.runtime.decoder import DecodeStats
+    from instructor_py.runtime.model import usable_cpus
 
     text = " ".join(t for t, _ in CASES)
     tokens = model.render_prompt([{"role": "user", "content": text * 4}])[:256]
@@ -385,7 +385,7 @@ def thread_table(path: Path, model: Any, llm: Any) -> str:
 
 def pass_cost(model: Any, sizes: tuple[int, ...] = (1, 2, 3, 4, 8, 16), reps: int = 7) -> str:
     """Median ms of one llama_decode over ``n`` new tokens after a 40-token cache, per ``n``."""
-    from instructor_py.local.llama import DecodeStats
+    from instructor_py.runtime.decoder import DecodeStats
 
     decoder = model.decoder
     text = " ".join(t for t, _ in CASES)

@@ -42,9 +42,9 @@ from bfcl_support import find_bfcl_dir, load_cases
 from loops import INVOICES, Invoice
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
-from instructor_py.local.llama import DecodeStats
-from instructor_py.local.model import LocalModel
 from instructor_py.providers.local import LocalGeneration, LocalProvider
+from instructor_py.runtime.decoder import DecodeStats
+from instructor_py.runtime.model import LocalModel
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_TOKENS = 256  # --max-tokens

@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     import llguidance
     import llguidance.numpy as llnp
 
+    from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
     from instructor_py.local import StructuredOutputOrchestrator, TokenizerInfo
-    from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
 
     try:
         llama = load_vocab_only(model_gguf(args.model))

@@ -58,8 +58,8 @@ def reason_category(note: str) -> str:
 
 
 def build_engine(name: str, model: str, backend: str | None, exact_only: bool) -> EngineUnderTest:
+    from instructor_py.engine.backends import installed_backends
     from instructor_py.local import StructuredOutputOrchestrator, TokenizerInfo
-    from instructor_py.local.backends import installed_backends
 
     llama = load_vocab_only(model_gguf(model))
     info = TokenizerInfo.from_llama(llama)

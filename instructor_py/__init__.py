@@ -7,10 +7,12 @@ error a caller may catch. Everything else may change.
 
 from __future__ import annotations
 
-from instructor_py.attempts import Attempt
-from instructor_py.batch import BatchResult
-from instructor_py.call_spec import CallSpec
-from instructor_py.errors import (
+from instructor_py.client.batch import BatchResult
+from instructor_py.client.pending import PendingStructuredOutput
+from instructor_py.client.progress import ProgressBar
+from instructor_py.client.structured_output import StructuredOutput
+from instructor_py.common.attempts import Attempt
+from instructor_py.common.errors import (
     AuthenticationError,
     BadRequestError,
     CbisonError,
@@ -46,7 +48,30 @@ from instructor_py.errors import (
     UnsupportedModeError,
     UnsupportedResponseModelError,
 )
-from instructor_py.events import (
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
+from instructor_py.guidance import GuidanceTemplate
+from instructor_py.pipeline import FieldError, ResponsePipeline, StageFailure
+from instructor_py.providers.base import (
+    InferenceDelta,
+    InferenceProvider,
+    InferenceRequest,
+    InferenceResponse,
+    Message,
+    ToolCall,
+    ToolSpec,
+)
+from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
+from instructor_py.providers.registry import create_provider, preset_names, register_preset
+from instructor_py.response_models import (
+    Maybe,
+    MaybeResult,
+    ResponseModel,
+    Sequence,
+    to_response_model,
+)
+from instructor_py.run.call_spec import CallSpec
+from instructor_py.run.events import (
     AttemptFailed,
     ChunkReceived,
     Event,
@@ -63,37 +88,12 @@ from instructor_py.events import (
     StructuredOutputStarted,
     ValidationFailed,
 )
-from instructor_py.guidance import GuidanceTemplate
-from instructor_py.messages import Example
-from instructor_py.modes import OutputMode
-from instructor_py.pending import PendingStructuredOutput
-from instructor_py.pipeline import FieldError, ResponsePipeline, StageFailure
-from instructor_py.progress import ProgressBar
-from instructor_py.providers.base import (
-    InferenceDelta,
-    InferenceProvider,
-    InferenceRequest,
-    InferenceResponse,
-    Message,
-    ToolCall,
-    ToolSpec,
-)
-from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
-from instructor_py.providers.registry import create_provider, preset_names, register_preset
-from instructor_py.response import StructuredOutputResponse
-from instructor_py.response_models import (
-    Maybe,
-    MaybeResult,
-    ResponseModel,
-    Sequence,
-    to_response_model,
-)
-from instructor_py.retry import DEFAULT_MAX_RETRIES, ValidationRetryPolicy
+from instructor_py.run.messages import Example
+from instructor_py.run.response import StructuredOutputResponse
+from instructor_py.run.retry import DEFAULT_MAX_RETRIES, ValidationRetryPolicy
+from instructor_py.run.transport import TransportRetryPolicy
 from instructor_py.streaming import PartialList, PartialModel, partial_model
 from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
-from instructor_py.structured_output import StructuredOutput
-from instructor_py.transport import TransportRetryPolicy
-from instructor_py.usage import Usage
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",

@@ -1,7 +1,7 @@
 """The command line: ``instructor-py extract`` (also ``python -m instructor_py extract``).
 
 One input a line in, one result a line out, in input order, run by the batch API
-(:mod:`instructor_py.batch`) with bounded concurrency. See ``instructor-py extract --help`` and
+(:mod:`instructor_py.client.batch`) with bounded concurrency. See ``instructor-py extract --help`` and
 ``docs/batch.md``.
 
 Exit status: 0 when every item succeeded, 1 when any item failed (its line carries the error and
@@ -23,12 +23,12 @@ from typing import IO, Any
 
 from pydantic_core import to_jsonable_python
 
-from instructor_py.batch import BatchResult, run_batch
-from instructor_py.errors import ConfigurationError, InstructorError
-from instructor_py.progress import ProgressBar
-from instructor_py.provider_source import DEFAULT_PRESET, PRESET_ENV
+from instructor_py.client.batch import BatchResult, run_batch
+from instructor_py.client.progress import ProgressBar
+from instructor_py.client.provider_source import DEFAULT_PRESET, PRESET_ENV
+from instructor_py.client.structured_output import StructuredOutput
+from instructor_py.common.errors import ConfigurationError, InstructorError
 from instructor_py.response_models.factory import to_response_model
-from instructor_py.structured_output import StructuredOutput
 
 __all__ = ["EXIT_BAD_ARGUMENTS", "EXIT_FAILED_ITEMS", "EXIT_INTERRUPTED", "main", "parse_line"]
 

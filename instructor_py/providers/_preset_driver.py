@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 from instructor_py.providers._per_loop import PerLoop
 from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse

@@ -7,8 +7,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from instructor_py.errors import ConfigurationError, ProviderError
-from instructor_py.modes import OutputMode
+from instructor_py.common.errors import ConfigurationError, ProviderError
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import (
     InferenceDelta,
@@ -24,7 +25,6 @@ from instructor_py.providers.http_errors import (
 from instructor_py.providers.openai_wire import api_name, model_of, tool_of
 from instructor_py.providers.presets import ProviderPreset
 from instructor_py.providers.sse import SSEEvent
-from instructor_py.usage import Usage
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096

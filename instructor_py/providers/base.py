@@ -11,10 +11,10 @@ API differs (Anthropic) converts them inside the driver:
 The core builds the messages (including schema instructions for JSON / MD_JSON modes and the
 retry feedback); a driver maps ``request.mode`` to its API's parameters (tools + forced
 tool_choice, response_format...), sends, and maps the answer back. Drivers raise the typed errors
-of :mod:`instructor_py.errors` (``RateLimitError`` with ``retry_after``, ``ServerError``,
+of :mod:`instructor_py.common.errors` (``RateLimitError`` with ``retry_after``, ``ServerError``,
 ``ProviderTimeoutError``, ``ProviderConnectionError``/``StreamInterruptedError``,
 ``AuthenticationError``...); transport retries are applied by the execution layer through
-:class:`instructor_py.transport.TransportRetryPolicy`, so drivers never retry themselves.
+:class:`instructor_py.run.transport.TransportRetryPolicy`, so drivers never retry themselves.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from instructor_py.modes import OutputMode
-from instructor_py.usage import Usage
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 
 if TYPE_CHECKING:
     from instructor_py.guidance import GuidanceTemplate

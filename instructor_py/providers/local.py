@@ -3,9 +3,9 @@ token by token.
 
 ``using("local")`` runs the embedded SmolLM2-135M-Instruct; ``using("local",
 model_path="x.gguf", n_ctx=..., n_threads=...)`` any GGUF model. Models load once per process
-(:func:`instructor_py.local.model.load_model`). Concurrent calls on one model (threads or asyncio
+(:func:`instructor_py.runtime.model.load_model`). Concurrent calls on one model (threads or asyncio
 tasks) queue on its lock, or, with ``n_parallel`` > 1, are decoded together by its continuous
-batch (:mod:`instructor_py.local.scheduler`).
+batch (:mod:`instructor_py.runtime.scheduler`).
 
 Every output mode is served by constrained decoding (GRAMMAR): the schema is compiled by the
 engine's orchestrator into a matcher and enforced in the decode loop, so the answer parses and
@@ -43,20 +43,20 @@ from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instructor_py.errors import ConfigurationError, ContextOverflowError
-from instructor_py.local.handle import CompiledGrammarHandle
-from instructor_py.local.llama import DecodeChunk, DecodeStats
-from instructor_py.local.lookup import DEFAULT_DRAFT_TOKENS
-from instructor_py.local.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
-from instructor_py.local.repetition import RepetitionDetector
-from instructor_py.local.sampling import SamplingParams
-from instructor_py.local.schema_prep import close_object_schemas
-from instructor_py.local.threads import iterate_in_thread
-from instructor_py.modes import OutputMode, parse_mode
+from instructor_py.common.errors import ConfigurationError, ContextOverflowError
+from instructor_py.common.modes import OutputMode, parse_mode
+from instructor_py.common.usage import Usage
+from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.providers.local_constraint import compile_for_request
-from instructor_py.usage import Usage
+from instructor_py.runtime.decoder import DecodeChunk, DecodeStats
+from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
+from instructor_py.runtime.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
+from instructor_py.runtime.repetition import RepetitionDetector
+from instructor_py.runtime.sampling import SamplingParams
+from instructor_py.runtime.threads import iterate_in_thread
+from instructor_py.schema.prep import close_object_schemas
 
 __all__ = ["LocalGeneration", "LocalProvider"]
 
@@ -387,7 +387,7 @@ def _constraint_of(
     request: InferenceRequest, strict_objects: bool, *, whitespace: str, required_first: bool
 ) -> Any:
     """The constraint to enforce: ``options["constraint"]`` when given, else the response schema."""
-    from instructor_py.local.constraints import ConstraintSpec
+    from instructor_py.constraints.spec import ConstraintSpec
 
     explicit = request.options.get("constraint")
     if explicit is not None:

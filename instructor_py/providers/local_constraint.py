@@ -15,8 +15,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from instructor_py.errors import ConstraintCompileError
-from instructor_py.modes import OutputMode
+from instructor_py.common.errors import ConstraintCompileError
+from instructor_py.common.modes import OutputMode
 from instructor_py.providers.base import InferenceRequest
 
 __all__ = ["compile_for_request", "request_constraint"]
@@ -31,8 +31,8 @@ def request_constraint(request: InferenceRequest, base: Any, strict_objects: boo
     """The ConstraintSpec to enforce, given ``base`` (the response schema's spec, or an explicit
     ``options["constraint"]``, which is kept as it is). ``strict_objects``: close the object
     schemas of a template's json variables, like the response schema's."""
-    from instructor_py.local.constraints import ConstraintSpec
-    from instructor_py.local.kinds import ConstraintType
+    from instructor_py.constraints.kinds import ConstraintType
+    from instructor_py.constraints.spec import ConstraintSpec
 
     if request.options.get("constraint") is not None:
         return base

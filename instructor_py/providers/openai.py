@@ -17,7 +17,7 @@ from typing import Any
 
 import openai
 
-from instructor_py.errors import ProviderError
+from instructor_py.common.errors import ProviderError
 from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors

@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from instructor_py.errors import ConfigurationError, ProviderError
-from instructor_py.modes import OutputMode
+from instructor_py.common.errors import ConfigurationError, ProviderError
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import (
     InferenceDelta,
@@ -28,7 +29,6 @@ from instructor_py.providers.http_errors import (
 )
 from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
 from instructor_py.providers.sse import SSEEvent
-from instructor_py.usage import Usage
 
 # Parameters the SDK's ``chat.completions.create`` takes by name; other options go to extra_body.
 SDK_PARAMS = frozenset(
@@ -245,7 +245,7 @@ class ChunkMapper(StreamMapper):
     """Stateful mapping of a chat-completion SSE byte stream to :class:`InferenceDelta`.
 
     Feed bytes as they arrive; :meth:`close` flushes and raises
-    :class:`~instructor_py.errors.StreamInterruptedError` when the stream ended before a
+    :class:`~instructor_py.common.errors.StreamInterruptedError` when the stream ended before a
     ``finish_reason`` arrived. Only the first tool call (index 0) is streamed: TOOLS mode forces one.
     """
 

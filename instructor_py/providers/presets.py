@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 
 
 class JsonSchemaStyle(StrEnum):

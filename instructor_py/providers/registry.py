@@ -12,8 +12,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, cast
 
-from instructor_py.errors import ConfigurationError, InvalidArgumentError, MissingAPIKeyError
-from instructor_py.modes import parse_mode
+from instructor_py.common.errors import ConfigurationError, InvalidArgumentError, MissingAPIKeyError
+from instructor_py.common.modes import parse_mode
 from instructor_py.providers.base import InferenceProvider
 from instructor_py.providers.presets import PRESETS, ProviderPreset
 

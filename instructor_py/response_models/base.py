@@ -25,8 +25,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
-from instructor_py.safe_validator import safe_validator
-from instructor_py.schema_safety import check_schema
+from instructor_py.schema.safe_validator import safe_validator
+from instructor_py.schema.safety import check_schema
 
 
 class ResponseModel(ABC):
@@ -99,7 +99,7 @@ class ResponseModel(ABC):
     @cached_property
     def schema_validator(self) -> Draft202012Validator:
         """A compiled jsonschema validator for :attr:`json_schema` (built once): regexes on RE2,
-        no reference ever retrieved (see :mod:`instructor_py.schema_safety`)."""
+        no reference ever retrieved (see :mod:`instructor_py.schema.safety`)."""
         return safe_validator(self._json_schema)
 
     @cached_property

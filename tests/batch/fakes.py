@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from instructor_py import StructuredOutput
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
-from instructor_py.usage import Usage
 from tests.models import Adult
 
 EDGES = ["sync", "async"]

@@ -20,7 +20,7 @@ from instructor_py import (
     StructuredOutputResponse,
     StructuredOutputRetryError,
 )
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 from tests.batch.fakes import EDGES, Person, run
 from tests.e2e.wires import OPENAI, WIRES, Wire
 from tests.servers import Reply, ScriptedServer

@@ -18,9 +18,9 @@ from instructor_py import (
     StructuredOutputRetryError,
     TransportRetryPolicy,
 )
-from instructor_py.batch import DEFAULT_CONCURRENCY, default_concurrency
-from instructor_py.batch_gate import GatedProvider, RateGate
-from instructor_py.progress import ProgressBar
+from instructor_py.client.batch import DEFAULT_CONCURRENCY, default_concurrency
+from instructor_py.client.batch_gate import GatedProvider, RateGate
+from instructor_py.client.progress import ProgressBar
 from tests.batch.fakes import EDGES, EchoProvider, Person, run
 
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from instructor_py.attempts import Attempt
 from instructor_py.cli import (
     EXIT_BAD_ARGUMENTS,
     EXIT_FAILED_ITEMS,
@@ -28,7 +27,8 @@ from instructor_py.cli import (
     parse_line,
     result_record,
 )
-from instructor_py.errors import StructuredOutputRetryError
+from instructor_py.common.attempts import Attempt
+from instructor_py.common.errors import StructuredOutputRetryError
 from tests.servers import Reply, ScriptedServer
 from tests.servers import wire as w
 from tests.servers.scripted import RecordedRequest

@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructor_py.errors import (
+from instructor_py.common.errors import (
     ConfigurationError,
     ConstraintCompileError,
     ConstraintError,
     TokenOutOfRangeError,
 )
+from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
+from instructor_py.engine.cbison import CbisonBackend, CbisonFactory, export_factory, load_factory
 from instructor_py.local import (
     BatchProcessor,
     ConstraintSpec,
@@ -22,8 +24,6 @@ from instructor_py.local import (
     TokenizerInfo,
     allocate_bitmask,
 )
-from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
-from instructor_py.local.cbison import CbisonBackend, CbisonFactory, export_factory, load_factory
 from tests.cbison.cases import CASE_IDS, CASES
 from tests.cbison.conftest import needs_cc
 from tests.cbison.support import python_walk

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from instructor_py.errors import CbisonError, CbisonUnsupportedError, TokenOutOfRangeError
-from instructor_py.local import TokenizerInfo, allocate_bitmask, allowed_token_ids
-from instructor_py.local.cbison import (
+from instructor_py.common.errors import CbisonError, CbisonUnsupportedError, TokenOutOfRangeError
+from instructor_py.engine.cbison import (
     CbisonFactory,
     CbisonFactoryStruct,
     CbisonTokenizer,
     export_tokenizer,
     load_factory,
 )
-from instructor_py.local.cbison.abi import FACTORY_MAGIC
-from instructor_py.local.cbison.tokenizer import exported_tokenizer_count
+from instructor_py.engine.cbison.abi import FACTORY_MAGIC
+from instructor_py.engine.cbison.tokenizer import exported_tokenizer_count
+from instructor_py.local import TokenizerInfo, allocate_bitmask, allowed_token_ids
 from tests.cbison.conftest import needs_cc
 
 pytestmark = needs_cc

@@ -12,11 +12,11 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import StructuredOutput
+from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
+from instructor_py.engine.cbison import CbisonBackend, load_factory
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator
-from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
-from instructor_py.local.cbison import CbisonBackend, load_factory
-from instructor_py.local.model import LocalModel, ModelOptions, load_model
 from instructor_py.providers.local import LocalProvider
+from instructor_py.runtime.model import LocalModel, ModelOptions, load_model
 from tests.cbison.conftest import needs_cc, needs_model
 
 pytestmark = [needs_cc, needs_model, pytest.mark.e2e, pytest.mark.timeout(300)]

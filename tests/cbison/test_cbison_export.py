@@ -10,10 +10,10 @@ import json
 import numpy as np
 import pytest
 
-from instructor_py.errors import CbisonError
+from instructor_py.common.errors import CbisonError
+from instructor_py.engine.cbison import export_factory, export_tokenizer
+from instructor_py.engine.cbison.export import live_exports
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
-from instructor_py.local.cbison import export_factory, export_tokenizer
-from instructor_py.local.cbison.export import live_exports
 from tests.cbison.cases import CASE_IDS, CASES, PERSON
 from tests.cbison.conftest import needs_cc
 from tests.cbison.support import Driver, python_walk
@@ -99,7 +99,7 @@ def test_bad_input_through_the_c_interface(
 def test_validate_grammar_and_relaxed_warnings(
     tok: TokenizerInfo, orch: StructuredOutputOrchestrator
 ) -> None:
-    from instructor_py.local.cbison import CbisonFactory
+    from instructor_py.engine.cbison import CbisonFactory
 
     # look-ahead in a pattern: no backend compiles it exactly
     schema = json.dumps({"type": "string", "pattern": "^(?=a)ab$"})
@@ -134,7 +134,7 @@ def test_exported_factory_lives_until_its_count_drops_to_zero(
 def test_a_live_matcher_keeps_the_factory(
     tok: TokenizerInfo, orch: StructuredOutputOrchestrator
 ) -> None:
-    from instructor_py.local.cbison import CbisonFactory
+    from instructor_py.engine.cbison import CbisonFactory
 
     exported = export_factory(orch)
     f = CbisonFactory(exported.address)
@@ -200,7 +200,7 @@ def test_exported_compute_masks_mixed_backends_separate_buffers_and_an_error(
 ) -> None:
     import ctypes
 
-    from instructor_py.local.cbison import CbisonFactoryStruct, CbisonMaskReq, spec_for_grammar
+    from instructor_py.engine.cbison import CbisonFactoryStruct, CbisonMaskReq, spec_for_grammar
 
     words = (tok.vocab_size + 31) // 32
     orch.register_backend(orch.get_backend("outlines"), set_as_default=True)

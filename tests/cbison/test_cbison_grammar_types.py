@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
+from instructor_py.common.errors import ConstraintCompileError, InvalidSchemaError
+from instructor_py.engine.cbison import grammar_for_spec, spec_for_grammar
+from instructor_py.engine.cbison.grammar_types import escape_regex_literal
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
-from instructor_py.local.cbison import grammar_for_spec, spec_for_grammar
-from instructor_py.local.cbison.grammar_types import escape_regex_literal
 
 
 def test_every_reference_grammar_type_is_read() -> None:

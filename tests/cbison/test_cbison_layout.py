@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from instructor_py.local.cbison.abi import STRUCTS, layout
+from instructor_py.engine.cbison.abi import STRUCTS, layout
 from tests.cbison.conftest import needs_cc
 
 pytestmark = needs_cc

@@ -7,14 +7,14 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
     InferenceResponse,
     ToolCall,
 )
-from instructor_py.usage import Usage
 
 Script = InferenceResponse | BaseException
 

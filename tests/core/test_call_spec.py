@@ -15,16 +15,16 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import OutputMode, StructuredOutput
-from instructor_py.call_spec import CallSpec
-from instructor_py.errors import ConfigurationError, ServerError, StreamInterruptedError
-from instructor_py.events import InferenceRequested, RetryScheduled
-from instructor_py.plan import build_plan
-from instructor_py.provider_source import shared_source
+from instructor_py.client.provider_source import shared_source
+from instructor_py.client.structured_output import CallParts
+from instructor_py.common.errors import ConfigurationError, ServerError, StreamInterruptedError
+from instructor_py.common.usage import Usage
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
-from instructor_py.structured_output import CallParts
-from instructor_py.transport import TransportRetryPolicy
-from instructor_py.usage import Usage
+from instructor_py.run.call_spec import CallSpec
+from instructor_py.run.events import InferenceRequested, RetryScheduled
+from instructor_py.run.plan import build_plan
+from instructor_py.run.transport import TransportRetryPolicy
 from tests.core.scripted import ScriptedProvider, text
 
 FAST = TransportRetryPolicy(max_retries=2, initial_delay=0.0, max_delay=0.0, jitter=False)

@@ -11,8 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError, UnsupportedModeError
-from instructor_py.errors import RateLimitError
-from instructor_py.events import (
+from instructor_py.common.errors import RateLimitError
+from instructor_py.common.modes import OutputMode
+from instructor_py.run.events import (
     AttemptFailed,
     Event,
     ExtractionFailed,
@@ -24,8 +25,7 @@ from instructor_py.events import (
     StructuredOutputStarted,
     ValidationFailed,
 )
-from instructor_py.modes import OutputMode
-from instructor_py.transport import TransportRetryPolicy
+from instructor_py.run.transport import TransportRetryPolicy
 from tests.core.scripted import ScriptedProvider, tool
 
 SECRET = "sk-test-SECRET-0123456789abcdef"

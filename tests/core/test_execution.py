@@ -8,11 +8,11 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import OutputMode, StructuredOutput, StructuredOutputRetryError, Usage
-from instructor_py.errors import AuthenticationError, RateLimitError, ServerError
-from instructor_py.events import RetryScheduled
+from instructor_py.common.errors import AuthenticationError, RateLimitError, ServerError
 from instructor_py.providers.base import InferenceResponse
-from instructor_py.retry import DEFAULT_MAX_RETRIES
-from instructor_py.transport import TransportRetryPolicy
+from instructor_py.run.events import RetryScheduled
+from instructor_py.run.retry import DEFAULT_MAX_RETRIES
+from instructor_py.run.transport import TransportRetryPolicy
 from tests.core.scripted import ScriptedProvider, text, tool
 from tests.models import Adult
 
@@ -168,7 +168,7 @@ async def test_pending_async_cached() -> None:
 
 
 def test_attempt_iterator_seam_can_be_driven_by_hand_in_stream_mode() -> None:
-    from instructor_py.execution import AttemptIterator, ProviderCall
+    from instructor_py.run.execution import AttemptIterator, ProviderCall
 
     p = ScriptedProvider([])
     plan = builder(p).plan()

@@ -1,4 +1,4 @@
-"""The one scan of JSON structure outside strings (instructor_py/pipeline/json_scan.py), and the
+"""The one scan of JSON structure outside strings (instructor_py/common/json_scan.py), and the
 three walks built on it: bracket matching, nesting depth, the JSON path open at a prefix."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instructor_py.local.repetition import json_path_at
+from instructor_py.common.json_scan import closed, structure
 from instructor_py.pipeline.extraction import balanced_end, bracket_depth
-from instructor_py.pipeline.json_scan import closed, structure
+from instructor_py.runtime.repetition import json_path_at
 
 TRICKY = st.text(alphabet='{}[]",:\\ab \n\u00e9', max_size=6)
 VALUES = st.recursive(

@@ -20,7 +20,7 @@ from instructor_py import (
     UnsupportedResponseModelError,
     to_response_model,
 )
-from instructor_py.errors import InvalidSchemaError
+from instructor_py.common.errors import InvalidSchemaError
 from tests.core.scripted import ScriptedProvider, text, tool
 
 

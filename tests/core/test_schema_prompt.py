@@ -6,10 +6,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from instructor_py.modes import OutputMode
-from instructor_py.request_builder import schema_instructions
+from instructor_py.common.modes import OutputMode
 from instructor_py.response_models.factory import to_response_model
-from instructor_py.schema_prompt import describe_schema
+from instructor_py.run.request_builder import schema_instructions
+from instructor_py.schema.prompt import describe_schema
 
 
 class Color(StrEnum):

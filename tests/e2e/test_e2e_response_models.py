@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from instructor_py import Maybe, MaybeResult, Sequence, StructuredOutputRetryError
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 from tests.e2e.wires import ANTHROPIC, WIRES, Wire
 from tests.servers import ScriptedServer
 

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError, UnsupportedModeError, Usage
-from instructor_py.errors import (
+from instructor_py.common.errors import (
     AuthenticationError,
     MissingAPIKeyError,
     ProviderTimeoutError,
     ServerError,
 )
-from instructor_py.events import Event, RetryScheduled
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
+from instructor_py.run.events import Event, RetryScheduled
 from tests.e2e.wires import ANTHROPIC, API_KEY, OPENAI, WIRES, Wire
 from tests.models import Adult
 from tests.servers import Reply, ScriptedServer
@@ -267,7 +267,7 @@ def test_async_works_across_event_loops(scripted_server: ScriptedServer, wire: W
 
 @pytest.mark.parametrize("wire", WIRES, ids=WIRE_IDS)
 def test_connection_refused_is_retried_then_reported(wire: Wire) -> None:
-    from instructor_py.errors import ProviderConnectionError
+    from instructor_py.common.errors import ProviderConnectionError
     from tests.servers.llama import free_port
 
     dead = ScriptedServer(port=free_port())

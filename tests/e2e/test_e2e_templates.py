@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 from tests.e2e.wires import ANTHROPIC, WIRES, Wire
 from tests.servers import Reply, ScriptedServer
 from tests.servers import wire as w
@@ -128,7 +128,7 @@ def test_examples_are_shown_as_filled_in_templates(scripted_server: ScriptedServ
 
 
 def test_an_example_missing_a_variable_is_a_configuration_error() -> None:
-    from instructor_py.errors import ConfigurationError
+    from instructor_py.common.errors import ConfigurationError
 
     client = (
         StructuredOutput()

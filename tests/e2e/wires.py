@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from instructor_py import StructuredOutput
-from instructor_py.modes import OutputMode
-from instructor_py.transport import TransportRetryPolicy
+from instructor_py.common.modes import OutputMode
+from instructor_py.run.transport import TransportRetryPolicy
 from tests.servers import Reply, ScriptedServer
 from tests.servers import wire as w
 

@@ -16,7 +16,7 @@ import pytest
 from engine_api_support import CountingSampler, ScriptedModel, generate
 from pydantic import BaseModel
 
-from instructor_py.errors import (
+from instructor_py.common.errors import (
     ConfigurationError,
     ConstraintError,
     StructuredOutputParseError,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from engine_api_support import CountingSampler, ScriptedModel, generate
 
-from instructor_py.errors import ConfigurationError
+from instructor_py.common.errors import ConfigurationError
 from instructor_py.local import ConstraintSpec, StructuringEngine, TokenizerInfo
 
 tokenizers = pytest.importorskip("tokenizers", reason="tokenizers is not installed (dev extra)")

@@ -5,7 +5,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from instructor_py.errors import ConfigurationError
+from instructor_py.common.errors import ConfigurationError
 from instructor_py.local import (
     BatchProcessor,
     ConstraintSpec,

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instructor_py.errors import ConfigurationError, TokenOutOfRangeError
+from instructor_py.common.errors import ConfigurationError, TokenOutOfRangeError
+from instructor_py.engine.bitmask import check_bitmask, set_all_allowed, set_token_bits
 from instructor_py.local import (
     allocate_bitmask,
     allowed_token_ids,
@@ -12,7 +13,6 @@ from instructor_py.local import (
     count_allowed,
     is_token_allowed,
 )
-from instructor_py.local.bitmask import check_bitmask, set_all_allowed, set_token_bits
 
 
 def naive_allowed(row: np.ndarray, n: int) -> np.ndarray:

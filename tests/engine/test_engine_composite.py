@@ -9,7 +9,8 @@ import json
 import pytest
 from engine_support import accepts_text, walk
 
-from instructor_py.errors import ConstraintCompileError
+from instructor_py.common.errors import ConstraintCompileError
+from instructor_py.engine.composite import composite_lark, dedupe_captures
 from instructor_py.local import (
     CompiledGrammarHandle,
     ConstraintSpec,
@@ -19,7 +20,6 @@ from instructor_py.local import (
     allocate_bitmask,
     count_allowed,
 )
-from instructor_py.local.composite import composite_lark, dedupe_captures
 
 OBJ = {
     "type": "object",

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
+from instructor_py.common.errors import ConstraintCompileError, InvalidSchemaError
 from instructor_py.local import ConstraintSpec
 
 SCHEMA = {"type": "object", "properties": {"b": {"type": "string"}, "a": {"type": "integer"}}}

@@ -11,7 +11,7 @@ import pytest
 from engine_api_support import CountingSampler, ScriptedModel, generate
 from pydantic import BaseModel
 
-from instructor_py.errors import ConfigurationError, ConstraintError
+from instructor_py.common.errors import ConfigurationError, ConstraintError
 from instructor_py.local import ConstraintSpec, StructuringEngine, TokenizerInfo, allocate_bitmask
 
 

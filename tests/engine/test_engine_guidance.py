@@ -12,7 +12,7 @@ import pytest
 from engine_support import accepts_text, walk
 from pydantic import BaseModel
 
-from instructor_py.errors import ConstraintCompileError, TemplateError
+from instructor_py.common.errors import ConstraintCompileError, TemplateError
 from instructor_py.local import (
     AsyncGuidanceBackend,
     ConstraintSpec,
@@ -25,6 +25,7 @@ from instructor_py.local import (
     TokenizerInfo,
     allocate_bitmask,
     allowed_token_ids,
+    template_constraint,
 )
 
 
@@ -169,7 +170,7 @@ def test_async_backend(tok: TokenizerInfo) -> None:
 def test_orchestrator_compiles_templates_on_the_guidance_backend(
     orch: StructuredOutputOrchestrator,
 ) -> None:
-    spec = ConstraintSpec.template(TEMPLATE, VARIABLES)
+    spec = template_constraint(TEMPLATE, VARIABLES)
     assert spec.kind is ConstraintType.TEMPLATE
     handle = orch.compile(spec)
     assert handle.backend == "guidance" and handle.exact
@@ -179,7 +180,7 @@ def test_orchestrator_compiles_templates_on_the_guidance_backend(
         k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
         for k, v in VALUES.items()
     }
-    assert orch.compile(ConstraintSpec.template(TEMPLATE, VARIABLES)).cache_hit
+    assert orch.compile(template_constraint(TEMPLATE, VARIABLES)).cache_hit
     # batch filling goes through llguidance's executor
     backend = orch.get_backend("guidance")
     fresh, single = orch.compile(spec), orch.compile(spec)
@@ -201,7 +202,7 @@ def test_json_variables_keep_the_schemas_property_order(orch: StructuredOutputOr
         "required": ["zip", "city"],
         "additionalProperties": False,
     }
-    spec = ConstraintSpec.template("At {{json 'a' schema=S}}", {"S": schema})
+    spec = template_constraint("At {{json 'a' schema=S}}", {"S": schema})
     handle = orch.compile(spec)
     assert handle.backend == "guidance"
     assert accepts_text(handle.matcher, orch.tokenizer_info, 'At {"zip":1,"city":"x"}')
@@ -209,7 +210,7 @@ def test_json_variables_keep_the_schemas_property_order(orch: StructuredOutputOr
 
 def test_a_template_nests_inside_a_composite(orch: StructuredOutputOrchestrator) -> None:
     spec = ConstraintSpec.sequence(
-        "> ", ConstraintSpec.template("v={{select 'v' options=['a','b']}}")
+        "> ", template_constraint("v={{select 'v' options=['a','b']}}")
     )
     handle = orch.compile(spec)
     assert handle.backend == "llguidance"
@@ -255,7 +256,7 @@ def test_bad_templates_fail_at_compile_time_naming_line_and_column(
     source: str, variables: dict[str, object], line: int, column: int, message: str
 ) -> None:
     with pytest.raises(TemplateError) as info:
-        ConstraintSpec.template(source, variables)
+        template_constraint(source, variables)
     assert (info.value.line, info.value.column) == (line, column), str(info.value)
     assert message in str(info.value)
     assert str(info.value).startswith(f"template line {line}, column {column}: ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from engine_support import accepts_text, walk
 
-from instructor_py.errors import TokenOutOfRangeError
+from instructor_py.common.errors import TokenOutOfRangeError
 from instructor_py.local import (
     CompiledGrammarHandle,
     ConstraintSpec,
@@ -229,7 +229,7 @@ def test_flexible_whitespace(orch: StructuredOutputOrchestrator, tok: TokenizerI
 def test_bad_bitmask_arguments(orch: StructuredOutputOrchestrator, backend: str) -> None:
     import numpy as np
 
-    from instructor_py.errors import ConfigurationError
+    from instructor_py.common.errors import ConfigurationError
 
     m = compile_with(orch, backend, ConstraintSpec.regex("a+")).matcher
     good = orch.allocate_bitmask(2)

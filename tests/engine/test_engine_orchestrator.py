@@ -8,7 +8,9 @@ from collections.abc import Sequence
 import pytest
 from engine_support import accepts_text
 
-from instructor_py.errors import ConstraintCompileError, ConstraintTimeoutError
+from instructor_py.common.errors import ConstraintCompileError, ConstraintTimeoutError
+from instructor_py.engine.bitmask import Bitmask, allocate_bitmask
+from instructor_py.engine.orchestrator import relaxed_schema
 from instructor_py.local import (
     AsyncStructuredOutputOrchestrator,
     Backend,
@@ -18,8 +20,6 @@ from instructor_py.local import (
     StructuredOutputOrchestrator,
     TokenizerInfo,
 )
-from instructor_py.local.bitmask import Bitmask, allocate_bitmask
-from instructor_py.local.orchestrator import relaxed_schema
 
 pytest.importorskip("llguidance", reason="llguidance is not installed")
 needs_outlines = pytest.mark.skipif(
@@ -148,7 +148,7 @@ def test_real_fallback_from_llguidance_to_outlines(tok: TokenizerInfo) -> None:
     # make llguidance's own compiler fail for real: a lexer budget it cannot meet
     import llguidance as llg
 
-    from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
+    from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
 
     starved = LLGuidanceBackend(tok, limits=llg.LLParserLimits(initial_lexer_fuel=1))
     orch.register_backend(starved, set_as_default=True)  # replaces the default llguidance
@@ -281,10 +281,10 @@ def test_a_backend_whose_package_is_absent_is_not_registered(
 ) -> None:
     import sys
 
-    from instructor_py.local.backends import installed_backends
+    from instructor_py.engine.backends import installed_backends
 
     monkeypatch.setitem(sys.modules, "outlines_core", None)  # makes `import outlines_core` fail
-    monkeypatch.delitem(sys.modules, "instructor_py.local.backends.outlines_backend", raising=False)
+    monkeypatch.delitem(sys.modules, "instructor_py.engine.backends.outlines_backend", raising=False)
     assert [b.name for b in installed_backends(tok)] == ["llguidance", "guidance"]
     assert StructuredOutputOrchestrator(tok).backend_names == ("llguidance", "guidance")
 
@@ -292,8 +292,8 @@ def test_a_backend_whose_package_is_absent_is_not_registered(
 def test_a_matcher_in_an_error_state_raises_instead_of_masking(tok: TokenizerInfo) -> None:
     import llguidance as llg
 
-    from instructor_py.errors import ConstraintError
-    from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
+    from instructor_py.common.errors import ConstraintError
+    from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
 
     tight = LLGuidanceBackend(tok, limits=llg.LLParserLimits(max_items_in_row=1))
     orch = StructuredOutputOrchestrator(tok, backends=[tight])

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from engine_support import accepts_text
 
-from instructor_py.errors import ConstraintCompileError
+from instructor_py.common.errors import ConstraintCompileError
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
 
 pytest.importorskip("outlines_core", reason="outlines-core is not installed")
 pytest.importorskip("llguidance", reason="llguidance is not installed")
 
-from instructor_py.local.backends.outlines_backend import (
+from instructor_py.engine.backends.outlines_backend import (
     OutlinesBackend,
     choice_regex,
     unsupported_schema_keywords,

@@ -202,7 +202,7 @@ def test_batch_on_the_real_vocabulary(
 def test_llguidance_uses_llama_cpp_tokenizer_natively(
     smollm2_llama: Any, smol: TokenizerInfo
 ) -> None:
-    from instructor_py.local.backends.llguidance_backend import lltokenizer_for
+    from instructor_py.engine.backends.llguidance_backend import lltokenizer_for
 
     assert smol.native is not None and smol.native.owner is smollm2_llama  # keeps the model alive
     lltok = lltokenizer_for(smol)

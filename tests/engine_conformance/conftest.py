@@ -52,8 +52,8 @@ def maskbench_cases() -> list[MaskbenchCase]:
 def backend_orchestrators(smollm2_info: Any) -> dict[str, Any]:
     """One orchestrator per installed backend, each with only that backend (so each backend's
     exactness claims are checked on their own)."""
+    from instructor_py.engine.backends import installed_backends
     from instructor_py.local import StructuredOutputOrchestrator
-    from instructor_py.local.backends import installed_backends
 
     return {
         b.name: StructuredOutputOrchestrator(smollm2_info, backends=[b])

@@ -29,7 +29,7 @@ from tests.engine_conformance.maskbench_scoring import (
 MODELS = ("smollm2", "gemma3")
 
 #: The llguidance JSON options the orchestrator uses for compact whitespace (kept in sync with
-#: ``instructor_py/local/backends/llguidance_backend.py``; the benchmark compares like with like).
+#: ``instructor_py/engine/backends/llguidance_backend.py``; the benchmark compares like with like).
 LLGUIDANCE_JSON_OPTIONS: dict[str, Any] = {
     "whitespace_flexible": False,
     "item_separator": ",",
@@ -174,7 +174,7 @@ def backend_cases(names: list[str], schema_of: Callable[[str], JsonSchema]) -> l
     for the names whose schema uses only keywords it enforces (it compiles them exactly)."""
     cases = [("llguidance", n) for n in names]
     try:
-        from instructor_py.local.backends.outlines_backend import unsupported_schema_keywords
+        from instructor_py.engine.backends.outlines_backend import unsupported_schema_keywords
     except ImportError:  # outlines-core is an optional extra
         return cases
     return cases + [("outlines", n) for n in names if not unsupported_schema_keywords(schema_of(n))]
@@ -194,7 +194,7 @@ def compile_exact_or_skip(orchestrator: Any, schema: dict[str, Any], key: tuple[
     decline fails it, and so does a listed one that compiles (remove its entry)."""
     import pytest
 
-    from instructor_py.errors import ConstraintCompileError
+    from instructor_py.common.errors import ConstraintCompileError
     from tests.engine_conformance.known_gaps import KNOWN_DECLINES
 
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 #: Empty: the format gaps found here (outlines-core's date/time/date-time regexes, llguidance's
-#: February 29 and year 0000) are fixed in the engine (``instructor_py/local/format_regex.py``),
+#: February 29 and year 0000) are fixed in the engine (``instructor_py/engine/format_regex.py``),
 #: and outlines-core no longer claims ``email`` and ``uri``. See docs/conformance.md.
 KNOWN_GAPS: dict[tuple[str, ...], str] = {}
 

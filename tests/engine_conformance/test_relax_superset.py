@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from instructor_py.local.relax import relax_schema
+from instructor_py.engine.relax import relax_schema
 from tests.engine_conformance.formats import FORMAT_CHECKER
 from tests.engine_conformance.maskbench_scoring import MaskbenchCase
 

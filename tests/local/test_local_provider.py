@@ -14,16 +14,16 @@ import pytest
 from pydantic import BaseModel, Field
 
 from instructor_py import OutputMode, StructuredOutput, StructuredOutputRetryError
-from instructor_py.errors import (
+from instructor_py.common.errors import (
     ConfigurationError,
     ConstraintCompileError,
     ContextOverflowError,
     LocalModelError,
 )
 from instructor_py.local import ConstraintSpec
-from instructor_py.local.model import ModelOptions, embedded_model_path, load_model
 from instructor_py.providers.base import InferenceProvider, InferenceRequest
 from instructor_py.providers.local import LocalGeneration, LocalProvider
+from instructor_py.runtime.model import ModelOptions, embedded_model_path, load_model
 
 from .conftest import needs_model
 

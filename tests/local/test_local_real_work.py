@@ -8,8 +8,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
-from instructor_py.local.model import load_model, usable_cpus
 from instructor_py.providers.local import LocalGeneration
+from instructor_py.runtime.model import load_model, usable_cpus
 
 from .conftest import needs_model
 

@@ -10,9 +10,9 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import TemplateError
+from instructor_py.common.errors import TemplateError
+from instructor_py.common.modes import OutputMode
 from instructor_py.guidance import GuidanceTemplate
-from instructor_py.modes import OutputMode
 from instructor_py.providers.local import LocalGeneration
 
 from .conftest import needs_model
@@ -78,7 +78,7 @@ def test_template_answer_matches_the_template_and_captures_equal_the_spans() -> 
 
 
 def test_json_variables_are_closed_objects_like_response_schemas(model: object) -> None:
-    from instructor_py.local.model import LocalModel
+    from instructor_py.runtime.model import LocalModel
 
     assert isinstance(model, LocalModel)
     template = GuidanceTemplate("At {{json 'a' schema=Address}}", {"Address": Address})
@@ -190,7 +190,7 @@ def test_bad_templates_fail_when_the_call_is_built(
 
 
 def test_template_instance_and_variables_are_exclusive() -> None:
-    from instructor_py.errors import ConfigurationError
+    from instructor_py.common.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="already has its variables"):
         StructuredOutput().with_template(GuidanceTemplate("x {{gen 'a'}}"), {"b": 1})
@@ -206,7 +206,7 @@ PERSON_SCHEMA = {
 
 def test_think_tags_then_json_generated_by_the_model(model: object) -> None:
     from instructor_py.local import ConstraintSpec
-    from instructor_py.local.model import LocalModel
+    from instructor_py.runtime.model import LocalModel
 
     assert isinstance(model, LocalModel)
     spec = ConstraintSpec.sequence(
@@ -229,7 +229,7 @@ def test_think_tags_then_json_generated_by_the_model(model: object) -> None:
 
 def test_any_of_two_schemas_generated_by_the_model(model: object) -> None:
     from instructor_py.local import ConstraintSpec
-    from instructor_py.local.model import LocalModel
+    from instructor_py.runtime.model import LocalModel
 
     assert isinstance(model, LocalModel)
     array = {"type": "array", "items": {"type": "integer"}, "maxItems": 3}
@@ -255,7 +255,7 @@ def test_any_of_two_schemas_generated_by_the_model(model: object) -> None:
 def test_a_literal_ending_in_a_space_is_not_forced_as_a_lone_space_token(model: object) -> None:
     """Jump-forward leaves a literal's trailing space to the sampled word (``" Jason"``): a lone
     ``" "`` token splits the word from its space, a tokenization the model never saw."""
-    from instructor_py.local.model import LocalModel
+    from instructor_py.runtime.model import LocalModel
 
     assert isinstance(model, LocalModel)
     template = "Name: {{gen 'name' stop='\\n'}}\nCity: {{gen 'city' stop='\\n'}}"

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from instructor_py.errors import ConfigurationError, LocalModelError
-from instructor_py.local.chat_template import ChatTemplate, normalize_messages
-from instructor_py.local.sampling import Sampler, SamplingParams
-from instructor_py.local.schema_prep import close_object_schemas
-from instructor_py.local.threads import iterate_in_thread
+from instructor_py.common.errors import ConfigurationError, LocalModelError
+from instructor_py.runtime.chat_template import ChatTemplate, normalize_messages
+from instructor_py.runtime.sampling import Sampler, SamplingParams
+from instructor_py.runtime.threads import iterate_in_thread
+from instructor_py.schema.prep import close_object_schemas
 
 # --- chat template ------------------------------------------------------------------------------
 

@@ -14,13 +14,13 @@ from types import ModuleType
 
 import pytest
 
-from instructor_py.local.native import build_record, describe_build, system_info
+from instructor_py.runtime.native import build_record, describe_build, system_info
 
 REPO = Path(__file__).resolve().parents[2]
 
 DECODE = textwrap.dedent(
     """
-    from instructor_py.local.model import load_model
+    from instructor_py.runtime.model import load_model
     model = load_model()
     prompt = model.render_prompt([{"role": "user", "content": "Say hello."}])
     with model.lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from instructor_py.local.repetition import RepetitionDetector, json_path_at
+from instructor_py.runtime.repetition import RepetitionDetector, json_path_at
 
 
 def feed_in_chunks(detector: RepetitionDetector, text: str, size: int = 3) -> int | None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import (
+from instructor_py.common.errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -22,12 +22,12 @@ from instructor_py.errors import (
     StreamInterruptedError,
     UnsupportedModeError,
 )
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, ToolSpec
 from instructor_py.providers.openai_wire import build_params, is_strict_compatible
 from instructor_py.providers.presets import PRESETS
 from instructor_py.providers.registry import create_provider
-from instructor_py.usage import Usage
 from tests.servers import Reply, ScriptedServer
 from tests.servers.llama import free_port
 from tests.servers.wire import openai_chat, openai_stream

@@ -6,8 +6,8 @@ import importlib
 
 import pytest
 
-from instructor_py.errors import AuthenticationError, ConfigurationError, MissingAPIKeyError
-from instructor_py.modes import OutputMode
+from instructor_py.common.errors import AuthenticationError, ConfigurationError, MissingAPIKeyError
+from instructor_py.common.modes import OutputMode
 from instructor_py.providers.anthropic import AnthropicProvider
 from instructor_py.providers.base import InferenceProvider
 from instructor_py.providers.openai import OpenAIProvider

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from instructor_py import StructuredOutput
-from instructor_py.local.model import ModelOptions, embedded_model_path, load_model
+from instructor_py.runtime.model import ModelOptions, embedded_model_path, load_model
 
 
 class City(BaseModel):

@@ -25,9 +25,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from instructor_py import InstructorError, Sequence, StructuredOutput, StructuredOutputRetryError
+from instructor_py.common.usage import Usage
 from instructor_py.providers.registry import create_provider
-from instructor_py.transport import TransportRetryPolicy
-from instructor_py.usage import Usage
+from instructor_py.run.transport import TransportRetryPolicy
 from tests.servers import RecordedRequest, Reply, ScriptedServer
 from tests.servers import wire as w
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import InstructorError, StructuredOutput
-from instructor_py.errors import ConfigurationError
+from instructor_py.common.errors import ConfigurationError
 
 
 class User(BaseModel):

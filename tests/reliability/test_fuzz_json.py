@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from instructor_py.errors import InstructorError
+from instructor_py.common.errors import InstructorError
 from instructor_py.pipeline.extraction import extract_json
 from instructor_py.streaming.json_parser import IncrementalJsonParser, JsonStreamError
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import InstructorError
+from instructor_py.common.errors import InstructorError
 from tests.reliability.conftest import needs_model
 
 pytestmark = pytest.mark.timeout(300)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
-from instructor_py.local.constraints import ConstraintSpec
+from instructor_py.common.errors import ConstraintCompileError, InvalidSchemaError
+from instructor_py.constraints.spec import ConstraintSpec
 from tests.reliability.conftest import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(120)]
@@ -111,7 +111,7 @@ class _SlowFailingBackend:
         raise ConstraintCompileError("slow-failing: no")
 
     def allocate_bitmask(self, n: int) -> Any:
-        from instructor_py.local.bitmask import allocate_bitmask
+        from instructor_py.engine.bitmask import allocate_bitmask
 
         return allocate_bitmask(n, self._tok.logits_width)
 
@@ -119,13 +119,13 @@ class _SlowFailingBackend:
         raise AssertionError("never compiled anything")
 
     def get_stats(self) -> Any:
-        from instructor_py.local.backends.base import BackendStats
+        from instructor_py.engine.backends.base import BackendStats
 
         return BackendStats(self.name)
 
 
 def test_relaxation_tiers_share_the_time_limit(smol_tokenizer: Any) -> None:
-    from instructor_py.errors import ConstraintTimeoutError
+    from instructor_py.common.errors import ConstraintTimeoutError
     from instructor_py.local import StructuredOutputOrchestrator
 
     backend = _SlowFailingBackend(smol_tokenizer, delay=0.3)

@@ -14,17 +14,17 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
-from instructor_py.errors import (
+from instructor_py.common.errors import (
     InstructorError,
     InvalidSchemaError,
     PatternTimeoutError,
     RemoteReferenceError,
     SchemaLimitError,
 )
-from instructor_py.modes import OutputMode
-from instructor_py.safe_regex import compile_pattern
-from instructor_py.safe_validator import safe_validator
-from instructor_py.schema_safety import SchemaLimits, check_schema
+from instructor_py.common.modes import OutputMode
+from instructor_py.schema.safe_regex import compile_pattern
+from instructor_py.schema.safe_validator import safe_validator
+from instructor_py.schema.safety import SchemaLimits, check_schema
 from tests.e2e.wires import OPENAI
 from tests.servers import ScriptedServer
 
@@ -147,7 +147,7 @@ def test_a_ref_inside_data_keywords_is_data_not_a_reference() -> None:
 
 
 def test_local_engine_constraints_refuse_remote_refs(scripted_server: ScriptedServer, no_network: list[Any]) -> None:
-    from instructor_py.local.constraints import ConstraintSpec
+    from instructor_py.constraints.spec import ConstraintSpec
 
     with pytest.raises(RemoteReferenceError):
         ConstraintSpec.json_schema(_remote(scripted_server))
@@ -277,7 +277,7 @@ def test_ten_thousand_levels_is_a_typed_error_not_a_recursion_error() -> None:
     deep = _nested(5_000)  # 10,000 JSON levels
     with pytest.raises(SchemaLimitError, match="deeper than 128"):
         StructuredOutput().with_(messages="x", response_model=deep)
-    from instructor_py.local.constraints import ConstraintSpec
+    from instructor_py.constraints.spec import ConstraintSpec
 
     with pytest.raises(SchemaLimitError):
         ConstraintSpec.json_schema(deep)

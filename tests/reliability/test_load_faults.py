@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from instructor_py.usage import Usage
+from instructor_py.common.usage import Usage
 from tests.reliability.load import (
     FAULTS,
     MAX_RETRIES,

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import InstructorError, StructuredOutputRetryError
+from instructor_py.common.errors import InstructorError, StructuredOutputRetryError
 from instructor_py.providers.presets import PRESETS
-from instructor_py.transport import TransportRetryPolicy
+from instructor_py.run.transport import TransportRetryPolicy
 from tests.reliability.load import FAULTS, SLOW_REPLY_S
 from tests.servers import Reply, ScriptedServer
 from tests.servers import wire as w

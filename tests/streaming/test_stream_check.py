@@ -26,9 +26,9 @@ from instructor_py import (
     StructuredOutput,
     StructuredOutputRetryError,
 )
+from instructor_py.common.usage import Usage
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.streaming.check import BATCH, CHECKED_BYTES, DocumentCheck
-from instructor_py.usage import Usage
 from tests.engine_conformance.maskbench_scoring import find_maskbench_dir
 from tests.servers import Reply, ScriptedServer
 from tests.servers import wire as w
@@ -36,7 +36,7 @@ from tests.streaming.helpers import MODES, WIRES, client, wrap_text
 
 pytest.importorskip("llguidance", reason="streaming constraint checking uses the engine (llguidance)")
 
-from instructor_py.local.answer_check import AnswerMatcher, checking_grammar
+from instructor_py.engine.answer_check import AnswerMatcher, checking_grammar
 
 MASKBENCH = find_maskbench_dir(Path(__file__).resolve().parents[2])
 

@@ -18,8 +18,8 @@ from instructor_py import (
     StructuredOutputRetryError,
     partial_model,
 )
-from instructor_py.errors import AuthenticationError
-from instructor_py.events import (
+from instructor_py.common.errors import AuthenticationError
+from instructor_py.run.events import (
     ChunkReceived,
     Event,
     PartialGenerated,

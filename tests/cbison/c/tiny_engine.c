@@ -1,5 +1,5 @@
 /*
- * tiny: a small CBISON grammar engine in C, for the tests of instructor_py.local.cbison.
+ * tiny: a small CBISON grammar engine in C, for the tests of instructor_py.engine.cbison.
  *
  * Grammar type "regex" only (the whole output must match): literals (UTF-8), ".", classes
  * [a-z0-9_] and [^...] (ASCII members), \d \w \s \D \W \S, \n \t \r \f \v, \xHH, \x{H..},

@@ -1,0 +1,299 @@
+"""``StructuredOutput``: the immutable builder of a structured-output call.
+
+Every method returns a new instance (``dataclasses.replace``); nothing is sent before ``get()``,
+``response()``, ``aget()`` or ``aresponse()`` (on the builder or on the
+:class:`~instructor_py.client.pending.PendingStructuredOutput` from ``create()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
+
+from typing_extensions import TypeVar, Unpack
+
+from instructor_py.client.batch import BatchResult, Progress, arun_batch, run_batch
+from instructor_py.client.pending import PendingStructuredOutput
+from instructor_py.client.provider_source import ProviderSource, default_source, shared_source
+from instructor_py.common.errors import InvalidArgumentError
+from instructor_py.common.modes import OutputMode
+from instructor_py.guidance import GuidanceTemplate
+from instructor_py.pipeline.pipeline import ResponsePipeline
+from instructor_py.pipeline.stages import to_plain
+from instructor_py.providers.base import InferenceProvider
+from instructor_py.response_models.maybe import Maybe, MaybeResult
+from instructor_py.response_models.sequence import Sequence
+from instructor_py.run.call_spec import (
+    CallParts,
+    CallSpec,
+    checked_callable,
+    flag,
+    merged_options,
+    output_into,
+    required,
+)
+from instructor_py.run.emitter import EventDispatcher
+from instructor_py.run.events import Event
+from instructor_py.run.plan import ExecutionPlan, build_plan
+from instructor_py.run.response import StructuredOutputResponse
+from instructor_py.run.template_output import to_template
+from instructor_py.run.transport import TransportRetryPolicy
+
+if TYPE_CHECKING:
+    from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
+
+
+T = TypeVar("T", default=Any)
+U = TypeVar("U")
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True)  # no slots: frozen + slots + Generic breaks FrozenInstanceError on 3.11
+class StructuredOutput(Generic[T]):
+    """Build a call with ``with_(...)`` / ``with_*`` / ``using(...)``, then ``get()``.
+
+    The call's parts live in one immutable :class:`~instructor_py.run.call_spec.CallSpec`
+    (``builder.spec``; its fields are also readable on the builder: ``builder.messages``...);
+    the builder adds where the provider comes from and who listens to the events.
+
+    ``max_retries`` counts validation retries after the first attempt (default 2). ``T`` is the
+    type ``get()`` returns; it follows the response model (``Sequence.of(User)`` ->
+    ``list[User]``, ``Maybe(User)`` -> ``MaybeResult[User]``) and ``into``/``with_transformer``.
+    """
+
+    spec: CallSpec = field(default_factory=CallSpec)
+    provider: InferenceProvider | None = None
+    source: ProviderSource | None = None
+    events: EventDispatcher = field(default_factory=EventDispatcher)
+
+    def __getattr__(self, name: str) -> Any:
+        """The call's parts read through the builder (``builder.messages``)."""
+        if name in CallSpec.__dataclass_fields__:
+            return getattr(self.spec, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _with(self, **parts: Any) -> StructuredOutput[T]:
+        return replace(self, spec=self.spec.with_(**parts))
+
+    # The overloads make ``get()`` typed after the response model; the ``None`` one comes first so
+    # that a call without a response model keeps the current type.
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: None = None, **parts: Unpack[CallParts]
+    ) -> StructuredOutput[T]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: Sequence[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[list[U]]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: Maybe[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[MaybeResult[U]]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: type[U] = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[U]: ...
+
+    @overload
+    def with_(
+        self, messages: Any = None, response_model: Any = ..., **parts: Unpack[CallParts]
+    ) -> StructuredOutput[Any]: ...
+
+    def with_(
+        self, messages: Any = None, response_model: Any = None, **parts: Unpack[CallParts]
+    ) -> StructuredOutput[Any]:
+        """Set any of the call's parts at once (``None`` leaves a part unchanged). Only
+        ``messages`` and ``response_model`` may be passed positionally."""
+        return self._with(messages=messages, response_model=response_model, **parts)
+
+    def with_messages(self, messages: Any) -> StructuredOutput[T]:
+        """A str (one user message), a message dict, or a list of message dicts (copied)."""
+        return self._with(messages=messages)
+
+    @overload
+    def with_response_model(self, response_model: Sequence[U]) -> StructuredOutput[list[U]]: ...
+
+    @overload
+    def with_response_model(
+        self, response_model: Maybe[U]
+    ) -> StructuredOutput[MaybeResult[U]]: ...
+
+    @overload
+    def with_response_model(self, response_model: type[U]) -> StructuredOutput[U]: ...
+
+    @overload
+    def with_response_model(self, response_model: Any) -> StructuredOutput[Any]: ...
+
+    def with_response_model(self, response_model: Any) -> StructuredOutput[Any]:
+        """Any supported response model; unsupported ones fail here, at build time. The value
+        type follows it: ``User`` -> ``User``, ``Sequence.of(User)``/``list[User]`` ->
+        ``list[User]``, ``Maybe(User)`` -> ``MaybeResult[User]``, ``int`` -> ``int``."""
+        return self._with(response_model=response_model)
+
+    def with_system(self, system: str) -> StructuredOutput[T]:
+        return self._with(system=required(system, "system"))
+
+    def with_prompt(self, prompt: str) -> StructuredOutput[T]:
+        return self._with(prompt=required(prompt, "prompt"))
+
+    def with_examples(self, examples: Any) -> StructuredOutput[T]:
+        return self._with(examples=required(examples, "examples"))
+
+    def with_model(self, model: str) -> StructuredOutput[T]:
+        return self._with(model=required(model, "model"))
+
+    def with_options(
+        self, options: Mapping[str, Any] | None = None, **more: Any
+    ) -> StructuredOutput[T]:
+        """Merge provider options (temperature, max_tokens, seed...) into the current ones."""
+        return self._with(options=merged_options(options, more, "options"))
+
+    def with_output_mode(self, mode: OutputMode | str) -> StructuredOutput[T]:
+        return self._with(mode=required(mode, "mode"))
+
+    def with_max_retries(self, max_retries: int) -> StructuredOutput[T]:
+        """Validation retries after the first attempt (0 = a single attempt)."""
+        return self._with(max_retries=max_retries)
+
+    def with_retry_prompt(self, retry_prompt: str) -> StructuredOutput[T]:
+        """The feedback message; ``{errors}`` is replaced by the error list."""
+        prompt = required(retry_prompt, "retry_prompt")
+        return self._with(retry_prompt=prompt)
+
+    def with_retry_options(
+        self, options: Mapping[str, Any] | None = None, **more: Any
+    ) -> StructuredOutput[T]:
+        """Provider options for the retries only, merged over ``options`` from the second attempt
+        on: e.g. ``with_retry_options(temperature=0.7)`` so a greedy local model does not repeat
+        the same rejected answer."""
+        merged = merged_options(options, more, "retry options")
+        return self._with(retry_options=merged)
+
+    def with_tool(
+        self, name: str | None = None, description: str | None = None
+    ) -> StructuredOutput[T]:
+        """Name and describe the tool the model must call in TOOLS mode."""
+        return self._with(tool_name=name, tool_description=description)
+
+    def with_template(
+        self, template: str | GuidanceTemplate, variables: Mapping[str, Any] | None = None
+    ) -> StructuredOutput[T]:
+        """Answer by filling in a Guidance-style template (see :mod:`instructor_py.guidance`;
+        parsed now, errors name line and column): enforced on local models, prompted on remote."""
+        return self._with(template=to_template(template, variables))
+
+    def with_thinking(self, tokens: int) -> StructuredOutput[T]:
+        """Up to ``tokens`` tokens of free text before the JSON (enforced on local models)."""
+        return self._with(thinking=tokens)
+
+    def with_validator(self, fn: Callable[[T], Any]) -> StructuredOutput[T]:
+        """A check of the value: None/True if valid, False/error text/ValueError (fed back) if not."""
+        return self._with(validators=checked_callable(fn, "validator"))
+
+    def with_transformer(self, fn: Callable[[T], U]) -> StructuredOutput[U]:
+        """Add a function applied to the validated value (in order); it sets the value type."""
+        new = self._with(transformers=checked_callable(fn, "transformer"))
+        return cast("StructuredOutput[U]", new)
+
+    def with_pipeline(self, pipeline: ResponsePipeline) -> StructuredOutput[T]:
+        """Replace the response pipeline (e.g. ``ResponsePipeline().replace("extract", ...)``)."""
+        return self._with(pipeline=pipeline)
+
+    def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput[T]:
+        return self._with(transport_policy=policy)
+
+    def into_dict(self) -> StructuredOutput[Any]:
+        """Return plain Python data (dicts/lists) instead of model instances."""
+        return self._with(output=to_plain, output_name="dict")
+
+    @overload
+    def into(self, cls: type[U]) -> StructuredOutput[U]: ...
+
+    @overload
+    def into(self, cls: Any) -> StructuredOutput[Any]: ...
+
+    def into(self, cls: Any) -> StructuredOutput[Any]:
+        """Return the value converted into ``cls`` (a model, dataclass, TypedDict...)."""
+        convert, name = output_into(cls)
+        return self._with(output=convert, output_name=name)
+
+    def using(self, preset: str, **overrides: Any) -> StructuredOutput[T]:
+        """Use a provider preset (``"openai"``, ``"anthropic"``, ``"ollama"``, ``"local"``...)
+        with overrides such as ``api_key``, ``base_url``, ``model``; created lazily, once."""
+        return replace(self, provider=None, source=shared_source(preset, overrides))
+
+    def with_provider(self, provider: InferenceProvider) -> StructuredOutput[T]:
+        if not isinstance(provider, InferenceProvider):
+            raise InvalidArgumentError(
+                "with_provider() needs an InferenceProvider (name, default_model, default_mode, "
+                f"supported_modes, infer/ainfer/stream/astream), got {type(provider).__name__}"
+            )
+        return replace(self, provider=provider, source=None)
+
+    def resolve_provider(self) -> InferenceProvider:
+        if self.provider is not None:
+            return self.provider
+        return (self.source or default_source()).resolve()
+
+    def on_event(self, event_type: type[E], handler: Callable[[E], Any]) -> StructuredOutput[T]:
+        """Call ``handler(event)`` for every event that is an instance of ``event_type``."""
+        if not (isinstance(event_type, type) and issubclass(event_type, Event)):
+            raise InvalidArgumentError(f"event_type must be an Event subclass, got {event_type!r}")
+        handler = checked_callable(handler, "handler")
+        return replace(self, events=self.events.with_handler(event_type, handler))
+
+    def wiretap(self, handler: Callable[[Event], Any]) -> StructuredOutput[T]:
+        """Call ``handler(event)`` for every event."""
+        handler = checked_callable(handler, "handler")
+        return replace(self, events=self.events.with_wiretap(handler))
+
+    def plan(self, *, request_id: str | None = None) -> ExecutionPlan:
+        """Resolve the provider and mode, and build the first request (no I/O to the model)."""
+        return build_plan(
+            self.resolve_provider(), self.spec, events=self.events, request_id=request_id
+        )
+
+    def create(self) -> PendingStructuredOutput[T]:
+        """A lazy call: nothing is sent until ``get()``/``response()``/``aget()``/``aresponse()``."""
+        return PendingStructuredOutput[T](self.plan())
+
+    def get(self) -> T:
+        return self.create().get()
+
+    def response(self) -> StructuredOutputResponse[T]:
+        return self.create().response()
+
+    async def aget(self) -> T:
+        return await self.create().aget()
+
+    async def aresponse(self) -> StructuredOutputResponse[T]:
+        return await self.create().aresponse()
+
+    def batch(self, inputs: Any, *, concurrency: int | None = None, progress: Progress = None) -> list[BatchResult[T]]:
+        """One call per input, ``concurrency`` at a time; results (or errors) in input order."""
+        return run_batch(self, inputs, concurrency=concurrency, progress=progress)
+
+    async def abatch(self, inputs: Any, *, concurrency: int | None = None, progress: Progress = None) -> list[BatchResult[T]]:
+        """The async twin of :meth:`batch` (see :mod:`instructor_py.client.batch`)."""
+        return await arun_batch(self, inputs, concurrency=concurrency, progress=progress)
+
+    def stream(self, *, partial_strings: bool = True) -> StructuredOutputStream[T]:
+        """Shorthand for ``create().stream()`` (see :mod:`instructor_py.streaming.stream`)."""
+        return self.create().stream(partial_strings=flag(partial_strings, "partial_strings"))
+
+    def astream(self, *, partial_strings: bool = True) -> AsyncStructuredOutputStream[T]:
+        """Shorthand for ``create().astream()``."""
+        return self.create().astream(partial_strings=flag(partial_strings, "partial_strings"))
+
+    def __repr__(self) -> str:
+        if self.provider is not None:
+            where = f"provider={self.provider.name!r}"
+        elif self.source is not None:
+            where = f"preset={self.source.preset!r}, overrides={list(self.source.override_names)}"
+        else:
+            where = "preset=<default>"
+        return f"StructuredOutput({where}, {self.spec.summary()})"

@@ -1,0 +1,235 @@
+"""One error hierarchy for the whole SDK.
+
+Every error says what was wrong and what to do about it. Secrets (API keys, Authorization
+headers) never appear in messages: build messages from names, never from values.
+
+Model mistakes (bad JSON, failed validation) are *not* exceptions while retries remain: the
+pipeline returns typed failures that the retry policy feeds back. Only when retries run out does
+:class:`StructuredOutputRetryError` carry every attempt to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from instructor_py.common.attempts import Attempt
+
+
+class InstructorError(Exception):
+    """Base class of every error raised by instructor_py."""
+
+
+# --- configuration and arguments -----------------------------------------------------------
+
+
+class ConfigurationError(InstructorError, ValueError):
+    """A wrong argument, an unknown preset, an unsupported response model or mode."""
+
+
+class UnsupportedResponseModelError(ConfigurationError, TypeError):
+    """The response model is not one instructor_py can turn into a schema (raised at build time)."""
+
+
+class UnsupportedModeError(ConfigurationError):
+    """The provider cannot do the requested output mode; the message lists the modes it can do."""
+
+
+class InvalidArgumentError(ConfigurationError, TypeError):
+    """A builder argument of the wrong type (the message names the argument and what it takes).
+    Also a ``TypeError``, so code that catches that keeps working."""
+
+
+class InvalidSchemaError(ConfigurationError):
+    """A JSON schema is not valid (the message says where)."""
+
+
+# --- transport / provider --------------------------------------------------------------------
+
+
+class ProviderError(InstructorError):
+    """The inference provider failed (not a model mistake). ``status`` is the HTTP status if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+
+
+class TransportError(ProviderError):
+    """A failure worth retrying at the transport level (never fed back to the model)."""
+
+
+class RateLimitError(TransportError):
+    """HTTP 429. ``retry_after`` holds the server's Retry-After in seconds when it sent one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status)
+        self.retry_after = retry_after
+
+
+class ServerError(TransportError):
+    """HTTP 5xx, 408 or 409: the server failed; retried with backoff."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status)
+        self.retry_after = retry_after
+
+
+class ProviderTimeoutError(TransportError):
+    """The request timed out."""
+
+
+class ProviderConnectionError(TransportError):
+    """The connection failed or dropped (including a stream cut mid-way)."""
+
+
+class StreamInterruptedError(ProviderConnectionError):
+    """A streamed answer stopped before it was complete."""
+
+
+class AuthenticationError(ProviderError):
+    """HTTP 401: the API key is missing or wrong. The message names the environment variable."""
+
+
+class PermissionDeniedError(ProviderError):
+    """HTTP 403."""
+
+
+class NotFoundError(ProviderError):
+    """HTTP 404: usually a wrong model name or base URL."""
+
+
+class BadRequestError(ProviderError):
+    """HTTP 400/422: the provider rejected the request (the message carries its explanation)."""
+
+
+# --- model mistakes, once retries are exhausted ------------------------------------------------
+
+
+class StructuredOutputRetryError(InstructorError):
+    """Every attempt failed validation. ``attempts`` carries each attempt (content, errors, usage)."""
+
+    def __init__(self, message: str, *, attempts: Sequence[Attempt], usage: Any = None) -> None:
+        super().__init__(message)
+        self.attempts: tuple[Attempt, ...] = tuple(attempts)
+        self.usage = usage
+
+    @property
+    def last_errors(self) -> tuple[str, ...]:
+        return self.attempts[-1].errors if self.attempts else ()
+
+
+# --- local engine ------------------------------------------------------------------------------
+
+
+class LocalModelError(InstructorError):
+    """The local model could not be loaded or run (missing file, context overflow...)."""
+
+
+class ContextOverflowError(LocalModelError):
+    """The prompt does not fit the model's context window."""
+
+
+class ConstraintError(InstructorError):
+    """A constraint (schema, regex, grammar, choice) could not be compiled or used."""
+
+
+class ConstraintCompileError(ConstraintError, ValueError):
+    """No backend could compile the constraint; the message says which backend said what."""
+
+
+class ConstraintTimeoutError(ConstraintCompileError):
+    """Compilation exceeded its time limit."""
+
+
+class TemplateError(ConstraintCompileError):
+    """A Guidance-style template is malformed; ``line`` and ``column`` (1-based) locate it."""
+
+    def __init__(self, message: str, *, line: int, column: int) -> None:
+        super().__init__(f"template line {line}, column {column}: {message}")
+        self.line = line
+        self.column = column
+
+
+class TokenOutOfRangeError(ConstraintError, ValueError):
+    """A token id outside the tokenizer's vocabulary was given to a matcher."""
+
+
+class CbisonError(ConstraintError):
+    """A CBISON engine or interface failed: bad magic or version, an engine error (its
+    ``get_error`` text), a freed matcher, a shared library without the expected symbol."""
+
+
+class CbisonUnsupportedError(CbisonError):
+    """The CBISON engine leaves this optional function NULL (not supported by this engine)."""
+
+
+class StructuredOutputParseError(ConstraintError, ValueError):
+    """``StructuringEngine.get_structured_output(raise_on_error=True)``: the generated text does
+    not parse as the structure or does not validate as the requested type (the message says
+    which, and where)."""
+
+
+# --- streaming -------------------------------------------------------------------------------
+
+
+class SequenceContradictionError(InstructorError):
+    """``sequence()`` already yielded item ``index`` from an attempt that later failed, and the
+    attempt that succeeded produced a different item there (or fewer items). The items you
+    received up to ``index`` - 1 are confirmed; drop the ones from ``index`` on and use ``value``
+    (the validated final value of the successful attempt) instead."""
+
+    def __init__(self, message: str, *, index: int, value: Any = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.value = value
+
+
+class StreamClosedError(InstructorError):
+    """A stream was closed (``close()`` / leaving its ``with`` block) before it finished; start a
+    new one with ``stream()`` to get the result."""
+
+
+class MissingAPIKeyError(AuthenticationError, ConfigurationError):
+    """No API key for a preset that needs one (raised before any request is sent). The message
+    names the environment variable to set."""
+
+
+# --- hostile schemas (instructor_py/schema/safety.py) ---------------------------------------
+
+
+class RemoteReferenceError(InvalidSchemaError):
+    """A ``$ref`` points outside the schema (a URL or another file). Schemas never cause network
+    or file access: inline the referenced schema under ``$defs`` and use ``"#/$defs/Name"``."""
+
+
+class SchemaLimitError(InvalidSchemaError):
+    """The schema is larger, deeper or has a longer ``enum`` than the limits allow (the message
+    names the limit and where it was passed); see :class:`~instructor_py.schema.safety.SchemaLimits`."""
+
+
+class PatternTimeoutError(InvalidSchemaError):
+    """A ``pattern``/``patternProperties`` regex that the linear-time engine (RE2) cannot run
+    (lookaround, backreference) took longer than its time limit to match a value."""

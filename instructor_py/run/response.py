@@ -1,0 +1,31 @@
+"""The result of a structured-output call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic
+
+from typing_extensions import TypeVar
+
+from instructor_py.common.attempts import Attempt
+from instructor_py.common.usage import Usage
+
+T = TypeVar("T", default=Any)
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredOutputResponse(Generic[T]):
+    """``value``: the validated (and transformed) value; ``raw_text``: the text it was extracted
+    from; ``raw_response``: the provider's response object of the successful attempt; ``usage``:
+    summed over every attempt; ``attempts``: each attempt, failed ones first; ``parsed``: the
+    response model's value before validators, transformers and output conversion."""
+
+    value: T
+    raw_text: str
+    raw_response: Any
+    usage: Usage
+    attempts: tuple[Attempt, ...]
+    is_partial: bool = False
+    #: Streaming only: a marker that the partials before it are void (a new try begins).
+    is_void: bool = False
+    parsed: Any = None
