@@ -15,6 +15,7 @@ from instructor_py.common.attempts import Attempt
 from instructor_py.common.errors import (
     AuthenticationError,
     BadRequestError,
+    ContentFilteredError,
     CbisonError,
     CbisonUnsupportedError,
     ConfigurationError,
@@ -102,6 +103,7 @@ __all__ = [
     "AttemptFailed",
     "AuthenticationError",
     "BadRequestError",
+    "ContentFilteredError",
     "BatchResult",
     "CallSpec",
     "CbisonError",

@@ -1,0 +1,326 @@
+"""Gemini's native ``generateContent`` API (Gemini API and Vertex AI) over httpx, SSE parsed by us.
+
+Why httpx and not the official ``google-genai`` SDK: that SDK is a 1.5 MB wheel (6.9 MB
+installed) pulling ``google-auth[requests]``, ``requests``, ``httpx2``, ``websockets`` and
+``tenacity`` (a retry layer of its own, which would multiply ours); the REST API is one POST per
+call with a JSON body we already write, so httpx (a core dependency) does it with no extra
+install. Vertex AI uses ``google-auth`` for its default credentials only when installed and no
+``token_provider`` / ``access_token`` is given.
+
+Request bodies and response mapping are the pure functions of
+:mod:`instructor_py.providers.gemini_wire`; this module is the I/O edge. The Gemini API key goes
+in the ``x-goog-api-key`` header (never in the URL, so it cannot reach logs of URLs); Vertex AI
+gets ``Authorization: Bearer <token>`` per request. Drivers never retry: the execution layer's
+``TransportRetryPolicy`` does (a 429's ``RetryInfo.retryDelay`` becomes ``retry_after``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+
+from instructor_py.common.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidArgumentError,
+    RateLimitError,
+)
+from instructor_py.providers._preset_driver import PresetDriver
+from instructor_py.providers._tls import shared_ssl_context
+from instructor_py.providers._transport_errors import translate_transport_errors
+from instructor_py.providers.base import InferenceRequest, InferenceResponse, Message
+from instructor_py.providers.gemini_wire import (
+    ChunkMapper,
+    build_body,
+    model_path,
+    parse_response,
+    response_of_stream,
+    retry_delay,
+)
+from instructor_py.providers.http_errors import error_for_status, json_body
+from instructor_py.providers.openai_wire import model_of
+from instructor_py.providers.presets import ProviderPreset
+
+Payload = tuple[str, bytes, bool]
+"""(path of the model, JSON body, streamed?)"""
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+def _body(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return content
+
+
+class GeminiProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
+    """:class:`~instructor_py.providers.base.InferenceProvider` for the Gemini API
+    (``generativelanguage.googleapis.com``)."""
+
+    def __init__(self, preset: ProviderPreset, **settings: Any) -> None:
+        """``settings``: those of :class:`PresetDriver` (api_key, base_url, model, timeout, mode,
+        headers)."""
+        super().__init__(preset, **settings)
+        self._headers = {"content-type": "application/json", **self._headers}
+        if self._api_key:
+            self._headers["x-goog-api-key"] = self._api_key
+
+    # -- where and how to send ------------------------------------------------------------------
+
+    def _model_url(self, model: str) -> str:
+        return f"/{model_path(model)}"
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {}
+
+    async def _aauth_headers(self) -> dict[str, str]:
+        return self._auth_headers()
+
+    def _messages(self, request: InferenceRequest) -> tuple[Message, ...]:
+        return request.messages
+
+    # -- PresetDriver ---------------------------------------------------------------------------
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self._base_url,
+            "headers": self._headers,
+            "timeout": self._timeout,
+            "verify": shared_ssl_context(),
+        }
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(**self._client_options())
+
+    def _new_async_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self._client_options())
+
+    def _close_client(self, client: httpx.Client) -> None:
+        client.close()
+
+    async def _aclose_client(self, client: httpx.AsyncClient) -> None:
+        await client.aclose()
+
+    def _payload(self, request: InferenceRequest, *, stream: bool) -> Payload:
+        body = build_body(request, self._preset, self._messages(request))
+        url = self._model_url(model_of(request, self._preset))
+        return url, json.dumps(body, ensure_ascii=False).encode(), stream
+
+    def _parse(self, content: bytes) -> InferenceResponse:
+        return parse_response(json_body(content, self._ctx), self._ctx)
+
+    def _whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any:
+        return response_of_stream(response, first, last)
+
+    def _mapper(self) -> ChunkMapper:
+        return ChunkMapper(self._ctx)
+
+    def _fail_on_status(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        body = _body(response.content)
+        error = error_for_status(response.status_code, response.headers, body, self._ctx)
+        if isinstance(error, RateLimitError) and error.retry_after is None:
+            error.retry_after = retry_delay(body)
+        if isinstance(error, AuthenticationError) or (
+            response.status_code == 400 and "API key" in str(error)
+        ):
+            raise AuthenticationError(
+                f"{self._ctx.provider} (HTTP {response.status_code}) rejected the credentials: "
+                f"{self._auth_hint()}",
+                provider=self._ctx.provider,
+                status=response.status_code,
+            )
+        raise error
+
+    def _auth_hint(self) -> str:
+        return (
+            "set GEMINI_API_KEY (export GEMINI_API_KEY=...) to a key from "
+            "https://aistudio.google.com/apikey or pass using('gemini', api_key=...)."
+        )
+
+    def _target(self, payload: Payload) -> tuple[str, dict[str, str] | None]:
+        url, _, stream = payload
+        if stream:
+            return f"{url}:streamGenerateContent", {"alt": "sse"}
+        return f"{url}:generateContent", None
+
+    def _send(self, payload: Payload) -> bytes:
+        url, params = self._target(payload)
+        with translate_transport_errors(self._ctx):
+            response = self._sync().post(
+                url, content=payload[1], params=params, headers=self._auth_headers()
+            )
+        self._fail_on_status(response)
+        return response.content
+
+    async def _asend(self, payload: Payload) -> bytes:
+        url, params = self._target(payload)
+        headers = await self._aauth_headers()
+        with translate_transport_errors(self._ctx):
+            response = await self._async().post(url, content=payload[1], params=params, headers=headers)
+        self._fail_on_status(response)
+        return response.content
+
+    def _send_stream(self, payload: Payload) -> Iterator[bytes]:
+        url, params = self._target(payload)
+        with (
+            translate_transport_errors(self._ctx, streaming=True),
+            self._sync().stream(
+                "POST", url, content=payload[1], params=params, headers=self._auth_headers()
+            ) as response,
+        ):
+            if response.status_code >= 400:
+                response.read()
+                self._fail_on_status(response)
+            yield from response.iter_bytes()
+
+    async def _asend_stream(self, payload: Payload) -> AsyncIterator[bytes]:
+        url, params = self._target(payload)
+        headers = await self._aauth_headers()
+        with translate_transport_errors(self._ctx, streaming=True):
+            async with self._async().stream(
+                "POST", url, content=payload[1], params=params, headers=headers
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    self._fail_on_status(response)
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+
+
+TokenProvider = Callable[[], str]
+
+
+class VertexProvider(GeminiProvider):
+    """Gemini on Vertex AI: the same wire at
+    ``https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}/
+    publishers/google/models/{model}:generateContent`` with a Google OAuth bearer token."""
+
+    def __init__(
+        self,
+        preset: ProviderPreset,
+        *,
+        project: str | None = None,
+        location: str | None = None,
+        token_provider: TokenProvider | None = None,
+        access_token: str | None = None,
+        **settings: Any,
+    ) -> None:
+        """``project`` (else ``GOOGLE_CLOUD_PROJECT``), ``location`` (else
+        ``GOOGLE_CLOUD_LOCATION``, else ``us-central1``; ``global`` is
+        ``aiplatform.googleapis.com``), and the token: ``token_provider`` (a callable returning a
+        fresh OAuth access token, called before each request), ``access_token`` (a fixed one), or
+        else ``google-auth``'s application default credentials (``pip install google-auth``)."""
+        if token_provider is not None and not callable(token_provider):
+            raise InvalidArgumentError(
+                "using('vertex', token_provider=...) must be a callable returning an access "
+                f"token, got {type(token_provider).__name__}"
+            )
+        if token_provider is not None and access_token is not None:
+            raise ConfigurationError(
+                "using('vertex', ...) takes token_provider or access_token, not both."
+            )
+        project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+        if not project:
+            raise ConfigurationError(
+                "No Google Cloud project for the 'vertex' provider. Pass using('vertex', "
+                "project='my-project', location='us-central1') or set GOOGLE_CLOUD_PROJECT."
+            )
+        location = location or os.environ.get("GOOGLE_CLOUD_LOCATION") or "us-central1"
+        host = (
+            "https://aiplatform.googleapis.com/v1"
+            if location == "global"
+            else f"https://{location}-aiplatform.googleapis.com/v1"
+        )
+        base_url = settings.pop("base_url", None)
+        if not base_url or "{location}" in base_url:
+            base_url = host
+        self._project = project
+        self._location = location
+        self._token_provider = token_provider
+        self._access_token = access_token
+        self._credentials: Any = None
+        super().__init__(preset, base_url=base_url, **settings)
+        if access_token:
+            self._ctx = replace(self._ctx, secrets=(*self._ctx.secrets, access_token))
+
+    def __repr__(self) -> str:
+        auth = (
+            "token_provider"
+            if self._token_provider is not None
+            else "access_token=***"
+            if self._access_token
+            else "google-auth default credentials"
+        )
+        return (
+            f"{type(self).__name__}(project={self._project!r}, location={self._location!r}, "
+            f"model={self._model!r}, mode={self._mode.value!r}, auth={auth!r})"
+        )
+
+    def _model_url(self, model: str) -> str:
+        if model.startswith("projects/"):
+            return f"/{model}"
+        name = model if "/" in model else f"publishers/google/models/{model}"
+        return f"/projects/{self._project}/locations/{self._location}/{name}"
+
+    def _token(self) -> str:
+        if self._token_provider is not None:
+            token = self._token_provider()
+            if not isinstance(token, str) or not token:
+                raise AuthenticationError(
+                    "The 'vertex' token_provider returned no token (it must return the access "
+                    "token as a non-empty str).",
+                    provider=self.name,
+                )
+            return token
+        if self._access_token:
+            return self._access_token
+        return self._default_credentials_token()
+
+    def _default_credentials_token(self) -> str:
+        try:
+            import google.auth
+            import google.auth.transport.requests
+        except ImportError:
+            raise ConfigurationError(
+                "The 'vertex' provider needs a token: pass using('vertex', token_provider=...) "
+                "or access_token=..., or install google-auth (pip install 'instructor_py[vertex]') "
+                "to use your application default credentials (gcloud auth "
+                "application-default login)."
+            ) from None
+        if self._credentials is None:
+            try:
+                self._credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+            except google.auth.exceptions.DefaultCredentialsError:
+                raise AuthenticationError(
+                    "No Google application default credentials: run `gcloud auth "
+                    "application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS), or pass "
+                    "using('vertex', token_provider=...).",
+                    provider=self.name,
+                ) from None
+        credentials = self._credentials
+        if not credentials.valid:
+            credentials.refresh(google.auth.transport.requests.Request())
+        return str(credentials.token)
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self._token()}"}
+
+    async def _aauth_headers(self) -> dict[str, str]:
+        if self._token_provider is None and not self._access_token:
+            # google-auth refreshes over blocking HTTP: keep it off the event loop
+            return {"authorization": f"Bearer {await asyncio.to_thread(self._token)}"}
+        return self._auth_headers()
+
+    def _auth_hint(self) -> str:
+        return (
+            "check that the token is a valid OAuth access token for the cloud-platform scope "
+            f"with access to project {self._project!r} (gcloud auth print-access-token)."
+        )
