@@ -14,7 +14,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from instructor_py.common.errors import ConfigurationError, ContentFilteredError, StreamInterruptedError
+from instructor_py.common.errors import (
+    ConfigurationError,
+    ContentFilteredError,
+    StreamInterruptedError,
+)
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.providers.base import (

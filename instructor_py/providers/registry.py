@@ -32,7 +32,7 @@ _DRIVER_EXTRAS = {
             "region", "profile_name", "aws_access_key_id", "aws_secret_access_key",
             "aws_session_token", "client",
         }
-    ),  # fmt: skip
+    ),
 }
 _DRIVERS = {
     "openai": ("instructor_py.providers.openai", "OpenAIProvider"),

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import struct
@@ -243,7 +244,7 @@ def check_converse_request(request: RecordedRequest, *, model: str, stream: bool
     }, set(body)  # fmt: skip
     roles = [m["role"] for m in body["messages"]]
     assert roles and roles[0] == "user" and all(r in ("user", "assistant") for r in roles)
-    assert all(a != b for a, b in zip(roles, roles[1:], strict=False)), roles
+    assert all(a != b for a, b in itertools.pairwise(roles)), roles
     for message in body["messages"]:
         for block in message["content"]:
             assert len(block) == 1 and next(iter(block)) in {"text", "image", "document", "toolUse", "toolResult"}, block
