@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from instructor_py.common.errors import ConfigurationError, ProviderError
+from instructor_py.common.media import Media
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.providers._stream_mapper import StreamMapper
@@ -20,6 +21,7 @@ from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
     InferenceResponse,
+    Message,
     ToolCall,
     ToolSpec,
 )
@@ -96,12 +98,45 @@ def tool_of(request: InferenceRequest) -> ToolSpec:
     return request.tool
 
 
+def media_part(media: Media) -> dict[str, Any]:
+    """One media object as an OpenAI chat content part ("Images and vision": ``image_url`` with a
+    URL or a data URL; "Audio": ``input_audio`` {data, format}; "File inputs": ``file``
+    {filename, file_data}). Audio and PDFs need bytes: a URL one is downloaded first
+    (:func:`~instructor_py.providers.media_support.prepare_media`)."""
+    if media.kind == "image":
+        return {"type": "image_url", "image_url": {"url": media.url or media.data_url()}}
+    if media.kind == "audio":
+        return {"type": "input_audio", "input_audio": {"data": media.base64(), "format": media.format}}
+    return {
+        "type": "file",
+        "file": {"filename": media.filename or "document.pdf", "file_data": media.data_url()},
+    }
+
+
+def wire_message(message: Message) -> dict[str, Any]:
+    """A message with its content list in wire parts (strings as ``text`` parts, media as
+    :func:`media_part`, part dicts as they are)."""
+    out = dict(message)
+    content = out.get("content")
+    if isinstance(content, list | tuple):
+        out["content"] = [
+            {"type": "text", "text": part} if isinstance(part, str)
+            else media_part(part) if isinstance(part, Media)
+            else dict(part)
+            for part in content
+        ]
+    return out
+
+
 def build_params(
     request: InferenceRequest, preset: ProviderPreset, *, stream: bool
 ) -> dict[str, Any]:
     """Keyword arguments for ``client.chat.completions.create`` (a translation: the mode, model
     and tool were resolved by ``build_plan``)."""
-    params: dict[str, Any] = {"model": model_of(request, preset), "messages": [dict(m) for m in request.messages]}
+    params: dict[str, Any] = {
+        "model": model_of(request, preset),
+        "messages": [wire_message(m) for m in request.messages],
+    }
     mode = request.mode
     if mode is OutputMode.TOOLS:
         tool = tool_of(request)
