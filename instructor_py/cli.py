@@ -218,8 +218,15 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _schema_check(args: argparse.Namespace) -> int:
-    model = load_schema(args.schema)
-    schema = to_response_model(model).json_schema
+    if args.schema.endswith(".json"):  # the file's schema as it is (any root)
+        try:
+            schema = json.loads(Path(args.schema).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise UsageError(f"{args.schema} is not a readable JSON file ({error})") from None
+        if not isinstance(schema, dict):
+            raise UsageError(f"{args.schema} must hold a JSON schema object")
+    else:
+        schema = dict(to_response_model(load_schema(args.schema)).json_schema)
     report = check_schema_for(schema, args.provider, args.mode)
     if report is None:
         print(f"{args.provider} [{args.mode}]: the schema travels in the prompt; nothing to check")
