@@ -34,7 +34,6 @@ from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
     InferenceResponse,
-    Message,
 )
 from instructor_py.providers.bedrock_wire import (
     EventMapper,
@@ -50,7 +49,9 @@ from instructor_py.providers.http_errors import (
     redact,
     timeout_error,
 )
+from instructor_py.providers.media_support import MediaSupport, media_support, prepare_media
 from instructor_py.providers.presets import ProviderPreset
+from instructor_py.providers.schema_preflight import preflight_request
 
 _THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException", "ModelNotReadyException", "ServiceQuotaExceededException"})
 _SERVER = frozenset(
@@ -208,11 +209,18 @@ class BedrockProvider:
 
     # -- the calls ------------------------------------------------------------------------------
 
-    def _messages(self, request: InferenceRequest) -> tuple[Message, ...]:
-        return request.messages
+    @property
+    def media_support(self) -> MediaSupport:
+        """Images and PDFs, as bytes (URLs are downloaded under the request's media policy)."""
+        return media_support(self._preset.name, self._preset.driver)
 
     def _kwargs(self, request: InferenceRequest) -> dict[str, Any]:
-        return build_kwargs(request, self._preset, self._messages(request))
+        """Media checked (and URL media downloaded, once) and the tool schema preflighted, before
+        any request."""
+        request = prepare_media(request, self.media_support)
+        if request.mode is OutputMode.TOOLS:
+            request = preflight_request(request, "bedrock")[0]
+        return build_kwargs(request, self._preset)
 
     def infer(self, request: InferenceRequest) -> InferenceResponse:
         kwargs = self._kwargs(request)

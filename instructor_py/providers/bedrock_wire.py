@@ -18,7 +18,9 @@ from instructor_py.common.errors import (
     ConfigurationError,
     ContentFilteredError,
     StreamInterruptedError,
+    UnsupportedMediaError,
 )
+from instructor_py.common.media import Media
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.providers.base import (
@@ -77,6 +79,37 @@ def _text(content: Any) -> str:
 _NATIVE_BLOCKS = frozenset({"text", "image", "document", "video", "toolUse", "toolResult", "cachePoint", "guardContent"})
 
 
+_IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
+
+
+def media_block(media: Media) -> dict[str, Any]:
+    """One media object as a Converse content block (``ImageBlock``: ``{"image": {"format":
+    "png" | "jpeg" | "gif" | "webp", "source": {"bytes": ...}}}``; ``DocumentBlock``:
+    ``{"document": {"format": "pdf", "name": ..., "source": {"bytes": ...}}}``). boto3 base64-encodes
+    the bytes on the wire. Converse takes bytes (or an S3 location), so URL media was downloaded by
+    the driver before; audio has no block and was refused before any request."""
+    if media.data is None:
+        raise UnsupportedMediaError(
+            f"Bedrock Converse needs the bytes of {media!r} (the driver downloads URLs first)."
+        )
+    if media.kind == "image":
+        image_format = _IMAGE_FORMATS.get(media.media_type)
+        if image_format is None:
+            raise UnsupportedMediaError(
+                f"Bedrock Converse takes images as png, jpeg, gif or webp, not {media.media_type} "
+                f"({media!r}); convert it first."
+            )
+        return {"image": {"format": image_format, "source": {"bytes": media.data}}}
+    if media.kind == "pdf":
+        # "name": alphanumerics, single spaces, hyphens, parentheses, square brackets; unique
+        # per request: derived from the content hash
+        return {"document": {"format": "pdf", "name": f"document-{media.sha256[:12]}", "source": {"bytes": media.data}}}
+    raise UnsupportedMediaError(
+        f"Bedrock Converse takes images and documents, not {media.kind} ({media!r}): transcribe "
+        "it first, or use 'openai' or 'gemini' for audio."
+    )
+
+
 def _blocks(content: Any) -> list[dict[str, Any]]:
     if content is None:
         return []
@@ -88,9 +121,13 @@ def _blocks(content: Any) -> list[dict[str, Any]]:
             if part:
                 blocks.append({"text": part})
             continue
+        if isinstance(part, Media):
+            blocks.append(media_block(part))
+            continue
         if not isinstance(part, Mapping):
             raise ConfigurationError(
-                f"A message part for Bedrock must be a str or a dict, got {type(part).__name__}"
+                "A message part for Bedrock must be a str, an Image / PDF or a dict, got "
+                f"{type(part).__name__}"
             )
         kind = part.get("type")
         if kind == "text":
@@ -165,14 +202,13 @@ def convert_messages(messages: Sequence[Message]) -> tuple[list[dict[str, Any]],
     return system, out
 
 
-def build_kwargs(
-    request: InferenceRequest, preset: ProviderPreset, messages: Sequence[Message] | None = None
-) -> dict[str, Any]:
+def build_kwargs(request: InferenceRequest, preset: ProviderPreset) -> dict[str, Any]:
     """Keyword arguments of ``client.converse`` / ``client.converse_stream`` (the same for both).
     TOOLS: one tool in ``toolConfig`` and ``toolChoice: {tool: {name}}`` (forced);
     ``with_options(tool_choice="any")`` for models that cannot be forced to a named tool. JSON and
-    MD_JSON: the schema is in the prompt (the core wrote it); nothing else to send."""
-    system, converted = convert_messages(request.messages if messages is None else messages)
+    MD_JSON: the schema is in the prompt (the core wrote it); nothing else to send. The request
+    went through the driver's media preparation and schema preflight."""
+    system, converted = convert_messages(request.messages)
     kwargs: dict[str, Any] = {"modelId": model_of(request, preset), "messages": converted}
     if system:
         kwargs["system"] = system

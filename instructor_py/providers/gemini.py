@@ -31,25 +31,61 @@ from instructor_py.common.errors import (
     InvalidArgumentError,
     RateLimitError,
 )
+from instructor_py.common.media import Media
 from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.base import InferenceRequest, InferenceResponse, Message
+from instructor_py.providers.gemini_messages import media_part
 from instructor_py.providers.gemini_wire import (
     ChunkMapper,
     build_body,
     model_path,
     parse_response,
+    preflight_target,
     response_of_stream,
     retry_delay,
 )
 from instructor_py.providers.http_errors import error_for_status, json_body
+from instructor_py.providers.media_support import MediaSupport, check_media
 from instructor_py.providers.openai_wire import model_of
 from instructor_py.providers.presets import ProviderPreset
+from instructor_py.providers.schema_preflight import preflight_request
 
 Payload = tuple[str, bytes, bool]
 """(path of the model, JSON body, streamed?)"""
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+_GEMINI_FILE_URIS = (
+    "https://generativelanguage.googleapis.com/",  # Files API uploads (files/...)
+    "https://www.youtube.com/",
+    "https://youtu.be/",
+)
+"""URLs the Gemini API reads itself (``fileData.fileUri``); other URLs are downloaded (under
+the request's media policy) and sent as ``inlineData``."""
+
+
+def _file_uris_as_parts(request: InferenceRequest, prefixes: tuple[str, ...]) -> InferenceRequest:
+    """URL-only media the API fetches itself, written as native ``fileData`` parts (so that the
+    media preparation does not download them)."""
+    changed = False
+    messages: list[Message] = []
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, list | tuple) and any(
+            isinstance(p, Media) and p.data is None and str(p.url).startswith(prefixes)
+            for p in content
+        ):
+            parts = [
+                media_part(p)
+                if isinstance(p, Media) and p.data is None and str(p.url).startswith(prefixes)
+                else p
+                for p in content
+            ]
+            messages.append({**message, "content": parts})
+            changed = True
+        else:
+            messages.append(message)
+    return replace(request, messages=tuple(messages)) if changed else request
 
 
 def _body(content: bytes) -> Any:
@@ -82,8 +118,27 @@ class GeminiProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
     async def _aauth_headers(self) -> dict[str, str]:
         return self._auth_headers()
 
-    def _messages(self, request: InferenceRequest) -> tuple[Message, ...]:
-        return request.messages
+    _file_uri_prefixes: tuple[str, ...] = _GEMINI_FILE_URIS
+
+    def _file_uris(self, request: InferenceRequest) -> InferenceRequest:
+        if not self._file_uri_prefixes:
+            return request
+        check_media(request.messages, self.media_support)  # before they stop being Media
+        return _file_uris_as_parts(request, self._file_uri_prefixes)
+
+    def _prepared(self, request: InferenceRequest) -> InferenceRequest:
+        return super()._prepared(self._file_uris(request))
+
+    async def _aprepared(self, request: InferenceRequest) -> InferenceRequest:
+        return await super()._aprepared(self._file_uris(request))
+
+    def _preflight(self, request: InferenceRequest) -> InferenceRequest:
+        """The response schema checked for the field it goes in (``responseJsonSchema`` /
+        ``parametersJsonSchema``, or ``responseSchema`` / ``parameters`` with
+        ``schema_style="openapi"``): rewritten where the meaning is kept, else refused before any
+        request."""
+        target = preflight_target(request)
+        return request if target is None else preflight_request(request, target)[0]
 
     # -- PresetDriver ---------------------------------------------------------------------------
 
@@ -108,7 +163,7 @@ class GeminiProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
         await client.aclose()
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> Payload:
-        body = build_body(request, self._preset, self._messages(request))
+        body = build_body(request, self._preset)
         url = self._model_url(model_of(request, self._preset))
         return url, json.dumps(body, ensure_ascii=False).encode(), stream
 
@@ -263,6 +318,14 @@ class VertexProvider(GeminiProvider):
             f"{type(self).__name__}(project={self._project!r}, location={self._location!r}, "
             f"model={self._model!r}, mode={self._mode.value!r}, auth={auth!r})"
         )
+
+    _file_uri_prefixes = ()  # every URL stays a URL (media_support below): fileData
+
+    @property
+    def media_support(self) -> MediaSupport:
+        """Vertex AI reads ``gs://`` and public HTTP(S) URLs itself (``fileData.fileUri``)."""
+        base = super().media_support
+        return replace(base, url_kinds=base.kinds)
 
     def _model_url(self, model: str) -> str:
         if model.startswith("projects/"):

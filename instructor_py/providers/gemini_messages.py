@@ -6,8 +6,11 @@
   JSON arguments); a ``tool`` message a ``functionResponse`` part (named after the call it
   answers) in a user turn;
 - consecutive turns of the same role are merged (Gemini wants them alternating);
-- media parts: ``image_url`` data URLs become ``inlineData``; other URLs ``fileData``; parts that
-  are already Gemini-native (``inlineData``, ``fileData``, ``inline_data``...) pass as they are.
+- media: :class:`~instructor_py.common.media.Image` / ``PDF`` / ``Audio`` objects with bytes
+  become ``inlineData {mimeType, data}`` (base64), URL-only ones ``fileData {mimeType, fileUri}``
+  (the driver downloads the URLs its API cannot fetch before we get here); OpenAI-style
+  ``image_url`` parts likewise; parts that are already Gemini-native (``inlineData``,
+  ``fileData``, ``inline_data``...) pass as they are.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from instructor_py.common.errors import ConfigurationError
+from instructor_py.common.errors import ConfigurationError, UnsupportedMediaError
+from instructor_py.common.media import Media
 from instructor_py.providers.base import Message
 
 THOUGHT_SIGNATURE_SKIP = "skip_thought_signature_validator"
@@ -65,6 +69,23 @@ def _image_part(part: Mapping[str, Any]) -> dict[str, Any]:
     return {"fileData": {"mimeType": guess_mime(url), "fileUri": url}}
 
 
+def media_part(media: Media) -> dict[str, Any]:
+    """One media object as a Gemini part ("Image understanding", "Document understanding",
+    "Audio understanding": ``inlineData`` with base64 bytes, or ``fileData`` with a URI)."""
+    if media.data is not None:
+        return {"inlineData": {"mimeType": media.media_type, "data": media.base64()}}
+    uri = str(media.url)
+    mime = media.media_type
+    if mime.endswith("/*"):
+        mime = guess_mime(uri, "")
+        if not mime:
+            raise UnsupportedMediaError(
+                f"Gemini needs the media type of a file URI ({media!r}); pass it: "
+                f"{type(media).__name__}.from_url(url, media_type='...')"
+            )
+    return {"fileData": {"mimeType": mime, "fileUri": uri}}
+
+
 def _parts(content: Any) -> list[dict[str, Any]]:
     if content is None:
         return []
@@ -76,9 +97,13 @@ def _parts(content: Any) -> list[dict[str, Any]]:
             if part:
                 parts.append({"text": part})
             continue
+        if isinstance(part, Media):
+            parts.append(media_part(part))
+            continue
         if not isinstance(part, Mapping):
             raise ConfigurationError(
-                f"A message part for Gemini must be a str or a dict, got {type(part).__name__}"
+                "A message part for Gemini must be a str, an Image / PDF / Audio or a dict, got "
+                f"{type(part).__name__}"
             )
         kind = part.get("type")
         if kind == "text":

@@ -23,11 +23,9 @@ from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
     InferenceResponse,
-    Message,
     ToolCall,
 )
 from instructor_py.providers.gemini_messages import convert_messages
-from instructor_py.providers.gemini_schema import to_openapi_schema
 from instructor_py.providers.http_errors import ErrorContext, stream_error_event
 from instructor_py.providers.openai_wire import api_name, model_of, tool_of
 from instructor_py.providers.presets import ProviderPreset
@@ -82,17 +80,13 @@ _THINKING_OPTIONS = {
 _DROPPED_OPTIONS = frozenset({"strict", "parallel_tool_calls", "n", "schema_style"})
 SCHEMA_STYLES = ("json_schema", "openapi")
 """``with_options(schema_style=...)``: ``"json_schema"`` (default) sends the schema as JSON
-Schema in ``responseJsonSchema`` / ``parametersJsonSchema``; ``"openapi"`` converts it to the
-OpenAPI subset of ``responseSchema`` / ``parameters`` (models without JSON Schema support)."""
+Schema in ``responseJsonSchema`` / ``parametersJsonSchema``; ``"openapi"`` sends the OpenAPI 3.0
+subset in ``responseSchema`` / ``parameters`` (models without JSON Schema support). The driver's
+schema preflight (targets ``gemini/responseJsonSchema`` / ``gemini``) rewrites or refuses the
+schema for the chosen field before any request."""
 
 
-def model_path(model: str) -> str:
-    """``"gemini-2.5-flash"`` -> ``"models/gemini-2.5-flash"`` (a name that already has a
-    collection, ``models/...`` or ``tunedModels/...``, is kept)."""
-    return model if "/" in model else f"models/{model}"
-
-
-def _schema_style(request: InferenceRequest) -> str:
+def schema_style(request: InferenceRequest) -> str:
     style = request.options.get("schema_style", "json_schema")
     if style not in SCHEMA_STYLES:
         raise ConfigurationError(
@@ -103,26 +97,37 @@ def _schema_style(request: InferenceRequest) -> str:
     return str(style)
 
 
-def build_body(
-    request: InferenceRequest, preset: ProviderPreset, messages: tuple[Message, ...] | None = None
-) -> dict[str, Any]:
+def preflight_target(request: InferenceRequest) -> str | None:
+    """The schema preflight target of the request (``None``: no schema on the wire)."""
+    if request.mode not in (OutputMode.TOOLS, OutputMode.JSON_SCHEMA):
+        return None
+    return "gemini" if schema_style(request) == "openapi" else "gemini/responseJsonSchema"
+
+
+def model_path(model: str) -> str:
+    """``"gemini-2.5-flash"`` -> ``"models/gemini-2.5-flash"`` (a name that already has a
+    collection, ``models/...`` or ``tunedModels/...``, is kept)."""
+    return model if "/" in model else f"models/{model}"
+
+
+def build_body(request: InferenceRequest, preset: ProviderPreset) -> dict[str, Any]:
     """The JSON body of ``models/{model}:generateContent`` (streamed or not: the body is the same,
-    only the URL differs). ``messages`` replaces ``request.messages`` (the driver passes them
-    with media already resolved)."""
+    only the URL differs), for a request that went through the driver's media check and schema
+    preflight (the schema is put on the wire as it is)."""
     model_of(request, preset)
-    system, contents = convert_messages(request.messages if messages is None else messages)
+    system, contents = convert_messages(request.messages)
     body: dict[str, Any] = {"contents": contents}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     generation: dict[str, Any] = {}
-    style = _schema_style(request)
+    style = schema_style(request)
     mode = request.mode
     if mode is OutputMode.TOOLS:
         tool = tool_of(request)
         name = api_name(tool.name)
         declaration: dict[str, Any] = {"name": name, "description": tool.description}
         if style == "openapi":
-            declaration["parameters"] = to_openapi_schema(tool.parameters)
+            declaration["parameters"] = dict(tool.parameters)
         else:
             declaration["parametersJsonSchema"] = dict(tool.parameters)
         body["tools"] = [{"functionDeclarations": [declaration]}]
@@ -132,7 +137,7 @@ def build_body(
     elif mode is OutputMode.JSON_SCHEMA:
         generation["responseMimeType"] = "application/json"
         if style == "openapi":
-            generation["responseSchema"] = to_openapi_schema(request.response_schema)
+            generation["responseSchema"] = dict(request.response_schema)
         else:
             generation["responseJsonSchema"] = dict(request.response_schema)
     elif mode is OutputMode.JSON:

@@ -14,7 +14,7 @@ from instructor_py.common.errors import (
     AuthenticationError,
     ConfigurationError,
     ContentFilteredError,
-    InvalidSchemaError,
+    SchemaPreflightError,
     RateLimitError,
     StructuredOutputRetryError,
 )
@@ -22,7 +22,6 @@ from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.providers.gemini import GeminiProvider, VertexProvider
 from instructor_py.providers.gemini_messages import THOUGHT_SIGNATURE_SKIP
-from instructor_py.providers.gemini_schema import to_openapi_schema
 from instructor_py.providers.registry import create_provider
 from instructor_py.run.transport import TransportRetryPolicy
 from tests.support.vendors import ScriptedServer
@@ -85,6 +84,9 @@ def test_every_mode_end_to_end(scripted_server: ScriptedServer, mode: OutputMode
 
 
 def test_openapi_schema_style(scripted_server: ScriptedServer) -> None:
+    """schema_style="openapi": the schema preflight writes the OpenAPI subset of responseSchema
+    (refs inlined, unions with null as nullable); the answer is validated against the model."""
+
     class Pet(BaseModel):
         kind: str
         owner: User | None = None
@@ -92,16 +94,27 @@ def test_openapi_schema_style(scripted_server: ScriptedServer) -> None:
     scripted_server.script([g.answer(g.response(json.dumps({"kind": "cat", "owner": None})))])
     pet = gemini(scripted_server).with_(messages="a cat", response_model=Pet).with_options(schema_style="openapi").get()
     assert pet == Pet(kind="cat")
-    schema = scripted_server.requests[0].json["generationConfig"]["responseSchema"]
-    assert "$defs" not in json.dumps(schema)  # refs inlined
+    config = scripted_server.requests[0].json["generationConfig"]
+    schema = config["responseSchema"]
+    assert "responseJsonSchema" not in config and "$ref" not in json.dumps(schema)  # refs inlined
     owner = schema["properties"]["owner"]
     assert owner["nullable"] is True and owner["properties"]["age"]["type"] == "integer"
-    assert schema["propertyOrdering"] == ["kind", "owner"]
-    recursive = {"$defs": {"N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}}}, "$ref": "#/$defs/N"}
-    with pytest.raises(InvalidSchemaError, match="recursive"):
-        to_openapi_schema(recursive)
+
+
+def test_schemas_the_field_cannot_take_are_refused_before_sending(scripted_server: ScriptedServer) -> None:
+    class Node(BaseModel):
+        value: int
+        children: list[Node] = []
+
+    builder = gemini(scripted_server).with_(messages="a tree", response_model=Node)
+    with pytest.raises(SchemaPreflightError, match="gemini"):
+        builder.with_options(schema_style="openapi").get()  # responseSchema cannot recurse
     with pytest.raises(ConfigurationError, match="schema_style"):
-        gemini(scripted_server).with_(messages="x", response_model=User).with_options(schema_style="xml").get()
+        builder.with_options(schema_style="xml").get()
+    assert scripted_server.requests == []
+    scripted_server.script([g.answer(g.response(json.dumps({"value": 1, "children": [{"value": 2}]})))])
+    assert builder.get().children[0].value == 2  # responseJsonSchema takes $defs / $ref
+    assert "$defs" in scripted_server.requests[0].json["generationConfig"]["responseJsonSchema"]
 
 
 @pytest.mark.parametrize("seed", [0, 7])
