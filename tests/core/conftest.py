@@ -4,7 +4,7 @@ from collections import OrderedDict
 
 import pytest
 
-from instructor_py import provider_source
+from instructor_py.client import provider_source
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from instructor_py import ConfigurationError, Event, OutputMode, StructuredOutput, provider_source
+from instructor_py import ConfigurationError, Event, OutputMode, StructuredOutput
+from instructor_py.client import provider_source
 from tests.core.scripted import ScriptedProvider, tool
 
 
