@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from tests.servers import Reply, ScriptedServer
-from tests.servers.wire import openai_stream
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers.wire import openai_stream
 
 
 def test_replies_in_order_then_default_then_599(scripted_server: ScriptedServer) -> None:

@@ -24,9 +24,8 @@ from instructor_py.local import (
     TokenizerInfo,
     allocate_bitmask,
 )
-from tests.cbison.cases import CASE_IDS, CASES
-from tests.cbison.conftest import needs_cc
-from tests.cbison.support import python_walk
+from tests.support.cbison.build import needs_cc, python_walk
+from tests.support.cbison.cases import CASE_IDS, CASES
 
 CHOICE = ConstraintSpec.choice(["yes", "no", "a b|c"])
 

@@ -1,4 +1,4 @@
-"""Consuming a C engine: the tiny engine (tests/cbison/c/tiny_engine.c, built with cc) loaded with
+"""Consuming a C engine: the tiny engine (tests/support/cbison/c/tiny_engine.c, built with cc) loaded with
 load_factory over our exported tokenizer, driven through CbisonFactory / CbisonMatcher."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from instructor_py.engine.cbison import (
 from instructor_py.engine.cbison.abi import FACTORY_MAGIC
 from instructor_py.engine.cbison.tokenizer import exported_tokenizer_count
 from instructor_py.local import TokenizerInfo, allocate_bitmask, allowed_token_ids
-from tests.cbison.conftest import needs_cc
+from tests.support.cbison.build import needs_cc
 
 pytestmark = needs_cc
 

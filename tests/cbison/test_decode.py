@@ -17,7 +17,8 @@ from instructor_py.engine.cbison import CbisonBackend, load_factory
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator
 from instructor_py.providers.local import LocalProvider
 from instructor_py.runtime.model import LocalModel, ModelOptions, load_model
-from tests.cbison.conftest import needs_cc, needs_model
+from tests.support.cbison.build import needs_cc
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_cc, needs_model, pytest.mark.e2e, pytest.mark.timeout(300)]
 

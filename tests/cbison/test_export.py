@@ -1,4 +1,4 @@
-"""Exporting our engine: a C driver (tests/cbison/c/driver.c, built with cc) takes the address of
+"""Exporting our engine: a C driver (tests/support/cbison/c/driver.c, built with cc) takes the address of
 our exported factory and runs new_matcher / compute_mask / consume_tokens / is_accepting through
 the function pointers only; its masks equal the orchestrator's bit for bit."""
 
@@ -14,9 +14,8 @@ from instructor_py.common.errors import CbisonError
 from instructor_py.engine.cbison import export_factory, export_tokenizer
 from instructor_py.engine.cbison.export import live_exports
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
-from tests.cbison.cases import CASE_IDS, CASES, PERSON
-from tests.cbison.conftest import needs_cc
-from tests.cbison.support import Driver, python_walk
+from tests.support.cbison.build import Driver, needs_cc, python_walk
+from tests.support.cbison.cases import CASE_IDS, CASES, PERSON
 
 pytestmark = needs_cc
 

@@ -1,5 +1,5 @@
 """Layout: a C program prints offsetof/sizeof of every field from its own declaration
-(tests/cbison/c/cbison_api.h); our ctypes mirrors must match field by field."""
+(tests/support/cbison/c/cbison_api.h); our ctypes mirrors must match field by field."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from instructor_py.engine.cbison.abi import STRUCTS, layout
-from tests.cbison.conftest import needs_cc
+from tests.support.cbison.build import needs_cc
 
 pytestmark = needs_cc
 

@@ -21,7 +21,7 @@ from instructor_py import (
 from instructor_py.client.batch import DEFAULT_CONCURRENCY, default_concurrency
 from instructor_py.client.batch_gate import GatedProvider, RateGate
 from instructor_py.client.progress import ProgressBar
-from tests.batch.fakes import EDGES, EchoProvider, Person, run
+from tests.support.batch_fakes import EDGES, EchoProvider, Person, run
 
 
 def people(provider: EchoProvider, **parts: Any) -> StructuredOutput[Person]:

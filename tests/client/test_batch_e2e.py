@@ -21,10 +21,10 @@ from instructor_py import (
     StructuredOutputRetryError,
 )
 from instructor_py.common.modes import OutputMode
-from tests.batch.fakes import EDGES, Person, run
-from tests.e2e.wires import OPENAI, WIRES, Wire
-from tests.servers import Reply, ScriptedServer
-from tests.servers.scripted import RecordedRequest
+from tests.support.batch_fakes import EDGES, Person, run
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers.scripted import RecordedRequest
+from tests.support.wires import OPENAI, WIRES, Wire
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from instructor_py import ConfigurationError, Event, OutputMode, StructuredOutput
 from instructor_py.client import provider_source
-from tests.core.scripted import ScriptedProvider, tool
+from tests.support.scripted_provider import ScriptedProvider, tool
 
 
 class User(BaseModel):

@@ -29,9 +29,9 @@ from instructor_py.cli import (
 )
 from instructor_py.common.attempts import Attempt
 from instructor_py.common.errors import StructuredOutputRetryError
-from tests.servers import Reply, ScriptedServer
-from tests.servers import wire as w
-from tests.servers.scripted import RecordedRequest
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers import wire as w
+from tests.support.servers.scripted import RecordedRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk-cli-SECRET-0123456789"

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.engine_conformance.engines import backend_cases, orchestrator_for
-from tests.engine_conformance.formats import FORMAT_CHECKER
-from tests.engine_conformance.known_gaps import xfail_if_known
-from tests.engine_conformance.maskbench_scoring import allocate_bitmask, walk
+from tests.support.engines import backend_cases, orchestrator_for
+from tests.support.formats import FORMAT_CHECKER
+from tests.support.known_gaps import xfail_if_known
+from tests.support.maskbench import allocate_bitmask, walk
 
 
 def _schema(fmt: str) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def test_format_edges_match_the_oracle(
     fmt: str,
     value: str,
     backend_orchestrators: dict[str, Any],
-    smollm2_info: Any,
+    smol: Any,
     smollm2_tokenize: Callable[[str], list[int]],
 ) -> None:
     orchestrator = orchestrator_for(backend_orchestrators, backend)
@@ -91,8 +91,8 @@ def test_format_edges_match_the_oracle(
     result = walk(
         handle.matcher,
         smollm2_tokenize(json.dumps(value, ensure_ascii=False)),
-        allocate_bitmask(smollm2_info.logits_width),
-        smollm2_info.eos_token_ids,
+        allocate_bitmask(smol.logits_width),
+        smol.eos_token_ids,
     )
     assert result.inconsistency is None
     failures = []

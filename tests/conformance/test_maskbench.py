@@ -1,6 +1,6 @@
 """MaskBench conformance of StructuredOutputOrchestrator on all 638 sampled schemas (SmolLM2 vocab).
 
-Scoring is in ``maskbench_scoring.py`` (see its docstring and ``shared/maskbench/README.md``). The
+Scoring is in ``tests/support/maskbench.py`` (see its docstring and ``shared/maskbench/README.md``). The
 whole set takes about 30 s on one core. ``benchmarks/maskbench_report.py`` prints the per-subset
 table these tests check.
 """
@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from tests.engine_conformance.engines import (
+from tests.support.engines import (
     orchestrator_engine,
     raw_llguidance_engine,
     raw_lltokenizer,
 )
-from tests.engine_conformance.maskbench_scoring import (
+from tests.support.maskbench import (
     CaseScore,
     MaskbenchCase,
     sample_cases,
@@ -36,13 +36,13 @@ KNOWN_FALSE_REJECTS = {"JsonSchemaStore---briefcase-schema.json"}
 
 @pytest.fixture(scope="module")
 def orchestrator_scores(
-    smollm2_info: Any,
+    smol: Any,
     smollm2_tokenize: Callable[[str], list[int]],
     maskbench_cases: list[MaskbenchCase],
 ) -> list[CaseScore]:
     from instructor_py.local import StructuredOutputOrchestrator
 
-    engine = orchestrator_engine(StructuredOutputOrchestrator(smollm2_info), smollm2_tokenize)
+    engine = orchestrator_engine(StructuredOutputOrchestrator(smol), smollm2_tokenize)
     return [score_case(engine, case, time.perf_counter) for case in maskbench_cases]
 
 
@@ -111,17 +111,17 @@ def test_relaxed_handles_accept_every_valid_instance(orchestrator_scores: list[C
 
 
 def test_orchestrator_agrees_with_raw_llguidance(
-    smollm2_vocab: Any,
-    smollm2_info: Any,
+    smollm2_llama: Any,
+    smol: Any,
     smollm2_tokenize: Callable[[str], list[int]],
     maskbench_cases: list[MaskbenchCase],
     orchestrator_scores: list[CaseScore],
 ) -> None:
     """On exact llguidance handles the wrapper decides exactly as llguidance used directly."""
     raw = raw_llguidance_engine(
-        raw_lltokenizer(smollm2_vocab, list(smollm2_info.eos_token_ids)),
+        raw_lltokenizer(smollm2_llama, list(smol.eos_token_ids)),
         smollm2_tokenize,
-        tuple(smollm2_info.eos_token_ids),
+        tuple(smol.eos_token_ids),
     )
     ours = {s.case: s for s in orchestrator_scores}
     compared = 0

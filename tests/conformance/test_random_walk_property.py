@@ -19,10 +19,10 @@ import jsonschema
 import numpy as np
 import pytest
 
-from tests.engine_conformance.engines import backend_cases, compile_exact_or_skip, orchestrator_for
-from tests.engine_conformance.formats import FORMAT_CHECKER
-from tests.engine_conformance.known_gaps import xfail_if_known
-from tests.engine_conformance.random_walk import RandomWalker, WalkSample
+from tests.support.engines import backend_cases, compile_exact_or_skip, orchestrator_for
+from tests.support.formats import FORMAT_CHECKER
+from tests.support.known_gaps import xfail_if_known
+from tests.support.random_walk import RandomWalker, WalkSample
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -235,9 +235,9 @@ def _check(schema: dict[str, Any], sample: WalkSample) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def walker(smollm2_info: Any) -> RandomWalker:
+def walker(smol: Any) -> RandomWalker:
     return RandomWalker(
-        smollm2_info.token_bytes, smollm2_info.eos_token_ids, smollm2_info.logits_width
+        smol.token_bytes, smol.eos_token_ids, smol.logits_width
     )
 
 

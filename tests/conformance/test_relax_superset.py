@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 
 from instructor_py.engine.relax import relax_schema
-from tests.engine_conformance.formats import FORMAT_CHECKER
-from tests.engine_conformance.maskbench_scoring import MaskbenchCase
+from tests.support.formats import FORMAT_CHECKER
+from tests.support.maskbench import MaskbenchCase
 
 pytestmark = pytest.mark.timeout(120)
 

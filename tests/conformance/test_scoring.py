@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.engine_conformance.key_order import reorder_like_schema
-from tests.engine_conformance.maskbench_scoring import (
+from tests.support.key_order import reorder_like_schema
+from tests.support.maskbench import (
     CompiledSchema,
     EngineUnderTest,
     Instance,
@@ -24,7 +24,7 @@ from tests.engine_conformance.maskbench_scoring import (
     summarize,
     walk,
 )
-from tests.engine_conformance.random_walk import RandomWalker
+from tests.support.random_walk import RandomWalker
 
 # A toy vocabulary: single characters plus a few merges; id 0 is EOS.
 VOCAB: list[bytes] = [b"", *(bytes([c]) for c in b'{}[]":,abc0123456789'), b'{"', b'":', b"ab"]

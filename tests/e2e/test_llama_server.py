@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from instructor_py import OutputMode, StructuredOutput
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.providers.registry import create_provider
-from tests.servers.llama import MODEL_ALIAS, LlamaServer
+from tests.support.servers.llama import MODEL_ALIAS, LlamaServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -18,9 +18,9 @@ from instructor_py.common.errors import (
 )
 from instructor_py.common.modes import OutputMode
 from instructor_py.run.events import Event, RetryScheduled
-from tests.e2e.wires import ANTHROPIC, API_KEY, OPENAI, WIRES, Wire
-from tests.models import Adult
-from tests.servers import Reply, ScriptedServer
+from tests.support.response_models import Adult
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.wires import ANTHROPIC, API_KEY, OPENAI, WIRES, Wire
 
 pytestmark = pytest.mark.e2e
 
@@ -268,7 +268,7 @@ def test_async_works_across_event_loops(scripted_server: ScriptedServer, wire: W
 @pytest.mark.parametrize("wire", WIRES, ids=WIRE_IDS)
 def test_connection_refused_is_retried_then_reported(wire: Wire) -> None:
     from instructor_py.common.errors import ProviderConnectionError
-    from tests.servers.llama import free_port
+    from tests.support.servers.llama import free_port
 
     dead = ScriptedServer(port=free_port())
     dead.stop()  # never started, socket closed: connections to its port are refused

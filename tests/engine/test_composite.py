@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_support import accepts_text, walk
 
 from instructor_py.common.errors import ConstraintCompileError
 from instructor_py.engine.composite import composite_lark, dedupe_captures
@@ -20,6 +19,7 @@ from instructor_py.local import (
     allocate_bitmask,
     count_allowed,
 )
+from tests.support.masks import accepts_text, walk
 
 OBJ = {
     "type": "object",

@@ -13,7 +13,6 @@ from typing import Any
 import jsonschema
 import numpy as np
 import pytest
-from engine_support import smollm2_gguf
 
 from instructor_py.local import (
     CompiledGrammarHandle,
@@ -21,6 +20,7 @@ from instructor_py.local import (
     TokenizerInfo,
     apply_bitmask,
 )
+from tests.support.smollm2 import smollm2_gguf
 
 pytestmark = pytest.mark.e2e
 

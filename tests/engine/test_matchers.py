@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from engine_support import accepts_text, walk
 
 from instructor_py.common.errors import TokenOutOfRangeError
 from instructor_py.local import (
@@ -13,6 +12,7 @@ from instructor_py.local import (
     TokenizerInfo,
     allowed_token_ids,
 )
+from tests.support.masks import accepts_text, walk
 
 pytest.importorskip("llguidance", reason="llguidance is not installed")
 BACKENDS = [

@@ -6,7 +6,6 @@ import threading
 from collections.abc import Sequence
 
 import pytest
-from engine_support import accepts_text
 
 from instructor_py.common.errors import ConstraintCompileError, ConstraintTimeoutError
 from instructor_py.engine.bitmask import Bitmask, allocate_bitmask
@@ -20,6 +19,7 @@ from instructor_py.local import (
     StructuredOutputOrchestrator,
     TokenizerInfo,
 )
+from tests.support.masks import accepts_text
 
 pytest.importorskip("llguidance", reason="llguidance is not installed")
 needs_outlines = pytest.mark.skipif(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from engine_support import accepts_text
 
 from instructor_py.common.errors import ConstraintCompileError
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
+from tests.support.masks import accepts_text
 
 pytest.importorskip("outlines_core", reason="outlines-core is not installed")
 pytest.importorskip("llguidance", reason="llguidance is not installed")

@@ -9,11 +9,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-from engine_support import accepts_text
 
 from instructor_py.engine.format_regex import DATE, DATE_TIME, TIME, UUID, replace_formats
 from instructor_py.engine.relax import relax_schema
 from instructor_py.local import StructuredOutputOrchestrator, TokenizerInfo
+from tests.support.masks import accepts_text
 
 pytest.importorskip("llguidance", reason="llguidance is not installed")
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from engine_support import accepts_text, walk
 
 from instructor_py.local import (
     BatchProcessor,
@@ -18,6 +17,7 @@ from instructor_py.local import (
     allowed_token_ids,
     apply_bitmask,
 )
+from tests.support.masks import accepts_text, walk
 
 pytest.importorskip("llguidance", reason="llguidance is not installed")
 needs_outlines = pytest.mark.skipif(

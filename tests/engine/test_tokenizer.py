@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from engine_support import MERGES, synthetic_tokenizer
 
 from instructor_py.common.errors import ConfigurationError, TokenOutOfRangeError
 from instructor_py.local import TokenizerInfo
+from tests.support.masks import MERGES, synthetic_tokenizer
 
 
 def test_from_token_bytes_fields(tok: TokenizerInfo) -> None:

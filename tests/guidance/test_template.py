@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-from engine_support import accepts_text, walk
 from pydantic import BaseModel
 
 from instructor_py.common.errors import ConstraintCompileError, TemplateError
@@ -27,6 +26,7 @@ from instructor_py.local import (
     allowed_token_ids,
     template_constraint,
 )
+from tests.support.masks import accepts_text, walk
 
 
 class Address(BaseModel):

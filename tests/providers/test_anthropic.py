@@ -22,8 +22,8 @@ from instructor_py.providers.anthropic_wire import build_body, convert_messages
 from instructor_py.providers.base import InferenceRequest, ToolSpec
 from instructor_py.providers.presets import PRESETS
 from instructor_py.providers.registry import create_provider
-from tests.servers import Reply, ScriptedServer
-from tests.servers.wire import anthropic_message, anthropic_stream
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers.wire import anthropic_message, anthropic_stream
 
 KEY = "sk-ant-api03-SECRET-abcdef"
 SCHEMA: dict[str, Any] = {
@@ -205,7 +205,7 @@ async def test_close_and_reuse(scripted_server: ScriptedServer) -> None:
     for preset, url in (("anthropic", scripted_server.url), ("openai", scripted_server.openai_url)):
         driver = create_provider(preset, api_key=KEY, base_url=url)
         if preset == "openai":
-            from tests.servers.wire import openai_chat
+            from tests.support.servers.wire import openai_chat
 
             scripted_server.script([], default=Reply.json(openai_chat(tool_args='{"name": "A", "age": 1}')))
         assert (await driver.ainfer(request())).tool_calls

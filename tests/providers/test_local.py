@@ -24,8 +24,7 @@ from instructor_py.local import ConstraintSpec
 from instructor_py.providers.base import InferenceProvider, InferenceRequest
 from instructor_py.providers.local import LocalGeneration, LocalProvider
 from instructor_py.runtime.model import ModelOptions, embedded_model_path, load_model
-
-from .conftest import needs_model
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(120)]
 

@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 from instructor_py import StructuredOutput, StructuredOutputRetryError
 from instructor_py.providers.local import LocalGeneration
 from instructor_py.runtime.model import load_model, usable_cpus
-
-from .conftest import needs_model
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(300)]
 

@@ -9,8 +9,7 @@ from pydantic import BaseModel, Field
 
 from instructor_py import Sequence, StructuredOutput
 from instructor_py.providers.local import LocalProvider
-
-from .conftest import needs_model
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(120)]
 

@@ -14,8 +14,7 @@ from instructor_py.common.errors import TemplateError
 from instructor_py.common.modes import OutputMode
 from instructor_py.guidance import GuidanceTemplate
 from instructor_py.providers.local import LocalGeneration
-
-from .conftest import needs_model
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(300)]
 

@@ -28,9 +28,9 @@ from instructor_py.providers.base import InferenceDelta, InferenceRequest, ToolS
 from instructor_py.providers.openai_wire import build_params, is_strict_compatible
 from instructor_py.providers.presets import PRESETS
 from instructor_py.providers.registry import create_provider
-from tests.servers import Reply, ScriptedServer
-from tests.servers.llama import free_port
-from tests.servers.wire import openai_chat, openai_stream
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers.llama import free_port
+from tests.support.servers.wire import openai_chat, openai_stream
 
 KEY = "sk-test-SECRET-0123456789"
 SCHEMA: dict[str, Any] = {
@@ -299,7 +299,7 @@ async def test_async_infer_and_stream(scripted_server: ScriptedServer) -> None:
 def test_tool_name_and_id_reported_once_even_if_repeated() -> None:
     from instructor_py.providers.http_errors import ErrorContext
     from instructor_py.providers.openai_wire import ChunkMapper
-    from tests.servers.scripted import encode_sse
+    from tests.support.servers.scripted import encode_sse
 
     def chunk(args: str, finish: str | None = None) -> dict[str, Any]:
         call = {"index": 0, "id": "call_1", "function": {"name": "User", "arguments": args}}

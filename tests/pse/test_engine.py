@@ -2,7 +2,7 @@
 
 The scripted model "wants" to write a target text; the engine must keep every row inside the
 structure, read the output back, and fail clearly on bad input. The real model and real
-tokenizers are exercised in test_engine_api_models.py.
+tokenizers are exercised in test_models.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Literal
 
 import numpy as np
 import pytest
-from engine_api_support import CountingSampler, ScriptedModel, generate
 from pydantic import BaseModel
 
 from instructor_py.common.errors import (
@@ -29,6 +28,7 @@ from instructor_py.local import (
     TokenizerInfo,
     allowed_token_ids,
 )
+from tests.support.scripted_model import CountingSampler, ScriptedModel, generate
 
 
 class User(BaseModel):

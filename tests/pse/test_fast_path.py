@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from engine_api_support import CountingSampler, ScriptedModel, generate
 from pydantic import BaseModel
 
 from instructor_py.common.errors import ConfigurationError, ConstraintError
 from instructor_py.local import ConstraintSpec, StructuringEngine, TokenizerInfo, allocate_bitmask
+from tests.support.scripted_model import CountingSampler, ScriptedModel, generate
 
 
 class User(BaseModel):
@@ -234,7 +234,7 @@ class Spy:
 
 sys.meta_path.insert(0, Spy())
 import numpy as np
-from engine_support import synthetic_tokenizer
+from tests.support.masks import synthetic_tokenizer
 from instructor_py.local import StructuringEngine
 
 tok = synthetic_tokenizer()
@@ -255,7 +255,7 @@ def test_numpy_use_never_imports_torch() -> None:
     import sys
     from pathlib import Path
 
-    code = SPY.format(here=str(Path(__file__).resolve().parent))
+    code = SPY.format(here=str(Path(__file__).resolve().parents[2]))
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from engine_support import smollm2_gguf
 from pydantic import BaseModel, Field
 
 from instructor_py.local import StructuringEngine, TokenizerInfo
+from tests.support.smollm2 import smollm2_gguf
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 pytest.importorskip("tokenizers", reason="tokenizers is not installed (dev extra)")
@@ -58,7 +58,7 @@ CORPUS_EXTRA = [
 
 @pytest.fixture(scope="module")
 def hf_tokenizer() -> Any:
-    from gguf_tokenizer import tokenizer_from_gguf
+    from tests.support.gguf_tokenizer import tokenizer_from_gguf
 
     return tokenizer_from_gguf(GGUF)  # type: ignore[arg-type]
 
@@ -101,7 +101,7 @@ def test_gguf_tokenizer_tokenizes_like_llama_cpp(hf_tokenizer: Any, llama: Any) 
 
 
 def test_from_hf_matches_the_llama_cpp_vocabulary(hf_tokenizer: Any, llama: Any) -> None:
-    from gguf_tokenizer import fast_tokenizer_from_gguf
+    from tests.support.gguf_tokenizer import fast_tokenizer_from_gguf
 
     ours = TokenizerInfo.from_hf(hf_tokenizer)
     ref = TokenizerInfo.from_llama(llama)
@@ -150,7 +150,7 @@ def test_engine_on_the_hf_tokenizer_drives_the_embedded_model(
     tokenizer = hf_tokenizer
     if kind == "PreTrainedTokenizerFast":
         transformers = pytest.importorskip("transformers", reason="transformers is not installed")
-        from gguf_tokenizer import fast_tokenizer_from_gguf
+        from tests.support.gguf_tokenizer import fast_tokenizer_from_gguf
 
         tokenizer = fast_tokenizer_from_gguf(GGUF)  # type: ignore[arg-type]
         assert isinstance(tokenizer, transformers.PreTrainedTokenizerFast)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from engine_api_support import CountingSampler, ScriptedModel, generate
 
 from instructor_py.common.errors import ConfigurationError
 from instructor_py.local import ConstraintSpec, StructuringEngine, TokenizerInfo
+from tests.support.scripted_model import CountingSampler, ScriptedModel, generate
 
 tokenizers = pytest.importorskip("tokenizers", reason="tokenizers is not installed (dev extra)")
 

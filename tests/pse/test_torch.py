@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import pytest
-from engine_api_support import ScriptedModel
 from pydantic import BaseModel
 
 from instructor_py.local import StructuringEngine, TokenizerInfo
+from tests.support.scripted_model import ScriptedModel
 
 torch = pytest.importorskip("torch", reason="torch is not installed (optional; not in the default extras)")
 

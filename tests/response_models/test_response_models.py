@@ -21,7 +21,7 @@ from instructor_py import (
     to_response_model,
 )
 from instructor_py.common.errors import InvalidSchemaError
-from tests.core.scripted import ScriptedProvider, text, tool
+from tests.support.scripted_provider import ScriptedProvider, text, tool
 
 
 class User(BaseModel):

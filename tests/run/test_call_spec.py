@@ -25,7 +25,7 @@ from instructor_py.run.call_spec import CallSpec
 from instructor_py.run.events import InferenceRequested, RetryScheduled
 from instructor_py.run.plan import build_plan
 from instructor_py.run.transport import TransportRetryPolicy
-from tests.core.scripted import ScriptedProvider, text
+from tests.support.scripted_provider import ScriptedProvider, text
 
 FAST = TransportRetryPolicy(max_retries=2, initial_delay=0.0, max_delay=0.0, jitter=False)
 

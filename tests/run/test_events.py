@@ -26,7 +26,7 @@ from instructor_py.run.events import (
     ValidationFailed,
 )
 from instructor_py.run.transport import TransportRetryPolicy
-from tests.core.scripted import ScriptedProvider, tool
+from tests.support.scripted_provider import ScriptedProvider, tool
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 
@@ -182,7 +182,7 @@ def test_nothing_reaches_stderr_without_logging_configured() -> None:
     script = (
         "from pydantic import BaseModel\n"
         "from instructor_py import StructuredOutput, StructuredOutputRetryError\n"
-        "from tests.core.scripted import ScriptedProvider, tool\n"
+        "from tests.support.scripted_provider import ScriptedProvider, tool\n"
         "class User(BaseModel):\n"
         "    name: str\n"
         "    age: int\n"

@@ -13,8 +13,8 @@ from instructor_py.providers.base import InferenceResponse
 from instructor_py.run.events import RetryScheduled
 from instructor_py.run.retry import DEFAULT_MAX_RETRIES
 from instructor_py.run.transport import TransportRetryPolicy
-from tests.core.scripted import ScriptedProvider, text, tool
-from tests.models import Adult
+from tests.support.response_models import Adult
+from tests.support.scripted_provider import ScriptedProvider, text, tool
 
 FAST = TransportRetryPolicy(max_retries=3, initial_delay=0.0, max_delay=0.0, jitter=False)
 

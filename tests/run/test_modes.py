@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from instructor_py import Example, OutputMode, StructuredOutput, UnsupportedModeError
 from instructor_py.providers.base import InferenceRequest
-from tests.core.scripted import ScriptedProvider
+from tests.support.scripted_provider import ScriptedProvider
 
 
 class User(BaseModel):

@@ -26,8 +26,7 @@ from instructor_py.providers.local import LocalGeneration, LocalProvider
 from instructor_py.runtime.decoder import DecodeChunk
 from instructor_py.runtime.model import LocalModel, ModelOptions, load_model
 from instructor_py.runtime.scheduler import DecodeScheduler
-
-from .conftest import needs_model
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(300)]
 

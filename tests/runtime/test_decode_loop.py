@@ -14,8 +14,7 @@ from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, To
 from instructor_py.runtime.decoder import DecodeChunk
 from instructor_py.runtime.model import LocalModel
 from instructor_py.runtime.sampling import SamplingParams
-
-from .conftest import needs_model
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(120)]
 

@@ -29,10 +29,10 @@ from instructor_py import (
 from instructor_py.common.usage import Usage
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.streaming.check import BATCH, CHECKED_BYTES, DocumentCheck
-from tests.engine_conformance.maskbench_scoring import find_maskbench_dir
-from tests.servers import Reply, ScriptedServer
-from tests.servers import wire as w
-from tests.streaming.helpers import MODES, WIRES, client, wrap_text
+from tests.support.maskbench import find_maskbench_dir
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers import wire as w
+from tests.support.streaming import MODES, WIRES, client, wrap_text
 
 pytest.importorskip("llguidance", reason="streaming constraint checking uses the engine (llguidance)")
 

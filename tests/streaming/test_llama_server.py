@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from instructor_py import OutputMode, PartialList, Sequence, StructuredOutput, partial_model
 from instructor_py.run.events import ChunkReceived, Event
-from tests.servers.llama import MODEL_ALIAS, LlamaServer
+from tests.support.servers.llama import MODEL_ALIAS, LlamaServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -27,8 +27,8 @@ from instructor_py.run.events import (
     SequenceItemCompleted,
     StreamVoided,
 )
-from tests.servers import Reply, ScriptedServer
-from tests.streaming.helpers import API_KEY, MODES, WIRES, client, streamed
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.streaming import API_KEY, MODES, WIRES, client, streamed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 

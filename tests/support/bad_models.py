@@ -2,7 +2,7 @@
 with it): try each bad local-model input, print one JSON line per case, then prove the process
 still works by answering one request with the embedded model.
 
-Usage: ``python -m tests.reliability.bad_models WORKDIR``
+Usage: ``python -m tests.support.bad_models WORKDIR``
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from instructor_py import StructuredOutput
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
-from tests.models import Adult
+from tests.support.response_models import Adult
 
 EDGES = ["sync", "async"]
 

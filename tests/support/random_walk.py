@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.engine_conformance.maskbench_scoring import MaskMatcher, allocate_bitmask
+from tests.support.maskbench import MaskMatcher, allocate_bitmask
 
 _QUOTE = ord('"')
 _BACKSLASH = ord("\\")

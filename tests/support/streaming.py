@@ -8,8 +8,8 @@ from typing import Any
 from instructor_py import StructuredOutput
 from instructor_py.common.modes import OutputMode
 from instructor_py.run.transport import TransportRetryPolicy
-from tests.servers import Reply, ScriptedServer
-from tests.servers import wire as w
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers import wire as w
 
 API_KEY = "sk-stream-SECRET-0123456789"
 FAST_TRANSPORT = TransportRetryPolicy(

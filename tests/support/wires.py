@@ -10,8 +10,8 @@ from typing import Any
 from instructor_py import StructuredOutput
 from instructor_py.common.modes import OutputMode
 from instructor_py.run.transport import TransportRetryPolicy
-from tests.servers import Reply, ScriptedServer
-from tests.servers import wire as w
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers import wire as w
 
 API_KEY = "sk-e2e-SECRET-key-0123456789abcdef"
 FAST_TRANSPORT = TransportRetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05, jitter=False)

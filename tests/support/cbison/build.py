@@ -1,4 +1,4 @@
-"""Builds the C sources of tests/cbison/c with ``cc`` (at test time) and wraps the driver.
+"""Builds the C sources of tests/support/cbison/c with ``cc`` (at test time) and wraps the driver.
 
 ``CBISON_TEST_CFLAGS`` adds compiler flags, e.g. to run the tests under AddressSanitizer:
 ``CBISON_TEST_CFLAGS="-fsanitize=address,undefined" LD_PRELOAD=$(gcc -print-file-name=libasan.so)
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 C_DIR = Path(__file__).parent / "c"
 SOURCES = ("cbison_api.h", "tiny_engine.c", "driver.c", "layout.c")
@@ -22,6 +23,9 @@ SOURCES = ("cbison_api.h", "tiny_engine.c", "driver.c", "layout.c")
 
 def c_compiler() -> str | None:
     return shutil.which("cc")
+
+
+needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler (cc) on PATH")
 
 
 def build(out_dir: Path) -> dict[str, Path]:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers.llama import LlamaServer, missing_component, smollm2_gguf
-from tests.servers.scripted import ScriptedServer
+from tests.support.servers.llama import LlamaServer, missing_component, smollm2_gguf
+from tests.support.servers.scripted import ScriptedServer
 
 
 @pytest.fixture

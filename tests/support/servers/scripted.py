@@ -21,7 +21,7 @@ seeded RNG, each sent as its own HTTP chunk and flushed, so splits land inside J
 ``\\u`` sequences and multi-byte UTF-8; httpx-based clients, the openai SDK included, receive
 exactly these pieces because h11 yields HTTP chunk by chunk), wait before answering (``delay``, for timeouts), pause
 between writes (``pause``), and close the socket after ``cut_after`` body bytes (a stream cut
-mid-way). Run ``python -m tests.servers.serve --reply FILE.json`` to serve one canned reply
+mid-way). Run ``python -m tests.support.servers.serve --reply FILE.json`` to serve one canned reply
 forever from a separate process (benchmarks); it prints ``PORT <n>`` when ready.
 """
 
@@ -153,7 +153,7 @@ class Reply:
             return self
         if not (isinstance(asked, dict) and asked.get("stream")):
             return self
-        from tests.servers.wire import stream_of
+        from tests.support.servers.wire import stream_of
 
         events = stream_of(body)
         if events is None:

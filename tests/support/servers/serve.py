@@ -1,5 +1,5 @@
 """Serve one canned JSON reply forever from a separate process (for benchmarks):
-``python -m tests.servers.serve --reply FILE.json`` prints ``PORT <n>`` when ready and serves
+``python -m tests.support.servers.serve --reply FILE.json`` prints ``PORT <n>`` when ready and serves
 until its stdin is closed."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from tests.servers.scripted import Reply, ScriptedServer
+from tests.support.servers.scripted import Reply, ScriptedServer
 
 
 def main(argv: Sequence[str] | None = None) -> None:

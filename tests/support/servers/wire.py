@@ -1,12 +1,12 @@
 """Builders of OpenAI chat-completions and Anthropic Messages payloads (JSON bodies and SSE event
-lists) for :class:`tests.servers.scripted.ScriptedServer` scripts."""
+lists) for :class:`tests.support.servers.scripted.ScriptedServer` scripts."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from tests.servers.scripted import SSEItem
+from tests.support.servers.scripted import SSEItem
 
 MODEL = "test-model"
 
