@@ -24,7 +24,7 @@ from instructor_py.common.modes import OutputMode
 from tests.support.batch_fakes import EDGES, Person, run
 from tests.support.servers import Reply, ScriptedServer
 from tests.support.servers.scripted import RecordedRequest
-from tests.support.wires import OPENAI, WIRES, Wire
+from tests.support.wire_formats import OPENAI, WIRES, Wire
 
 pytestmark = pytest.mark.e2e
 

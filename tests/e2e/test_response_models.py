@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 from instructor_py import Maybe, MaybeResult, Sequence, StructuredOutputRetryError
 from instructor_py.common.modes import OutputMode
 from tests.support.servers import ScriptedServer
-from tests.support.wires import ANTHROPIC, WIRES, Wire
+from tests.support.wire_formats import ANTHROPIC, WIRES, Wire
 
 pytestmark = pytest.mark.e2e
 

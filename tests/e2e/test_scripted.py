@@ -20,7 +20,7 @@ from instructor_py.common.modes import OutputMode
 from instructor_py.run.events import Event, RetryScheduled
 from tests.support.response_models import Adult
 from tests.support.servers import Reply, ScriptedServer
-from tests.support.wires import ANTHROPIC, API_KEY, OPENAI, WIRES, Wire
+from tests.support.wire_formats import ANTHROPIC, API_KEY, OPENAI, WIRES, Wire
 
 pytestmark = pytest.mark.e2e
 

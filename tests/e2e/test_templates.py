@@ -13,7 +13,7 @@ from instructor_py import StructuredOutput, StructuredOutputRetryError
 from instructor_py.common.modes import OutputMode
 from tests.support.servers import Reply, ScriptedServer
 from tests.support.servers import wire as w
-from tests.support.wires import ANTHROPIC, WIRES, Wire
+from tests.support.wire_formats import ANTHROPIC, WIRES, Wire
 
 pytestmark = pytest.mark.e2e
 WIRE_IDS = [w.preset for w in WIRES]

@@ -26,7 +26,7 @@ from instructor_py.schema.safe_regex import compile_pattern
 from instructor_py.schema.safe_validator import safe_validator
 from instructor_py.schema.safety import SchemaLimits, check_schema
 from tests.support.servers import ScriptedServer
-from tests.support.wires import OPENAI
+from tests.support.wire_formats import OPENAI
 
 pytestmark = pytest.mark.timeout(60)
 

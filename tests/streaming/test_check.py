@@ -32,7 +32,7 @@ from instructor_py.streaming.check import BATCH, CHECKED_BYTES, DocumentCheck
 from tests.support.maskbench import find_maskbench_dir
 from tests.support.servers import Reply, ScriptedServer
 from tests.support.servers import wire as w
-from tests.support.streaming import MODES, WIRES, client, wrap_text
+from tests.support.streamed_replies import MODES, WIRES, client, wrap_text
 
 pytest.importorskip("llguidance", reason="streaming constraint checking uses the engine (llguidance)")
 

@@ -28,7 +28,7 @@ from instructor_py.run.events import (
     StreamVoided,
 )
 from tests.support.servers import Reply, ScriptedServer
-from tests.support.streaming import API_KEY, MODES, WIRES, client, streamed
+from tests.support.streamed_replies import API_KEY, MODES, WIRES, client, streamed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 

@@ -3,8 +3,8 @@
 - ``servers/``: loopback servers (``scripted``: scripted OpenAI / Anthropic answers and faults;
   ``llama``: llama-cpp-python's server with the embedded model; ``wire``: wire bodies and SSE;
   ``serve``: one canned reply from the command line; ``plugin``: their pytest fixtures);
-- ``wires``: the two wire formats as test parameters; ``streaming``: clients and modes of the
-  streaming tests;
+- ``wire_formats``: the two wire formats as test parameters (a client and replies for each);
+  ``streamed_replies``: clients, modes and streamed (SSE) answers of the streaming tests;
 - ``scripted_provider``: an in-process provider answering from a script; ``batch_fakes``: the
   batch tests' provider and items; ``response_models``: response models several suites use;
 - ``smollm2``: the embedded model's GGUF path and the ``needs_model`` mark; ``masks``: a synthetic
