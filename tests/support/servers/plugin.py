@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support.servers.llama import LlamaServer, missing_component, smollm2_gguf
+from tests.support.servers.llama import LlamaServer, missing_component
 from tests.support.servers.scripted import ScriptedServer
+from tests.support.smollm2 import smollm2_gguf
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def llama_server() -> Iterator[LlamaServer]:
         pytest.skip(f"llama server unavailable: {missing}")
     model = smollm2_gguf()
     assert model is not None
-    server = LlamaServer(model).start()
+    server = LlamaServer(Path(model)).start()
     try:
         yield server
     finally:
