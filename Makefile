@@ -26,6 +26,8 @@ test: setup lint typecheck docs
 
 lint: setup
 	$(VENV)/bin/ruff check instructor_py tests benchmarks examples
+	# the layer contracts in pyproject.toml ([tool.importlinter])
+	$(VENV)/bin/lint-imports
 
 typecheck: setup
 	$(VENV)/bin/mypy

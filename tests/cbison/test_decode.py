@@ -68,7 +68,7 @@ def test_tiny_engine_constrains_the_decode_loop(
 def test_tiny_engine_choice_in_the_decode_loop(
     model: LocalModel, tiny_orch: StructuredOutputOrchestrator
 ) -> None:
-    handle = tiny_orch.compile_choice(["positive", "negative", "neutral"])
+    handle = tiny_orch.compile(ConstraintSpec.choice(["positive", "negative", "neutral"]))
     assert handle.backend == "tiny"
     prompt = _prompt(
         model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?"

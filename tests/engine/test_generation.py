@@ -16,6 +16,7 @@ import pytest
 
 from instructor_py.local import (
     CompiledGrammarHandle,
+    ConstraintSpec,
     StructuredOutputOrchestrator,
     TokenizerInfo,
     apply_bitmask,
@@ -113,6 +114,6 @@ def test_regex_and_choice_generation(model: Any, engine: StructuredOutputOrchest
     assert re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date)
     options = ["positive", "negative", "neutral"]
     mood, _ = generate(
-        model, info, engine.compile_choice(options), "Sentiment of: 'I love this phone!'"
+        model, info, engine.compile(ConstraintSpec.choice(options)), "Sentiment of: 'I love this phone!'"
     )
     assert mood in options

@@ -9,7 +9,7 @@ import pytest
 
 from instructor_py.common.errors import ConstraintCompileError, ConstraintTimeoutError
 from instructor_py.engine.bitmask import Bitmask, allocate_bitmask
-from instructor_py.engine.orchestrator import relaxed_schema
+from instructor_py.engine.relax import coarse_schema
 from instructor_py.local import (
     AsyncStructuredOutputOrchestrator,
     Backend,
@@ -125,7 +125,7 @@ def test_real_selection_when_a_backend_lacks_support(tok: TokenizerInfo) -> None
     orch = StructuredOutputOrchestrator(tok)
     orch.register_backend(orch.get_backend("outlines"), set_as_default=True)
     assert orch.compile_regex("[a-z]+").backend == "outlines"
-    grammar = orch.compile_grammar('start: "yes" | "no"')
+    grammar = orch.compile(ConstraintSpec.grammar('start: "yes" | "no"'))
     assert grammar.backend == "llguidance"
     assert grammar.fallback_reasons == (
         "outlines: skipped (outlines-core does not compile grammars)",
@@ -189,12 +189,12 @@ def test_relaxed_shape_tier(orch: StructuredOutputOrchestrator, tok: TokenizerIn
 
 
 def test_relaxed_schema_shapes() -> None:
-    assert relaxed_schema({"type": "object", "properties": {}}) == {"type": "object"}
-    assert relaxed_schema({"properties": {"a": {}}}) == {"type": "object"}
-    assert relaxed_schema({"prefixItems": [{}]}) == {"type": "array"}
-    assert relaxed_schema({"type": ["string", "null"]}) == {"type": ["string", "null"]}
-    assert relaxed_schema({"anyOf": [{"type": "string"}]}) == {}
-    assert relaxed_schema(True) == {}
+    assert coarse_schema({"type": "object", "properties": {}}) == {"type": "object"}
+    assert coarse_schema({"properties": {"a": {}}}) == {"type": "object"}
+    assert coarse_schema({"prefixItems": [{}]}) == {"type": "array"}
+    assert coarse_schema({"type": ["string", "null"]}) == {"type": ["string", "null"]}
+    assert coarse_schema({"anyOf": [{"type": "string"}]}) == {}
+    assert coarse_schema(True) == {}
 
 
 def test_compile_errors_are_typed_and_say_where(orch: StructuredOutputOrchestrator) -> None:
@@ -204,9 +204,9 @@ def test_compile_errors_are_typed_and_say_where(orch: StructuredOutputOrchestrat
     ):
         orch.compile_regex("a(b")
     with pytest.raises(ConstraintCompileError, match=r"(?s)lark.*llguidance"):
-        orch.compile_grammar("start: undefined_rule", "lark")
+        orch.compile(ConstraintSpec.grammar("start: undefined_rule", "lark"))
     with pytest.raises(ConstraintCompileError, match=r"(?s)gbnf"):
-        orch.compile_grammar('root ::= "a" (', "gbnf")
+        orch.compile(ConstraintSpec.grammar('root ::= "a" (', "gbnf"))
     assert orch.get_stats().errors == 3
 
 
@@ -251,13 +251,13 @@ def test_mask_timing_stats(orch: StructuredOutputOrchestrator, tok: TokenizerInf
 async def test_async_compile_runs_in_a_worker_thread(tok: TokenizerInfo) -> None:
     orch = AsyncStructuredOutputOrchestrator(tok)
     handles = await asyncio.gather(
-        orch.acompile_json_schema(PERSON),
-        orch.acompile_regex("[0-9]+"),
-        orch.acompile_choice(["x", "y"]),
+        orch.acompile(ConstraintSpec.json_schema(PERSON)),
+        orch.acompile(ConstraintSpec.regex("[0-9]+")),
+        orch.acompile(ConstraintSpec.choice(["x", "y"])),
     )
     assert [h.spec.kind for h in handles] == ["json_schema", "regex", "choice"]
     assert accepts_text(handles[1].matcher, tok, "123")
-    grammar = await orch.acompile_grammar('start: "ok"')
+    grammar = await orch.acompile(ConstraintSpec.grammar('start: "ok"'))
     assert accepts_text(grammar.matcher, tok, "ok")
 
 

@@ -152,16 +152,16 @@ def test_regex_grammar_choice_on_the_real_vocabulary(
         smol_orch.compile_regex(r"\d{4}-\d{2}-\d{2}").matcher, smol, "2024-1-31"
     )
     lark = 'start: "Answer: " ("yes" | "no")'
-    assert accepts_text(smol_orch.compile_grammar(lark).matcher, smol, "Answer: no")
+    assert accepts_text(smol_orch.compile(ConstraintSpec.grammar(lark)).matcher, smol, "Answer: no")
     gbnf = 'root ::= "(" [a-z]+ ")"'
-    assert accepts_text(smol_orch.compile_grammar(gbnf, "gbnf").matcher, smol, "(hello)")
-    assert not accepts_text(smol_orch.compile_grammar(gbnf, "gbnf").matcher, smol, "(Hello)")
+    assert accepts_text(smol_orch.compile(ConstraintSpec.grammar(gbnf, "gbnf")).matcher, smol, "(hello)")
+    assert not accepts_text(smol_orch.compile(ConstraintSpec.grammar(gbnf, "gbnf")).matcher, smol, "(Hello)")
     for option in ["positive", "negative", "neutral"]:
         assert accepts_text(
-            smol_orch.compile_choice(["positive", "negative", "neutral"]).matcher, smol, option
+            smol_orch.compile(ConstraintSpec.choice(["positive", "negative", "neutral"])).matcher, smol, option
         )
     assert not accepts_text(
-        smol_orch.compile_choice(["positive", "negative"]).matcher, smol, "positively"
+        smol_orch.compile(ConstraintSpec.choice(["positive", "negative"])).matcher, smol, "positively"
     )
 
 
@@ -202,7 +202,7 @@ def test_batch_on_the_real_vocabulary(
 def test_llguidance_uses_llama_cpp_tokenizer_natively(
     smollm2_llama: Any, smol: TokenizerInfo
 ) -> None:
-    from instructor_py.engine.backends.llguidance_backend import lltokenizer_for
+    from instructor_py.engine.backends.llguidance_tokenizer import lltokenizer_for
 
     assert smol.native is not None and smol.native.owner is smollm2_llama  # keeps the model alive
     lltok = lltokenizer_for(smol)

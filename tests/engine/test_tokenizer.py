@@ -66,7 +66,7 @@ def test_a_freed_model_falls_back_to_greedy_tokenization(tok: TokenizerInfo) -> 
 def test_backend_objects_are_per_instance_not_per_fingerprint(tok: TokenizerInfo) -> None:
     """An LLTokenizer calls back into one model's tokenizer: equal vocabularies must not share it."""
     pytest.importorskip("llguidance", reason="llguidance is not installed")
-    from instructor_py.engine.backends.llguidance_backend import lltokenizer_for
+    from instructor_py.engine.backends.llguidance_tokenizer import lltokenizer_for
 
     twin = synthetic_tokenizer()
     assert twin == tok

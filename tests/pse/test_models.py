@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel, Field
 
+from instructor_py.engine.backends.llguidance_tokenizer import lltokenizer_for, native_lltokenizer
 from instructor_py.local import StructuringEngine, TokenizerInfo
 from tests.support.smollm2 import smollm2_gguf
 
@@ -109,7 +110,9 @@ def test_from_hf_matches_the_llama_cpp_vocabulary(hf_tokenizer: Any, llama: Any)
     assert ours.token_bytes == ref.token_bytes
     assert ours.special_token_ids == ref.special_token_ids
     assert ours.eos_token_ids[0] in ref.eos_token_ids
-    assert "llguidance" in ours.backend_cache  # built natively from the tokenizer JSON
+    # llguidance's tokenizer: built natively from the tokenizer JSON, once per TokenizerInfo
+    assert native_lltokenizer(ours) is not None
+    assert lltokenizer_for(ours) is ours.backend_cache["llguidance"]
     for text in CORPUS_EXTRA[:7]:
         assert ours.tokenize(text) == ref.tokenize(text)
     pytest.importorskip("transformers", reason="transformers is not installed")

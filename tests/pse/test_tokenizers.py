@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from instructor_py.common.errors import ConfigurationError
+from instructor_py.engine.backends.llguidance_tokenizer import lltokenizer_for, native_lltokenizer
 from instructor_py.local import ConstraintSpec, StructuringEngine, TokenizerInfo
 from tests.support.scripted_model import CountingSampler, ScriptedModel, generate
 
@@ -66,7 +67,9 @@ def test_byte_level_bytes() -> None:
 
 def test_engine_on_a_sentencepiece_tokenizer() -> None:
     info = TokenizerInfo.from_hf(sentencepiece_like())
-    assert "llguidance" in info.backend_cache  # native llguidance tokenizer from the JSON
+    # llguidance's tokenizer: built natively from the tokenizer JSON, once per TokenizerInfo
+    assert native_lltokenizer(info) is not None
+    assert lltokenizer_for(info) is info.backend_cache["llguidance"]
     engine = StructuringEngine(info)
     engine.configure(ConstraintSpec.regex(r"(ab|a)( ab)+\n"))
     generate(engine, ScriptedModel(info, "ab ab ab\n"), CountingSampler())

@@ -50,7 +50,7 @@ def test_regex_constraint_via_engine_api(model: LocalModel) -> None:
 
 
 def test_choice_constraint_via_engine_api(model: LocalModel) -> None:
-    handle = model.orchestrator.compile_choice(["positive", "negative", "neutral"])
+    handle = model.orchestrator.compile(ConstraintSpec.choice(["positive", "negative", "neutral"]))
     prompt = _prompt(
         model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?"
     )

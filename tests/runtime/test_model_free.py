@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from instructor_py.common.errors import ConfigurationError, LocalModelError
-from instructor_py.runtime.chat_template import ChatTemplate, normalize_messages
+from instructor_py.runtime.chat_template import ChatTemplate, template_turns
 from instructor_py.runtime.sampling import Sampler, SamplingParams
 from instructor_py.runtime.threads import iterate_in_thread
 from instructor_py.schema.prep import close_object_schemas
@@ -69,15 +69,15 @@ def test_messages_are_normalised_for_strict_templates() -> None:
         {"role": "tool", "tool_call_id": "1", "content": "invalid: x must be 2"},
         {"role": "user", "content": "fix it"},
     ]
-    assert normalize_messages(messages) == [
+    assert template_turns(messages) == [
         {"role": "user", "content": "a\nb"},
         {"role": "assistant", "content": '{"x":1}'},
         {"role": "user", "content": "invalid: x must be 2\n\nfix it"},
     ]
     with pytest.raises(ConfigurationError, match="role"):
-        normalize_messages([{"role": "robot", "content": "x"}])
+        template_turns([{"role": "robot", "content": "x"}])
     with pytest.raises(ConfigurationError, match="text only"):
-        normalize_messages([{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}])
+        template_turns([{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}])
 
 
 # --- sampling -----------------------------------------------------------------------------------
