@@ -64,7 +64,7 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             pass_fds=(3, 4, to_chrome_r, from_chrome_w),  # 3, 4: set by the dup2 below
-            preexec_fn=lambda: (os.dup2(to_chrome_r, 3), os.dup2(from_chrome_w, 4)),  # noqa: PLW1509
+            preexec_fn=lambda: (os.dup2(to_chrome_r, 3), os.dup2(from_chrome_w, 4)),
         )  # fmt: skip
         os.close(to_chrome_r)
         os.close(from_chrome_w)

@@ -28,7 +28,7 @@ def test_the_snippets_run_in_order(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("llama_cpp", reason="the local extra (llama-cpp-python) is not installed")
     namespace: dict[str, Any] = {"__name__": "getting_started"}
     for block in snippets():
-        exec(compile(block, str(PAGE), "exec"), namespace)  # noqa: S102
+        exec(compile(block, str(PAGE), "exec"), namespace)
     user = namespace["user"]
     assert (user.name, user.age) == ("Jason", 25)
     out = capsys.readouterr().out

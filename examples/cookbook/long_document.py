@@ -8,9 +8,9 @@ A validator per chunk checks the name is in that chunk's text (a wrong name is f
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
-
 from collections.abc import Callable
+
+from pydantic import BaseModel, Field
 
 from instructor_py import StructuredOutput
 

@@ -28,9 +28,7 @@ def main() -> None:
         )
         .stream()
     )
-    seen = 0
-    for partial in stream.partials():
-        seen += 1
+    for seen, partial in enumerate(stream.partials(), start=1):
         print(f"partial {seen}: {partial!r}")
     print(f"final: {stream.final_value()!r}")
 
