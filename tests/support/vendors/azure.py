@@ -6,7 +6,7 @@ Azure OpenAI REST reference (data plane, "Chat completions - Create"):
     Request header: "api-key: <key>" -- or, with Microsoft Entra ID,
     "Authorization: Bearer <token>"
 
-The body and the answer are the OpenAI chat-completions format (``tests/servers/wire.py`` builds
+The body and the answer are the OpenAI chat-completions format (``tests/support/servers/wire.py`` builds
 the answers), so only the URL and the credential header are Azure's own.
 """
 

@@ -21,7 +21,7 @@ from instructor_py.common.modes import OutputMode
 from instructor_py.providers.azure import DEFAULT_API_VERSION, AzureOpenAIProvider
 from instructor_py.providers.registry import create_provider
 from instructor_py.run.transport import TransportRetryPolicy
-from tests.servers.wire import openai_chat, openai_stream
+from tests.support.servers.wire import openai_chat, openai_stream
 from tests.support.vendors import Reply, ScriptedServer
 from tests.support.vendors.azure import check_azure_request
 
