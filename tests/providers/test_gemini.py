@@ -14,8 +14,8 @@ from instructor_py.common.errors import (
     AuthenticationError,
     ConfigurationError,
     ContentFilteredError,
-    SchemaPreflightError,
     RateLimitError,
+    SchemaPreflightError,
     StructuredOutputRetryError,
 )
 from instructor_py.common.modes import OutputMode
