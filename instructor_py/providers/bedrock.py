@@ -35,6 +35,7 @@ from instructor_py.providers.base import (
     InferenceRequest,
     InferenceResponse,
 )
+from instructor_py.providers._log_scrub import scrub_logs
 from instructor_py.providers.bedrock_wire import (
     EventMapper,
     build_kwargs,
@@ -59,6 +60,12 @@ _SERVER = frozenset(
      "ModelStreamErrorException", "ModelErrorException"}
 )  # fmt: skip
 _AUTH = frozenset({"UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException", "IncompleteSignature"})
+_BOTO_LOGGERS = (
+    "botocore.auth", "botocore.endpoint", "botocore.parsers", "botocore.hooks",
+    "botocore.httpsession", "botocore.awsrequest", "botocore.retryhandler", "botocore.client",
+    "botocore.eventstream", "botocore.credentials", "urllib3.connectionpool",
+)  # fmt: skip
+"""The loggers that write botocore's requests and responses at DEBUG (scrubbed of credentials)."""
 _AUTH_HINT = (
     "Check your AWS credentials (aws configure / AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY / "
     "AWS_PROFILE / an SSO login), or pass using('bedrock', profile_name=...)."
@@ -170,6 +177,7 @@ class BedrockProvider:
     def _new_client(self) -> Any:
         boto3, config = _boto3()
         access, secret, token = self._keys
+        scrub_logs(_BOTO_LOGGERS, tuple(s for s in (secret, token) if s))
         session = boto3.Session(
             profile_name=self._profile,
             aws_access_key_id=access,
