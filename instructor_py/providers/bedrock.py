@@ -30,12 +30,12 @@ from instructor_py.common.errors import (
     StreamInterruptedError,
 )
 from instructor_py.common.modes import OutputMode
+from instructor_py.providers._log_scrub import scrub_logs
 from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
     InferenceResponse,
 )
-from instructor_py.providers._log_scrub import scrub_logs
 from instructor_py.providers.bedrock_wire import (
     EventMapper,
     build_kwargs,

@@ -92,9 +92,13 @@ CASES: dict[str, tuple[tuple[str, ...], Setup, Callable[[str, str], Reply], Repl
     "bedrock": (
         (b.SECRET_KEY, AWS_TOKEN),
         lambda s: StructuredOutput().using(
-            "bedrock/m", region=b.REGION, base_url=s.url, aws_access_key_id=b.ACCESS_KEY,
-            aws_secret_access_key=b.SECRET_KEY, aws_session_token=AWS_TOKEN,
-        ),  # fmt: skip
+            "bedrock/m",
+            region=b.REGION,
+            base_url=s.url,
+            aws_access_key_id=b.ACCESS_KEY,
+            aws_secret_access_key=b.SECRET_KEY,
+            aws_session_token=AWS_TOKEN,
+        ),
         bedrock_reply,
         b.answer(b.converse(tool=("User", GOOD))),
     ),
