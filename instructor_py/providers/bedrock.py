@@ -263,7 +263,10 @@ class BedrockProvider:
                 assert isinstance(delta, InferenceDelta)
                 yield delta
         finally:
-            await asyncio.to_thread(deltas.close)
+            # a cancelled call may leave the generator running in its worker thread until the
+            # next event arrives; closing it then is refused ("already executing") and harmless
+            with contextlib.suppress(ValueError):
+                await asyncio.to_thread(deltas.close)
 
     def whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any:
         return response_of_stream(response, first, last)

@@ -259,3 +259,18 @@ def test_gemini_preset_is_native_and_keys_stay_out_of_reprs(monkeypatch: pytest.
     assert isinstance(driver, GeminiProvider) and driver.default_model == "gemini-2.5-pro"
     assert driver.default_mode is OutputMode.JSON_SCHEMA and KEY not in repr(driver)
     assert create_provider("gemini-openai").base_url.endswith("/openai")
+
+
+async def test_vertex_async_and_missing_google_auth(scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    scripted_server.script([g.answer(reply_for(OutputMode.TOOLS))])
+    builder = StructuredOutput().using(
+        "vertex", project="proj", location="global", token_provider=lambda: TOKEN, base_url=f"{scripted_server.url}/v1", mode="tools"
+    )
+    assert await builder.with_(messages="Jason is 25", response_model=User).aget() == User(**ANSWER)
+    body = g.check_vertex_request(scripted_server.requests[0], project="proj", location="global", model="gemini-2.5-flash", stream=True, token=TOKEN)
+    assert body["toolConfig"]["functionCallingConfig"]["mode"] == "ANY"
+    monkeypatch.setitem(__import__("sys").modules, "google.auth", None)  # google-auth not installed
+    no_token = StructuredOutput().using("vertex", project="proj", base_url=f"{scripted_server.url}/v1")
+    with pytest.raises(ConfigurationError, match="google-auth"):
+        await no_token.with_(messages="x", response_model=User).aget()
+    assert len(scripted_server.requests) == 1  # nothing sent without a token
