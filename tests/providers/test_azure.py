@@ -18,6 +18,7 @@ from instructor_py.common.errors import (
     StreamInterruptedError,
 )
 from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 from instructor_py.providers.azure import DEFAULT_API_VERSION, AzureOpenAIProvider
 from instructor_py.providers.registry import create_provider
 from instructor_py.run.transport import TransportRetryPolicy
@@ -162,3 +163,12 @@ def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://r.openai.azure.com")
     driver = create_provider("azure/gpt-4o-prod")
     assert driver.default_model == "gpt-4o-prod" and KEY not in repr(driver)
+
+
+def test_reasoning_tokens_are_reported(scripted_server: ScriptedServer) -> None:
+    body = openai_chat(tool_args=json.dumps(ANSWER), tool_name="User", usage=(40, 300))
+    body["usage"]["completion_tokens_details"] = {"reasoning_tokens": 256}
+    body["usage"]["prompt_tokens_details"] = {"cached_tokens": 32}
+    scripted_server.script([Reply.json(body)])
+    response = azure(scripted_server).with_(messages="Jason is 25", response_model=User, check_stream=False).response()
+    assert response.usage == Usage(input_tokens=40, output_tokens=300, cache_read_tokens=32, reasoning_tokens=256)
