@@ -190,7 +190,7 @@ def test_ssrf_guard_checks_redirect_targets(monkeypatch: pytest.MonkeyPatch) -> 
     with ScriptedServer() as media_server, ScriptedServer() as api:
         media_server.script([Reply(status=302, headers={"Location": "http://169.254.169.254/x"})])
         doc = PDF.from_url(f"{media_server.url}/doc.pdf")
-        with pytest.raises(MediaURLRefusedError, match="169.254.169.254"):
+        with pytest.raises(MediaURLRefusedError, match=r"169.254.169.254"):
             _openai(api).with_(messages=["read", doc], response_model=Caption).get()
         assert len(media_server.requests) == 1 and api.requests == []
 
@@ -211,7 +211,7 @@ def test_download_size_cap_and_http_error_are_clear() -> None:
 
 
 def test_audio_to_anthropic_is_refused_before_any_request(scripted_server: ScriptedServer) -> None:
-    with pytest.raises(UnsupportedMediaError, match="'anthropic' cannot take audio.*gemini"):
+    with pytest.raises(UnsupportedMediaError, match=r"'anthropic' cannot take audio.*gemini"):
         _anthropic(scripted_server).with_(
             messages=["transcribe", Audio.from_bytes(WAV_BYTES)], response_model=Caption).get()
     assert scripted_server.requests == []
@@ -228,7 +228,7 @@ def test_local_provider_refuses_media_before_loading_a_model() -> None:
     from instructor_py.providers.local import LocalProvider
 
     provider = LocalProvider.from_options(model_path="/nonexistent/model.gguf")
-    with pytest.raises(UnsupportedMediaError, match="'local' cannot take images.*text"):
+    with pytest.raises(UnsupportedMediaError, match=r"'local' cannot take images.*text"):
         StructuredOutput().with_provider(provider).with_(
             messages=["x", Image.from_bytes(PNG_BYTES)], response_model=Caption).get()
 

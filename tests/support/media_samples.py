@@ -8,12 +8,8 @@ import struct
 import wave
 import zlib
 
-try:  # the harness is moving from tests/servers to tests/support/servers
-    from tests.support.servers import wire  # type: ignore[import-not-found]
-    from tests.support.servers.scripted import Reply, ScriptedServer  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - before the move
-    from tests.servers import wire
-    from tests.servers.scripted import Reply, ScriptedServer
+from tests.support.servers import wire
+from tests.support.servers.scripted import Reply, ScriptedServer
 
 __all__ = ["PDF_BYTES", "PNG_BYTES", "WAV_BYTES", "Reply", "ScriptedServer", "wire"]
 
