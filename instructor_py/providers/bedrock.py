@@ -17,17 +17,11 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Mapping
 from typing import Any
 
 from instructor_py.common.errors import (
-    AuthenticationError,
     ConfigurationError,
-    InstructorError,
-    ProviderError,
-    RateLimitError,
-    ServerError,
-    StreamInterruptedError,
 )
 from instructor_py.common.modes import OutputMode
 from instructor_py.providers._log_scrub import scrub_logs
@@ -36,6 +30,7 @@ from instructor_py.providers.base import (
     InferenceRequest,
     InferenceResponse,
 )
+from instructor_py.providers.bedrock_errors import NO_REGION, translate_boto_errors
 from instructor_py.providers.bedrock_wire import (
     EventMapper,
     build_kwargs,
@@ -44,34 +39,17 @@ from instructor_py.providers.bedrock_wire import (
 )
 from instructor_py.providers.http_errors import (
     ErrorContext,
-    connection_error,
-    error_for_status,
-    parse_retry_after,
-    redact,
-    timeout_error,
 )
 from instructor_py.providers.media_support import MediaSupport, media_support, prepare_media
 from instructor_py.providers.presets import ProviderPreset
 from instructor_py.providers.schema_preflight import preflight_request
 
-_THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException", "ModelNotReadyException", "ServiceQuotaExceededException"})
-_SERVER = frozenset(
-    {"InternalServerException", "ServiceUnavailableException", "ModelTimeoutException",
-     "ModelStreamErrorException", "ModelErrorException"}
-)  # fmt: skip
-_AUTH = frozenset({"UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException", "IncompleteSignature"})
 _BOTO_LOGGERS = (
     "botocore.auth", "botocore.endpoint", "botocore.parsers", "botocore.hooks",
     "botocore.httpsession", "botocore.awsrequest", "botocore.retryhandler", "botocore.client",
     "botocore.eventstream", "botocore.credentials", "urllib3.connectionpool",
 )  # fmt: skip
 """The loggers that write botocore's requests and responses at DEBUG (scrubbed of credentials)."""
-_AUTH_HINT = (
-    "Check your AWS credentials (aws configure / AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY / "
-    "AWS_PROFILE / an SSO login), or pass using('bedrock', profile_name=...)."
-)
-
-
 def _boto3() -> Any:
     try:
         import boto3
@@ -186,10 +164,7 @@ class BedrockProvider:
             region_name=self._region,
         )
         if session.region_name is None:
-            raise ConfigurationError(
-                "No AWS region for the 'bedrock' provider. Pass using('bedrock', region="
-                "'us-east-1') or set AWS_REGION."
-            )
+            raise ConfigurationError(NO_REGION)
         options: dict[str, Any] = {
             "retries": {"total_max_attempts": 1, "mode": "standard"},  # our policy retries
             "connect_timeout": min(self._timeout, 10.0),
@@ -232,7 +207,7 @@ class BedrockProvider:
 
     def infer(self, request: InferenceRequest) -> InferenceResponse:
         kwargs = self._kwargs(request)
-        with self._translate():
+        with translate_boto_errors(self._ctx, self._timeout):
             body = self._sync().converse(**kwargs)
         return parse_response(body, self._ctx)
 
@@ -242,7 +217,7 @@ class BedrockProvider:
     def stream(self, request: InferenceRequest) -> Generator[InferenceDelta, None, None]:
         kwargs = self._kwargs(request)
         mapper = EventMapper(self._ctx)
-        with self._translate(streaming=True):
+        with translate_boto_errors(self._ctx, self._timeout, streaming=True):
             events = self._sync().converse_stream(**kwargs)["stream"]
             try:
                 for event in events:
@@ -270,105 +245,3 @@ class BedrockProvider:
 
     def whole_of_stream(self, response: InferenceResponse, first: Any, last: Any) -> Any:
         return response_of_stream(response, first, last)
-
-    # -- errors ---------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _translate(self, *, streaming: bool = False) -> Iterator[None]:
-        import botocore.exceptions as bex
-
-        try:
-            yield
-        except InstructorError:
-            raise
-        except bex.ClientError as err:
-            raise self._client_error(err.response, streaming=streaming) from None
-        except (bex.ReadTimeoutError, bex.ConnectTimeoutError):
-            if streaming:
-                raise StreamInterruptedError(
-                    f"The stream from {self.name} stalled past the {self._timeout:g}s timeout. "
-                    "The request is sent again by the transport retries.",
-                    provider=self.name,
-                ) from None
-            raise timeout_error(self._ctx) from None
-        except (bex.NoCredentialsError, bex.PartialCredentialsError, bex.CredentialRetrievalError) as err:
-            raise AuthenticationError(
-                f"No usable AWS credentials for {self.name} ({type(err).__name__}). {_AUTH_HINT}",
-                provider=self.name,
-            ) from None
-        except bex.NoRegionError:
-            raise ConfigurationError(
-                "No AWS region for the 'bedrock' provider. Pass using('bedrock', region="
-                "'us-east-1') or set AWS_REGION."
-            ) from None
-        except (bex.ResponseStreamingError, bex.ConnectionClosedError) as err:
-            if streaming:
-                raise StreamInterruptedError(
-                    f"The stream from {self.name} was cut before the answer was complete "
-                    f"({type(err).__name__}). The request is sent again by the transport retries.",
-                    provider=self.name,
-                ) from None
-            raise connection_error(self._ctx, err) from None
-        except (bex.EndpointConnectionError, bex.ConnectionError, bex.HTTPClientError) as err:
-            raise connection_error(self._ctx, err) from None
-        except Exception as err:
-            if streaming and _is_cut(err):
-                raise StreamInterruptedError(
-                    f"The stream from {self.name} was cut before the answer was complete "
-                    f"({type(err).__name__}). The request is sent again by the transport retries.",
-                    provider=self.name,
-                ) from None
-            raise
-
-    def _client_error(self, response: Mapping[str, Any], *, streaming: bool) -> ProviderError:
-        error = response.get("Error") or {}
-        code = str(error.get("Code") or "")
-        code = code[:1].upper() + code[1:]  # stream exceptions are named "throttlingException"
-        message = redact(str(error.get("Message") or code), self._ctx.secrets).rstrip(".")
-        meta = response.get("ResponseMetadata") or {}
-        status = int(meta.get("HTTPStatusCode") or 0) or None
-        headers = meta.get("HTTPHeaders") or {}
-        said = f" {code}: {message}" if code else f" {message}"
-        if code in _THROTTLED or status == 429:
-            retry_after = parse_retry_after(headers)
-            wait = f" (Retry-After: {retry_after:g}s)" if retry_after is not None else ""
-            return RateLimitError(
-                f"{self.name} is throttling requests{wait}:{said}. Transport retries wait and "
-                "resend; if it persists, lower the request rate or ask AWS for a higher quota.",
-                provider=self.name,
-                status=status or 429,
-                retry_after=retry_after,
-            )
-        if code in _SERVER or (status is not None and status >= 500):
-            return ServerError(
-                f"{self.name} failed on the server side:{said}. Retried with backoff.",
-                provider=self.name,
-                status=status,
-                retry_after=parse_retry_after(headers),
-            )
-        if code in _AUTH:
-            return AuthenticationError(
-                f"{self.name} rejected the AWS credentials:{said}. {_AUTH_HINT}",
-                provider=self.name,
-                status=status,
-            )
-        if code == "AccessDeniedException" or status == 403:
-            return ProviderError(
-                f"{self.name} denied access:{said}. Check that these AWS credentials may call "
-                "bedrock:InvokeModel and that access to this model is enabled in the Bedrock "
-                "console for this region.",
-                provider=self.name,
-                status=status,
-            )
-        if status is None and streaming:
-            return ProviderError(f"{self.name} reported an error while streaming:{said}.", provider=self.name)
-        return error_for_status(status or 400, headers, {"message": message, "type": code}, self._ctx)
-
-
-def _is_cut(err: BaseException) -> bool:
-    """A dropped connection under botocore's event-stream reader (urllib3 raises it as is)."""
-    try:
-        import urllib3.exceptions
-    except ImportError:  # pragma: no cover - urllib3 ships with botocore
-        return False
-    return isinstance(err, urllib3.exceptions.ProtocolError | urllib3.exceptions.ReadTimeoutError)

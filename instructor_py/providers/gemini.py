@@ -4,22 +4,20 @@ Why httpx and not the official ``google-genai`` SDK: that SDK is a 1.5 MB wheel 
 installed) pulling ``google-auth[requests]``, ``requests``, ``httpx2``, ``websockets`` and
 ``tenacity`` (a retry layer of its own, which would multiply ours); the REST API is one POST per
 call with a JSON body we already write, so httpx (a core dependency) does it with no extra
-install. Vertex AI uses ``google-auth`` for its default credentials only when installed and no
-``token_provider`` / ``access_token`` is given.
+install. Vertex AI (:mod:`instructor_py.providers.vertex`) is this driver with Google Cloud
+credentials.
 
 Request bodies and response mapping are the pure functions of
 :mod:`instructor_py.providers.gemini_wire`; this module is the I/O edge. The Gemini API key goes
 in the ``x-goog-api-key`` header (never in the URL, so it cannot reach logs of URLs); Vertex AI
-gets ``Authorization: Bearer <token>`` per request. Drivers never retry: the execution layer's
+gets ``Authorization: Bearer <token>`` per request (the ``_auth_headers`` hook). Drivers never retry: the execution layer's
 ``TransportRetryPolicy`` does (a 429's ``RetryInfo.retryDelay`` becomes ``retry_after``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -27,8 +25,6 @@ import httpx
 
 from instructor_py.common.errors import (
     AuthenticationError,
-    ConfigurationError,
-    InvalidArgumentError,
     RateLimitError,
 )
 from instructor_py.common.media import Media
@@ -47,14 +43,13 @@ from instructor_py.providers.gemini_wire import (
     retry_delay,
 )
 from instructor_py.providers.http_errors import error_for_status, json_body
-from instructor_py.providers.media_support import MediaSupport, check_media
+from instructor_py.providers.media_support import check_media
 from instructor_py.providers.openai_wire import model_of
 from instructor_py.providers.presets import ProviderPreset
 from instructor_py.providers.schema_preflight import preflight_request
 
 Payload = tuple[str, bytes, bool]
 """(path of the model, JSON body, streamed?)"""
-CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 _GEMINI_FILE_URIS = (
     "https://generativelanguage.googleapis.com/",  # Files API uploads (files/...)
     "https://www.youtube.com/",
@@ -248,142 +243,3 @@ class GeminiProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
                     self._fail_on_status(response)
                 async for chunk in response.aiter_bytes():
                     yield chunk
-
-
-TokenProvider = Callable[[], str]
-
-
-class VertexProvider(GeminiProvider):
-    """Gemini on Vertex AI: the same wire at
-    ``https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}/
-    publishers/google/models/{model}:generateContent`` with a Google OAuth bearer token."""
-
-    def __init__(
-        self,
-        preset: ProviderPreset,
-        *,
-        project: str | None = None,
-        location: str | None = None,
-        token_provider: TokenProvider | None = None,
-        access_token: str | None = None,
-        **settings: Any,
-    ) -> None:
-        """``project`` (else ``GOOGLE_CLOUD_PROJECT``), ``location`` (else
-        ``GOOGLE_CLOUD_LOCATION``, else ``us-central1``; ``global`` is
-        ``aiplatform.googleapis.com``), and the token: ``token_provider`` (a callable returning a
-        fresh OAuth access token, called before each request), ``access_token`` (a fixed one), or
-        else ``google-auth``'s application default credentials (``pip install google-auth``)."""
-        if token_provider is not None and not callable(token_provider):
-            raise InvalidArgumentError(
-                "using('vertex', token_provider=...) must be a callable returning an access "
-                f"token, got {type(token_provider).__name__}"
-            )
-        if token_provider is not None and access_token is not None:
-            raise ConfigurationError(
-                "using('vertex', ...) takes token_provider or access_token, not both."
-            )
-        project = project or os.environ.get("GOOGLE_CLOUD_PROJECT")
-        if not project:
-            raise ConfigurationError(
-                "No Google Cloud project for the 'vertex' provider. Pass using('vertex', "
-                "project='my-project', location='us-central1') or set GOOGLE_CLOUD_PROJECT."
-            )
-        location = location or os.environ.get("GOOGLE_CLOUD_LOCATION") or "us-central1"
-        host = (
-            "https://aiplatform.googleapis.com/v1"
-            if location == "global"
-            else f"https://{location}-aiplatform.googleapis.com/v1"
-        )
-        base_url = settings.pop("base_url", None)
-        if not base_url or "{location}" in base_url:
-            base_url = host
-        self._project = project
-        self._location = location
-        self._token_provider = token_provider
-        self._access_token = access_token
-        self._credentials: Any = None
-        super().__init__(preset, base_url=base_url, **settings)
-        if access_token:
-            self._ctx = replace(self._ctx, secrets=(*self._ctx.secrets, access_token))
-
-    def __repr__(self) -> str:
-        auth = (
-            "token_provider"
-            if self._token_provider is not None
-            else "access_token=***"
-            if self._access_token
-            else "google-auth default credentials"
-        )
-        return (
-            f"{type(self).__name__}(project={self._project!r}, location={self._location!r}, "
-            f"model={self._model!r}, mode={self._mode.value!r}, auth={auth!r})"
-        )
-
-    _file_uri_prefixes = ()  # every URL stays a URL (media_support below): fileData
-
-    @property
-    def media_support(self) -> MediaSupport:
-        """Vertex AI reads ``gs://`` and public HTTP(S) URLs itself (``fileData.fileUri``)."""
-        base = super().media_support
-        return replace(base, url_kinds=base.kinds)
-
-    def _model_url(self, model: str) -> str:
-        if model.startswith("projects/"):
-            return f"/{model}"
-        name = model if "/" in model else f"publishers/google/models/{model}"
-        return f"/projects/{self._project}/locations/{self._location}/{name}"
-
-    def _token(self) -> str:
-        if self._token_provider is not None:
-            token = self._token_provider()
-            if not isinstance(token, str) or not token:
-                raise AuthenticationError(
-                    "The 'vertex' token_provider returned no token (it must return the access "
-                    "token as a non-empty str).",
-                    provider=self.name,
-                )
-            return token
-        if self._access_token:
-            return self._access_token
-        return self._default_credentials_token()
-
-    def _default_credentials_token(self) -> str:
-        try:
-            import google.auth
-            import google.auth.transport.requests
-        except ImportError:
-            raise ConfigurationError(
-                "The 'vertex' provider needs a token: pass using('vertex', token_provider=...) "
-                "or access_token=..., or install google-auth (pip install 'instructor_py[vertex]') "
-                "to use your application default credentials (gcloud auth "
-                "application-default login)."
-            ) from None
-        if self._credentials is None:
-            try:
-                self._credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-            except google.auth.exceptions.DefaultCredentialsError:
-                raise AuthenticationError(
-                    "No Google application default credentials: run `gcloud auth "
-                    "application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS), or pass "
-                    "using('vertex', token_provider=...).",
-                    provider=self.name,
-                ) from None
-        credentials = self._credentials
-        if not credentials.valid:
-            credentials.refresh(google.auth.transport.requests.Request())
-        return str(credentials.token)
-
-    def _auth_headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self._token()}"}
-
-    async def _aauth_headers(self) -> dict[str, str]:
-        if self._token_provider is None and not self._access_token:
-            # google-auth refreshes over blocking HTTP: keep it off the event loop
-            return {"authorization": f"Bearer {await asyncio.to_thread(self._token)}"}
-        return self._auth_headers()
-
-    def _auth_hint(self) -> str:
-        return (
-            "check that the token is a valid OAuth access token for the cloud-platform scope "
-            f"with access to project {self._project!r} (gcloud auth print-access-token)."
-        )

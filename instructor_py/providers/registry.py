@@ -39,7 +39,7 @@ _DRIVERS = {
     "anthropic": ("instructor_py.providers.anthropic", "AnthropicProvider"),
     "azure": ("instructor_py.providers.azure", "AzureOpenAIProvider"),
     "gemini": ("instructor_py.providers.gemini", "GeminiProvider"),
-    "vertex": ("instructor_py.providers.gemini", "VertexProvider"),
+    "vertex": ("instructor_py.providers.vertex", "VertexProvider"),
     "bedrock": ("instructor_py.providers.bedrock", "BedrockProvider"),
 }
 """Driver name -> (module, class), imported on first use (boto3 only when Bedrock is used)."""
