@@ -21,9 +21,9 @@ from instructor_py.common.errors import (
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.providers.gemini import GeminiProvider
-from instructor_py.providers.vertex import VertexProvider
 from instructor_py.providers.gemini_messages import THOUGHT_SIGNATURE_SKIP
 from instructor_py.providers.registry import create_provider
+from instructor_py.providers.vertex import VertexProvider
 from instructor_py.run.transport import TransportRetryPolicy
 from tests.support.vendors import ScriptedServer
 from tests.support.vendors import gemini as g
