@@ -275,3 +275,17 @@ async def test_vertex_async_and_missing_google_auth(scripted_server: ScriptedSer
     with pytest.raises(ConfigurationError, match="google-auth"):
         await no_token.with_(messages="x", response_model=User).aget()
     assert len(scripted_server.requests) == 1  # nothing sent without a token
+
+
+@pytest.mark.parametrize("mode", [OutputMode.TOOLS, OutputMode.JSON_SCHEMA, OutputMode.JSON, OutputMode.MD_JSON])
+def test_vertex_every_mode_end_to_end(scripted_server: ScriptedServer, mode: OutputMode) -> None:
+    scripted_server.script([g.answer(reply_for(mode))])
+    builder = StructuredOutput().using(
+        "vertex", project="proj", location="us-east5", access_token=TOKEN, base_url=f"{scripted_server.url}/v1"
+    )
+    assert builder.with_(messages="Jason is 25", response_model=User, mode=mode).get() == User(**ANSWER)
+    body = g.check_vertex_request(scripted_server.requests[0], project="proj", location="us-east5", model="gemini-2.5-flash", stream=True, token=TOKEN)
+    config = body.get("generationConfig", {})
+    assert ("tools" in body) == (mode is OutputMode.TOOLS)
+    assert ("responseJsonSchema" in config) == (mode is OutputMode.JSON_SCHEMA)
+    assert (config.get("responseMimeType") == "application/json") == (mode in (OutputMode.JSON_SCHEMA, OutputMode.JSON))
