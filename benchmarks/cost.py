@@ -40,9 +40,9 @@ from instructor_py import (  # noqa: E402
     StructuredOutputRetryError,
     TokenBudgetExceededError,
 )
-from tests.servers import Reply, ScriptedServer  # noqa: E402
-from tests.servers.scripted import RecordedRequest  # noqa: E402
-from tests.servers.wire import openai_chat  # noqa: E402
+from tests.support.servers import Reply, ScriptedServer  # noqa: E402
+from tests.support.servers.scripted import RecordedRequest  # noqa: E402
+from tests.support.servers.wire import openai_chat  # noqa: E402
 
 MODEL = "gpt-4o-mini"
 PROMPT = "Extract: Jason is 25 years old and lives in Paris."
@@ -117,7 +117,10 @@ def hit_latency(calls: int, count: int, local_calls: int, folder: Path) -> None:
         live_requests = len(server.requests) - sent_before
     medians = {name: statistics.median(v) for name, v in times.items()}
     live = medians[runs[0][0]]
-    rows = [[name, f"{ms:.3f}", "1.0" if name == runs[0][0] else f"{live / ms:.1f}x"] for name, ms in medians.items()]
+    rows = [
+        [name, f"{ms:.3f}", "1.0" if name == runs[0][0] else f"{live / ms:.1f}x"]
+        for name, ms in medians.items()
+    ]
     table(
         f"Cache hit latency vs a live call to the loopback server ({calls} calls x {count} rounds, "
         f"medians; the server received {live_requests} requests, all from the live row)",
@@ -135,8 +138,10 @@ def local_latency(calls: int, folder: Path) -> None:
         return
     if calls <= 0:
         return
-    base = StructuredOutput().using("local").with_(
-        messages=PROMPT, response_model=User, max_retries=0, options={"max_tokens": 48}
+    base = (
+        StructuredOutput()
+        .using("local")
+        .with_(messages=PROMPT, response_model=User, max_retries=0, options={"max_tokens": 48})
     )
     base.with_(messages="warm up: Ann is 30 and lives in Oslo.").get()  # load the model
     cached = base.with_cache(SqliteCache(folder / "local.sqlite"))
@@ -184,7 +189,10 @@ def cli_rerun(items: int, folder: Path) -> None:
     with ScriptedServer() as server:
         server.respond_with(respond)
         env.update({"OPENAI_BASE_URL": server.openai_url, "OPENAI_API_KEY": "sk-bench"})
-        for label, extra in (("no cache", ()), ("--cache FILE", ("--cache", str(folder / "cli.sqlite")))):
+        for label, extra in (
+            ("no cache", ()),
+            ("--cache FILE", ("--cache", str(folder / "cli.sqlite"))),
+        ):
             for run in ("first run", "second run"):
                 before = len(server.requests)
                 started = time.perf_counter()
@@ -214,14 +222,18 @@ def cli_rerun(items: int, folder: Path) -> None:
 
 def budget() -> None:
     rows: list[list[str]] = []
-    bad = openai_chat(tool_args=json.dumps({"name": "Jason", "age": 5}), tool_name="Adult", usage=(400, 50))
+    bad = openai_chat(
+        tool_args=json.dumps({"name": "Jason", "age": 5}), tool_name="Adult", usage=(400, 50)
+    )
     for label, tokens in (("no budget", None), ("token_budget=1500", 1500)):
         with ScriptedServer() as server:
             server.script([], default=Reply.json(bad))
             builder = (
                 StructuredOutput()
                 .using("openai", api_key="sk-bench", base_url=server.openai_url, model=MODEL)
-                .with_(messages="Jason is 5", response_model=Adult, max_retries=10, check_stream=False)
+                .with_(
+                    messages="Jason is 5", response_model=Adult, max_retries=10, check_stream=False
+                )
             )
             if tokens is not None:
                 builder = builder.with_budget(tokens=tokens)

@@ -73,7 +73,9 @@ class CacheEntry:
                 created_at=float(record["created_at"]),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise CacheError(f"a cache entry is corrupt ({type(error).__name__}: {error})") from None
+            raise CacheError(
+                f"a cache entry is corrupt ({type(error).__name__}: {error})"
+            ) from None
 
     @property
     def size(self) -> int:

@@ -25,32 +25,43 @@ class Uncacheable(Exception):
     """A part of the call has no canonical form (e.g. an arbitrary object in a message)."""
 
 
+def _encode(value: Any) -> str:
+    """The canonical JSON text of ``value``: JSON's own types as they are (object keys sorted),
+    everything else through :func:`_tagged`, one level at a time."""
+    try:
+        return json.dumps(
+            value, default=_tagged, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+    except (TypeError, ValueError) as error:  # mixed key types, circular data
+        raise Uncacheable(f"no canonical form for the cache key ({error})") from None
+
+
 def canonical(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if value == value else "NaN"
+    """``value`` as plain JSON data, as the key sees it (for tests and debugging)."""
+    return json.loads(_encode(value))
+
+
+def _tagged(value: Any) -> Any:
+    """A value JSON has no type for, as JSON-able data (called by :func:`json.dumps`)."""
     if isinstance(value, Mapping):
-        return {str(k): canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, list | tuple):
-        return [canonical(v) for v in value]
+        return dict(value)
     if isinstance(value, frozenset | set):
-        return sorted((canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return sorted(value, key=_encode)
     if isinstance(value, bytes | bytearray | memoryview):
         return {"$bytes": hashlib.sha256(bytes(value)).hexdigest()}
     media = _media(value)
     if media is not None:
         return media
     if isinstance(value, enum.Enum):
-        return canonical(value.value)
+        return value.value
     if isinstance(value, type):
         return {"$type": f"{value.__module__}.{value.__qualname__}"}
     dump = getattr(value, "model_dump", None)
     if callable(dump):
-        return {"$model": _qualname(value), "data": canonical(dump(mode="json"))}
+        return {"$model": _qualname(value), "data": dump(mode="json")}
     if dataclasses.is_dataclass(value):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.repr}
-        return {"$dataclass": _qualname(value), "fields": canonical(fields)}
+        return {"$dataclass": _qualname(value), "fields": fields}
     raise Uncacheable(f"{type(value).__name__} has no canonical form for the cache key")
 
 
@@ -78,11 +89,5 @@ def _qualname(value: Any) -> str:
 
 def digest(parts: Mapping[str, Any]) -> str:
     """The hex SHA-256 of ``parts``' canonical JSON (raises :class:`Uncacheable`)."""
-    text = json.dumps(
-        {"version": KEY_VERSION, **canonical(parts)},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        allow_nan=False,
-    )
+    text = _encode({"version": KEY_VERSION, "parts": parts})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

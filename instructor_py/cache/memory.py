@@ -25,9 +25,13 @@ class MemoryCache:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
-            raise InvalidArgumentError(f"MemoryCache max_entries must be an int >= 1, got {max_entries!r}")
+            raise InvalidArgumentError(
+                f"MemoryCache max_entries must be an int >= 1, got {max_entries!r}"
+            )
         if max_age is not None and (isinstance(max_age, bool) or not max_age > 0):
-            raise InvalidArgumentError(f"MemoryCache max_age must be seconds > 0 or None, got {max_age!r}")
+            raise InvalidArgumentError(
+                f"MemoryCache max_age must be seconds > 0 or None, got {max_age!r}"
+            )
         self.max_entries = max_entries
         self.max_age = max_age
         self._clock = clock

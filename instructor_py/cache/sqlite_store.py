@@ -46,10 +46,16 @@ class SqliteCache:
         if not isinstance(path, str | os.PathLike) or not str(path):
             raise InvalidArgumentError(f"SqliteCache path must be a file path, got {path!r}")
         for name, value in (("max_entries", max_entries), ("max_bytes", max_bytes)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise InvalidArgumentError(f"SqliteCache {name} must be an int >= 1 or None, got {value!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise InvalidArgumentError(
+                    f"SqliteCache {name} must be an int >= 1 or None, got {value!r}"
+                )
         if max_age is not None and (isinstance(max_age, bool) or not max_age > 0):
-            raise InvalidArgumentError(f"SqliteCache max_age must be seconds > 0 or None, got {max_age!r}")
+            raise InvalidArgumentError(
+                f"SqliteCache max_age must be seconds > 0 or None, got {max_age!r}"
+            )
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
             raise InvalidArgumentError(f"SqliteCache timeout must be seconds >= 0, got {timeout!r}")
         self.path = Path(path)
@@ -83,9 +89,11 @@ class SqliteCache:
 
     def get(self, key: str) -> CacheEntry | None:
         try:
-            row = self._connection().execute(
-                "SELECT created_at, entry FROM responses WHERE key = ?", (key,)
-            ).fetchone()
+            row = (
+                self._connection()
+                .execute("SELECT created_at, entry FROM responses WHERE key = ?", (key,))
+                .fetchone()
+            )
         except sqlite3.Error as error:
             raise self._failed("be read", error) from None
         if row is None:
@@ -126,7 +134,9 @@ class SqliteCache:
                 (self.max_entries,),
             )
         if self.max_bytes is not None:
-            total = int(connection.execute("SELECT COALESCE(SUM(size), 0) FROM responses").fetchone()[0])
+            total = int(
+                connection.execute("SELECT COALESCE(SUM(size), 0) FROM responses").fetchone()[0]
+            )
             if total > self.max_bytes:
                 rows: list[Any] = connection.execute(
                     "SELECT key, size FROM responses ORDER BY created_at"
@@ -142,9 +152,11 @@ class SqliteCache:
     def stats(self) -> tuple[int, int]:
         """(entries, bytes) stored now."""
         try:
-            row = self._connection().execute(
-                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM responses"
-            ).fetchone()
+            row = (
+                self._connection()
+                .execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM responses")
+                .fetchone()
+            )
         except sqlite3.Error as error:
             raise self._failed("be read", error) from None
         return int(row[0]), int(row[1])

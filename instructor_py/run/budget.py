@@ -63,13 +63,17 @@ def _messages_chars(messages: Iterable[Message]) -> int:
 
 def estimate_prompt(request: InferenceRequest) -> int:
     """The prompt tokens of ``request``, estimated (module docstring)."""
-    chars = _messages_chars(request.messages) + len(json.dumps(request.response_schema, default=str))
+    chars = _messages_chars(request.messages) + len(
+        json.dumps(request.response_schema, default=str)
+    )
     if request.tool is not None:
         chars += len(request.tool.name) + len(request.tool.description)
     return _tokens(chars)
 
 
-def estimate_retry(previous: Usage, previous_request: InferenceRequest, next_request: InferenceRequest) -> int:
+def estimate_retry(
+    previous: Usage, previous_request: InferenceRequest, next_request: InferenceRequest
+) -> int:
     """The prompt tokens of ``next_request`` (a retry of ``previous_request``, whose attempt
     reported ``previous``), estimated (module docstring)."""
     if previous.input_tokens <= 0:

@@ -45,7 +45,9 @@ def provider_identity(provider: InferenceProvider) -> dict[str, Any]:
     identity = getattr(provider, "cache_identity", None)
     if callable(identity):
         return dict(identity())
-    inner = getattr(provider, "inner", provider)  # a wrapper (the batch's rate gate) is not who answers
+    inner = getattr(
+        provider, "inner", provider
+    )  # a wrapper (the batch's rate gate) is not who answers
     return {
         "name": provider.name,
         "class": _qualname(type(inner)),
@@ -58,7 +60,11 @@ def cache_key(plan: ExecutionPlan) -> str:
     request = plan.request
     model = plan.context.response_model
     answer_type = next(
-        (t for t in (getattr(model, n, None) for n in ("model", "type", "wrapper")) if isinstance(t, type)),
+        (
+            t
+            for t in (getattr(model, n, None) for n in ("model", "type", "wrapper"))
+            if isinstance(t, type)
+        ),
         None,
     )
     policy = plan.retry_policy
@@ -109,7 +115,12 @@ class CallCache:
             key = cache_key(plan)
         except Uncacheable as error:
             plan.events.emit(
-                CacheMiss(request_id=plan.request_id, key="", cache=_name(cache), reason=f"uncacheable: {error}")
+                CacheMiss(
+                    request_id=plan.request_id,
+                    key="",
+                    cache=_name(cache),
+                    reason=f"uncacheable: {error}",
+                )
             )
             return None
         return cls(plan, cache, key)
@@ -217,5 +228,9 @@ def replay_deltas(raw_text: str, mode: OutputMode, tool_name: str) -> list[Infer
     pieces = [raw_text[i : i + REPLAY_PIECE] for i in range(0, len(raw_text), REPLAY_PIECE)]
     if mode is OutputMode.TOOLS and raw_text.lstrip()[:1] in ("{", "["):
         head = InferenceDelta(tool_name=tool_name, tool_call_id="call_cached")
-        return [head, *(InferenceDelta(tool_arguments=p) for p in pieces), InferenceDelta(finish_reason="tool_calls")]
+        return [
+            head,
+            *(InferenceDelta(tool_arguments=p) for p in pieces),
+            InferenceDelta(finish_reason="tool_calls"),
+        ]
     return [*(InferenceDelta(content=p) for p in pieces), InferenceDelta(finish_reason="stop")]

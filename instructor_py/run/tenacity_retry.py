@@ -39,7 +39,10 @@ _is_transport = TransportRetryPolicy.is_retryable
 
 def is_tenacity_object(value: Any) -> bool:
     """A tenacity ``Retrying`` / ``AsyncRetrying`` (checked without importing tenacity)."""
-    return any(c.__module__.split(".")[0] == "tenacity" and c.__name__ == "BaseRetrying" for c in type(value).__mro__)
+    return any(
+        c.__module__.split(".")[0] == "tenacity" and c.__name__ == "BaseRetrying"
+        for c in type(value).__mro__
+    )
 
 
 def _tenacity() -> Any:
@@ -99,11 +102,17 @@ class TenacityRetry:
             return default
 
         object.__setattr__(self, "stop", pick("stop", tenacity.stop_after_attempt(4)))
-        object.__setattr__(self, "wait", pick("wait", tenacity.wait_exponential(multiplier=0.5, max=8)))
+        object.__setattr__(
+            self, "wait", pick("wait", tenacity.wait_exponential(multiplier=0.5, max=8))
+        )
         object.__setattr__(self, "retry", pick("retry", tenacity.retry_if_exception_type()))
         object.__setattr__(self, "before_sleep", pick("before_sleep", None))
         if self.retrying is None:
-            object.__setattr__(self, "retrying", tenacity.Retrying(stop=self.stop, wait=self.wait, retry=self.retry))
+            object.__setattr__(
+                self,
+                "retrying",
+                tenacity.Retrying(stop=self.stop, wait=self.wait, retry=self.retry),
+            )
 
     def begin(self) -> _TenacityCall:
         return _TenacityCall(self)

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.batch.test_cli import SCHEMA, cli, lines, person_server, server_env
-from tests.servers import ScriptedServer
+from tests.client.test_cli import SCHEMA, cli, lines, person_server, server_env
+from tests.support.servers import ScriptedServer
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_rerun_with_the_cache_sends_no_requests(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+def test_a_rerun_with_the_cache_sends_no_requests(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
     person_server(scripted_server)
     schema = tmp_path / "person.json"
     schema.write_text(json.dumps(SCHEMA))

@@ -21,7 +21,10 @@ def entry(text: str, created_at: float = 1000.0) -> CacheEntry:
     return CacheEntry(
         raw_text=text,
         usage=Usage(10, 5, reasoning_tokens=2),
-        attempts=(Attempt(1, "bad", errors=("$.age: too low",), stage="validate"), Attempt(2, text)),
+        attempts=(
+            Attempt(1, "bad", errors=("$.age: too low",), stage="validate"),
+            Attempt(2, text),
+        ),
         raw_response={"id": "x"},
         created_at=created_at,
     )
@@ -118,8 +121,14 @@ def test_media_is_keyed_by_content_hash_never_bytes() -> None:
     assert digest({"m": message(image)}) != digest({"m": message(other)})
     form = canonical(image)
     assert form == {"$media": "image", "media_type": "image/png", "sha256": image.sha256}
-    part = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA", "detail": "low"}}
-    reordered = {"image_url": {"detail": "low", "url": "data:image/png;base64,AAAA"}, "type": "image_url"}
+    part = {
+        "type": "image_url",
+        "image_url": {"url": "data:image/png;base64,AAAA", "detail": "low"},
+    }
+    reordered = {
+        "image_url": {"detail": "low", "url": "data:image/png;base64,AAAA"},
+        "type": "image_url",
+    }
     assert digest({"m": part}) == digest({"m": reordered})  # dict parts canonically
     with pytest.raises(Uncacheable):
         digest({"m": object()})

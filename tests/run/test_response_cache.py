@@ -29,10 +29,10 @@ from instructor_py import (
     Usage,
 )
 from instructor_py.common.modes import OutputMode
-from tests.e2e.wires import ANTHROPIC, API_KEY, OPENAI, WIRES, Wire
-from tests.models import Adult
-from tests.servers import Reply, ScriptedServer
-from tests.servers import wire as w
+from tests.support.response_models import Adult
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers import wire as w
+from tests.support.wire_formats import ANTHROPIC, API_KEY, OPENAI, WIRES, Wire
 
 pytestmark = pytest.mark.e2e
 
@@ -84,7 +84,9 @@ def test_a_hit_returns_the_same_value_text_and_usage_and_sends_nothing(
 def test_misses_are_stored_and_reported(scripted_server: ScriptedServer) -> None:
     scripted_server.script([], default=OPENAI.answer(GOOD, OutputMode.TOOLS))
     builder, seen = events_of(
-        OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=User).with_cache("memory")
+        OPENAI.client(scripted_server)
+        .with_(messages="Jason is 25", response_model=User)
+        .with_cache("memory")
     )
     builder.get()
     (miss,) = kinds(seen, CacheMiss)
@@ -96,7 +98,9 @@ def test_only_validated_answers_are_cached(scripted_server: ScriptedServer) -> N
     child = OPENAI.answer({"name": "Jason", "age": 5}, OutputMode.TOOLS)
     scripted_server.script([child, OPENAI.answer(GOOD, OutputMode.TOOLS)])
     cache = MemoryCache()
-    builder = OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=User, max_retries=0)
+    builder = OPENAI.client(scripted_server).with_(
+        messages="Jason is 25", response_model=User, max_retries=0
+    )
     with pytest.raises(Exception, match="age must be at least 18"):
         builder.with_cache(cache).get()
     assert len(cache) == 0
@@ -110,7 +114,11 @@ def test_the_key_covers_everything_that_changes_the_answer(scripted_server: Scri
     both = w.openai_chat(json.dumps(GOOD), tool_args=json.dumps(GOOD), tool_name="User")
     scripted_server.script([], default=Reply.json(both))  # a text answer and a tool call
     cache = MemoryCache()
-    base = OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=User).with_cache(cache)
+    base = (
+        OPENAI.client(scripted_server)
+        .with_(messages="Jason is 25", response_model=User)
+        .with_cache(cache)
+    )
     variants = [
         base,
         base.with_response_model(Person),  # another response model (same fields) invalidates
@@ -123,11 +131,16 @@ def test_the_key_covers_everything_that_changes_the_answer(scripted_server: Scri
         base.with_retry_prompt("Fix: {errors}"),
         base.with_tool(name="Extract"),
         # provider identity: another credential, another base URL (same server)
-        OPENAI.client(scripted_server, api_key="sk-other").with_(
-            messages="Jason is 25", response_model=User
-        ).with_cache(cache),
+        OPENAI.client(scripted_server, api_key="sk-other")
+        .with_(messages="Jason is 25", response_model=User)
+        .with_cache(cache),
         StructuredOutput()
-        .using("openai", api_key=API_KEY, base_url=f"http://localhost:{scripted_server.port}/v1", model=w.MODEL)
+        .using(
+            "openai",
+            api_key=API_KEY,
+            base_url=f"http://localhost:{scripted_server.port}/v1",
+            model=w.MODEL,
+        )
         .with_(messages="Jason is 25", response_model=User)
         .with_cache(cache),
     ]
@@ -143,19 +156,27 @@ def test_the_key_covers_everything_that_changes_the_answer(scripted_server: Scri
     assert len(scripted_server.requests) == len(variants)
 
 
-def test_the_credential_never_reaches_the_cache_file(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+def test_the_credential_never_reaches_the_cache_file(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
     scripted_server.script([OPENAI.answer(GOOD, OutputMode.TOOLS)])
     path = tmp_path / "cache.sqlite"
-    OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=User).with_cache(path).get()
+    OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=User).with_cache(
+        path
+    ).get()
     SqliteCache(path).close()
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert raw and API_KEY.encode() not in raw and b"SECRET" not in raw
 
 
-def test_a_cached_answer_that_fails_a_new_validator_is_a_miss(scripted_server: ScriptedServer) -> None:
+def test_a_cached_answer_that_fails_a_new_validator_is_a_miss(
+    scripted_server: ScriptedServer,
+) -> None:
     scripted_server.script([], default=OPENAI.answer(GOOD, OutputMode.TOOLS))
     cache = MemoryCache()
-    base = OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=User, max_retries=0)
+    base = OPENAI.client(scripted_server).with_(
+        messages="Jason is 25", response_model=User, max_retries=0
+    )
     base = base.with_cache(cache)
     base.get()
     strict, seen = events_of(base.with_validator(lambda u: u.age > 30 or "too young for this call"))
@@ -177,9 +198,17 @@ ITEMS = [{"name": "apple", "qty": 3}, {"name": "pear", "qty": 1}, {"name": "fig"
 
 
 @pytest.mark.parametrize("wire", WIRES, ids=[w.preset for w in WIRES])
-def test_a_hit_replays_partials_from_the_cached_answer(scripted_server: ScriptedServer, wire: Wire) -> None:
-    scripted_server.script([wire.answer({"name": "Jason Alexander Smith", "age": 25}, OutputMode.TOOLS)])
-    builder = wire.client(scripted_server).with_(messages="Jason is 25", response_model=User).with_cache("memory")
+def test_a_hit_replays_partials_from_the_cached_answer(
+    scripted_server: ScriptedServer, wire: Wire
+) -> None:
+    scripted_server.script(
+        [wire.answer({"name": "Jason Alexander Smith", "age": 25}, OutputMode.TOOLS)]
+    )
+    builder = (
+        wire.client(scripted_server)
+        .with_(messages="Jason is 25", response_model=User)
+        .with_cache("memory")
+    )
     live = list(builder.stream().partials())
     builder, seen = events_of(builder)
     stream = builder.stream()
@@ -196,7 +225,9 @@ def test_a_hit_replays_partials_from_the_cached_answer(scripted_server: Scripted
 
 def test_a_hit_replays_sequence_items(scripted_server: ScriptedServer) -> None:
     scripted_server.script([OPENAI.answer({"items": ITEMS}, OutputMode.TOOLS)])
-    builder = OPENAI.client(scripted_server).with_(messages="the basket", response_model=Sequence.of(Item))
+    builder = OPENAI.client(scripted_server).with_(
+        messages="the basket", response_model=Sequence.of(Item)
+    )
     builder = builder.with_cache("memory")
     assert builder.get() == [Item(**i) for i in ITEMS]  # a get() fills the cache ...
     items = list(builder.stream().sequence())  # ... a stream() replays it
@@ -220,7 +251,9 @@ async def test_async_calls_and_streams_share_the_cache(scripted_server: Scripted
 # -- the SQLite file -------------------------------------------------------------------------------
 
 
-def test_a_file_cache_survives_the_builder_and_is_bounded(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+def test_a_file_cache_survives_the_builder_and_is_bounded(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
     scripted_server.script([], default=OPENAI.answer(GOOD, OutputMode.TOOLS))
     cache = SqliteCache(tmp_path / "c.sqlite", max_entries=2)
     base = OPENAI.client(scripted_server).with_(response_model=User).with_cache(cache)
@@ -235,7 +268,7 @@ def test_a_file_cache_survives_the_builder_and_is_bounded(scripted_server: Scrip
 _CHILD = """
 import json, sys
 from instructor_py import StructuredOutput
-from tests.models import Adult
+from tests.support.response_models import Adult
 
 port, path = sys.argv[1], sys.argv[2]
 response = (
@@ -265,11 +298,17 @@ def _child(port: int, path: Path) -> dict[str, Any]:
     return result
 
 
-def test_two_processes_sharing_the_file_both_hit(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+def test_two_processes_sharing_the_file_both_hit(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
     scripted_server.script([OPENAI.answer(GOOD, OutputMode.TOOLS)])
     path = tmp_path / "shared.sqlite"
-    # the child imports the model as tests.models.Adult (the key holds its qualified name)
-    stored = OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=Adult).with_cache(path)
+    # the child imports the model as tests.support.response_models.Adult (the key holds its qualified name)
+    stored = (
+        OPENAI.client(scripted_server)
+        .with_(messages="Jason is 25", response_model=Adult)
+        .with_cache(path)
+    )
     assert stored.response().cache_hit is False  # this process stores ...
     first = _child(scripted_server.port, path)  # ... another process hits ...
     second = _child(scripted_server.port, path)  # ... and another
@@ -277,7 +316,9 @@ def test_two_processes_sharing_the_file_both_hit(scripted_server: ScriptedServer
     assert len(scripted_server.requests) == 1
 
 
-def test_a_child_process_fills_the_cache_for_this_one(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+def test_a_child_process_fills_the_cache_for_this_one(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
     scripted_server.script([OPENAI.answer(GOOD, OutputMode.TOOLS)])
     path = tmp_path / "shared.sqlite"
     assert _child(scripted_server.port, path)["hit"] is False
@@ -288,7 +329,9 @@ def test_a_child_process_fills_the_cache_for_this_one(scripted_server: ScriptedS
 
 def test_threads_share_a_file_cache(scripted_server: ScriptedServer, tmp_path: Path) -> None:
     scripted_server.script([], default=OPENAI.answer(GOOD, OutputMode.TOOLS))
-    base = OPENAI.client(scripted_server).with_(response_model=User).with_cache(tmp_path / "t.sqlite")
+    base = (
+        OPENAI.client(scripted_server).with_(response_model=User).with_cache(tmp_path / "t.sqlite")
+    )
     inputs = [f"Jason is 25 ({n % 4})" for n in range(16)]
     first = base.batch(inputs, concurrency=8)
     assert all(not isinstance(r, Exception) for r in first)
@@ -306,7 +349,9 @@ def test_a_corrupt_cache_file_is_a_warning_and_a_bypass(
     path.write_bytes(b"this is not a database, just garbage bytes " * 200)
     scripted_server.script([], default=OPENAI.answer(GOOD, OutputMode.TOOLS))
     builder, seen = events_of(
-        OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=User).with_cache(SqliteCache(path))
+        OPENAI.client(scripted_server)
+        .with_(messages="Jason is 25", response_model=User)
+        .with_cache(SqliteCache(path))
     )
     with caplog.at_level(logging.WARNING, logger="instructor_py"):
         response = builder.response()
@@ -314,7 +359,9 @@ def test_a_corrupt_cache_file_is_a_warning_and_a_bypass(
     problems = kinds(seen, CacheUnavailable)
     assert {e.operation for e in problems} == {"read", "write"}
     assert "not a database" in problems[0].error
-    assert any("CacheUnavailable" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert any(
+        "CacheUnavailable" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+    )
     assert path.read_bytes().startswith(b"this is not a database")  # never rewritten
     assert len(scripted_server.requests) == 1
 
@@ -322,7 +369,11 @@ def test_a_corrupt_cache_file_is_a_warning_and_a_bypass(
 def test_a_corrupt_entry_is_a_bypass(scripted_server: ScriptedServer, tmp_path: Path) -> None:
     scripted_server.script([], default=OPENAI.answer(GOOD, OutputMode.TOOLS))
     path = tmp_path / "c.sqlite"
-    builder = OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=User).with_cache(SqliteCache(path))
+    builder = (
+        OPENAI.client(scripted_server)
+        .with_(messages="Jason is 25", response_model=User)
+        .with_cache(SqliteCache(path))
+    )
     builder.get()
     with sqlite3.connect(path) as db:
         db.execute("UPDATE responses SET entry = ?", (b"{not json",))
@@ -333,7 +384,9 @@ def test_a_corrupt_entry_is_a_bypass(scripted_server: ScriptedServer, tmp_path: 
     assert len(scripted_server.requests) == 2
 
 
-def test_a_locked_cache_file_is_a_warning_and_a_bypass(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+def test_a_locked_cache_file_is_a_warning_and_a_bypass(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
     path = tmp_path / "locked.sqlite"
     cache = SqliteCache(path, timeout=0.1)
     scripted_server.script([], default=OPENAI.answer(GOOD, OutputMode.TOOLS))

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-tenacity = pytest.importorskip("tenacity", reason="tenacity (the optional `tenacity` extra) is absent")
+tenacity = pytest.importorskip(
+    "tenacity", reason="tenacity (the optional `tenacity` extra) is absent"
+)
 
 from instructor_py import (  # noqa: E402
     AuthenticationError,
@@ -23,10 +25,10 @@ from instructor_py import (  # noqa: E402
     TenacityRetry,
 )
 from instructor_py.common.modes import OutputMode  # noqa: E402
-from tests.e2e.wires import API_KEY, OPENAI  # noqa: E402
-from tests.models import Adult  # noqa: E402
-from tests.servers import Reply, ScriptedServer  # noqa: E402
-from tests.servers import wire as w  # noqa: E402
+from tests.support.response_models import Adult  # noqa: E402
+from tests.support.servers import Reply, ScriptedServer  # noqa: E402
+from tests.support.servers import wire as w  # noqa: E402
+from tests.support.wire_formats import API_KEY, OPENAI  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +37,9 @@ GOOD = {"name": "Jason", "age": 25}
 
 def client(server: ScriptedServer) -> StructuredOutput[Any]:
     # no FAST_TRANSPORT here: the tenacity policy replaces the default one
-    return StructuredOutput().using("openai", api_key=API_KEY, base_url=server.openai_url, model=w.MODEL)
+    return StructuredOutput().using(
+        "openai", api_key=API_KEY, base_url=server.openai_url, model=w.MODEL
+    )
 
 
 def transport_delays(seen: list[Event]) -> list[float]:
@@ -55,7 +59,9 @@ def test_stop_after_attempt_and_wait_fixed_are_honoured(scripted_server: Scripte
     assert elapsed >= 0.4  # the run loop slept what tenacity decided
 
 
-def test_stop_after_attempt_gives_up_with_the_original_error(scripted_server: ScriptedServer) -> None:
+def test_stop_after_attempt_gives_up_with_the_original_error(
+    scripted_server: ScriptedServer,
+) -> None:
     scripted_server.script([], default=Reply.error(503))
     builder = client(scripted_server).with_transport_retry(
         stop=tenacity.stop_after_attempt(2), wait=tenacity.wait_none()
@@ -79,7 +85,9 @@ def test_wait_exponential_grows_and_retry_after_is_a_floor(scripted_server: Scri
     assert transport_delays(seen) == [0.01, 0.02, 0.04, 0.3]
 
 
-def test_the_retry_predicate_picks_which_failures_are_re_sent(scripted_server: ScriptedServer) -> None:
+def test_the_retry_predicate_picks_which_failures_are_re_sent(
+    scripted_server: ScriptedServer,
+) -> None:
     only_rate_limits = tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(RateLimitError),
         stop=tenacity.stop_after_attempt(5),
@@ -97,18 +105,28 @@ def test_the_retry_predicate_picks_which_failures_are_re_sent(scripted_server: S
 
 def test_errors_that_retrying_cannot_fix_are_never_re_sent(scripted_server: ScriptedServer) -> None:
     scripted_server.script([], default=Reply.error(401, kind="authentication_error"))
-    builder = client(scripted_server).with_transport_retry(tenacity.Retrying(stop=tenacity.stop_after_attempt(5)))
+    builder = client(scripted_server).with_transport_retry(
+        tenacity.Retrying(stop=tenacity.stop_after_attempt(5))
+    )
     with pytest.raises(AuthenticationError):
         builder.with_(messages="Jason is 25", response_model=Adult).get()
     assert len(scripted_server.requests) == 1
 
 
 async def test_async_retrying_drives_aget_and_astream(scripted_server: ScriptedServer) -> None:
-    retrying = tenacity.AsyncRetrying(stop=tenacity.stop_after_attempt(3), wait=tenacity.wait_fixed(0.01))
-    builder = client(scripted_server).with_transport_retry(retrying).with_(messages="Jason is 25", response_model=Adult)
+    retrying = tenacity.AsyncRetrying(
+        stop=tenacity.stop_after_attempt(3), wait=tenacity.wait_fixed(0.01)
+    )
+    builder = (
+        client(scripted_server)
+        .with_transport_retry(retrying)
+        .with_(messages="Jason is 25", response_model=Adult)
+    )
     scripted_server.script([Reply.error(502), OPENAI.answer(GOOD, OutputMode.TOOLS)])
     assert (await builder.aget()).age == 25
-    scripted_server.script([Reply.error(500), Reply.error(500), OPENAI.answer(GOOD, OutputMode.TOOLS)])
+    scripted_server.script(
+        [Reply.error(500), Reply.error(500), OPENAI.answer(GOOD, OutputMode.TOOLS)]
+    )
     partials = [p async for p in builder.astream().partials()]
     assert partials[-1].age == 25
     scripted_server.script([], default=Reply.error(500))
@@ -123,7 +141,9 @@ def test_streams_use_the_policy_too(scripted_server: ScriptedServer) -> None:
     builder = client(scripted_server).with_transport_retry(
         stop=tenacity.stop_after_attempt(2), wait=tenacity.wait_fixed(0.01)
     )
-    stream = builder.wiretap(seen.append).with_(messages="Jason is 25", response_model=Adult).stream()
+    stream = (
+        builder.wiretap(seen.append).with_(messages="Jason is 25", response_model=Adult).stream()
+    )
     assert stream.final_value().age == 25
     assert transport_delays(seen) == [0.01]
     assert all(r.json["stream"] for r in scripted_server.requests)
@@ -137,9 +157,13 @@ def test_stop_after_delay_reads_the_policy_clock(scripted_server: ScriptedServer
         return now[0]
 
     scripted_server.script([], default=Reply.error(503))
-    policy = TenacityRetry(stop=tenacity.stop_after_delay(10), wait=tenacity.wait_none(), clock=clock)
+    policy = TenacityRetry(
+        stop=tenacity.stop_after_delay(10), wait=tenacity.wait_none(), clock=clock
+    )
     with pytest.raises(ServerError):
-        client(scripted_server).with_transport_retry(policy).with_(messages="x", response_model=Adult).get()
+        client(scripted_server).with_transport_retry(policy).with_(
+            messages="x", response_model=Adult
+        ).get()
     # start at 104; failures read 108 (4 s: go on), 112 (8 s: go on), 116 (12 s > 10: stop)
     assert len(scripted_server.requests) == 3
 
@@ -148,11 +172,21 @@ def test_before_sleep_sees_tenacitys_state(scripted_server: ScriptedServer) -> N
     calls: list[tuple[int, float, str]] = []
 
     def before_sleep(state: Any) -> None:
-        calls.append((state.attempt_number, state.next_action.sleep, type(state.outcome.exception()).__name__))
+        calls.append(
+            (
+                state.attempt_number,
+                state.next_action.sleep,
+                type(state.outcome.exception()).__name__,
+            )
+        )
 
-    scripted_server.script([Reply.error(503), Reply.error(429), OPENAI.answer(GOOD, OutputMode.TOOLS)])
+    scripted_server.script(
+        [Reply.error(503), Reply.error(429), OPENAI.answer(GOOD, OutputMode.TOOLS)]
+    )
     client(scripted_server).with_transport_retry(
-        stop=tenacity.stop_after_attempt(3), wait=tenacity.wait_fixed(0.01), before_sleep=before_sleep
+        stop=tenacity.stop_after_attempt(3),
+        wait=tenacity.wait_fixed(0.01),
+        before_sleep=before_sleep,
     ).with_(messages="Jason is 25", response_model=Adult).get()
     assert calls == [(1, 0.01, "ServerError"), (2, 0.01, "RateLimitError")]
 

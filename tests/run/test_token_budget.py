@@ -18,10 +18,10 @@ from instructor_py import (
 )
 from instructor_py.common.modes import OutputMode
 from instructor_py.run.budget import estimate_prompt
-from tests.e2e.wires import ANTHROPIC, OPENAI
-from tests.models import Adult
-from tests.servers import Reply, ScriptedServer
-from tests.servers import wire as w
+from tests.support.response_models import Adult
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers import wire as w
+from tests.support.wire_formats import ANTHROPIC, OPENAI
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,9 @@ CHILD = {"name": "Jason", "age": 5}
 GOOD = {"name": "Jason", "age": 25}
 
 
-def test_the_budget_stops_a_retry_loop_and_carries_every_attempt(scripted_server: ScriptedServer) -> None:
+def test_the_budget_stops_a_retry_loop_and_carries_every_attempt(
+    scripted_server: ScriptedServer,
+) -> None:
     # every answer fails validation; each attempt reports 400 prompt + 50 output tokens
     scripted_server.script([], default=OPENAI.answer(CHILD, OutputMode.TOOLS, usage=(400, 50)))
     seen: list[Event] = []
@@ -55,9 +57,13 @@ def test_the_budget_stops_a_retry_loop_and_carries_every_attempt(scripted_server
     assert (event.attempt, event.spent, event.estimate) == (4, 1350, error.estimate)
 
 
-def test_without_a_budget_the_same_loop_runs_all_its_retries(scripted_server: ScriptedServer) -> None:
+def test_without_a_budget_the_same_loop_runs_all_its_retries(
+    scripted_server: ScriptedServer,
+) -> None:
     scripted_server.script([], default=OPENAI.answer(CHILD, OutputMode.TOOLS, usage=(400, 50)))
-    builder = OPENAI.client(scripted_server).with_(messages="Jason is 5", response_model=Adult, max_retries=5)
+    builder = OPENAI.client(scripted_server).with_(
+        messages="Jason is 5", response_model=Adult, max_retries=5
+    )
     with pytest.raises(StructuredOutputRetryError) as caught:
         builder.get()
     assert not isinstance(caught.value, TokenBudgetExceededError)
@@ -74,14 +80,20 @@ def test_a_first_attempt_over_the_budget_sends_nothing(scripted_server: Scripted
 
 
 def test_a_budget_that_fits_lets_the_call_succeed(scripted_server: ScriptedServer) -> None:
-    scripted_server.script([OPENAI.answer(CHILD, OutputMode.TOOLS), OPENAI.answer(GOOD, OutputMode.TOOLS)])
-    response = OPENAI.client(scripted_server).with_(
-        messages="Jason is 25", response_model=Adult, token_budget=10_000
-    ).response()
+    scripted_server.script(
+        [OPENAI.answer(CHILD, OutputMode.TOOLS), OPENAI.answer(GOOD, OutputMode.TOOLS)]
+    )
+    response = (
+        OPENAI.client(scripted_server)
+        .with_(messages="Jason is 25", response_model=Adult, token_budget=10_000)
+        .response()
+    )
     assert response.value.age == 25 and len(response.attempts) == 2
 
 
-async def test_the_budget_applies_to_async_and_streamed_calls(scripted_server: ScriptedServer) -> None:
+async def test_the_budget_applies_to_async_and_streamed_calls(
+    scripted_server: ScriptedServer,
+) -> None:
     scripted_server.script([], default=OPENAI.answer(CHILD, OutputMode.TOOLS, usage=(400, 50)))
     builder = OPENAI.client(scripted_server).with_(
         messages="Jason is 5", response_model=Adult, max_retries=10, token_budget=1000
@@ -113,7 +125,12 @@ def test_bad_budgets_are_refused() -> None:
 
 
 def test_the_first_attempt_estimate_is_characters_over_four() -> None:
-    plan = StructuredOutput().using("openai", api_key="sk-x").with_(messages="a" * 400, response_model=Adult).plan()
+    plan = (
+        StructuredOutput()
+        .using("openai", api_key="sk-x")
+        .with_(messages="a" * 400, response_model=Adult)
+        .plan()
+    )
     schema_chars = len(json.dumps(plan.request.response_schema))
     tool = plan.request.tool
     assert tool is not None
@@ -137,17 +154,28 @@ def test_openai_usage_reports_reasoning_and_cached_tokens(scripted_server: Scrip
     builder = OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=Adult)
     usage = builder.with_(check_stream=False).response().usage  # a whole (non-streamed) answer
     assert scripted_server.requests[0].json.get("stream") is not True
-    assert usage == Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=1024, reasoning_tokens=256)
+    assert usage == Usage(
+        input_tokens=1200, output_tokens=300, cache_read_tokens=1024, reasoning_tokens=256
+    )
     assert usage.total_tokens == 1500
 
 
-def test_openai_streamed_usage_reports_reasoning_and_cached_tokens(scripted_server: ScriptedServer) -> None:
+def test_openai_streamed_usage_reports_reasoning_and_cached_tokens(
+    scripted_server: ScriptedServer,
+) -> None:
     events = w.openai_stream(tool_args=json.dumps(GOOD), tool_name="Adult", usage=(1200, 300))
     usage_chunk = next(e for e in events if isinstance(e, dict) and "usage" in e)
     usage_chunk["usage"] = _openai_usage_body()["usage"]
     scripted_server.script([Reply.sse(events)])
-    final = OPENAI.client(scripted_server).with_(messages="Jason is 25", response_model=Adult).stream().final_response()
-    assert final.usage == Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=1024, reasoning_tokens=256)
+    final = (
+        OPENAI.client(scripted_server)
+        .with_(messages="Jason is 25", response_model=Adult)
+        .stream()
+        .final_response()
+    )
+    assert final.usage == Usage(
+        input_tokens=1200, output_tokens=300, cache_read_tokens=1024, reasoning_tokens=256
+    )
 
 
 def _anthropic_cached_body() -> dict[str, Any]:
@@ -163,16 +191,22 @@ def test_anthropic_usage_counts_cached_prompt_tokens(scripted_server: ScriptedSe
     builder = ANTHROPIC.client(scripted_server).with_(messages="Jason is 25", response_model=Adult)
     usage = builder.with_(check_stream=False).response().usage  # a whole (non-streamed) answer
     assert scripted_server.requests[0].json.get("stream") is not True
-    assert usage == Usage(input_tokens=2350, output_tokens=40, cache_read_tokens=2000, cache_write_tokens=300)
+    assert usage == Usage(
+        input_tokens=2350, output_tokens=40, cache_read_tokens=2000, cache_write_tokens=300
+    )
 
 
-def test_anthropic_streamed_usage_keeps_the_cache_counts_of_message_start(scripted_server: ScriptedServer) -> None:
+def test_anthropic_streamed_usage_keeps_the_cache_counts_of_message_start(
+    scripted_server: ScriptedServer,
+) -> None:
     # https://docs.anthropic.com/en/docs/build-with-claude/streaming: message_start carries the
     # prompt counts (cache ones included), message_delta the output tokens
     events = w.anthropic_stream(tool_json=json.dumps(GOOD), tool_name="Adult", usage=(50, 40))
     start = events[0]
     assert isinstance(start, tuple) and start[0] == "message_start"
-    start[1]["message"]["usage"].update({"cache_read_input_tokens": 2000, "cache_creation_input_tokens": 300})
+    start[1]["message"]["usage"].update(
+        {"cache_read_input_tokens": 2000, "cache_creation_input_tokens": 300}
+    )
     scripted_server.script([Reply.sse(events)])
     final = (
         ANTHROPIC.client(scripted_server)
@@ -181,4 +215,6 @@ def test_anthropic_streamed_usage_keeps_the_cache_counts_of_message_start(script
         .final_response()
     )
     assert scripted_server.requests[0].json["stream"] is True
-    assert final.usage == Usage(input_tokens=2350, output_tokens=40, cache_read_tokens=2000, cache_write_tokens=300)
+    assert final.usage == Usage(
+        input_tokens=2350, output_tokens=40, cache_read_tokens=2000, cache_write_tokens=300
+    )
