@@ -78,7 +78,7 @@ class SqliteCache:
             self._ready = True
         return connection
 
-    def _failed(self, operation: str, error: sqlite3.Error) -> CacheError:
+    def _failed(self, operation: str, error: Exception) -> CacheError:
         self._connections.discard()
         self._ready = False
         return CacheError(
@@ -94,7 +94,7 @@ class SqliteCache:
                 .execute("SELECT created_at, entry FROM responses WHERE key = ?", (key,))
                 .fetchone()
             )
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise self._failed("be read", error) from None
         if row is None:
             return None
@@ -119,7 +119,7 @@ class SqliteCache:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise self._failed("be written", error) from None
 
     def _evict(self, connection: sqlite3.Connection) -> None:
@@ -157,14 +157,14 @@ class SqliteCache:
                 .execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM responses")
                 .fetchone()
             )
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise self._failed("be read", error) from None
         return int(row[0]), int(row[1])
 
     def clear(self) -> None:
         try:
             self._connection().execute("DELETE FROM responses")
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise self._failed("be cleared", error) from None
 
     def close(self) -> None:
