@@ -201,12 +201,18 @@ def build_params(
 def parse_usage(raw: Any) -> Usage:
     if not isinstance(raw, Mapping):
         return Usage()
+    # https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage:
+    # prompt_tokens_details.cached_tokens (part of prompt_tokens) and
+    # completion_tokens_details.reasoning_tokens (part of completion_tokens)
     details = raw.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    completion = raw.get("completion_tokens_details")
+    reasoning = completion.get("reasoning_tokens") if isinstance(completion, Mapping) else None
     return Usage(
         input_tokens=int(raw.get("prompt_tokens") or 0),
         output_tokens=int(raw.get("completion_tokens") or 0),
         cache_read_tokens=int(cached or 0),
+        reasoning_tokens=int(reasoning or 0),
     )
 
 
