@@ -7,6 +7,7 @@ error a caller may catch. Everything else may change.
 
 from __future__ import annotations
 
+from instructor_py.cache import MemoryCache, ResponseCache, SqliteCache
 from instructor_py.client.batch import BatchResult
 from instructor_py.client.pending import PendingStructuredOutput
 from instructor_py.client.progress import ProgressBar
@@ -15,6 +16,7 @@ from instructor_py.common.attempts import Attempt
 from instructor_py.common.errors import (
     AuthenticationError,
     BadRequestError,
+    CacheError,
     CbisonError,
     CbisonUnsupportedError,
     ConfigurationError,
@@ -48,6 +50,7 @@ from instructor_py.common.errors import (
     StructuredOutputParseError,
     StructuredOutputRetryError,
     TemplateError,
+    TokenBudgetExceededError,
     TokenOutOfRangeError,
     TransportError,
     UnsupportedMediaError,
@@ -81,6 +84,11 @@ from instructor_py.response_models import (
 from instructor_py.run.call_spec import CallSpec
 from instructor_py.run.events import (
     AttemptFailed,
+    BudgetExceeded,
+    CacheHit,
+    CacheMiss,
+    CacheStored,
+    CacheUnavailable,
     ChunkReceived,
     Event,
     ExtractionFailed,
@@ -99,7 +107,8 @@ from instructor_py.run.events import (
 from instructor_py.run.messages import Example
 from instructor_py.run.response import StructuredOutputResponse
 from instructor_py.run.retry import DEFAULT_MAX_RETRIES, ValidationRetryPolicy
-from instructor_py.run.transport import TransportRetryPolicy
+from instructor_py.run.tenacity_retry import TenacityRetry
+from instructor_py.run.transport import TransportRetry, TransportRetryPolicy
 from instructor_py.streaming import PartialList, PartialModel, partial_model
 from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 
@@ -113,6 +122,12 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
+    "BudgetExceeded",
+    "CacheError",
+    "CacheHit",
+    "CacheMiss",
+    "CacheStored",
+    "CacheUnavailable",
     "CallSpec",
     "CbisonError",
     "CbisonUnsupportedError",
@@ -148,6 +163,7 @@ __all__ = [
     "MediaFetchError",
     "MediaPolicy",
     "MediaURLRefusedError",
+    "MemoryCache",
     "Message",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -165,6 +181,7 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "RemoteReferenceError",
+    "ResponseCache",
     "ResponseGenerated",
     "ResponseModel",
     "ResponsePipeline",
@@ -176,6 +193,7 @@ __all__ = [
     "SequenceContradictionError",
     "SequenceItemCompleted",
     "ServerError",
+    "SqliteCache",
     "StageFailure",
     "StreamClosedError",
     "StreamInterruptedError",
@@ -188,10 +206,13 @@ __all__ = [
     "StructuredOutputStarted",
     "StructuredOutputStream",
     "TemplateError",
+    "TenacityRetry",
+    "TokenBudgetExceededError",
     "TokenOutOfRangeError",
     "ToolCall",
     "ToolSpec",
     "TransportError",
+    "TransportRetry",
     "TransportRetryPolicy",
     "UnsupportedMediaError",
     "UnsupportedModeError",

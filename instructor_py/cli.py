@@ -64,6 +64,9 @@ examples:
   {PROG} extract --schema person.json --input people.jsonl --preset openai \\
       --model gpt-4o-mini --concurrency 8
 
+  # a rerun over the same input answers from the cache (no requests)
+  {PROG} extract --schema person.json --input people.jsonl --preset openai --cache answers.sqlite
+
   # any OpenAI-compatible server
   {PROG} extract --schema person.json --preset openai --base-url http://localhost:8000/v1 ...
 
@@ -121,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a provider option, e.g. --option temperature=0 --option max_tokens=256 (VALUE is "
         "read as JSON when it parses, else as text); repeatable",
+    )
+    extract.add_argument(
+        "--cache",
+        metavar="FILE",
+        help="answer repeated items from a SQLite cache of validated answers (created if absent; "
+        "shared by concurrent runs); a rerun over the same input sends no requests",
+    )
+    extract.add_argument(
+        "--token-budget",
+        type=_positive,
+        metavar="N",
+        help="stop an item's retries before they would spend more than N tokens in all",
     )
     extract.add_argument(
         "--no-progress",
@@ -191,7 +206,10 @@ def _extract(args: argparse.Namespace) -> int:
         mode=args.mode,
         max_retries=args.max_retries,
         options=options or None,
+        token_budget=args.token_budget,
     )
+    if args.cache:
+        builder = builder.with_cache(_cache_path(args.cache))
     items = [
         item_with_media(item, {"images": args.images, "pdfs": args.pdfs, "audio": args.audio})
         for item in _read_items(args.input)
@@ -390,6 +408,13 @@ def result_record(index: int, outcome: BatchResult[Any]) -> dict[str, Any]:
             for a in attempts
         ],
     }
+
+
+def _cache_path(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise UsageError(f"--cache {text!r} is a folder; give a file, e.g. {text.rstrip('/')}/cache.sqlite")
+    return path
 
 
 # -- small parts -----------------------------------------------------------------------------------

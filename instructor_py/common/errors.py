@@ -163,6 +163,37 @@ class StructuredOutputRetryError(InstructorError):
         return self.attempts[-1].errors if self.attempts else ()
 
 
+class TokenBudgetExceededError(StructuredOutputRetryError):
+    """The call's ``token_budget`` would be passed by the next attempt: the tokens spent so far
+    (``usage.total_tokens``) plus ``estimate`` (the next attempt's prompt, estimated) exceed
+    ``budget``. ``attempts`` carries every attempt made (none when even the first would not fit).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: Sequence[Attempt],
+        usage: Any = None,
+        budget: int,
+        spent: int,
+        estimate: int,
+    ) -> None:
+        super().__init__(message, attempts=attempts, usage=usage)
+        self.budget = budget
+        self.spent = spent
+        self.estimate = estimate
+
+
+# --- the response cache ------------------------------------------------------------------------
+
+
+class CacheError(InstructorError):
+    """The response cache could not be read or written (a corrupt or locked file, a full disk).
+    Never raised by a call: the call bypasses the cache, logs a warning and emits
+    :class:`~instructor_py.run.events.CacheUnavailable`; raised by the cache objects themselves."""
+
+
 # --- local engine ------------------------------------------------------------------------------
 
 

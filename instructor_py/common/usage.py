@@ -1,4 +1,13 @@
-"""Token usage, summed over attempts."""
+"""Token usage, summed over attempts.
+
+``input_tokens`` counts every prompt token, cached ones included (OpenAI's ``prompt_tokens``;
+Anthropic's ``input_tokens + cache_read_input_tokens + cache_creation_input_tokens``);
+``cache_read_tokens`` / ``cache_write_tokens`` say how many of them were read from / written to the
+provider's prompt cache. ``output_tokens`` counts every generated token, reasoning included
+(OpenAI's ``completion_tokens``); ``reasoning_tokens`` says how many of them were reasoning
+(``completion_tokens_details.reasoning_tokens``). So ``total_tokens`` is what a call spent, and
+the detail fields never add to it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +16,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """``input_tokens`` counts the whole prompt (cached tokens included); ``output_tokens`` the
-    answer as billed, including ``reasoning_tokens`` (a thinking model's hidden reasoning:
-    Gemini's ``thoughtsTokenCount``, OpenAI's ``reasoning_tokens``) when the provider reports
-    them apart; ``cache_read_tokens`` / ``cache_write_tokens`` the prompt tokens read from / written
-    to the provider's prompt cache."""
+    """See the module docstring. Gemini: ``output_tokens`` is ``candidatesTokenCount +
+    thoughtsTokenCount`` and ``reasoning_tokens`` the thoughts; Bedrock reports no reasoning."""
 
     input_tokens: int = 0
     output_tokens: int = 0

@@ -10,6 +10,8 @@ response body's bytes, or open a stream and iterate its bytes, each sync and asy
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Generic, TypeVar
@@ -74,6 +76,18 @@ class PresetDriver(ABC, Generic[C, A]):
     @property
     def name(self) -> str:
         return self._preset.name
+
+    def cache_identity(self) -> dict[str, str | None]:
+        """Who answers, for the response cache's key: the preset, the base URL and short hashes
+        of the API key and the extra headers (never the secrets themselves)."""
+        headers = json.dumps(sorted(self._headers.items())) if self._headers else None
+        return {
+            "preset": self._preset.name,
+            "driver": type(self).__qualname__,
+            "base_url": self._base_url,
+            "credential": _secret_id(self._api_key),
+            "headers": _secret_id(headers),
+        }
 
     @property
     def preset(self) -> ProviderPreset:
@@ -209,3 +223,10 @@ class PresetDriver(ABC, Generic[C, A]):
 
     @abstractmethod
     def _asend_stream(self, payload: Any) -> AsyncIterator[bytes]: ...
+
+
+def _secret_id(secret: str | None) -> str | None:
+    """A short SHA-256 of a secret: tells credentials apart, reveals nothing of them."""
+    if not secret:
+        return None
+    return hashlib.sha256(b"instructor_py credential\0" + secret.encode("utf-8")).hexdigest()[:16]

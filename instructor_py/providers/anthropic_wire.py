@@ -194,14 +194,22 @@ def build_body(request: InferenceRequest, preset: ProviderPreset, *, stream: boo
     return body
 
 
-def parse_usage(raw: Any, input_tokens: int = 0) -> Usage:
-    if not isinstance(raw, Mapping):
-        return Usage(input_tokens=input_tokens)
+def parse_usage(raw: Any, start: Mapping[str, Any] | None = None) -> Usage:
+    """A Messages ``usage`` object (https://docs.anthropic.com/en/api/messages#response-usage):
+    ``input_tokens`` there counts only the uncached prompt tokens, so the prompt is
+    ``input_tokens + cache_read_input_tokens + cache_creation_input_tokens`` (what
+    :class:`Usage.input_tokens` counts). ``start``: a stream's ``message_start`` usage, completed by
+    the ``message_delta`` one (which may repeat or omit the prompt counts)."""
+    fields: dict[str, Any] = dict(start or {})
+    if isinstance(raw, Mapping):
+        fields.update({k: v for k, v in raw.items() if v is not None})
+    read = int(fields.get("cache_read_input_tokens") or 0)
+    write = int(fields.get("cache_creation_input_tokens") or 0)
     return Usage(
-        input_tokens=int(raw.get("input_tokens") or input_tokens),
-        output_tokens=int(raw.get("output_tokens") or 0),
-        cache_read_tokens=int(raw.get("cache_read_input_tokens") or 0),
-        cache_write_tokens=int(raw.get("cache_creation_input_tokens") or 0),
+        input_tokens=int(fields.get("input_tokens") or 0) + read + write,
+        output_tokens=int(fields.get("output_tokens") or 0),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
     )
 
 
@@ -265,13 +273,13 @@ class EventMapper(StreamMapper):
     and the first ``tool_use`` block's ``input_json_delta`` s. :meth:`close` raises
     :class:`StreamInterruptedError` if no ``stop_reason`` arrived."""
 
-    __slots__ = ("_input_tokens", "_tool_block")
+    __slots__ = ("_start_usage", "_tool_block")
 
     finish_field = "stop_reason"
 
     def __init__(self, ctx: ErrorContext) -> None:
         super().__init__(ctx)
-        self._input_tokens = 0
+        self._start_usage: dict[str, Any] = {}
         self._tool_block: int | None = None
 
     def _event(self, event: SSEEvent, out: list[InferenceDelta]) -> None:
@@ -288,8 +296,8 @@ class EventMapper(StreamMapper):
         if kind == "error":
             raise stream_error_event(obj, self._ctx)
         if kind == "message_start":
-            usage = parse_usage((obj.get("message") or {}).get("usage"))
-            self._input_tokens = usage.input_tokens
+            start = (obj.get("message") or {}).get("usage")
+            self._start_usage = dict(start) if isinstance(start, Mapping) else {}
             out.append(InferenceDelta(raw=obj))  # the envelope (id, model) of the whole answer
         elif kind == "content_block_start":
             block = obj.get("content_block") or {}
@@ -320,7 +328,7 @@ class EventMapper(StreamMapper):
             out.append(
                 InferenceDelta(
                     finish_reason=reason,
-                    usage=parse_usage(obj.get("usage"), self._input_tokens),
+                    usage=parse_usage(obj.get("usage"), self._start_usage),
                     raw=obj,
                 )
             )

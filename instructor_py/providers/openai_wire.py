@@ -201,6 +201,9 @@ def build_params(
 def parse_usage(raw: Any) -> Usage:
     if not isinstance(raw, Mapping):
         return Usage()
+    # https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage:
+    # prompt_tokens_details.cached_tokens (part of prompt_tokens) and
+    # completion_tokens_details.reasoning_tokens (part of completion_tokens)
     details = raw.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
     completion = raw.get("completion_tokens_details")
@@ -209,7 +212,7 @@ def parse_usage(raw: Any) -> Usage:
         input_tokens=int(raw.get("prompt_tokens") or 0),
         output_tokens=int(raw.get("completion_tokens") or 0),
         cache_read_tokens=int(cached or 0),
-        reasoning_tokens=int(reasoning or 0),  # already counted in completion_tokens
+        reasoning_tokens=int(reasoning or 0),
     )
 
 
