@@ -25,6 +25,7 @@ from instructor_py.common.errors import (
 )
 from instructor_py.common.modes import OutputMode
 from instructor_py.providers._log_scrub import scrub_logs
+from instructor_py.providers._preset_driver import secret_id
 from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
@@ -144,6 +145,18 @@ class BedrockProvider:
     @property
     def supported_modes(self) -> frozenset[OutputMode]:
         return self._preset.supported_modes
+
+    def cache_identity(self) -> dict[str, str | None]:
+        """Who answers, for the response cache's key: region, endpoint, profile and a short hash
+        of the access key id (never a secret)."""
+        return {
+            "preset": self._preset.name,
+            "driver": type(self).__qualname__,
+            "region": self._region,
+            "endpoint_url": self._endpoint_url,
+            "profile": self._profile,
+            "credential": secret_id(self._keys[0]),
+        }
 
     @property
     def streams_answers(self) -> bool:

@@ -102,6 +102,11 @@ class VertexProvider(GeminiProvider):
         base = super().media_support
         return replace(base, url_kinds=base.kinds)
 
+    def cache_identity(self) -> dict[str, str | None]:
+        """The response cache's key also tells projects apart (the project is in the URL path,
+        not the base URL); the token is not part of it (it changes; the project does not)."""
+        return {**super().cache_identity(), "project": self._project, "location": self._location}
+
     def _model_url(self, model: str) -> str:
         if model.startswith("projects/"):
             return f"/{model}"

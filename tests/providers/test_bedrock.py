@@ -206,3 +206,21 @@ def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         create_provider("bedrock", model=MODEL, api_key="k")
     driver = create_provider(f"bedrock/{MODEL}", region="eu-west-1", aws_access_key_id=b.ACCESS_KEY, aws_secret_access_key=b.SECRET_KEY)
     assert driver.default_model == MODEL and b.SECRET_KEY not in repr(driver)
+
+
+def test_cache_tells_regions_apart(scripted_server: ScriptedServer) -> None:
+    from instructor_py.cache import MemoryCache
+
+    cache = MemoryCache()
+    scripted_server.script([reply_for(OutputMode.TOOLS), reply_for(OutputMode.TOOLS)])
+
+    def call(region: str) -> Any:
+        builder = StructuredOutput().using(
+            f"bedrock/{MODEL}", region=region, base_url=scripted_server.url,
+            aws_access_key_id=b.ACCESS_KEY, aws_secret_access_key=b.SECRET_KEY,
+        )  # fmt: skip
+        return builder.with_cache(cache).with_(messages="Jason is 25", response_model=User).response()
+
+    assert not call("us-east-1").cache_hit and call("us-east-1").cache_hit
+    assert not call("eu-west-1").cache_hit
+    assert len(scripted_server.requests) == 2

@@ -289,3 +289,23 @@ def test_vertex_every_mode_end_to_end(scripted_server: ScriptedServer, mode: Out
     assert ("tools" in body) == (mode is OutputMode.TOOLS)
     assert ("responseJsonSchema" in config) == (mode is OutputMode.JSON_SCHEMA)
     assert (config.get("responseMimeType") == "application/json") == (mode in (OutputMode.JSON_SCHEMA, OutputMode.JSON))
+
+
+def test_vertex_cache_tells_projects_apart(scripted_server: ScriptedServer) -> None:
+    from instructor_py.cache import MemoryCache
+
+    cache = MemoryCache()
+    scripted_server.script([g.answer(reply_for(OutputMode.JSON_SCHEMA)), g.answer(reply_for(OutputMode.JSON_SCHEMA))])
+
+    def call(project: str) -> Any:
+        return (
+            StructuredOutput()
+            .using("vertex", project=project, access_token=TOKEN, base_url=f"{scripted_server.url}/v1")
+            .with_cache(cache)
+            .with_(messages="Jason is 25", response_model=User)
+            .response()
+        )
+
+    assert not call("a").cache_hit and call("a").cache_hit  # the second call sends nothing
+    assert not call("b").cache_hit  # another project is another answerer
+    assert len(scripted_server.requests) == 2
