@@ -309,3 +309,19 @@ def test_vertex_cache_tells_projects_apart(scripted_server: ScriptedServer) -> N
     assert not call("a").cache_hit and call("a").cache_hit  # the second call sends nothing
     assert not call("b").cache_hit  # another project is another answerer
     assert len(scripted_server.requests) == 2
+
+
+def test_schema_check_reports_what_the_driver_sends() -> None:
+    from instructor_py.client.schema_check import check_schema_for
+
+    class Node(BaseModel):
+        value: int
+        children: list[Node] = []
+
+    schema = Node.model_json_schema()
+    for provider in ("gemini", "vertex"):
+        report = check_schema_for(schema, provider, "json_schema")
+        assert report is not None and report.target == "gemini" and report.variant == "responseJsonSchema"
+        assert report.outcome != "refused"  # the driver sends it (test_schemas_the_field_cannot_take...)
+    openapi = check_schema_for(schema, "gemini/responseSchema", "json_schema")
+    assert openapi is not None and openapi.outcome == "refused"
