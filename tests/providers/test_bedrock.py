@@ -17,6 +17,7 @@ from instructor_py.common.errors import (
     ContentFilteredError,
     NotFoundError,
     RateLimitError,
+    ServerError,
     StreamInterruptedError,
     StructuredOutputRetryError,
     UnsupportedModeError,
@@ -173,6 +174,11 @@ def test_fault_types_without_retries(scripted_server: ScriptedServer) -> None:
     with pytest.raises(RateLimitError, match="throttling") as info:
         builder.get()
     assert info.value.retry_after == 3 and b.SECRET_KEY not in str(info.value)
+    assert len(scripted_server.requests) == 1  # boto3's own retries are off
+    scripted_server.script([b.error(503, "ServiceUnavailableException", "try later")])
+    with pytest.raises(ServerError):
+        builder.get()
+    assert len(scripted_server.requests) == 2  # one more: not retried by boto3 either
     scripted_server.script([b.answer(b.converse(tool=("User", ANSWER)), stream_cut=0.4)])
     with pytest.raises(StreamInterruptedError):
         builder.get()
