@@ -15,6 +15,7 @@ from instructor_py.common.errors import (
     ConfigurationError,
     MissingAPIKeyError,
     RateLimitError,
+    ServerError,
     StreamInterruptedError,
 )
 from instructor_py.common.modes import OutputMode
@@ -172,3 +173,17 @@ def test_reasoning_tokens_are_reported(scripted_server: ScriptedServer) -> None:
     scripted_server.script([Reply.json(body)])
     response = azure(scripted_server).with_(messages="Jason is 25", response_model=User, check_stream=False).response()
     assert response.usage == Usage(input_tokens=40, output_tokens=300, cache_read_tokens=32, reasoning_tokens=256)
+
+
+def test_a_prebuilt_azure_client_is_used_without_its_retries(scripted_server: ScriptedServer) -> None:
+    import openai
+
+    client = openai.AzureOpenAI(
+        azure_endpoint=scripted_server.url, azure_deployment="dep", api_version="2024-10-21", api_key=KEY, max_retries=5
+    )
+    scripted_server.script([Reply.error(503)])
+    builder = StructuredOutput().using("azure", client=client, deployment="dep").with_(messages="hi", response_model=User)
+    with pytest.raises(ServerError):
+        builder.with_transport_retry_policy(TransportRetryPolicy(max_retries=0)).get()
+    assert len(scripted_server.requests) == 1  # the SDK's max_retries=5 was turned off
+    check_azure_request(scripted_server.requests[0], deployment="dep", api_version="2024-10-21", api_key=KEY)
