@@ -51,7 +51,7 @@ from pydantic import BaseModel, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from instructor_py.engine.backends.llguidance_backend import lltokenizer_for
+from instructor_py.engine.backends.llguidance_tokenizer import lltokenizer_for
 from instructor_py.local import (
     StructuringEngine,
     TokenizerInfo,

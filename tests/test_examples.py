@@ -38,7 +38,7 @@ def test_example_without_key_exits_cleanly(script: str) -> None:
 
 def test_every_example_is_covered() -> None:
     scripts = {p.name for p in (ROOT / "examples").glob("*.py")}
-    local = {"demo.py", "templates.py", "structuring_engine.py", "batch.py"}  # structuring_engine: tests/engine
+    local = {"demo.py", "templates.py", "structuring_engine.py", "batch.py"}  # structuring_engine: tests/pse
     assert scripts - local <= set(NEEDS_CONFIG), scripts - local - set(NEEDS_CONFIG)
 
 

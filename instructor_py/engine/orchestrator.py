@@ -31,7 +31,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -46,12 +46,10 @@ from instructor_py.engine.backends import installed_backends
 from instructor_py.engine.backends.base import Backend, BackendMatcher
 from instructor_py.engine.bitmask import Bitmask, allocate_bitmask
 from instructor_py.engine.handle import CompiledGrammarHandle, InstrumentedMatcher
-from instructor_py.engine.relax import relax_schema
+from instructor_py.engine.relax import coarse_schema, relax_schema
 from instructor_py.engine.stats import OrchestratorStats, StatsRecorder
 from instructor_py.engine.timeout import lane_busy, run_with_timeout
 from instructor_py.engine.tokenizer import TokenizerInfo
-
-_JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
 
 
 @dataclass(frozen=True)
@@ -294,7 +292,7 @@ class StructuredOutputOrchestrator:
             )
             self._stats.relaxed(why)
             return _Entry(inner.prototype, inner.backend, False, why, tuple(reasons))
-        schema = relaxed_schema(spec.schema)
+        schema = coarse_schema(spec.schema)
         shape = _derived(spec, schema)
         self._check_budget(spec, t0, reasons)
         try:
@@ -326,12 +324,6 @@ class StructuredOutputOrchestrator:
     def compile_regex(self, pattern: str) -> CompiledGrammarHandle:
         return self.compile(ConstraintSpec.regex(pattern))
 
-    def compile_grammar(self, text: str, syntax: str = "lark") -> CompiledGrammarHandle:
-        return self.compile(ConstraintSpec.grammar(text, syntax))
-
-    def compile_choice(self, options: Iterable[str]) -> CompiledGrammarHandle:
-        return self.compile(ConstraintSpec.choice(options))
-
     # --- misc ---------------------------------------------------------------------------------
 
     def allocate_bitmask(self, batch_size: int = 1) -> Bitmask:
@@ -358,36 +350,6 @@ class AsyncStructuredOutputOrchestrator(StructuredOutputOrchestrator):
 
     async def acompile(self, spec: ConstraintSpec) -> CompiledGrammarHandle:
         return await asyncio.to_thread(self.compile, spec)
-
-    async def acompile_json_schema(
-        self, schema: Mapping[str, Any] | str | bool, **options: Any
-    ) -> CompiledGrammarHandle:
-        return await self.acompile(ConstraintSpec.json_schema(schema, **options))
-
-    async def acompile_regex(self, pattern: str) -> CompiledGrammarHandle:
-        return await self.acompile(ConstraintSpec.regex(pattern))
-
-    async def acompile_grammar(self, text: str, syntax: str = "lark") -> CompiledGrammarHandle:
-        return await self.acompile(ConstraintSpec.grammar(text, syntax))
-
-    async def acompile_choice(self, options: Iterable[str]) -> CompiledGrammarHandle:
-        return await self.acompile(ConstraintSpec.choice(options))
-
-
-def relaxed_schema(schema: Any) -> dict[str, Any]:
-    """The relaxed stand-in for ``schema``: any JSON value of its top-level type(s)."""
-    if not isinstance(schema, dict):
-        return {}
-    t = schema.get("type")
-    if isinstance(t, str) and t in _JSON_TYPES:
-        return {"type": t}
-    if isinstance(t, list) and t and all(isinstance(x, str) and x in _JSON_TYPES for x in t):
-        return {"type": list(t)}
-    if "properties" in schema or "required" in schema or "additionalProperties" in schema:
-        return {"type": "object"}
-    if "items" in schema or "prefixItems" in schema:
-        return {"type": "array"}
-    return {}
 
 
 def _derived(spec: ConstraintSpec, schema: Any) -> ConstraintSpec:

@@ -20,7 +20,7 @@ Keywords whose meaning depends on siblings (``properties`` / ``patternProperties
 ``additionalProperties``, ``items`` / ``prefixItems`` / ``additionalItems``) are kept together, so
 they keep their meaning. The backend then compiles the result *strictly* (``lenient=False``): a
 keyword it still cannot implement is an error, and the orchestrator falls back to the coarser
-"any JSON value of the right type" tier. (llguidance's own ``lenient`` mode is not used for this:
+"any JSON value of the right type" tier (:func:`coarse_schema`). (llguidance's own ``lenient`` mode is not used for this:
 it is not always a relaxation, e.g. it wants one more property than ``minProperties`` asks.)
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["KNOWN_FORMATS", "RELAXED_DROP", "relax_schema"]
+__all__ = ["KNOWN_FORMATS", "RELAXED_DROP", "coarse_schema", "relax_schema"]
 
 #: Assertion keywords :func:`relax_schema` removes (each only restricts its own instance).
 RELAXED_DROP = frozenset(
@@ -97,3 +97,22 @@ def _relaxed_ref(ref: str) -> str:
         if step == "oneOf" and (i == 0 or steps[i - 1] not in _SCHEMA_MAPS):
             steps[i] = "anyOf"
     return "#/" + "/".join(steps)
+
+
+_JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
+
+
+def coarse_schema(schema: Any) -> dict[str, Any]:
+    """The last relaxation tier: any JSON value of ``schema``'s top-level type(s)."""
+    if not isinstance(schema, dict):
+        return {}
+    t = schema.get("type")
+    if isinstance(t, str) and t in _JSON_TYPES:
+        return {"type": t}
+    if isinstance(t, list) and t and all(isinstance(x, str) and x in _JSON_TYPES for x in t):
+        return {"type": list(t)}
+    if "properties" in schema or "required" in schema or "additionalProperties" in schema:
+        return {"type": "object"}
+    if "items" in schema or "prefixItems" in schema:
+        return {"type": "array"}
+    return {}

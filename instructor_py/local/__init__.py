@@ -28,7 +28,12 @@ from instructor_py.engine.orchestrator import (
 )
 from instructor_py.engine.stats import OrchestratorStats
 from instructor_py.engine.tokenizer import TokenizerInfo
-from instructor_py.guidance import GuidanceTemplate, GuidanceTemplateType, GuidanceVariable
+from instructor_py.guidance import (
+    GuidanceTemplate,
+    GuidanceTemplateType,
+    GuidanceVariable,
+    template_constraint,
+)
 from instructor_py.pse.engine import EngineStepper, EngineStructure, StructuringEngine
 from instructor_py.runtime.chat_template import ChatTemplate
 from instructor_py.runtime.decoder import LlamaDecoder
@@ -62,8 +67,7 @@ _GUIDANCE_BACKEND = frozenset(
 
 def __getattr__(name: str) -> Any:
     """The Guidance backend (needs llguidance) and ``LocalProvider`` / ``LocalGeneration`` (the
-    provider module imports this package's engine: importing it eagerly would be circular) load on
-    first use."""
+    provider layer sits above the engine this face exports) load on first use."""
     if name in _GUIDANCE_BACKEND:
         from instructor_py.engine.backends import guidance_backend
 
@@ -122,4 +126,5 @@ __all__ = [
     "load_model",
     "prefer_passive_waits",
     "session_for",
+    "template_constraint",
 ]

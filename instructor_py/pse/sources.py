@@ -221,7 +221,7 @@ def _body(spec: ConstraintSpec) -> str:
     if spec.kind == "json_schema":
         compact = spec.options.whitespace == "compact"
         schema = spec.schema if isinstance(spec.schema, dict) else {}
-        from instructor_py.engine.backends.llguidance_backend import LLGUIDANCE_FORMAT_OVERRIDES
+        from instructor_py.engine.backends.llguidance_grammar import LLGUIDANCE_FORMAT_OVERRIDES
         from instructor_py.engine.format_regex import replace_formats
 
         schema = dict(replace_formats(schema, LLGUIDANCE_FORMAT_OVERRIDES))

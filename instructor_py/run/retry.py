@@ -51,10 +51,6 @@ class ValidationRetryPolicy:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
 
-    @property
-    def max_attempts(self) -> int:
-        return self.max_retries + 1
-
     def can_retry(self, attempt: int) -> bool:
         """Whether another attempt may follow ``attempt`` (1-based)."""
         return attempt <= self.max_retries

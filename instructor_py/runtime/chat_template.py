@@ -66,7 +66,7 @@ __all__ = [
     "NAMED_TEMPLATES",
     "RAW_TEMPLATE",
     "ChatTemplate",
-    "normalize_messages",
+    "template_turns",
 ]
 
 
@@ -140,7 +140,7 @@ class ChatTemplate:
     ) -> str:
         try:
             return self._template.render(
-                messages=normalize_messages(messages),
+                messages=template_turns(messages),
                 bos_token=self.bos_token,
                 eos_token=self.eos_token,
                 add_generation_prompt=add_generation_prompt,
@@ -184,7 +184,7 @@ def _content_text(content: Any) -> str:
     )
 
 
-def normalize_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+def template_turns(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """OpenAI-format messages -> plain ``{"role", "content"}`` turns a local template can render."""
     out: list[dict[str, str]] = []
     for message in messages:

@@ -7,10 +7,7 @@ masks in parallel native threads.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +18,8 @@ import numpy.typing as npt
 from instructor_py.common.errors import ConstraintCompileError, ConstraintError
 from instructor_py.constraints.spec import ConstraintSpec
 from instructor_py.engine.backends.base import BackendMatcher, BackendStats, StatsCounter
+from instructor_py.engine.backends.llguidance_grammar import llguidance_grammar
+from instructor_py.engine.backends.llguidance_tokenizer import lltokenizer_for
 from instructor_py.engine.bitmask import (
     Bitmask,
     MaskRows,
@@ -30,126 +29,9 @@ from instructor_py.engine.bitmask import (
     count_allowed,
     is_token_allowed,
 )
-from instructor_py.engine.composite import composite_grammar, dedupe_captures
-from instructor_py.engine.format_regex import DATE, DATE_TIME, replace_formats
+from instructor_py.engine.composite import dedupe_captures
 from instructor_py.engine.healing import prefix_index
 from instructor_py.engine.tokenizer import TokenizerInfo
-
-_TOKENIZER_LOCK = threading.Lock()
-
-#: Formats whose llguidance regex accepts strings ``jsonschema`` rejects (February 29 in every
-#: year, year 0000): compiled from :mod:`instructor_py.engine.format_regex` instead.
-LLGUIDANCE_FORMAT_OVERRIDES = {"date": DATE, "date-time": DATE_TIME}
-
-
-class _Wrapped:
-    """The duck-typed tokenizer ``llguidance.TokenizerWrapper`` reads.
-
-    It refers to its TokenizerInfo weakly: the info caches the LLTokenizer built from this
-    wrapper, and a strong reference back would make a cycle through native code.
-    """
-
-    def __init__(self, info: TokenizerInfo) -> None:
-        self.eos_token_id = info.eos_token_ids[0]
-        self.bos_token_id = info.bos_token_id
-        self.tokens = list(info.token_bytes)
-        self.special_token_ids = sorted(info.special_token_ids)
-        self._info = weakref.ref(info)
-
-    def __call__(self, data: bytes | str) -> list[int]:
-        info = self._info()
-        if info is None:
-            return []
-        try:
-            return info.tokenize(data)
-        except Exception:  # llguidance panics on a Python exception: degrade to no tokens
-            return []
-
-
-def lltokenizer_for(info: TokenizerInfo) -> Any:
-    """The ``llguidance.LLTokenizer`` for ``info``, built once per TokenizerInfo object.
-
-    For a llama.cpp model (``info.native``) llguidance calls ``llama_tokenize`` natively (no Python
-    callback while masks are computed; the TokenizerInfo keeps the model alive). Otherwise it
-    calls back into ``info.tokenize``. Either way it is bound to one model, so it is never shared
-    between TokenizerInfo objects, even with equal fingerprints.
-    """
-    with _TOKENIZER_LOCK:
-        tok = info.backend_cache.get("llguidance")
-        if tok is None:
-            eos = list(info.eos_token_ids)
-            native = info.native
-            if native is not None:
-                # llguidance's convention for llama.cpp: special tokens carry a 0xFF prefix
-                tokens = [
-                    b"\xff" + t if i in info.special_token_ids else t
-                    for i, t in enumerate(info.token_bytes)
-                ]
-                tok = llg.LLTokenizer.from_llamacpp(  # type: ignore[attr-defined]
-                    tokens=tokens,
-                    vocab_ptr=native.vocab_ptr,
-                    tokenize_fptr=native.tokenize_fptr,
-                    eos_token=eos,
-                    slices=None,
-                )
-            else:
-                tok = _from_tokenizer_json(info) or llg.LLTokenizer(
-                    llg.TokenizerWrapper(_Wrapped(info)), eos_token=eos
-                )
-            info.backend_cache["llguidance"] = tok
-        return tok
-
-
-def _from_tokenizer_json(info: TokenizerInfo) -> Any:
-    """llguidance's tokenizer built natively from a Hugging Face tokenizer JSON (no Python
-    callback while masks are computed), or ``None`` (no JSON, or one llguidance cannot read: the
-    callback path is used)."""
-    if info.tokenizer_json is None:
-        return None
-    try:
-        return llg.LLTokenizer(
-            info.tokenizer_json, n_vocab=info.vocab_size, eos_token=list(info.eos_token_ids)
-        )
-    except (ValueError, RuntimeError, TypeError):
-        return None
-
-
-def llguidance_grammar(spec: ConstraintSpec) -> str:
-    """The llguidance grammar (JSON text) for ``spec``; raises ConstraintCompileError."""
-    if spec.is_composite:
-        return composite_grammar(spec)
-    if spec.kind == "json_schema":
-        whitespace = spec.options.whitespace
-        spaced = whitespace == "spaced"
-        options: dict[str, Any] = {
-            "whitespace_flexible": whitespace == "flexible",
-            "item_separator": ", " if spaced else ",",
-            "key_separator": ": " if spaced else ":",
-            "coerce_one_of": False,
-            "lenient": spec.options.lenient,
-        }
-        text = spec.text
-        if '"date' in text:  # cheap test before walking the schema
-            schema = replace_formats(spec.schema, LLGUIDANCE_FORMAT_OVERRIDES)
-            if schema is not spec.schema:
-                text = json.dumps(schema, ensure_ascii=False)
-        try:
-            return str(llg.LLMatcher.grammar_from_json_schema(text, overrides=options))  # type: ignore[arg-type]
-        except ValueError as exc:
-            raise ConstraintCompileError(f"llguidance: JSON schema rejected: {exc}") from exc
-    if spec.kind == "regex":
-        return str(llg.LLMatcher.grammar_from_regex(spec.text))
-    if spec.kind == "choice":
-        lark = "start: " + " | ".join(json.dumps(c, ensure_ascii=False) for c in spec.choices)
-        return str(llg.LLMatcher.grammar_from_lark(lark))
-    if spec.syntax == "gbnf":
-        try:
-            return str(llg.grammar_from("gbnf", spec.text))
-        except ValueError as exc:
-            raise ConstraintCompileError(
-                f"llguidance: GBNF grammar does not convert: {exc}"
-            ) from exc
-    return str(llg.LLMatcher.grammar_from_lark(spec.text))
 
 
 class LLGuidanceMatcher:
