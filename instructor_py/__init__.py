@@ -26,6 +26,9 @@ from instructor_py.common.errors import (
     InvalidArgumentError,
     InvalidSchemaError,
     LocalModelError,
+    MediaError,
+    MediaFetchError,
+    MediaURLRefusedError,
     MissingAPIKeyError,
     NotFoundError,
     PatternTimeoutError,
@@ -36,6 +39,7 @@ from instructor_py.common.errors import (
     RateLimitError,
     RemoteReferenceError,
     SchemaLimitError,
+    SchemaPreflightError,
     SequenceContradictionError,
     ServerError,
     StreamClosedError,
@@ -45,9 +49,11 @@ from instructor_py.common.errors import (
     TemplateError,
     TokenOutOfRangeError,
     TransportError,
+    UnsupportedMediaError,
     UnsupportedModeError,
     UnsupportedResponseModelError,
 )
+from instructor_py.common.media import PDF, Audio, Image, Media
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.guidance import GuidanceTemplate
@@ -61,6 +67,7 @@ from instructor_py.providers.base import (
     ToolCall,
     ToolSpec,
 )
+from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
 from instructor_py.providers.registry import create_provider, preset_names, register_preset
 from instructor_py.response_models import (
@@ -97,9 +104,11 @@ from instructor_py.streaming.stream import AsyncStructuredOutputStream, Structur
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
+    "PDF",
     "AsyncStructuredOutputStream",
     "Attempt",
     "AttemptFailed",
+    "Audio",
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
@@ -117,6 +126,7 @@ __all__ = [
     "ExtractionFailed",
     "FieldError",
     "GuidanceTemplate",
+    "Image",
     "InferenceDelta",
     "InferenceProvider",
     "InferenceRequest",
@@ -131,6 +141,11 @@ __all__ = [
     "LocalModelError",
     "Maybe",
     "MaybeResult",
+    "Media",
+    "MediaError",
+    "MediaFetchError",
+    "MediaPolicy",
+    "MediaURLRefusedError",
     "Message",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -154,6 +169,7 @@ __all__ = [
     "RetriesExhausted",
     "RetryScheduled",
     "SchemaLimitError",
+    "SchemaPreflightError",
     "Sequence",
     "SequenceContradictionError",
     "SequenceItemCompleted",
@@ -175,6 +191,7 @@ __all__ = [
     "ToolSpec",
     "TransportError",
     "TransportRetryPolicy",
+    "UnsupportedMediaError",
     "UnsupportedModeError",
     "UnsupportedResponseModelError",
     "Usage",

@@ -24,8 +24,10 @@ from typing import IO, Any
 from pydantic_core import to_jsonable_python
 
 from instructor_py.client.batch import BatchResult, run_batch
+from instructor_py.client.media_inputs import item_with_media
 from instructor_py.client.progress import ProgressBar
 from instructor_py.client.provider_source import DEFAULT_PRESET, PRESET_ENV
+from instructor_py.client.schema_check import check_schema_for
 from instructor_py.client.structured_output import StructuredOutput
 from instructor_py.common.errors import ConfigurationError, InstructorError
 from instructor_py.response_models.factory import to_response_model
@@ -44,6 +46,8 @@ input lines (one item each; blank lines are skipped):
   {{"messages": "Jason is 25"}}                an object with "messages" (a string or a list
   {{"messages": [{{"role": "user", "content": "..."}}], "system": "..."}}
                                              of message dicts) and any other with_() part
+  {{"text": "What is this?", "images": ["cat.png", "https://..."]}}
+                                             media per item: "images", "pdfs", "audio"
 
 output lines, in input order (index counts the items from 0):
   {{"index": 0, "value": {{"name": "Jason", "age": 25}}}}
@@ -123,6 +127,34 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress bar (there is none anyway when stderr is not a terminal)",
     )
+    for flag, kind in (("--image", "images"), ("--pdf", "pdfs"), ("--audio", "audio")):
+        extract.add_argument(
+            flag,
+            action="append",
+            default=[],
+            dest=kind,
+            metavar="FILE|URL",
+            help=f"attach this {flag[2:]} to every item (repeatable); per item, use the JSONL "
+            f'field "{kind}": ["path or URL", ...]',
+        )
+    schema = commands.add_parser(
+        "schema", help="schema tools (check what a provider accepts)",
+        description="Schema tools.",
+    )
+    schema_commands = schema.add_subparsers(dest="schema_command", metavar="SUBCOMMAND",
+                                            required=True)
+    check = schema_commands.add_parser(
+        "check",
+        help="what a provider does with a schema: sent as is, rewritten (what) or refused (why)",
+        description="Check a schema against what a provider and mode accept, before any request "
+        "(nothing is sent). Exit status 0 when it can be sent (as is or rewritten), 1 when refused.",
+    )
+    check.add_argument("schema", metavar="FILE.json|module:Model")
+    check.add_argument("--provider", required=True,
+                       help="openai, anthropic, gemini (or gemini/responseJsonSchema), bedrock, "
+                       "llama-cpp-server")
+    check.add_argument("--mode", help="tools or json_schema (json/md_json put it in the prompt)")
+    check.add_argument("--show-wire", action="store_true", help="print the schema as sent")
     return parser
 
 
@@ -131,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "schema":
+            return _schema_check(args)
         return _extract(args)
     except (UsageError, ConfigurationError) as error:
         _complain(str(error))
@@ -158,7 +192,10 @@ def _extract(args: argparse.Namespace) -> int:
         max_retries=args.max_retries,
         options=options or None,
     )
-    items = list(_read_items(args.input))
+    items = [
+        item_with_media(item, {"images": args.images, "pdfs": args.pdfs, "audio": args.audio})
+        for item in _read_items(args.input)
+    ]
     if items:
         builder.resolve_provider()  # a configuration error (no API key...) before any output
     progress = None
@@ -178,6 +215,26 @@ def _extract(args: argparse.Namespace) -> int:
         _complain(f"{failed} of {len(results)} items failed (their output lines carry the errors)")
         return EXIT_FAILED_ITEMS
     return 0
+
+
+def _schema_check(args: argparse.Namespace) -> int:
+    if args.schema.endswith(".json"):  # the file's schema as it is (any root)
+        try:
+            schema = json.loads(Path(args.schema).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise UsageError(f"{args.schema} is not a readable JSON file ({error})") from None
+        if not isinstance(schema, dict):
+            raise UsageError(f"{args.schema} must hold a JSON schema object")
+    else:
+        schema = dict(to_response_model(load_schema(args.schema)).json_schema)
+    report = check_schema_for(schema, args.provider, args.mode)
+    if report is None:
+        print(f"{args.provider} [{args.mode}]: the schema travels in the prompt; nothing to check")
+        return 0
+    print(report.render())
+    if args.show_wire and report.outcome != "refused":
+        print(report.wire_json())
+    return EXIT_FAILED_ITEMS if report.outcome == "refused" else 0
 
 
 def _builder(args: argparse.Namespace) -> StructuredOutput[Any]:

@@ -22,6 +22,7 @@ from instructor_py.guidance import GuidanceTemplate
 from instructor_py.pipeline.pipeline import ResponsePipeline
 from instructor_py.pipeline.stages import to_plain
 from instructor_py.providers.base import InferenceProvider
+from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.response_models.maybe import Maybe, MaybeResult
 from instructor_py.response_models.sequence import Sequence
 from instructor_py.run.call_spec import (
@@ -205,6 +206,32 @@ class StructuredOutput(Generic[T]):
 
     def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput[T]:
         return self._with(transport_policy=policy)
+
+    def with_media_policy(
+        self,
+        policy: MediaPolicy | None = None,
+        *,
+        allow_private: bool | None = None,
+        max_bytes: int | None = None,
+        timeout: float | None = None,
+        max_redirects: int | None = None,
+    ) -> StructuredOutput[T]:
+        """How media URLs may be downloaded when a provider needs their bytes (OpenAI audio and
+        PDF parts): ``allow_private=True`` lets them reach loopback/private hosts (refused by
+        default: SSRF guard), ``max_bytes`` caps a download (20 MiB), ``timeout`` bounds it (30 s).
+        Keywords change the given (or current) policy."""
+        base = policy or self.spec.media_policy or MediaPolicy()
+        if not isinstance(base, MediaPolicy):
+            raise InvalidArgumentError(
+                f"with_media_policy() takes a MediaPolicy, got {type(base).__name__}"
+            )
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in (("allow_private", allow_private), ("max_bytes", max_bytes),
+                         ("timeout", timeout), ("max_redirects", max_redirects))
+            if v is not None
+        }
+        return self._with(media_policy=replace(base, **changes) if changes else base)
 
     def into_dict(self) -> StructuredOutput[Any]:
         """Return plain Python data (dicts/lists) instead of model instances."""

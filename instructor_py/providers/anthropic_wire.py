@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from instructor_py.common.errors import ConfigurationError, ProviderError
+from instructor_py.common.errors import ConfigurationError, ProviderError, UnsupportedMediaError
+from instructor_py.common.media import Media
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.providers._stream_mapper import StreamMapper
@@ -46,7 +47,9 @@ def _text(content: Any) -> str:
         return content
     if isinstance(content, Sequence):
         return "".join(
-            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and "text" in p
+            p if isinstance(p, str) else str(p.get("text", ""))
+            for p in content
+            if isinstance(p, str) or (isinstance(p, Mapping) and "text" in p)
         )
     return str(content)
 
@@ -60,6 +63,22 @@ def _image_block(part: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
+def media_block(media: Media) -> dict[str, Any]:
+    """One media object as an Anthropic content block ("Vision": ``image`` with a ``base64`` or
+    ``url`` source; "PDF support": ``document`` with a ``base64`` or ``url`` source). Audio has no
+    block in the Messages API: refused (before any request, by the driver's media check)."""
+    if media.kind == "audio":
+        raise UnsupportedMediaError(
+            f"Anthropic's Messages API takes no audio ({media!r}): transcribe it first, or use "
+            "'openai' (gpt-4o-audio-preview) or 'gemini' for audio"
+        )
+    block_type = "image" if media.kind == "image" else "document"
+    if media.data is None:
+        return {"type": block_type, "source": {"type": "url", "url": media.url}}
+    source = {"type": "base64", "media_type": media.media_type, "data": media.base64()}
+    return {"type": block_type, "source": source}
+
+
 def _content_blocks(content: Any) -> list[dict[str, Any]]:
     if content is None:
         return []
@@ -67,6 +86,13 @@ def _content_blocks(content: Any) -> list[dict[str, Any]]:
         return [{"type": "text", "text": content}] if content else []
     blocks: list[dict[str, Any]] = []
     for part in content:
+        if isinstance(part, str):
+            if part:
+                blocks.append({"type": "text", "text": part})
+            continue
+        if isinstance(part, Media):
+            blocks.append(media_block(part))
+            continue
         if not isinstance(part, Mapping):
             continue
         kind = part.get("type")

@@ -24,6 +24,7 @@ from instructor_py.guidance import GuidanceTemplate
 from instructor_py.pipeline.pipeline import ResponsePipeline
 from instructor_py.pipeline.stages import PipelineContext, Transformer, Validator, into_type
 from instructor_py.providers.base import Message
+from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.factory import to_response_model
 from instructor_py.run.messages import Example, normalize_examples, normalize_messages
@@ -66,6 +67,7 @@ class CallSpec:
     check_stream: bool | None = None
     template: GuidanceTemplate | None = None
     thinking: int | None = None
+    media_policy: MediaPolicy | None = None
 
     def with_(self, **parts: Any) -> CallSpec:
         """A copy with the named parts set, each checked (and merged, for options and the
@@ -120,6 +122,7 @@ class CallParts(TypedDict, total=False):
     tool_description: str | None
     check_stream: bool | None
     thinking: int | None
+    media_policy: MediaPolicy | None
 
 
 # -- the rules: (current spec, new value, part name) -> the part's new value ----------------------
@@ -247,6 +250,7 @@ _PARTS: Mapping[str, Rule] = MappingProxyType(
         "check_stream": _flag,
         "template": _instance(GuidanceTemplate),
         "thinking": _thinking,
+        "media_policy": _instance(MediaPolicy),
     }
 )
 
