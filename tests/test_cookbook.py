@@ -72,6 +72,11 @@ def _pdf_invoices_claude(out: str) -> None:
     assert "INV-2042: Bolt Ltd, 4 x Bolt, total 1.00" in out
 
 
+def _cbison_from_c(out: str) -> None:
+    assert '{"name":"Ada","age":36}: 11 of 11 tokens accepted' in out and "accepting=1" in out, out
+    assert re.search(r'"age":"36"\}: (\d+) of 11 tokens accepted, .* accepting=0', out), out
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "classify.py": _classify,
     "entities.py": _entities,
@@ -81,6 +86,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "batch_jsonl.py": _batch_jsonl,
     "streaming.py": _streaming,
     "cached_rerun.py": _cached_rerun,
+    "cbison_from_c.py": _cbison_from_c,
     "pdf_invoices_claude.py": _pdf_invoices_claude,
 }
 
@@ -89,7 +95,7 @@ HOSTED = {"pdf_invoices_claude.py"}
 
 
 def test_every_recipe_has_a_check() -> None:
-    recipes = {p.name for p in COOKBOOK.glob("*.py")}
+    recipes = {p.name for p in COOKBOOK.glob("*.py")}  # cbison_walk.c is cbison_from_c.py's
     assert len(recipes) >= 7
     assert recipes == set(CHECKS), recipes ^ set(CHECKS)
 
