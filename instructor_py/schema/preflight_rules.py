@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from instructor_py.common.json_path import json_path
-from instructor_py.schema.preflight import PreflightIssue, PreflightReport
+from instructor_py.schema.preflight_report import PreflightIssue, PreflightReport
 
 __all__ = [
     "anthropic_tools",
