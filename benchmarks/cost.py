@@ -44,6 +44,9 @@ from tests.support.servers import Reply, ScriptedServer  # noqa: E402
 from tests.support.servers.scripted import RecordedRequest  # noqa: E402
 from tests.support.servers.wire import openai_chat  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from results import Chart, Table, save  # noqa: E402
+
 MODEL = "gpt-4o-mini"
 PROMPT = "Extract: Jason is 25 years old and lives in Paris."
 
@@ -81,7 +84,11 @@ def per_call_ms(fn: Callable[[], Any], calls: int) -> float:
     return (time.perf_counter() - started) * 1000 / calls
 
 
+TABLES: list[Table] = []
+
+
 def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    TABLES.append(Table(title, header, rows))
     print(f"\n{title}\n")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
@@ -268,6 +275,20 @@ def main() -> None:
         hit_latency(args.calls, args.rounds, args.local_calls, Path(folder))
         cli_rerun(args.items, Path(folder))
         budget()
+    save("cost", TABLES, charts(TABLES))
+
+
+def charts(tables: list[Table]) -> list[Chart]:
+    """Cache hit latency (the loopback table) and the requests of the CLI reruns."""
+    latency, rerun = tables[0], next(t for t in tables if t.columns[0] == "cache")
+    return [
+        Chart("cost-cache-latency", "Cache hits against a live call (loopback server)", "bar",
+              ["ms per get()"], {row[0]: [float(row[1])] for row in latency.rows},
+              ylabel="milliseconds (log)", log_y=True),
+        Chart("cost-cli-rerun", "instructor-py extract run twice over the same JSONL file", "bar",
+              [f"{row[0]}, {row[1]}" for row in rerun.rows],
+              {"requests sent": [float(row[3]) for row in rerun.rows]}, ylabel="requests"),
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

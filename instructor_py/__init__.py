@@ -7,7 +7,6 @@ error a caller may catch. Everything else may change.
 
 from __future__ import annotations
 
-from instructor_py.cache import MemoryCache, ResponseCache, SqliteCache
 from instructor_py.client.batch import BatchResult
 from instructor_py.client.pending import PendingStructuredOutput
 from instructor_py.client.progress import ProgressBar
@@ -81,6 +80,7 @@ from instructor_py.response_models import (
     Sequence,
     to_response_model,
 )
+from instructor_py.run.cache import MemoryCache, ResponseCache, SqliteCache
 from instructor_py.run.call_spec import CallSpec
 from instructor_py.run.events import (
     AttemptFailed,

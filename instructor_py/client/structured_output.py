@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from typing_extensions import TypeVar, Unpack
 
-from instructor_py.cache import ResponseCache
 from instructor_py.client.batch import BatchResult, Progress, arun_batch, run_batch
 from instructor_py.client.pending import PendingStructuredOutput
 from instructor_py.client.provider_source import ProviderSource, default_source, shared_source
@@ -27,6 +26,7 @@ from instructor_py.providers.base import InferenceProvider
 from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.response_models.maybe import Maybe, MaybeResult
 from instructor_py.response_models.sequence import Sequence
+from instructor_py.run.cache import ResponseCache
 from instructor_py.run.call_spec import (
     CallParts,
     CallSpec,

@@ -1,5 +1,5 @@
 """The response cache in a run: the key of a call, the lookup before anything is sent, the store
-after a validated answer (see :mod:`instructor_py.cache` for the storage, ``docs/cost.md``).
+after a validated answer (see :mod:`instructor_py.run.cache` for the storage, ``docs/cost.md``).
 
 The key is a SHA-256 over everything that changes the answer: the provider's identity (its
 ``cache_identity()`` -- preset, base URL, a hash of the credential, never the credential -- or its
@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from instructor_py.cache import CacheEntry, ResponseCache
-from instructor_py.cache.key import Uncacheable, digest
 from instructor_py.common.modes import OutputMode
 from instructor_py.pipeline.failures import StageFailure
 from instructor_py.providers.base import InferenceDelta, InferenceProvider
+from instructor_py.run.cache import CacheEntry, ResponseCache
+from instructor_py.run.cache.key import Uncacheable, digest
 from instructor_py.run.events import CacheHit, CacheMiss, CacheStored, CacheUnavailable
 from instructor_py.run.plan import ExecutionPlan
 from instructor_py.run.response import StructuredOutputResponse

@@ -18,7 +18,6 @@ from typing import Any
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from typing_extensions import TypedDict
 
-from instructor_py.cache import ResponseCache, to_cache
 from instructor_py.common.errors import ConfigurationError, InvalidArgumentError
 from instructor_py.common.modes import OutputMode, parse_mode
 from instructor_py.guidance import GuidanceTemplate
@@ -28,6 +27,7 @@ from instructor_py.providers.base import Message
 from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.factory import to_response_model
+from instructor_py.run.cache import ResponseCache, to_cache
 from instructor_py.run.messages import Example, normalize_examples, normalize_messages
 from instructor_py.run.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
 from instructor_py.run.tenacity_retry import TenacityRetry, is_tenacity_object

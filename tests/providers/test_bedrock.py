@@ -215,7 +215,7 @@ def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cache_tells_regions_apart(scripted_server: ScriptedServer) -> None:
-    from instructor_py.cache import MemoryCache
+    from instructor_py.run.cache import MemoryCache
 
     cache = MemoryCache()
     scripted_server.script([reply_for(OutputMode.TOOLS), reply_for(OutputMode.TOOLS)])

@@ -292,7 +292,7 @@ def test_vertex_every_mode_end_to_end(scripted_server: ScriptedServer, mode: Out
 
 
 def test_vertex_cache_tells_projects_apart(scripted_server: ScriptedServer) -> None:
-    from instructor_py.cache import MemoryCache
+    from instructor_py.run.cache import MemoryCache
 
     cache = MemoryCache()
     scripted_server.script([g.answer(reply_for(OutputMode.JSON_SCHEMA)), g.answer(reply_for(OutputMode.JSON_SCHEMA))])

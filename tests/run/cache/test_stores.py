@@ -11,10 +11,10 @@ from typing import ClassVar
 import pytest
 
 from instructor_py import CacheError, MemoryCache, SqliteCache, Usage
-from instructor_py.cache import to_cache
-from instructor_py.cache.entry import CacheEntry
-from instructor_py.cache.key import Uncacheable, canonical, digest
 from instructor_py.common.attempts import Attempt
+from instructor_py.run.cache import to_cache
+from instructor_py.run.cache.entry import CacheEntry
+from instructor_py.run.cache.key import Uncacheable, canonical, digest
 
 
 def entry(text: str, created_at: float = 1000.0) -> CacheEntry:

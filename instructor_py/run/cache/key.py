@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["KEY_VERSION", "Uncacheable", "canonical", "digest"]
 
-KEY_VERSION = "instructor_py.cache/1"
+KEY_VERSION = "instructor_py.run.cache/1"
 
 
 class Uncacheable(Exception):

@@ -7,8 +7,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from instructor_py.cache.entry import CacheEntry
 from instructor_py.common.errors import InvalidArgumentError
+from instructor_py.run.cache.entry import CacheEntry
 
 __all__ = ["MemoryCache"]
 

@@ -1,6 +1,6 @@
 """The response cache (``StructuredOutput().with_cache(...)``, ``instructor-py extract --cache``):
 an in-memory LRU (:class:`MemoryCache`) or a SQLite file (:class:`SqliteCache`), keyed by
-everything that changes the answer (:mod:`instructor_py.cache.key`). See ``docs/cost.md``."""
+everything that changes the answer (:mod:`instructor_py.run.cache.key`). See ``docs/cost.md``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from instructor_py.cache.entry import CacheEntry
-from instructor_py.cache.memory import MemoryCache
-from instructor_py.cache.sqlite_store import SqliteCache
-from instructor_py.cache.store import ResponseCache
 from instructor_py.common.errors import InvalidArgumentError
+from instructor_py.run.cache.entry import CacheEntry
+from instructor_py.run.cache.memory import MemoryCache
+from instructor_py.run.cache.sqlite_store import SqliteCache
+from instructor_py.run.cache.store import ResponseCache
 
 __all__ = ["CacheEntry", "MemoryCache", "ResponseCache", "SqliteCache", "to_cache"]
 

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from instructor_py.cache.entry import CacheEntry
 from instructor_py.common.errors import CacheError, InvalidArgumentError
 from instructor_py.common.sqlite import ThreadConnections
+from instructor_py.run.cache.entry import CacheEntry
 
 __all__ = ["SqliteCache"]
 

@@ -1,5 +1,5 @@
 """The response cache protocol: what ``with_cache(...)`` accepts besides ``"memory"`` and a file
-path. Keys are hex digests (:mod:`instructor_py.cache.key`); values are :class:`CacheEntry`.
+path. Keys are hex digests (:mod:`instructor_py.run.cache.key`); values are :class:`CacheEntry`.
 
 A cache raises :class:`~instructor_py.common.errors.CacheError` when its storage fails (a corrupt
 or locked file); the call that asked then bypasses the cache (a warning and a
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from instructor_py.cache.entry import CacheEntry
+from instructor_py.run.cache.entry import CacheEntry
 
 __all__ = ["ResponseCache"]
 
