@@ -40,6 +40,10 @@ class ProviderSource:
     def override_names(self) -> tuple[str, ...]:
         return tuple(sorted(self._overrides))
 
+    def override(self, name: str) -> Any:
+        """One override's value (``None`` when not given); batch jobs read ``api_key`` here."""
+        return self._overrides.get(name)
+
     def resolve(self) -> InferenceProvider:
         if self._provider is None:
             with self._lock:

@@ -1,0 +1,543 @@
+"""Provider batch jobs: ``builder.submit_batch(inputs) -> BatchJob`` on OpenAI's Batch API or
+Anthropic's Message Batches (half the price of live calls, answers within 24 hours).
+
+Each input is what :meth:`~instructor_py.client.structured_output.StructuredOutput.batch` takes
+(a message string, message dicts, or a dict of ``with_()`` parts); its request is the one a live
+``get()`` would send first (``build_plan``), written as the provider's batch line with the custom id
+``"<job id>-<index>"``. ``job.results()`` reads every answer through the same attempt loop and
+pipeline as a live call (:func:`~instructor_py.run.replay.replay`), in input order.
+
+Surviving a restart: the job's inputs, request lines, recipe and provider configuration (never the
+key) are written to the :class:`~instructor_py.client.job_store.JobStore` before anything is sent,
+the remote batch id right after the create, and each result line as it is read.
+``BatchJob.resume(job_id)`` in any process carries on from there; a job whose create may have
+happened without its id being recorded looks the remote batch up (by its metadata on OpenAI,
+by time, size and custom ids on Anthropic) before it would submit again.
+
+``repair=True``: an item whose answer fails validation is re-asked live with the errors fed back
+(the builder's validation retries, at least one); its result says ``repaired=True``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
+
+from instructor_py.client.batch import BatchResult, _inputs, _parts, _progress
+from instructor_py.client.job_recipe import ProviderConfig, provider_config, recipe_of, spec_of
+from instructor_py.client.job_store import ItemRow, JobRecord, JobStore
+from instructor_py.common.errors import (
+    BatchJobError,
+    BatchJobTimeoutError,
+    ConfigurationError,
+    InvalidArgumentError,
+    StructuredOutputRetryError,
+    TransportError,
+)
+from instructor_py.providers.base import InferenceProvider, InferenceResponse
+from instructor_py.providers.batch import (
+    TERMINAL_STATES,
+    BatchDriver,
+    BatchState,
+    RemoteBatch,
+    create_batch_driver,
+    item_error,
+)
+from instructor_py.run.call_spec import CallSpec
+from instructor_py.run.emitter import EventDispatcher
+from instructor_py.run.plan import ExecutionPlan, build_plan
+from instructor_py.run.replay import replay
+from instructor_py.run.response import StructuredOutputResponse
+
+if TYPE_CHECKING:
+    from instructor_py.client.structured_output import StructuredOutput
+
+__all__ = ["BatchJob", "BatchJobResult", "BatchJobStatus"]
+
+T = TypeVar("T", default=Any)
+
+DEFAULT_POLL_INTERVAL = 30.0
+REPAIR_CONCURRENCY = 8
+_SAVE_EVERY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class BatchJobStatus:
+    """A job's state as last seen: ``state`` (OpenAI's words: ``validating``, ``in_progress``,
+    ``finalizing``, ``cancelling``, ``completed``, ``failed``, ``expired``, ``cancelled``; or
+    ``preparing`` before the provider has it), per-item counts, times in Unix seconds and the
+    provider's own status word."""
+
+    job_id: str
+    remote_id: str | None
+    provider: str
+    state: BatchState
+    total: int
+    succeeded: int = 0
+    errored: int = 0
+    canceled: int = 0
+    expired: int = 0
+    processing: int = 0
+    created_at: float | None = None
+    ended_at: float | None = None
+    expires_at: float | None = None
+    provider_status: str = ""
+
+    @property
+    def done(self) -> bool:
+        """The job has ended (its results can be read)."""
+        return self.state in TERMINAL_STATES
+
+    @property
+    def finished(self) -> int:
+        """Items the provider has finished with (answered, errored, expired or cancelled)."""
+        return self.total - self.processing if self.remote_id else 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchJobResult(Generic[T]):
+    """One item's outcome: ``response`` or ``error`` (the exception ``get()`` would have raised,
+    or a :class:`~instructor_py.common.errors.BatchItemError` for an item the provider did not
+    answer), and whether a live re-ask ``repaired`` it."""
+
+    index: int
+    custom_id: str
+    response: StructuredOutputResponse[T] | None = None
+    error: Exception | None = None
+    repaired: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.response is not None
+
+    @property
+    def outcome(self) -> BatchResult[T]:
+        """The response, or the error (the shape of one entry of ``batch()``)."""
+        if self.response is not None:
+            return self.response
+        assert self.error is not None
+        return self.error
+
+    @property
+    def value(self) -> T:
+        """The validated value (raises the item's error)."""
+        if self.response is None:
+            assert self.error is not None
+            raise self.error
+        return self.response.value
+
+
+class BatchJob(Generic[T]):
+    """A provider batch job (module docstring). Made by ``submit_batch`` or :meth:`resume`."""
+
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        record: JobRecord,
+        spec: CallSpec,
+        events: EventDispatcher,
+        config: ProviderConfig,
+        repair: bool,
+        provider: InferenceProvider | None = None,
+    ) -> None:
+        self._store = store
+        self._record = record
+        self._spec = spec
+        self._events = events
+        self._config = config
+        self._repair = repair
+        self._provider = provider
+        self._driver: BatchDriver | None = None
+        self._lock = threading.Lock()
+        self._details: list[BatchJobResult[T]] | None = None
+
+    # -- making and finding jobs ------------------------------------------------------------
+
+    @classmethod
+    def submit(
+        cls,
+        builder: StructuredOutput[Any],
+        inputs: Iterable[Any],
+        *,
+        store: JobStore | str | Path | None = None,
+        repair: bool = False,
+        api_key: str | None = None,
+    ) -> BatchJob[Any]:
+        """``builder.submit_batch(...)``: record the job, upload and create the remote batch."""
+        if not isinstance(repair, bool):
+            raise InvalidArgumentError(f"repair must be True or False, got {repair!r}")
+        items = _inputs(inputs)
+        if not items:
+            raise InvalidArgumentError("submit_batch() needs at least one input")
+        config = provider_config(builder.source, builder.provider, api_key)
+        provider = builder.resolve_provider()
+        job_id = "ipj" + uuid.uuid4().hex[:20]
+        driver = create_batch_driver(
+            config.preset, api_key=config.key(), base_url=config.base_url, timeout=config.timeout
+        )
+        rows: list[tuple[int, str, Any, Mapping[str, Any]]] = []
+        for index, item in enumerate(items):
+            custom_id = f"{job_id}-{index}"
+            try:
+                parts = _parts(item, index)
+                plan = build_plan(provider, builder.spec.with_(**parts), request_id=custom_id)
+            except ConfigurationError as err:
+                raise type(err)(f"submit_batch() input {index}: {err}") from None
+            rows.append((index, custom_id, parts, driver.request_line(custom_id, plan.request)))
+        job_store = _store(store)
+        job_store.record_job(
+            job_id,
+            provider=config.to_json(),
+            recipe=recipe_of(builder.spec, repair=repair),
+            items=_jsonable_rows(rows),
+        )
+        job: BatchJob[Any] = cls(
+            store=job_store,
+            record=job_store.job(job_id),
+            spec=builder.spec,
+            events=builder.events,
+            config=config,
+            repair=repair,
+            provider=provider,
+        )
+        job._driver = driver
+        job._send(lookup=False)
+        return job
+
+    @classmethod
+    def resume(
+        cls,
+        job_id: str,
+        *,
+        store: JobStore | str | Path | None = None,
+        builder: StructuredOutput[Any] | None = None,
+        api_key: str | None = None,
+        repair: bool | None = None,
+        remote_id: str | None = None,
+    ) -> BatchJob[Any]:
+        """The job ``job_id`` from the store, in this process: a job whose remote batch was never
+        recorded is looked up at the provider, and submitted only if it is not there.
+        ``builder``: the builder it was submitted with (needed when it had validators or other
+        code; its response model must be the job's). ``remote_id``: the provider's batch id, when
+        you know it and the lookup cannot tell. The key is ``api_key`` or the preset's variable."""
+        job_store = _store(store)
+        record = job_store.job(job_id)
+        config = ProviderConfig.from_json(record.provider, api_key)
+        spec = spec_of(record.recipe, builder.spec if builder is not None else None)
+        job: BatchJob[Any] = cls(
+            store=job_store,
+            record=record,
+            spec=spec,
+            events=builder.events if builder is not None else EventDispatcher(),
+            config=config,
+            repair=bool(record.recipe.get("repair")) if repair is None else repair,
+        )
+        if record.remote_id is None:
+            if remote_id is not None:
+                job._adopt(job.driver().retrieve(remote_id))
+            else:
+                job._send(lookup=True)
+        return job
+
+    # -- the job ------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._record.id
+
+    @property
+    def remote_id(self) -> str | None:
+        return self._record.remote_id
+
+    @property
+    def store(self) -> JobStore:
+        return self._store
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchJob(id={self.id!r}, provider={self._config.preset.name!r}, "
+            f"remote_id={self.remote_id!r}, items={self._record.total})"
+        )
+
+    def driver(self) -> BatchDriver:
+        if self._driver is None:
+            self._driver = create_batch_driver(
+                self._config.preset,
+                api_key=self._config.key(),
+                base_url=self._config.base_url,
+                timeout=self._config.timeout,
+            )
+        return self._driver
+
+    def status(self) -> BatchJobStatus:
+        """The job's state now (asks the provider; a job that ended is not asked again)."""
+        record = self._record
+        if record.remote_id is None:
+            return BatchJobStatus(record.id, None, self._config.preset.name, "preparing", record.total)
+        if record.remote is not None and record.remote.get("state") in TERMINAL_STATES:
+            return self._status(record.remote)
+        remote = self.driver().retrieve(record.remote_id)
+        self._store.set_status(record.id, _remote_json(remote))
+        self._record = self._store.job(record.id)
+        return self._status(_remote_json(remote))
+
+    def wait(
+        self,
+        *,
+        progress: bool | Callable[[int, int], object] | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | None = None,
+    ) -> BatchJobStatus:
+        """Poll :meth:`status` every ``poll_interval`` seconds until the job ends (a transient
+        provider error is polled through); ``progress(finished, total)`` after each poll
+        (``True``: a bar on stderr). Past ``timeout`` seconds, :class:`BatchJobTimeoutError`
+        (the job goes on)."""
+        if isinstance(poll_interval, bool) or not isinstance(poll_interval, int | float) or poll_interval <= 0:
+            raise InvalidArgumentError(f"poll_interval must be seconds > 0, got {poll_interval!r}")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0):
+            raise InvalidArgumentError(f"timeout must be seconds >= 0 or None, got {timeout!r}")
+        report = _progress(progress)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last: BatchJobStatus | None = None
+        while True:
+            try:
+                last = self.status()
+            except TransportError:
+                if last is None and deadline is not None and time.monotonic() >= deadline:
+                    raise
+            if last is not None:
+                if report is not None:
+                    report(last.finished, last.total)
+                if last.done:
+                    return last
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    state = last.state if last is not None else "unknown"
+                    raise BatchJobTimeoutError(
+                        f"batch job {self.id} is still {state} after {timeout:g}s; call wait() "
+                        f"again or BatchJob.resume({self.id!r}) later",
+                        status=last,
+                    )
+                time.sleep(min(poll_interval, left))
+            else:
+                time.sleep(poll_interval)
+
+    def cancel(self) -> BatchJobStatus:
+        """Ask the provider to cancel the batch (items it already answered keep their answers)."""
+        if self._record.remote_id is None:
+            raise BatchJobError(f"batch job {self.id} has no remote batch to cancel yet")
+        remote = self.driver().cancel(self._record.remote_id)
+        self._store.set_status(self.id, _remote_json(remote))
+        self._record = self._store.job(self.id)
+        return self._status(_remote_json(remote))
+
+    def results(self, *, concurrency: int | None = None) -> list[BatchResult[T]]:
+        """Every item's response or error, in input order (the shape of ``batch()``); the job
+        must have ended (:meth:`wait`). Answers are read once, stored, and parsed by the call's
+        pipeline; with ``repair`` failed ones are re-asked live (``concurrency`` at a time)."""
+        return [detail.outcome for detail in self.details(concurrency=concurrency)]
+
+    def details(self, *, concurrency: int | None = None) -> list[BatchJobResult[T]]:
+        """:meth:`results` as :class:`BatchJobResult` records (with ``repaired``)."""
+        with self._lock:
+            if self._details is None:
+                self._details = self._read(concurrency or REPAIR_CONCURRENCY)
+            return self._details
+
+    @property
+    def repaired(self) -> tuple[int, ...]:
+        """Indices of the items a live re-ask repaired (after :meth:`results`)."""
+        return tuple(d.index for d in self.details() if d.repaired)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _send(self, *, lookup: bool) -> None:
+        """Submit the recorded job; on resume (``lookup``) only after looking its remote batch up
+        at the provider (it may have been created by a process that died before recording it)."""
+        record, driver = self._record, self.driver()
+        if lookup:
+            found = driver.find(record.id, total=record.total, since=record.created_at)
+            if found is not None:
+                self._adopt(found)
+                return
+        lines = [row.line for row in self._store.items(record.id)]
+        upload = record.upload_ref
+        if upload is None:
+            upload = driver.upload(record.id, lines)
+            self._store.set_upload(record.id, upload)
+        try:
+            remote = driver.create(record.id, lines, upload)
+        except Exception as err:
+            err.add_note(
+                f"batch job {record.id}: the create may have reached the provider; "
+                f"BatchJob.resume({record.id!r}) looks the batch up before submitting again"
+            )
+            raise
+        self._adopt(remote)
+
+    def _adopt(self, remote: RemoteBatch) -> None:
+        self._store.set_remote(self.id, remote.id, _remote_json(remote))
+        self._record = self._store.job(self.id)
+
+    def _status(self, remote: Mapping[str, Any]) -> BatchJobStatus:
+        return BatchJobStatus(
+            job_id=self.id,
+            remote_id=self._record.remote_id,
+            provider=self._config.preset.name,
+            state=remote["state"],
+            total=self._record.total,
+            succeeded=remote.get("succeeded", 0),
+            errored=remote.get("errored", 0),
+            canceled=remote.get("canceled", 0),
+            expired=remote.get("expired", 0),
+            processing=remote.get("processing", 0),
+            created_at=remote.get("created_at"),
+            ended_at=remote.get("ended_at"),
+            expires_at=remote.get("expires_at"),
+            provider_status=remote.get("provider_status", ""),
+        )
+
+    def _read(self, concurrency: int) -> list[BatchJobResult[T]]:
+        status = self.status()
+        if not status.done:
+            raise BatchJobError(
+                f"batch job {self.id} is still {status.state} ({status.finished}/{status.total} "
+                "finished); call job.wait() first"
+            )
+        driver = self.driver()
+        if self._record.phase != "collected":
+            remote = _remote_of(self._record.remote or {})
+            chunk: list[tuple[str, Any]] = []
+            for raw_line in driver.result_lines(remote):
+                chunk.append(raw_line)
+                if len(chunk) >= _SAVE_EVERY:
+                    self._store.save_results(self.id, chunk)
+                    chunk = []
+            self._store.save_results(self.id, chunk)
+            self._store.set_collected(self.id)
+            self._record = self._store.job(self.id)
+        provider = self._live_provider()
+        rows = self._store.items(self.id)
+        details: list[BatchJobResult[T] | None] = [None] * len(rows)
+        to_repair: list[tuple[ItemRow, ExecutionPlan, InferenceResponse]] = []
+        for row in rows:
+            plan = build_plan(
+                provider, self._spec.with_(**row.input), events=self._events, request_id=row.custom_id
+            )
+            if row.repair is not None:
+                answer = driver.parse_body(row.repair)
+                details[row.index] = self._replayed(row, plan, answer, repaired=True)
+                continue
+            if row.result is None:
+                error = item_error(
+                    driver.name, row.custom_id, _missing(status, self._record), code="missing", raw=None
+                )
+                details[row.index] = BatchJobResult(row.index, row.custom_id, error=error)
+                continue
+            line = driver.parse_line(row.custom_id, row.result)
+            if line.error is not None or line.response is None:
+                details[row.index] = BatchJobResult(row.index, row.custom_id, error=line.error)
+                continue
+            detail = self._replayed(row, plan, line.response, repaired=False)
+            if self._repair and isinstance(detail.error, StructuredOutputRetryError):
+                to_repair.append((row, plan, line.response))
+            details[row.index] = detail
+        if to_repair:
+            with ThreadPoolExecutor(max_workers=min(concurrency, len(to_repair))) as pool:
+                for detail in pool.map(lambda job: self._repaired(*job), to_repair):
+                    details[detail.index] = detail
+        return [d for d in details if d is not None]
+
+    def _replayed(
+        self, row: ItemRow, plan: ExecutionPlan, answer: InferenceResponse, *, repaired: bool
+    ) -> BatchJobResult[T]:
+        try:
+            response = replay(plan, answer)
+        except Exception as error:
+            return BatchJobResult(row.index, row.custom_id, error=error)
+        return BatchJobResult(row.index, row.custom_id, response=response, repaired=repaired)
+
+    def _repaired(
+        self, row: ItemRow, plan: ExecutionPlan, answer: InferenceResponse
+    ) -> BatchJobResult[T]:
+        try:
+            response = replay(plan, answer, repair=True)
+        except Exception as error:
+            return BatchJobResult(row.index, row.custom_id, error=error)
+        self._store.save_repair(self.id, row.index, response.raw_response)
+        return BatchJobResult(row.index, row.custom_id, response=response, repaired=True)
+
+    def _live_provider(self) -> InferenceProvider:
+        if self._provider is None:
+            self._provider = self._config.provider()
+        return self._provider
+
+
+def _store(store: JobStore | str | Path | None) -> JobStore:
+    if isinstance(store, JobStore):
+        return store
+    if store is not None and not isinstance(store, str | Path):
+        raise InvalidArgumentError(
+            f"store must be a JobStore, a path or None, got {type(store).__name__}"
+        )
+    return JobStore(store)
+
+
+def _remote_json(remote: RemoteBatch) -> dict[str, Any]:
+    return {
+        "id": remote.id,
+        "state": remote.state,
+        "provider_status": remote.provider_status,
+        "total": remote.total,
+        "succeeded": remote.succeeded,
+        "errored": remote.errored,
+        "canceled": remote.canceled,
+        "expired": remote.expired,
+        "processing": remote.processing,
+        "created_at": remote.created_at,
+        "ended_at": remote.ended_at,
+        "expires_at": remote.expires_at,
+        "results_ref": dict(remote.results_ref),
+    }
+
+
+def _remote_of(data: Mapping[str, Any]) -> RemoteBatch:
+    return RemoteBatch(
+        id=str(data.get("id")),
+        state=data.get("state", "completed"),
+        provider_status=str(data.get("provider_status", "")),
+        results_ref=dict(data.get("results_ref") or {}),
+    )
+
+
+def _missing(status: BatchJobStatus, record: JobRecord) -> str:
+    errors = ((record.remote or {}).get("results_ref") or {}).get("errors") or []
+    said = f" ({'; '.join(errors)})" if errors else ""
+    return f"no result line for this item: the batch ended {status.state}{said}"
+
+
+def _jsonable_rows(
+    rows: list[tuple[int, str, Any, Mapping[str, Any]]],
+) -> list[tuple[int, str, Any, Mapping[str, Any]]]:
+    import json
+
+    for index, _, parts, line in rows:
+        try:
+            json.dumps(parts)
+            json.dumps(line)
+        except (TypeError, ValueError) as err:
+            raise InvalidArgumentError(
+                f"submit_batch() input {index} is not JSON data ({err}); a batch job keeps its "
+                "inputs to be resumed: pass strings, message dicts and plain values"
+            ) from None
+    return rows
