@@ -212,10 +212,13 @@ def _remote(raw: Any) -> RemoteBatch:
     numbers = {k: int(counts.get(k) or 0) for k in ("processing", "succeeded", "errored", "canceled", "expired")}
     status = str(raw.get("processing_status") or "")
     state: BatchState
-    if status == "ended":
-        state = "cancelled" if raw.get("cancel_initiated_at") else "completed"
-        if not raw.get("cancel_initiated_at") and numbers["expired"] and not numbers["succeeded"] + numbers["errored"]:
+    if status == "ended":  # a batch ends when every request is done, or at its expiry
+        if raw.get("cancel_initiated_at"):
+            state = "cancelled"
+        elif numbers["expired"]:
             state = "expired"
+        else:
+            state = "completed"
     elif status == "canceling":
         state = "cancelling"
     else:
