@@ -58,7 +58,7 @@ def builder(server: BatchAPIServer, vendor: str, **parts: Any) -> StructuredOutp
 def uploaded_lines(server: BatchAPIServer, vendor: str) -> list[dict[str, Any]]:
     """The request lines as the server received them."""
     if vendor == "openai":
-        (name, data), *_ = [f for f in server.files.values() if f[0].startswith("ipj")]
+        (_name, data), *_ = [f for f in server.files.values() if f[0].startswith("ipj")]
         return [json.loads(line) for line in data.decode().splitlines()]
     (batch,) = server.batches.values()
     return batch.requests
@@ -71,7 +71,7 @@ def test_round_trip_in_input_order_through_the_live_pipeline(
     inputs = ["Ann is 30", "Bob is 41 BAD", "Cid is 9 FAIL", {"messages": "Dee is 5", "system": "Be exact."}]
     job = builder(server, vendor).submit_batch(inputs, store=tmp_path / "jobs.sqlite")
     assert job.status().state in ("validating", "in_progress", "finalizing")
-    with pytest.raises(BatchJobError, match="call job.wait"):
+    with pytest.raises(BatchJobError, match=r"call job\.wait"):
         job.results()  # not ended yet
     seen: list[tuple[int, int]] = []
     status = job.wait(poll_interval=0.01, timeout=10, progress=lambda done, total: seen.append((done, total)))

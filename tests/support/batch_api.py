@@ -191,6 +191,26 @@ class BatchAPIServer:
             "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
         }
 
+    def _openai_stream(self, body: dict[str, Any], answer: Answer) -> bytes:
+        """The answer as chat.completion.chunk events (OpenAI API reference, "The chat
+        completion chunk object"): the whole delta in one chunk, then the finish reason, then
+        the usage chunk when ``stream_options.include_usage`` asks for it, then ``[DONE]``."""
+        whole = self._openai_completion(body, answer)
+        message = whole["choices"][0]["message"]
+        delta: dict[str, Any] = {"role": "assistant", "content": message["content"]}
+        if message.get("tool_calls"):
+            call = message["tool_calls"][0]
+            delta = {"role": "assistant", "tool_calls": [{"index": 0, **call}]}
+        head = {k: whole[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+        events = [
+            head | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+            head | {"choices": [{"index": 0, "delta": {}, "finish_reason": whole["choices"][0]["finish_reason"]}]},
+        ]
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append(head | {"choices": [], "usage": whole["usage"]})
+        text = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+        return text.encode()
+
     def _anthropic_message(self, body: dict[str, Any], answer: Answer) -> dict[str, Any]:
         text = answer.json or ""
         content: list[dict[str, Any]]
@@ -427,6 +447,8 @@ class BatchAPIServer:
                 answer = self._answer(body, live=True)
                 if answer.status != 200:
                     return h._send(answer.status, {"error": {"message": answer.message, "type": answer.code}})
+                if body.get("stream"):
+                    return h._send(200, self._openai_stream(body, answer), "text/event-stream")
                 return h._send(200, self._openai_completion(body, answer))
             if method == "POST" and path == "/v1/files":
                 self._tick("openai.upload")
