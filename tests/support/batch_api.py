@@ -604,3 +604,28 @@ def _rfc3339(seconds: float | None) -> str | None:
     if seconds is None:
         return None
     return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def main() -> None:
+    """``python -m tests.support.batch_api [--latency S] [--lifetime S] [--steps N]``: serve from
+    a process of its own (benchmarks); prints ``URL <base url>`` when ready, stops after
+    ``--lifetime`` seconds or when its stdin closes."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--lifetime", type=float, default=600.0)
+    parser.add_argument("--steps", type=int, default=2)
+    args = parser.parse_args()
+    server = BatchAPIServer(latency=args.latency, lifetime=args.lifetime, steps_to_finish=args.steps)
+    server.start()
+    print(f"URL {server.base_url}", flush=True)
+    try:
+        sys.stdin.read()  # returns when the parent closes our stdin (or dies)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
