@@ -15,6 +15,7 @@ NEEDS_CONFIG = {
     "openai_extraction.py": ("OPENAI_API_KEY", "set OPENAI_API_KEY"),
     "anthropic_streaming.py": ("ANTHROPIC_API_KEY", "set ANTHROPIC_API_KEY"),
     "openai_compatible_server.py": ("INSTRUCTOR_PY_BASE_URL", "set INSTRUCTOR_PY_BASE_URL"),
+    "openai_batch_job.py": ("OPENAI_API_KEY", "set OPENAI_API_KEY"),
 }
 
 

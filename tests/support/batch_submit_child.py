@@ -19,7 +19,7 @@ def main() -> None:
         .using(vendor, api_key="sk-child-key-0123456789", base_url=base_url)
         .with_(response_model=Person, max_retries=1)
     )
-    inputs = [f"Person{chr(97 + i)} is {20 + i}".capitalize() for i in range(count)]
+    inputs = [f"Person{chr(97 + i % 26)} is {20 + i}".capitalize() for i in range(count)]
     builder.submit_batch(inputs, store=store)  # the server holds the create: killed in here
     print("submitted without being killed", file=sys.stderr)
     sys.exit(3)
