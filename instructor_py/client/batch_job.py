@@ -24,14 +24,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
 
 from instructor_py.client.batch import BatchResult, _inputs, _parts, _progress
+from instructor_py.client.batch_job_results import BatchJobResult, ResultReader, collect
+from instructor_py.client.batch_job_status import BatchJobStatus, remote_json, remote_of
 from instructor_py.client.job_recipe import ProviderConfig, provider_config, recipe_of, spec_of
 from instructor_py.client.job_store import ItemRow, JobRecord, JobStore
 from instructor_py.common.errors import (
@@ -39,23 +39,18 @@ from instructor_py.common.errors import (
     BatchJobTimeoutError,
     ConfigurationError,
     InvalidArgumentError,
-    StructuredOutputRetryError,
     TransportError,
 )
-from instructor_py.providers.base import InferenceProvider, InferenceResponse
+from instructor_py.providers.base import InferenceProvider
 from instructor_py.providers.batch import (
     TERMINAL_STATES,
     BatchDriver,
-    BatchState,
     RemoteBatch,
     create_batch_driver,
-    item_error,
 )
 from instructor_py.run.call_spec import CallSpec
 from instructor_py.run.emitter import EventDispatcher
 from instructor_py.run.plan import ExecutionPlan, build_plan
-from instructor_py.run.replay import replay
-from instructor_py.run.response import StructuredOutputResponse
 
 if TYPE_CHECKING:
     from instructor_py.client.structured_output import StructuredOutput
@@ -66,73 +61,6 @@ T = TypeVar("T", default=Any)
 
 DEFAULT_POLL_INTERVAL = 30.0
 REPAIR_CONCURRENCY = 8
-_SAVE_EVERY = 200
-
-
-@dataclass(frozen=True, slots=True)
-class BatchJobStatus:
-    """A job's state as last seen: ``state`` (OpenAI's words: ``validating``, ``in_progress``,
-    ``finalizing``, ``cancelling``, ``completed``, ``failed``, ``expired``, ``cancelled``; or
-    ``preparing`` before the provider has it), per-item counts, times in Unix seconds and the
-    provider's own status word."""
-
-    job_id: str
-    remote_id: str | None
-    provider: str
-    state: BatchState
-    total: int
-    succeeded: int = 0
-    errored: int = 0
-    canceled: int = 0
-    expired: int = 0
-    processing: int = 0
-    created_at: float | None = None
-    ended_at: float | None = None
-    expires_at: float | None = None
-    provider_status: str = ""
-
-    @property
-    def done(self) -> bool:
-        """The job has ended (its results can be read)."""
-        return self.state in TERMINAL_STATES
-
-    @property
-    def finished(self) -> int:
-        """Items the provider has finished with (answered, errored, expired or cancelled)."""
-        return self.total - self.processing if self.remote_id else 0
-
-
-@dataclass(frozen=True, slots=True)
-class BatchJobResult(Generic[T]):
-    """One item's outcome: ``response`` or ``error`` (the exception ``get()`` would have raised,
-    or a :class:`~instructor_py.common.errors.BatchItemError` for an item the provider did not
-    answer), and whether a live re-ask ``repaired`` it."""
-
-    index: int
-    custom_id: str
-    response: StructuredOutputResponse[T] | None = None
-    error: Exception | None = None
-    repaired: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.response is not None
-
-    @property
-    def outcome(self) -> BatchResult[T]:
-        """The response, or the error (the shape of one entry of ``batch()``)."""
-        if self.response is not None:
-            return self.response
-        assert self.error is not None
-        return self.error
-
-    @property
-    def value(self) -> T:
-        """The validated value (raises the item's error)."""
-        if self.response is None:
-            assert self.error is not None
-            raise self.error
-        return self.response.value
 
 
 class BatchJob(Generic[T]):
@@ -286,9 +214,9 @@ class BatchJob(Generic[T]):
         if record.remote is not None and record.remote.get("state") in TERMINAL_STATES:
             return self._status(record.remote)
         remote = self.driver().retrieve(record.remote_id)
-        self._store.set_status(record.id, _remote_json(remote))
+        self._store.set_status(record.id, remote_json(remote))
         self._record = self._store.job(record.id)
-        return self._status(_remote_json(remote))
+        return self._status(remote_json(remote))
 
     def wait(
         self,
@@ -337,9 +265,9 @@ class BatchJob(Generic[T]):
         if self._record.remote_id is None:
             raise BatchJobError(f"batch job {self.id} has no remote batch to cancel yet")
         remote = self.driver().cancel(self._record.remote_id)
-        self._store.set_status(self.id, _remote_json(remote))
+        self._store.set_status(self.id, remote_json(remote))
         self._record = self._store.job(self.id)
-        return self._status(_remote_json(remote))
+        return self._status(remote_json(remote))
 
     def results(self, *, concurrency: int | None = None) -> list[BatchResult[T]]:
         """Every item's response or error, in input order (the shape of ``batch()``); the job
@@ -386,7 +314,7 @@ class BatchJob(Generic[T]):
         self._adopt(remote)
 
     def _adopt(self, remote: RemoteBatch) -> None:
-        self._store.set_remote(self.id, remote.id, _remote_json(remote))
+        self._store.set_remote(self.id, remote.id, remote_json(remote))
         self._record = self._store.job(self.id)
 
     def _status(self, remote: Mapping[str, Any]) -> BatchJobStatus:
@@ -416,66 +344,26 @@ class BatchJob(Generic[T]):
             )
         driver = self.driver()
         if self._record.phase != "collected":
-            remote = _remote_of(self._record.remote or {})
-            chunk: list[tuple[str, Any]] = []
-            for raw_line in driver.result_lines(remote):
-                chunk.append(raw_line)
-                if len(chunk) >= _SAVE_EVERY:
-                    self._store.save_results(self.id, chunk)
-                    chunk = []
-            self._store.save_results(self.id, chunk)
-            self._store.set_collected(self.id)
+            collect(self._store, self.id, driver, remote_of(self._record.remote or {}))
             self._record = self._store.job(self.id)
-        provider = self._live_provider()
-        rows = self._store.items(self.id)
-        details: list[BatchJobResult[T] | None] = [None] * len(rows)
-        to_repair: list[tuple[ItemRow, ExecutionPlan, InferenceResponse]] = []
-        for row in rows:
-            plan = build_plan(
-                provider, self._spec.with_(**row.input), events=self._events, request_id=row.custom_id
-            )
-            if row.repair is not None:
-                answer = driver.parse_body(row.repair)
-                details[row.index] = self._replayed(row, plan, answer, repaired=True)
-                continue
-            if row.result is None:
-                error = item_error(
-                    driver.name, row.custom_id, _missing(status, self._record), code="missing", raw=None
-                )
-                details[row.index] = BatchJobResult(row.index, row.custom_id, error=error)
-                continue
-            line = driver.parse_line(row.custom_id, row.result)
-            if line.error is not None or line.response is None:
-                details[row.index] = BatchJobResult(row.index, row.custom_id, error=line.error)
-                continue
-            detail = self._replayed(row, plan, line.response, repaired=False)
-            if self._repair and isinstance(detail.error, StructuredOutputRetryError):
-                to_repair.append((row, plan, line.response))
-            details[row.index] = detail
-        if to_repair:
-            with ThreadPoolExecutor(max_workers=min(concurrency, len(to_repair))) as pool:
-                for detail in pool.map(lambda job: self._repaired(*job), to_repair):
-                    details[detail.index] = detail
-        return [d for d in details if d is not None]
+        errors = ((self._record.remote or {}).get("results_ref") or {}).get("errors") or []
+        reader = ResultReader(
+            store=self._store,
+            job_id=self.id,
+            driver=driver,
+            plan=self._plan,
+            repair=self._repair,
+            ended=status.state + (f" ({'; '.join(errors)})" if errors else ""),
+        )
+        return reader.read(concurrency)
 
-    def _replayed(
-        self, row: ItemRow, plan: ExecutionPlan, answer: InferenceResponse, *, repaired: bool
-    ) -> BatchJobResult[T]:
-        try:
-            response = replay(plan, answer)
-        except Exception as error:
-            return BatchJobResult(row.index, row.custom_id, error=error)
-        return BatchJobResult(row.index, row.custom_id, response=response, repaired=repaired)
-
-    def _repaired(
-        self, row: ItemRow, plan: ExecutionPlan, answer: InferenceResponse
-    ) -> BatchJobResult[T]:
-        try:
-            response = replay(plan, answer, repair=True)
-        except Exception as error:
-            return BatchJobResult(row.index, row.custom_id, error=error)
-        self._store.save_repair(self.id, row.index, response.raw_response)
-        return BatchJobResult(row.index, row.custom_id, response=response, repaired=True)
+    def _plan(self, row: ItemRow) -> ExecutionPlan:
+        return build_plan(
+            self._live_provider(),
+            self._spec.with_(**row.input),
+            events=self._events,
+            request_id=row.custom_id,
+        )
 
     def _live_provider(self) -> InferenceProvider:
         if self._provider is None:
@@ -491,39 +379,6 @@ def _store(store: JobStore | str | Path | None) -> JobStore:
             f"store must be a JobStore, a path or None, got {type(store).__name__}"
         )
     return JobStore(store)
-
-
-def _remote_json(remote: RemoteBatch) -> dict[str, Any]:
-    return {
-        "id": remote.id,
-        "state": remote.state,
-        "provider_status": remote.provider_status,
-        "total": remote.total,
-        "succeeded": remote.succeeded,
-        "errored": remote.errored,
-        "canceled": remote.canceled,
-        "expired": remote.expired,
-        "processing": remote.processing,
-        "created_at": remote.created_at,
-        "ended_at": remote.ended_at,
-        "expires_at": remote.expires_at,
-        "results_ref": dict(remote.results_ref),
-    }
-
-
-def _remote_of(data: Mapping[str, Any]) -> RemoteBatch:
-    return RemoteBatch(
-        id=str(data.get("id")),
-        state=data.get("state", "completed"),
-        provider_status=str(data.get("provider_status", "")),
-        results_ref=dict(data.get("results_ref") or {}),
-    )
-
-
-def _missing(status: BatchJobStatus, record: JobRecord) -> str:
-    errors = ((record.remote or {}).get("results_ref") or {}).get("errors") or []
-    said = f" ({'; '.join(errors)})" if errors else ""
-    return f"no result line for this item: the batch ended {status.state}{said}"
 
 
 def _jsonable_rows(
