@@ -291,8 +291,23 @@ class BatchJob(Generic[T]):
 
     def _send(self, *, lookup: bool) -> None:
         """Submit the recorded job; on resume (``lookup``) only after looking its remote batch up
-        at the provider (it may have been created by a process that died before recording it)."""
-        record, driver = self._record, self.driver()
+        at the provider (it may have been created by a process that died before recording it).
+        One process at a time: another live process submitting the same job is an error."""
+        if not self._store.claim_send(self.id):
+            raise BatchJobError(
+                f"another process is submitting batch job {self.id} right now; resume it again "
+                "once that process is done (or dead)"
+            )
+        try:
+            self._submit(lookup=lookup)
+        finally:
+            self._store.release_send(self.id)
+
+    def _submit(self, *, lookup: bool) -> None:
+        self._record = record = self._store.job(self.id)
+        if record.remote_id is not None:  # another process finished submitting meanwhile
+            return
+        driver = self.driver()
         if lookup:
             found = driver.find(record.id, total=record.total, since=record.created_at)
             if found is not None:

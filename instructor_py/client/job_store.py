@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -28,6 +29,10 @@ from instructor_py.common.sqlite import connect
 __all__ = ["ItemRow", "JobRecord", "JobStore", "default_store_path"]
 
 STORE_ENV = "INSTRUCTOR_PY_JOBS"
+BUSY_TIMEOUT = 10.0
+SEND_LEASE_SECONDS = 600.0
+"""How long a process that is submitting a job keeps others from submitting it (unless it is
+seen dead on this host)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batch_jobs (
@@ -40,7 +45,9 @@ CREATE TABLE IF NOT EXISTS batch_jobs (
     upload_ref TEXT,
     remote_id TEXT,
     remote TEXT,
-    total INTEGER NOT NULL
+    total INTEGER NOT NULL,
+    sender TEXT,
+    sending_until REAL
 );
 CREATE TABLE IF NOT EXISTS batch_items (
     job_id TEXT NOT NULL,
@@ -94,7 +101,7 @@ class JobStore:
         self.path = Path(path).expanduser() if path is not None else default_store_path()
         self._lock = threading.Lock()
         with self._guard("open"):
-            self._conn = connect(self.path)
+            self._conn = connect(self.path, timeout=BUSY_TIMEOUT)
             self._conn.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
@@ -183,6 +190,29 @@ class JobStore:
             rows = self._conn.execute("SELECT id FROM batch_jobs ORDER BY created_at").fetchall()
         return [r[0] for r in rows]
 
+    def claim_send(self, job_id: str) -> bool:
+        """Take the right to submit ``job_id`` (``False``: another live process has it); held
+        until :meth:`release_send`, :data:`SEND_LEASE_SECONDS`, or its holder is seen dead."""
+        me = f"{socket.gethostname()}:{os.getpid()}"
+        now = time.time()
+        with self._write("claim the job") as conn:
+            row = conn.execute(
+                "SELECT sender, sending_until FROM batch_jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            sender, until = row
+            if sender and sender != me and until and until > now and _alive(sender):
+                return False
+            conn.execute(
+                "UPDATE batch_jobs SET sender = ?, sending_until = ? WHERE id = ?",
+                (me, now + SEND_LEASE_SECONDS, job_id),
+            )
+        return True
+
+    def release_send(self, job_id: str) -> None:
+        self._update(job_id, "sender = NULL, sending_until = NULL", ())
+
     def set_upload(self, job_id: str, upload_ref: str | None) -> None:
         self._update(job_id, "phase = 'uploaded', upload_ref = ?", (upload_ref,))
 
@@ -246,6 +276,21 @@ class JobStore:
                 "UPDATE batch_items SET repair = ? WHERE job_id = ? AND idx = ?",
                 (_dumps(body), job_id, index),
             )
+
+
+def _alive(sender: str) -> bool:
+    """Whether the process ``host:pid`` may still be running (only a process of this host can
+    be seen dead)."""
+    host, _, pid = sender.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _dumps(value: Any) -> str:

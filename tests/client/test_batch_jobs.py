@@ -350,3 +350,33 @@ def test_reprs_and_status_hide_the_key(server: BatchAPIServer, tmp_path: Path) -
     for text in (repr(job), repr(job.status()), repr(job.driver()), repr(job.store)):
         assert KEY not in text
     assert time.time() - (job.status().created_at or 0) < 60
+
+
+def test_one_process_at_a_time_submits_a_job(server: BatchAPIServer, tmp_path: Path) -> None:
+    """A job whose submitter is alive (here: this test's parent process, on this host) is not
+    submitted by a resume; once its submitter is dead, the resume submits it."""
+    import socket
+
+    path = tmp_path / "jobs.sqlite"
+    store = JobStore(path)
+    from instructor_py.client import batch_job
+
+    original = batch_job.BatchJob._send
+    batch_job.BatchJob._send = lambda self, *, lookup: None  # type: ignore[method-assign,assignment,misc]
+    try:
+        job = builder(server, "anthropic").submit_batch(["Ann is 30"], store=store)
+    finally:
+        batch_job.BatchJob._send = original  # type: ignore[method-assign]
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE batch_jobs SET sender = ?, sending_until = ? WHERE id = ?",
+            (f"{socket.gethostname()}:{os.getppid()}", time.time() + 600, job.id),
+        )
+    with pytest.raises(BatchJobError, match="another process is submitting"):
+        BatchJob.resume(job.id, store=store, api_key=KEY)
+    assert server.count("anthropic.create") == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE batch_jobs SET sender = ? WHERE id = ?", (f"{socket.gethostname()}:{dead.stdout.strip()}", job.id))
+    resumed = BatchJob.resume(job.id, store=store, api_key=KEY)
+    assert resumed.remote_id is not None and server.count("anthropic.create") == 1
