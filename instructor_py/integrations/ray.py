@@ -141,6 +141,7 @@ def extract_dataset(
             "instructor_py.integrations.ray needs Ray Data: pip install 'instructor_py[ray]'"
         ) from None
     Extractor(builder, column=column, concurrency=concurrency)  # bad arguments fail here
+    _check_portable(builder)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidArgumentError(f"workers must be an int >= 1, got {workers!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -154,6 +155,21 @@ def extract_dataset(
         batch_format="numpy",
         **map_batches_args,
     )
+
+
+def _check_portable(builder: StructuredOutput[Any]) -> None:
+    """The builder must pickle to reach the workers; say why when it does not (before Ray
+    fails somewhere in its scheduler)."""
+    from ray import cloudpickle
+
+    try:
+        cloudpickle.dumps(builder)  # type: ignore[no-untyped-call]
+    except Exception as err:
+        raise ConfigurationError(
+            f"the builder cannot be sent to Ray workers ({type(err).__name__}: {err}); build it "
+            "with using(preset, ...) rather than with_provider(obj), and keep validators and "
+            "transformers free of locks, clients and open files"
+        ) from None
 
 
 def _columns(batch: Any) -> Mapping[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="the optional 'ray' extra (Ray Data) is not installed")
 pytest.importorskip("ray.data", reason="the optional 'ray' extra (Ray Data) is not installed")
 
-from instructor_py import InvalidArgumentError, StructuredOutput  # noqa: E402
+from instructor_py import ConfigurationError, InvalidArgumentError, StructuredOutput  # noqa: E402
 from instructor_py.integrations.ray import RESULT_COLUMNS, Extractor, extract_dataset  # noqa: E402
 from tests.support.batch_api import BatchAPIServer  # noqa: E402
 from tests.support.batch_models import Person  # noqa: E402
@@ -126,7 +126,7 @@ def test_extractor_as_a_map_batches_class_with_pandas_batches(local_ray: None, s
     assert [json.loads(r["value"]) for r in rows] == [{"name": "Ann", "age": i} for i in range(6)]
 
 
-def test_bad_arguments_fail_before_ray_runs_anything(server: BatchAPIServer) -> None:
+def test_bad_arguments_fail_before_ray_runs_anything(local_ray: None, server: BatchAPIServer) -> None:
     builder = StructuredOutput().using("openai", api_key="sk-x", base_url=server.base_url + "/v1").with_(response_model=Person)
     with pytest.raises(InvalidArgumentError, match="concurrency"):
         Extractor(builder, concurrency=0)
@@ -134,4 +134,10 @@ def test_bad_arguments_fail_before_ray_runs_anything(server: BatchAPIServer) -> 
         Extractor("not a builder")  # type: ignore[arg-type]
     with pytest.raises(Exception, match="no column 'text'"):
         Extractor(builder)({"body": ["Ann is 3"]})
+    import threading
+
+    lock = threading.Lock()
+    unpicklable = builder.with_validator(lambda person: lock.locked() and None)
+    with pytest.raises(ConfigurationError, match="cannot be sent to Ray workers"):
+        extract_dataset(ray.data.from_items([{"text": "Ann is 3"}]), unpicklable)
     assert server.calls == {}
