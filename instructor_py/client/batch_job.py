@@ -32,7 +32,13 @@ from typing_extensions import TypeVar
 from instructor_py.client.batch import BatchResult, _inputs, _parts, _progress
 from instructor_py.client.batch_job_results import BatchJobResult, ResultReader, collect
 from instructor_py.client.batch_job_status import BatchJobStatus, remote_json, remote_of
-from instructor_py.client.job_recipe import ProviderConfig, provider_config, recipe_of, spec_of
+from instructor_py.client.job_recipe import (
+    ProviderConfig,
+    jsonable_rows,
+    provider_config,
+    recipe_of,
+    spec_of,
+)
 from instructor_py.client.job_store import ItemRow, JobRecord, JobStore
 from instructor_py.common.errors import (
     BatchJobError,
@@ -121,12 +127,12 @@ class BatchJob(Generic[T]):
             except ConfigurationError as err:
                 raise type(err)(f"submit_batch() input {index}: {err}") from None
             rows.append((index, custom_id, parts, driver.request_line(custom_id, plan.request)))
-        job_store = _store(store)
+        job_store = JobStore.of(store)
         job_store.record_job(
             job_id,
             provider=config.to_json(),
             recipe=recipe_of(builder.spec, repair=repair),
-            items=_jsonable_rows(rows),
+            items=jsonable_rows(rows),
         )
         job: BatchJob[Any] = cls(
             store=job_store,
@@ -157,7 +163,7 @@ class BatchJob(Generic[T]):
         ``builder``: the builder it was submitted with (needed when it had validators or other
         code; its response model must be the job's). ``remote_id``: the provider's batch id, when
         you know it and the lookup cannot tell. The key is ``api_key`` or the preset's variable."""
-        job_store = _store(store)
+        job_store = JobStore.of(store)
         record = job_store.job(job_id)
         config = ProviderConfig.from_json(record.provider, api_key)
         spec = spec_of(record.recipe, builder.spec if builder is not None else None)
@@ -195,6 +201,19 @@ class BatchJob(Generic[T]):
             f"BatchJob(id={self.id!r}, provider={self._config.preset.name!r}, "
             f"remote_id={self.remote_id!r}, items={self._record.total})"
         )
+
+    def close(self) -> None:
+        """Close the batch API client's connections (the job stays usable; a new client is
+        made when needed). Also ``with builder.submit_batch(...) as job:``."""
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            driver.close()
+
+    def __enter__(self) -> BatchJob[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def driver(self) -> BatchDriver:
         if self._driver is None:
@@ -384,30 +403,3 @@ class BatchJob(Generic[T]):
         if self._provider is None:
             self._provider = self._config.provider()
         return self._provider
-
-
-def _store(store: JobStore | str | Path | None) -> JobStore:
-    if isinstance(store, JobStore):
-        return store
-    if store is not None and not isinstance(store, str | Path):
-        raise InvalidArgumentError(
-            f"store must be a JobStore, a path or None, got {type(store).__name__}"
-        )
-    return JobStore(store)
-
-
-def _jsonable_rows(
-    rows: list[tuple[int, str, Any, Mapping[str, Any]]],
-) -> list[tuple[int, str, Any, Mapping[str, Any]]]:
-    import json
-
-    for index, _, parts, line in rows:
-        try:
-            json.dumps(parts)
-            json.dumps(line)
-        except (TypeError, ValueError) as err:
-            raise InvalidArgumentError(
-                f"submit_batch() input {index} is not JSON data ({err}); a batch job keeps its "
-                "inputs to be resumed: pass strings, message dicts and plain values"
-            ) from None
-    return rows

@@ -29,7 +29,7 @@ from instructor_py.providers.registry import api_key_for, get_preset
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.run.call_spec import CallSpec
 
-__all__ = ["ProviderConfig", "provider_config", "recipe_of", "spec_of"]
+__all__ = ["ProviderConfig", "jsonable_rows", "provider_config", "recipe_of", "spec_of"]
 
 _DATA_PARTS = (
     "system",
@@ -249,3 +249,19 @@ def _preset_of(data: Mapping[str, Any]) -> ProviderPreset:
             f"the job's stored provider preset cannot be read ({err}); was it written by a "
             "newer instructor_py?"
         ) from None
+
+
+def jsonable_rows(
+    rows: list[tuple[int, str, Any, Mapping[str, Any]]],
+) -> list[tuple[int, str, Any, Mapping[str, Any]]]:
+    """``rows`` (index, custom id, input parts, request line) once each is JSON data."""
+    for index, _, parts, line in rows:
+        try:
+            json.dumps(parts)
+            json.dumps(line)
+        except (TypeError, ValueError) as err:
+            raise InvalidArgumentError(
+                f"submit_batch() input {index} is not JSON data ({err}); a batch job keeps its "
+                "inputs to be resumed: pass strings, message dicts and plain values"
+            ) from None
+    return rows

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from instructor_py.common.errors import BatchJobError
+from instructor_py.common.errors import BatchJobError, InvalidArgumentError
 from instructor_py.common.sqlite import connect
 
 __all__ = ["ItemRow", "JobRecord", "JobStore", "default_store_path"]
@@ -103,6 +103,17 @@ class JobStore:
         with self._guard("open"):
             self._conn = connect(self.path, timeout=BUSY_TIMEOUT)
             self._conn.executescript(_SCHEMA)
+
+    @classmethod
+    def of(cls, store: JobStore | str | Path | None) -> JobStore:
+        """``store`` itself, or the store at that path (``None``: the default path)."""
+        if isinstance(store, JobStore):
+            return store
+        if store is not None and not isinstance(store, str | Path):
+            raise InvalidArgumentError(
+                f"store must be a JobStore, a path or None, got {type(store).__name__}"
+            )
+        return cls(store)
 
     def __repr__(self) -> str:
         return f"JobStore({str(self.path)!r})"

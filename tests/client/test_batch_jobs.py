@@ -346,10 +346,11 @@ def test_a_corrupt_store_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_reprs_and_status_hide_the_key(server: BatchAPIServer, tmp_path: Path) -> None:
-    job = builder(server, "anthropic").submit_batch(["Ann is 30"], store=tmp_path / "j.sqlite")
-    for text in (repr(job), repr(job.status()), repr(job.driver()), repr(job.store)):
-        assert KEY not in text
-    assert time.time() - (job.status().created_at or 0) < 60
+    with builder(server, "anthropic").submit_batch(["Ann is 30"], store=tmp_path / "j.sqlite") as job:
+        for text in (repr(job), repr(job.status()), repr(job.driver()), repr(job.store)):
+            assert KEY not in text
+        assert time.time() - (job.status().created_at or 0) < 60
+    assert job.status().remote_id is not None  # usable after close: a new client is made
 
 
 def test_one_process_at_a_time_submits_a_job(server: BatchAPIServer, tmp_path: Path) -> None:
