@@ -7,6 +7,7 @@ error a caller may catch. Everything else may change.
 
 from __future__ import annotations
 
+from instructor_py.cache import MemoryCache, ResponseCache, SqliteCache
 from instructor_py.client.batch import BatchResult
 from instructor_py.client.batch_job import BatchJob, BatchJobResult, BatchJobStatus
 from instructor_py.client.job_store import JobStore
@@ -20,6 +21,7 @@ from instructor_py.common.errors import (
     BatchItemError,
     BatchJobError,
     BatchJobTimeoutError,
+    CacheError,
     CbisonError,
     CbisonUnsupportedError,
     ConfigurationError,
@@ -31,6 +33,9 @@ from instructor_py.common.errors import (
     InvalidArgumentError,
     InvalidSchemaError,
     LocalModelError,
+    MediaError,
+    MediaFetchError,
+    MediaURLRefusedError,
     MissingAPIKeyError,
     NotFoundError,
     PatternTimeoutError,
@@ -41,6 +46,7 @@ from instructor_py.common.errors import (
     RateLimitError,
     RemoteReferenceError,
     SchemaLimitError,
+    SchemaPreflightError,
     SequenceContradictionError,
     ServerError,
     StreamClosedError,
@@ -48,11 +54,14 @@ from instructor_py.common.errors import (
     StructuredOutputParseError,
     StructuredOutputRetryError,
     TemplateError,
+    TokenBudgetExceededError,
     TokenOutOfRangeError,
     TransportError,
+    UnsupportedMediaError,
     UnsupportedModeError,
     UnsupportedResponseModelError,
 )
+from instructor_py.common.media import PDF, Audio, Image, Media
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.guidance import GuidanceTemplate
@@ -66,6 +75,7 @@ from instructor_py.providers.base import (
     ToolCall,
     ToolSpec,
 )
+from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
 from instructor_py.providers.registry import create_provider, preset_names, register_preset
 from instructor_py.response_models import (
@@ -78,6 +88,11 @@ from instructor_py.response_models import (
 from instructor_py.run.call_spec import CallSpec
 from instructor_py.run.events import (
     AttemptFailed,
+    BudgetExceeded,
+    CacheHit,
+    CacheMiss,
+    CacheStored,
+    CacheUnavailable,
     ChunkReceived,
     Event,
     ExtractionFailed,
@@ -96,15 +111,18 @@ from instructor_py.run.events import (
 from instructor_py.run.messages import Example
 from instructor_py.run.response import StructuredOutputResponse
 from instructor_py.run.retry import DEFAULT_MAX_RETRIES, ValidationRetryPolicy
-from instructor_py.run.transport import TransportRetryPolicy
+from instructor_py.run.tenacity_retry import TenacityRetry
+from instructor_py.run.transport import TransportRetry, TransportRetryPolicy
 from instructor_py.streaming import PartialList, PartialModel, partial_model
 from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
+    "PDF",
     "AsyncStructuredOutputStream",
     "Attempt",
     "AttemptFailed",
+    "Audio",
     "AuthenticationError",
     "BadRequestError",
     "BatchItemError",
@@ -114,6 +132,12 @@ __all__ = [
     "BatchJobStatus",
     "BatchJobTimeoutError",
     "BatchResult",
+    "BudgetExceeded",
+    "CacheError",
+    "CacheHit",
+    "CacheMiss",
+    "CacheStored",
+    "CacheUnavailable",
     "CallSpec",
     "CbisonError",
     "CbisonUnsupportedError",
@@ -128,6 +152,7 @@ __all__ = [
     "ExtractionFailed",
     "FieldError",
     "GuidanceTemplate",
+    "Image",
     "InferenceDelta",
     "InferenceProvider",
     "InferenceRequest",
@@ -143,6 +168,12 @@ __all__ = [
     "LocalModelError",
     "Maybe",
     "MaybeResult",
+    "Media",
+    "MediaError",
+    "MediaFetchError",
+    "MediaPolicy",
+    "MediaURLRefusedError",
+    "MemoryCache",
     "Message",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -160,16 +191,19 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "RemoteReferenceError",
+    "ResponseCache",
     "ResponseGenerated",
     "ResponseModel",
     "ResponsePipeline",
     "RetriesExhausted",
     "RetryScheduled",
     "SchemaLimitError",
+    "SchemaPreflightError",
     "Sequence",
     "SequenceContradictionError",
     "SequenceItemCompleted",
     "ServerError",
+    "SqliteCache",
     "StageFailure",
     "StreamClosedError",
     "StreamInterruptedError",
@@ -182,11 +216,15 @@ __all__ = [
     "StructuredOutputStarted",
     "StructuredOutputStream",
     "TemplateError",
+    "TenacityRetry",
+    "TokenBudgetExceededError",
     "TokenOutOfRangeError",
     "ToolCall",
     "ToolSpec",
     "TransportError",
+    "TransportRetry",
     "TransportRetryPolicy",
+    "UnsupportedMediaError",
     "UnsupportedModeError",
     "UnsupportedResponseModelError",
     "Usage",

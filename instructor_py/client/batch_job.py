@@ -118,6 +118,8 @@ class BatchJob(Generic[T]):
         driver = create_batch_driver(
             config.preset, api_key=config.key(), base_url=config.base_url, timeout=config.timeout
         )
+        # the request as the live driver sends it (media prepared, schema preflight applied)
+        prepare = getattr(provider, "prepared", None)
         rows: list[tuple[int, str, Any, Mapping[str, Any]]] = []
         for index, item in enumerate(items):
             custom_id = f"{job_id}-{index}"
@@ -126,7 +128,8 @@ class BatchJob(Generic[T]):
                 plan = build_plan(provider, builder.spec.with_(**parts), request_id=custom_id)
             except ConfigurationError as err:
                 raise type(err)(f"submit_batch() input {index}: {err}") from None
-            rows.append((index, custom_id, parts, driver.request_line(custom_id, plan.request)))
+            request = prepare(plan.request) if prepare is not None else plan.request
+            rows.append((index, custom_id, parts, driver.request_line(custom_id, request)))
         job_store = JobStore.of(store)
         job_store.record_job(
             job_id,

@@ -4,8 +4,8 @@ response model (its JSON schema, and the import path of a pydantic class so that
 back as instances of it), and the provider's configuration -- never its key, which is read from
 the preset's environment variable again (or ``api_key=``).
 
-Parts that are code (validators, transformers, an output conversion, examples, a template, a
-custom pipeline) cannot be stored: a job that had them is resumed with ``builder=`` (the same
+Parts that are code or objects (validators, transformers, an output conversion, examples, a
+template, a custom pipeline, a media policy, a transport retry policy) cannot be stored: a job that had them is resumed with ``builder=`` (the same
 builder), and says so when it is not.
 """
 
@@ -28,6 +28,7 @@ from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, Prov
 from instructor_py.providers.registry import api_key_for, get_preset
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.run.call_spec import CallSpec
+from instructor_py.run.transport import TransportRetryPolicy
 
 __all__ = ["ProviderConfig", "jsonable_rows", "provider_config", "recipe_of", "spec_of"]
 
@@ -43,6 +44,7 @@ _DATA_PARTS = (
     "tool_description",
     "thinking",
     "check_stream",
+    "token_budget",
 )
 _CODE_PARTS = ("validators", "transformers", "output", "examples", "template")
 
@@ -65,6 +67,10 @@ def recipe_of(spec: CallSpec, *, repair: bool) -> dict[str, Any]:
     code = [name for name in _CODE_PARTS if getattr(spec, name)]
     if spec.pipeline != ResponsePipeline():
         code.append("pipeline")
+    if spec.media_policy is not None:
+        code.append("a media policy")
+    if spec.transport_policy != TransportRetryPolicy():
+        code.append("a transport retry policy")
     recipe = {
         "response_model": {
             "name": model.name,

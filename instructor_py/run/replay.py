@@ -5,8 +5,9 @@ same attempt loop as a live call: it is the call's first attempt, checked by the
 With ``repair=False`` that one attempt is all: an answer that fails is a
 :class:`~instructor_py.common.errors.StructuredOutputRetryError` carrying it. With ``repair=True``
 a failed answer is re-asked live with its errors fed back, under the plan's validation retry
-policy (at least one retry) and transport retries: the same loop as ``get()``, whose first
-provider call is answered by the recorded answer instead of the provider.
+policy (at least one retry), transport retries and token budget: the same loop as ``get()``,
+whose first provider call is answered by the recorded answer instead of the provider. The
+response cache is not consulted (the recorded answer is the call's answer).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def replay(
     retries = max(policy.max_retries, 1) if repair else 0
     recorded = replace(
         plan,
+        spec=replace(plan.spec, cache=None),  # the recorded answer is the answer, never a hit
         provider=_Recorded(plan.provider, answer),
         retry_policy=replace(policy, max_retries=retries),
     )

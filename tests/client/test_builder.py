@@ -51,7 +51,7 @@ def test_every_method_returns_a_new_instance_and_leaves_the_original() -> None:
         base.max_retries = 3  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("bad", [3, object(), b"bytes", [1], [{"content": "no role"}], ["x"]])
+@pytest.mark.parametrize("bad", [3, object(), b"bytes", [1], [{"content": "no role"}], [{"role": "user", "content": "x"}, "x"]])
 def test_messages_type_error_names_the_argument(bad: Any) -> None:
     with pytest.raises(TypeError, match=r"messages"):
         StructuredOutput().with_messages(bad)
