@@ -8,6 +8,8 @@ error a caller may catch. Everything else may change.
 from __future__ import annotations
 
 from instructor_py.client.batch import BatchResult
+from instructor_py.client.batch_job import BatchJob, BatchJobResult, BatchJobStatus
+from instructor_py.client.job_store import JobStore
 from instructor_py.client.pending import PendingStructuredOutput
 from instructor_py.client.progress import ProgressBar
 from instructor_py.client.structured_output import StructuredOutput
@@ -15,6 +17,9 @@ from instructor_py.common.attempts import Attempt
 from instructor_py.common.errors import (
     AuthenticationError,
     BadRequestError,
+    BatchItemError,
+    BatchJobError,
+    BatchJobTimeoutError,
     CacheError,
     CbisonError,
     CbisonUnsupportedError,
@@ -121,6 +126,12 @@ __all__ = [
     "Audio",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItemError",
+    "BatchJob",
+    "BatchJobError",
+    "BatchJobResult",
+    "BatchJobStatus",
+    "BatchJobTimeoutError",
     "BatchResult",
     "BudgetExceeded",
     "CacheError",
@@ -153,6 +164,7 @@ __all__ = [
     "InstructorError",
     "InvalidArgumentError",
     "InvalidSchemaError",
+    "JobStore",
     "JsonModeStyle",
     "JsonSchemaStyle",
     "LocalModelError",

@@ -1,4 +1,5 @@
-"""The command line: ``instructor-py extract`` (also ``python -m instructor_py extract``).
+"""The command line: ``instructor-py extract`` (also ``python -m instructor_py extract``) and
+``instructor-py batch submit|status|results`` (provider batch jobs: :mod:`instructor_py.cli_batch`).
 
 One input a line in, one result a line out, in input order, run by the batch API
 (:mod:`instructor_py.client.batch`) with bounded concurrency. See ``instructor-py extract --help`` and
@@ -170,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "llama-cpp-server")
     check.add_argument("--mode", help="tools or json_schema (json/md_json put it in the prompt)")
     check.add_argument("--show-wire", action="store_true", help="print the schema as sent")
+    from instructor_py.cli_batch import add_commands
+
+    add_commands(commands)  # instructor-py batch submit|status|results
     return parser
 
 
@@ -180,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "schema":
             return _schema_check(args)
+        if args.command == "batch":
+            from instructor_py.cli_batch import run as run_batch_command
+
+            return run_batch_command(args)
         return _extract(args)
     except (UsageError, ConfigurationError) as error:
         _complain(str(error))

@@ -40,6 +40,16 @@ class ProviderSource:
     def override_names(self) -> tuple[str, ...]:
         return tuple(sorted(self._overrides))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its preset and overrides (the provider is created again where it is
+        unpickled: a Ray worker, another process). An ``api_key`` override travels with it;
+        prefer the preset's environment variable on the workers."""
+        return (shared_source, (self.preset, dict(self._overrides)))
+
+    def override(self, name: str) -> Any:
+        """One override's value (``None`` when not given); batch jobs read ``api_key`` here."""
+        return self._overrides.get(name)
+
     def resolve(self) -> InferenceProvider:
         if self._provider is None:
             with self._lock:

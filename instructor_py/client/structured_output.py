@@ -45,6 +45,10 @@ from instructor_py.run.tenacity_retry import TenacityRetry, is_tenacity_object
 from instructor_py.run.transport import TransportRetryPolicy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from instructor_py.client.batch_job import BatchJob
+    from instructor_py.client.job_store import JobStore
     from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 
 
@@ -348,6 +352,25 @@ class StructuredOutput(Generic[T]):
     async def abatch(self, inputs: Any, *, concurrency: int | None = None, progress: Progress = None) -> list[BatchResult[T]]:
         """The async twin of :meth:`batch` (see :mod:`instructor_py.client.batch`)."""
         return await arun_batch(self, inputs, concurrency=concurrency, progress=progress)
+
+    # -- provider batch jobs (instructor_py.client.batch_job) --------------------------------
+
+    def submit_batch(
+        self,
+        inputs: Any,
+        *,
+        store: JobStore | str | Path | None = None,
+        repair: bool = False,
+        api_key: str | None = None,
+    ) -> BatchJob[T]:
+        """Submit one request per input as a provider batch job (OpenAI Batch API, Anthropic
+        Message Batches: half price, answers within 24 h); ``job.wait()`` then ``job.results()``
+        (input order, each a response or that item's error). Kept in ``store`` (a SQLite path;
+        default ``~/.cache/instructor_py/jobs.sqlite``) so ``BatchJob.resume(job.id)`` works from
+        any process. ``repair=True`` re-asks live the items whose answer fails validation."""
+        from instructor_py.client.batch_job import BatchJob
+
+        return BatchJob.submit(self, inputs, store=store, repair=repair, api_key=api_key)
 
     def stream(self, *, partial_strings: bool = True) -> StructuredOutputStream[T]:
         """Shorthand for ``create().stream()`` (see :mod:`instructor_py.streaming.stream`)."""

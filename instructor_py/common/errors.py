@@ -288,6 +288,46 @@ class PatternTimeoutError(InvalidSchemaError):
     (lookaround, backreference) took longer than its time limit to match a value."""
 
 
+# --- provider batch jobs (instructor_py/client/batch_job.py) -------------------------------------
+
+
+class BatchJobError(InstructorError):
+    """A batch job cannot do what was asked: an unknown job id, results asked before the job
+    ended, a remote batch that cannot be found or told apart, a store that cannot be read (the
+    message says which, and what to do)."""
+
+
+class BatchJobTimeoutError(BatchJobError, TimeoutError):
+    """``job.wait(timeout=...)`` ran out before the job ended; the job goes on: wait again or
+    ``BatchJob.resume(job_id)`` later. ``status`` is the last status seen."""
+
+    def __init__(self, message: str, *, status: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BatchItemError(ProviderError):
+    """The provider's batch answered this item with an error (or did not answer it: the batch
+    expired or was cancelled first). ``custom_id`` names the item, ``code`` is the provider's
+    error code (``"batch_expired"``, ``"invalid_request_error"``...), ``raw`` the result line as
+    the provider wrote it (``None`` when there was none)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        custom_id: str,
+        code: str | None = None,
+        raw: Any = None,
+        provider: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status)
+        self.custom_id = custom_id
+        self.code = code
+        self.raw = raw
+
+
 # --- media inputs (instructor_py/common/media.py, providers/media_fetch.py) ------------------
 
 

@@ -167,6 +167,11 @@ class PresetDriver(ABC, Generic[C, A]):
     def _prepared(self, request: InferenceRequest) -> InferenceRequest:
         return self._preflight(prepare_media(request, self.media_support))
 
+    def prepared(self, request: InferenceRequest) -> InferenceRequest:
+        """The request exactly as :meth:`infer` would send it (media prepared, schema
+        preflight applied): what a provider batch job writes as the item's request line."""
+        return self._prepared(request)
+
     async def _aprepared(self, request: InferenceRequest) -> InferenceRequest:
         return self._preflight(await aprepare_media(request, self.media_support))
 

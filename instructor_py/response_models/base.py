@@ -137,6 +137,14 @@ class ResponseModel(ABC):
         """The caller's value from a deserialized object (default: unchanged)."""
         return obj
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the compiled validators (rebuilt on first use), so that a builder
+        can be shipped to other processes (``instructor_py.integrations.ray``)."""
+        state = dict(self.__dict__)
+        state.pop("schema_validator", None)
+        state.pop("schema_is_valid", None)
+        return state
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name!r})"
 
