@@ -25,11 +25,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic
+from typing import Any, Generic, Protocol
 
 from typing_extensions import TypeVar
 
-from instructor_py.client.batch import BatchResult, _inputs, _parts, _progress
+from instructor_py.client.batch import BatchResult, BatchSource, _inputs, _parts, _progress
 from instructor_py.client.batch_job_results import BatchJobResult, ResultReader, collect
 from instructor_py.client.batch_job_status import BatchJobStatus, remote_json, remote_of
 from instructor_py.client.job_recipe import (
@@ -40,6 +40,7 @@ from instructor_py.client.job_recipe import (
     spec_of,
 )
 from instructor_py.client.job_store import ItemRow, JobRecord, JobStore
+from instructor_py.client.provider_source import ProviderSource
 from instructor_py.common.errors import (
     BatchJobError,
     BatchJobTimeoutError,
@@ -52,14 +53,22 @@ from instructor_py.providers.batch import (
     TERMINAL_STATES,
     BatchDriver,
     RemoteBatch,
-    create_batch_driver,
 )
+from instructor_py.providers.batch_drivers import create_batch_driver
 from instructor_py.run.call_spec import CallSpec
 from instructor_py.run.emitter import EventDispatcher
 from instructor_py.run.plan import ExecutionPlan, build_plan
 
-if TYPE_CHECKING:
-    from instructor_py.client.structured_output import StructuredOutput
+
+class JobSource(BatchSource, Protocol):
+    """What a batch job needs of the builder (``StructuredOutput`` is one): a batch's needs plus
+    the provider's configuration (kept with the job so another process can resume it)."""
+
+    @property
+    def source(self) -> ProviderSource | None: ...
+
+    @property
+    def provider(self) -> InferenceProvider | None: ...
 
 __all__ = ["BatchJob", "BatchJobResult", "BatchJobStatus"]
 
@@ -99,7 +108,7 @@ class BatchJob(Generic[T]):
     @classmethod
     def submit(
         cls,
-        builder: StructuredOutput[Any],
+        builder: JobSource,
         inputs: Iterable[Any],
         *,
         store: JobStore | str | Path | None = None,
@@ -156,7 +165,7 @@ class BatchJob(Generic[T]):
         job_id: str,
         *,
         store: JobStore | str | Path | None = None,
-        builder: StructuredOutput[Any] | None = None,
+        builder: JobSource | None = None,
         api_key: str | None = None,
         repair: bool | None = None,
         remote_id: str | None = None,

@@ -16,9 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from instructor_py.common.errors import BatchItemError, ConfigurationError
+from instructor_py.common.errors import BatchItemError
 from instructor_py.providers.base import InferenceRequest, InferenceResponse
-from instructor_py.providers.presets import ProviderPreset
 
 __all__ = [
     "TERMINAL_STATES",
@@ -26,7 +25,6 @@ __all__ = [
     "BatchLine",
     "BatchState",
     "RemoteBatch",
-    "create_batch_driver",
 ]
 
 BatchState = Literal[
@@ -122,28 +120,6 @@ class BatchDriver(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def create_batch_driver(
-    preset: ProviderPreset,
-    *,
-    api_key: str | None,
-    base_url: str,
-    timeout: float = 60.0,
-) -> BatchDriver:
-    """The batch driver of ``preset``'s API family (``openai`` or ``anthropic``)."""
-    if preset.driver == "openai":
-        from instructor_py.providers.openai_batch import OpenAIBatchDriver
-
-        return OpenAIBatchDriver(preset, api_key=api_key, base_url=base_url, timeout=timeout)
-    if preset.driver == "anthropic":
-        from instructor_py.providers.anthropic_batch import AnthropicBatchDriver
-
-        return AnthropicBatchDriver(preset, api_key=api_key, base_url=base_url, timeout=timeout)
-    raise ConfigurationError(
-        f"The {preset.name!r} provider has no batch API instructor_py can drive (OpenAI's Batches "
-        "API and Anthropic's Message Batches are supported); use batch() for live calls."
-    )
 
 
 def item_error(

@@ -11,7 +11,7 @@ from instructor_py.common.errors import BatchItemError, ConfigurationError
 from instructor_py.common.modes import OutputMode
 from instructor_py.providers.anthropic_batch import AnthropicBatchDriver, _remote
 from instructor_py.providers.base import InferenceRequest
-from instructor_py.providers.batch import create_batch_driver
+from instructor_py.providers.batch_drivers import create_batch_driver
 from instructor_py.providers.openai_batch import OpenAIBatchDriver
 from instructor_py.providers.presets import PRESETS
 

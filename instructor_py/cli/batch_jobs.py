@@ -26,7 +26,7 @@ EXIT_NOT_DONE = 3
 
 def add_commands(commands: Any) -> None:
     """Add ``batch`` and its sub-commands to the ``instructor-py`` parser."""
-    from instructor_py.cli import _non_negative
+    from instructor_py.cli.common import non_negative
 
     batch = commands.add_parser(
         "batch",
@@ -43,7 +43,7 @@ def add_commands(commands: Any) -> None:
     submit.add_argument("--base-url", help="the API's base URL")
     submit.add_argument("--mode", help="output mode (tools, json_schema, json, md_json)")
     submit.add_argument("--system", help="a system prompt for every item")
-    submit.add_argument("--max-retries", type=_non_negative, help="live retries when repairing")
+    submit.add_argument("--max-retries", type=non_negative, help="live retries when repairing")
     submit.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
     submit.add_argument(
         "--repair", action="store_true", help="re-ask live the items whose answer fails validation"
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from instructor_py.cli import _option, _read_items, load_schema
+    from instructor_py.cli.common import option
+    from instructor_py.cli.inputs import load_schema, read_items
     from instructor_py.client.structured_output import StructuredOutput
 
     overrides = {k: v for k, v in (("model", args.model), ("base_url", args.base_url)) if v}
@@ -83,10 +84,10 @@ def _submit(args: argparse.Namespace) -> int:
             system=args.system,
             mode=args.mode,
             max_retries=args.max_retries,
-            options=dict(_option(text) for text in args.option) or None,
+            options=dict(option(text) for text in args.option) or None,
         )
     )
-    items = list(_read_items(args.input))
+    items = list(read_items(args.input))
     job = builder.submit_batch(items, store=args.store, repair=args.repair)
     status = job.status()
     _print({"job_id": job.id, "remote_id": job.remote_id, "state": status.state, "total": status.total})
@@ -115,14 +116,14 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    from instructor_py.cli import _output, result_record
+    from instructor_py.cli.outputs import open_output, result_record
 
     job = _job(args)
     if args.wait:
         _wait(job, args)
     details = job.details()
     failed = 0
-    with _output(args.output) as out:
+    with open_output(args.output) as out:
         for detail in details:
             record = result_record(detail.index, detail.outcome)
             if detail.repaired:
