@@ -80,9 +80,7 @@ def comma_allowed_after(engine: StructuringEngine, prefix: str) -> bool:
     [book, Book, BookRecord, [book, Other], (Other, Book)],
     ids=["function", "pydantic", "dataclass", "list-any-of", "tuple-any-of"],
 )
-def test_generated_objects_refuse_keys_they_do_not_name(
-    tok: TokenizerInfo, structure: Any
-) -> None:
+def test_generated_objects_refuse_keys_they_do_not_name(tok: TokenizerInfo, structure: Any) -> None:
     engine = StructuringEngine(tok)
     engine.configure(structure)
     text = run(engine, WANTS_MORE)
