@@ -1,6 +1,8 @@
-"""The local engine: token-level constraints for llama.cpp (public API), and the local provider
-(:class:`LocalProvider`, its options: ``LocalProvider.from_options(...)`` is what
-``using("local", **options)`` calls; :class:`ModelOptions`, :class:`SamplingParams`)."""
+"""The local engine: token-level constraints for llama.cpp (public API), the llama.cpp runtime
+(:func:`load_model`, a model's :class:`LocalSession` from :func:`session_for`: render, compile,
+generate with :class:`DecodeOptions`), and the local provider (:class:`LocalProvider`, its
+options: ``LocalProvider.from_options(...)`` is what ``using("local", **options)`` calls;
+:class:`ModelOptions`, :class:`SamplingParams`)."""
 
 from __future__ import annotations
 
@@ -34,10 +36,12 @@ from instructor_py.guidance import (
 )
 from instructor_py.pse.engine import EngineStepper, EngineStructure, StructuringEngine
 from instructor_py.runtime.chat_template import ChatTemplate
-from instructor_py.runtime.decoder import DecodeChunk, DecodeStats, LlamaDecoder
+from instructor_py.runtime.decoder import LlamaDecoder
+from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
 from instructor_py.runtime.model import LocalModel, ModelOptions, embedded_model_path, load_model
 from instructor_py.runtime.openmp import prefer_passive_waits  # sets the policy on import
 from instructor_py.runtime.sampling import SamplingParams
+from instructor_py.runtime.session import LocalSession, session_for
 
 if TYPE_CHECKING:
     from instructor_py.engine.backends.guidance_backend import (
@@ -89,6 +93,7 @@ __all__ = [
     "ConstraintSpec",
     "ConstraintType",
     "DecodeChunk",
+    "DecodeOptions",
     "DecodeStats",
     "EngineStepper",
     "EngineStructure",
@@ -102,6 +107,7 @@ __all__ = [
     "LocalGeneration",
     "LocalModel",
     "LocalProvider",
+    "LocalSession",
     "Matcher",
     "ModelOptions",
     "OrchestratorStats",
@@ -119,5 +125,6 @@ __all__ = [
     "is_token_allowed",
     "load_model",
     "prefer_passive_waits",
+    "session_for",
     "template_constraint",
 ]

@@ -3,7 +3,9 @@ token by token.
 
 ``using("local")`` runs the embedded SmolLM2-135M-Instruct; ``using("local",
 model_path="x.gguf", n_ctx=..., n_threads=...)`` any GGUF model. Models load once per process
-(:func:`instructor_py.runtime.model.load_model`). Concurrent calls on one model (threads or asyncio
+(:func:`instructor_py.runtime.model.load_model`). A call is four steps on the model's runtime
+session (:mod:`instructor_py.runtime.session`): render the messages, compile the constraint,
+generate, and map the decoded chunks to deltas. Concurrent calls on one model (threads or asyncio
 tasks) queue on its lock, or, with ``n_parallel`` > 1, are decoded together by its continuous
 batch (:mod:`instructor_py.runtime.scheduler`).
 
@@ -36,10 +38,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,14 +50,14 @@ from instructor_py.common.usage import Usage
 from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
-from instructor_py.providers.local_constraint import compile_for_request
-from instructor_py.runtime.decoder import DecodeChunk, DecodeStats
+from instructor_py.providers.local_constraint import base_constraint, compile_for_request
+from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
 from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
 from instructor_py.runtime.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
 from instructor_py.runtime.repetition import RepetitionDetector
 from instructor_py.runtime.sampling import SamplingParams
+from instructor_py.runtime.session import session_for
 from instructor_py.runtime.threads import iterate_in_thread
-from instructor_py.schema.prep import close_object_schemas
 
 __all__ = ["LocalGeneration", "LocalProvider"]
 
@@ -209,22 +210,37 @@ class LocalProvider:
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
         model = self._model_for(request)
-        strict = self.strict_objects
-        base = _constraint_of(
+        session = session_for(model)
+        handle = self._compile(session, request)
+        prompt_text = session.render_text(request.messages)
+        prompt = model.tokenize(prompt_text)
+        options = self._decode_options(request, prompt_text)
+        chunks = session.generate(prompt, handle, options)
+        with contextlib.closing(chunks):
+            yield from _map(chunks, request, model, len(prompt), handle, options)
+
+    def _compile(self, session: Any, request: InferenceRequest) -> CompiledGrammarHandle | None:
+        """The request's constraint (its ``constraint`` option or its schema, with the template,
+        thinking and fences it asks for) compiled for the session's model."""
+        base = base_constraint(
             request,
-            strict,
+            self.strict_objects,
             whitespace=str(request.options.get("json_whitespace", self.json_whitespace)),
             required_first=bool(request.options.get("required_first", self.required_first)),
         )
-        handle = compile_for_request(model, request, base, strict)
+        handle: CompiledGrammarHandle | None = compile_for_request(
+            session, request, base, self.strict_objects
+        )
         if handle is not None and not handle.exact:
             logger.info(
                 "constraint compiled relaxed on backend %s (%s); validation and retries finish it",
                 handle.backend,
                 handle.relaxed_reason,
             )
-        prompt_text = model.chat_template.render(request.messages)
-        prompt = model.tokenize(prompt_text)
+        return handle
+
+    def _decode_options(self, request: InferenceRequest, prompt_text: str) -> DecodeOptions:
+        """The request's options for the decode loop (the provider's own as defaults)."""
         options = request.options
         sampling = self._sampling(request)
         max_tokens = _int_option(options, "max_tokens", self.max_tokens)
@@ -235,16 +251,9 @@ class LocalProvider:
             if options.get("stop_repetition", self.stop_repetition)
             else None
         )
-        tool = request.tool if request.mode is OutputMode.TOOLS else None
-        call_id = f"call_local_{uuid.uuid4().hex[:16]}"
-        first = True
-        tokens: list[int] = []
         lookup = bool(options.get("prompt_lookup", self.prompt_lookup))
         draft_tokens = _int_option(options, "draft_tokens", self.draft_tokens)
-        chunks = _generate(
-            model,
-            prompt,
-            handle,
+        return DecodeOptions(
             max_tokens=max_tokens,
             sampling=sampling,
             fast_forward=fast_forward,
@@ -254,55 +263,6 @@ class LocalProvider:
             prompt_text=prompt_text if lookup else None,
             draft_tokens=draft_tokens,
         )
-        with contextlib.closing(chunks):
-            for chunk in chunks:
-                tokens.extend(chunk.token_ids)
-                if chunk.finish_reason is None and not chunk.text:
-                    continue
-                if chunk.finish_reason == "length" and len(tokens) < max_tokens:
-                    raise ContextOverflowError(
-                        f"the answer filled the model's context ({model.n_ctx} tokens, "
-                        f"{len(prompt)} of them prompt) after {len(tokens)} tokens, short of "
-                        f"max_tokens={max_tokens}; load the model with a larger n_ctx "
-                        "(using('local', n_ctx=...)) or shorten the messages"
-                    )
-                usage: Usage | None = None
-                raw: LocalGeneration | None = None
-                if chunk.finish_reason is not None and chunk.stats is not None:
-                    usage = Usage(
-                        input_tokens=chunk.stats.prompt_tokens,
-                        output_tokens=len(tokens),
-                        cache_read_tokens=min(chunk.stats.reused_tokens, chunk.stats.prompt_tokens),
-                    )
-                    raw = LocalGeneration(
-                        model=model.name,
-                        token_ids=tuple(tokens),
-                        finish_reason=chunk.finish_reason,
-                        stats=chunk.stats,
-                        backend=handle.backend if handle is not None else None,
-                        exact=handle.exact if handle is not None else False,
-                        sampling=sampling,
-                        segments=tuple(handle.segments()) if handle is not None else (),
-                    )
-                if tool is not None:
-                    yield InferenceDelta(
-                        tool_arguments=chunk.text,
-                        tool_name=tool.name if first else None,
-                        tool_call_id=call_id if first else None,
-                        finish_reason=chunk.finish_reason,
-                        usage=usage,
-                        raw=raw,
-                        finish_detail=chunk.detail,
-                    )
-                else:
-                    yield InferenceDelta(
-                        content=chunk.text,
-                        finish_reason=chunk.finish_reason,
-                        usage=usage,
-                        raw=raw,
-                        finish_detail=chunk.detail,
-                    )
-                first = False
 
     def infer(self, request: InferenceRequest) -> InferenceResponse:
         answer = DeltaAccumulator()
@@ -339,32 +299,70 @@ class LocalProvider:
         return f"LocalProvider(model={self.default_model!r}, n_ctx={self.model_options.n_ctx})"
 
 
-def _generate(
+def _map(
+    chunks: Iterator[DecodeChunk],
+    request: InferenceRequest,
     model: LocalModel,
-    prompt: list[int],
+    prompt_tokens: int,
     handle: CompiledGrammarHandle | None,
-    *,
-    prompt_text: str | None,
-    draft_tokens: int,
-    **kw: Any,
-) -> Generator[DecodeChunk, None, None]:
-    """The model's continuous batch when it serves several requests at once (``n_parallel`` >
-    1), else the one-sequence decoder behind the model's lock (the default: a lone request runs
-    about 1.2x faster there on CPUs, see docs/local.md)."""
-    if model.options.n_parallel > 1:
-        yield from model.scheduler.generate(
-            prompt, handle=handle, prompt_text=prompt_text, draft_tokens=draft_tokens, **kw
-        )
-        return
-    if prompt_text is not None:
-        raise ConfigurationError(
-            "prompt_lookup drafts in the continuous batch; load the model with n_parallel > 1 "
-            "(using('local', n_parallel=8, prompt_lookup=True))"
-        )
-    with model.lock:
-        yield from model.decoder.generate(
-            prompt, matcher=handle.matcher if handle is not None else None, **kw
-        )
+    options: DecodeOptions,
+) -> Iterator[InferenceDelta]:
+    """The decoded chunks as deltas: content, or a tool call's arguments in TOOLS mode; the last
+    one with the usage and the :class:`LocalGeneration`. An answer the context cut short of
+    ``max_tokens`` is a :class:`ContextOverflowError`."""
+    max_tokens = options.max_tokens
+    tool = request.tool if request.mode is OutputMode.TOOLS else None
+    call_id = f"call_local_{uuid.uuid4().hex[:16]}"
+    first = True
+    tokens: list[int] = []
+    for chunk in chunks:
+        tokens.extend(chunk.token_ids)
+        if chunk.finish_reason is None and not chunk.text:
+            continue
+        if chunk.finish_reason == "length" and len(tokens) < max_tokens:
+            raise ContextOverflowError(
+                f"the answer filled the model's context ({model.n_ctx} tokens, "
+                f"{prompt_tokens} of them prompt) after {len(tokens)} tokens, short of "
+                f"max_tokens={max_tokens}; load the model with a larger n_ctx "
+                "(using('local', n_ctx=...)) or shorten the messages"
+            )
+        usage: Usage | None = None
+        raw: LocalGeneration | None = None
+        if chunk.finish_reason is not None and chunk.stats is not None:
+            usage = Usage(
+                input_tokens=chunk.stats.prompt_tokens,
+                output_tokens=len(tokens),
+                cache_read_tokens=min(chunk.stats.reused_tokens, chunk.stats.prompt_tokens),
+            )
+            raw = LocalGeneration(
+                model=model.name,
+                token_ids=tuple(tokens),
+                finish_reason=chunk.finish_reason,
+                stats=chunk.stats,
+                backend=handle.backend if handle is not None else None,
+                exact=handle.exact if handle is not None else False,
+                sampling=options.sampling,
+                segments=tuple(handle.segments()) if handle is not None else (),
+            )
+        if tool is not None:
+            yield InferenceDelta(
+                tool_arguments=chunk.text,
+                tool_name=tool.name if first else None,
+                tool_call_id=call_id if first else None,
+                finish_reason=chunk.finish_reason,
+                usage=usage,
+                raw=raw,
+                finish_detail=chunk.detail,
+            )
+        else:
+            yield InferenceDelta(
+                content=chunk.text,
+                finish_reason=chunk.finish_reason,
+                usage=usage,
+                raw=raw,
+                finish_detail=chunk.detail,
+            )
+        first = False
 
 
 def _number_option(options: Mapping[str, Any], name: str, default: float) -> float:
@@ -381,29 +379,3 @@ def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"option {name!r} must be a positive int, got {value!r}")
     return value
-
-
-def _constraint_of(
-    request: InferenceRequest, strict_objects: bool, *, whitespace: str, required_first: bool
-) -> Any:
-    """The constraint to enforce: ``options["constraint"]`` when given, else the response schema."""
-    from instructor_py.constraints.spec import ConstraintSpec
-
-    explicit = request.options.get("constraint")
-    if explicit is not None:
-        if not isinstance(explicit, ConstraintSpec):
-            raise ConfigurationError(
-                "option 'constraint' must be an instructor_py.local.ConstraintSpec "
-                f"(got {type(explicit).__name__})"
-            )
-        return explicit
-    schema = request.response_schema
-    if not schema:
-        return None
-    try:
-        json.dumps(schema)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"the response schema is not JSON-serialisable: {exc}") from exc
-    if strict_objects or required_first:
-        schema = close_object_schemas(schema, close=strict_objects, required_first=required_first)
-    return ConstraintSpec.json_schema(dict(schema), whitespace=whitespace)  # type: ignore[arg-type]

@@ -27,17 +27,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from instructor_py.common.errors import ConstraintError
-from instructor_py.engine.bitmask import apply_bitmask
 from instructor_py.engine.forcing import forced_tokens
-from instructor_py.runtime.decoder import DecodeChunk, DecodeStats
+from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
 from instructor_py.runtime.sampling import Sampler, SamplingParams
+from instructor_py.runtime.token_choice import choose_masked, choose_unmasked
 
 if TYPE_CHECKING:
     from instructor_py.engine.handle import CompiledGrammarHandle
     from instructor_py.runtime.lookup import PromptLookup
     from instructor_py.runtime.model import LocalModel
-    from instructor_py.runtime.repetition import RepetitionDetector
 
 __all__ = ["ANSWER_RESERVE", "DecodeRow"]
 
@@ -51,29 +49,19 @@ class DecodeRow:
         self,
         model: LocalModel,
         prompt: Sequence[int],
-        *,
         handle: CompiledGrammarHandle | None,
-        max_tokens: int,
-        sampling: SamplingParams | None,
-        fast_forward: bool,
-        sample_first: bool,
-        ignore_eos: bool,
-        jump_forward: bool,
-        repetition: RepetitionDetector | None,
-        lookup: PromptLookup | None,
+        options: DecodeOptions,
+        lookup: PromptLookup | None = None,
     ) -> None:
         self.model = model
         self.prompt = list(prompt)
         self.handle = handle
         self.matcher = handle.matcher if handle is not None else None
-        self.sampler = Sampler(sampling or SamplingParams())
-        self.fast_forward = fast_forward
-        self.sample_first = sample_first
-        self.ignore_eos = ignore_eos
-        self.jump_forward = jump_forward
-        self.repetition = repetition
+        self.options = options
+        self.sampler = Sampler(options.sampling or SamplingParams())
+        self.repetition = options.repetition
         self.lookup = lookup
-        self.budget = min(max_tokens, model.n_ctx - len(prompt))
+        self.budget = min(options.max_tokens, model.n_ctx - len(prompt))
         self.stats = DecodeStats(prompt_tokens=len(prompt))
         self.outbox: queue.SimpleQueue[DecodeChunk | BaseException] = queue.SimpleQueue()
         self.out: list[int] = []
@@ -203,38 +191,22 @@ class DecodeRow:
         """Choose the token at the cursor without a mask if possible; True when a mask is needed
         (sample first: the raw pick is kept when the grammar accepts it)."""
         logits = self._logits[self._cursor]
-        self.sampler.penalize(logits, self.out)
-        matcher = self.matcher
-        if matcher is None:
-            self._token = self.sampler.sample(logits)
-            return False
-        if self.sample_first and self.sampler.params.sample_first_is_exact:
-            token = self.sampler.sample(logits)
-            if matcher.accept_token(token):
-                self.stats.sample_first_hits += 1
-                self._token = token
-                return False
-        return True
+        token = choose_unmasked(
+            self.sampler, logits, self.matcher, self.options.sample_first, self.stats, self.out
+        )
+        if token is None:
+            return True
+        self._token = token
+        return False
 
     def propose_masked(self, mask: npt.NDArray[np.int32]) -> None:
+        """Choose the token at the cursor among those ``mask`` (the row's filled bitmask) allows."""
         matcher = self.matcher
         assert matcher is not None
-        self.stats.masks_computed += 1
-        if not mask.any():
-            raise ConstraintError(
-                "the constraint allows no next token "
-                f"({matcher.get_error() or 'the grammar has no continuation'}); "
-                "check the schema or grammar"
-            )
         logits = self._logits[self._cursor]
-        apply_bitmask(logits, mask, self.model.n_vocab)
-        token = self.sampler.sample(logits)
-        if not matcher.accept_token(token):
-            raise ConstraintError(
-                f"the matcher rejected token {token} that its own mask allowed "
-                f"({matcher.get_error() or 'no error reported'})"
-            )
-        self._token = token
+        self._token = choose_masked(
+            self.sampler, logits, matcher, mask, self.model.n_vocab, self.stats
+        )
 
     def advance(self) -> bool:
         """Take the chosen token (and the forced ones after it). True when the row goes on at the
@@ -244,7 +216,7 @@ class DecodeRow:
         self.stats.sampled_tokens += 1
         j = self._cursor
         drafts = self.drafts
-        if token in self.model.eog_token_ids and not self.ignore_eos:
+        if token in self.model.eog_token_ids and not self.options.ignore_eos:
             self._rollback(j)
             self.finish("stop")
             return False
@@ -276,12 +248,12 @@ class DecodeRow:
     # --- output ---------------------------------------------------------------------------------
 
     def _forced(self, limit: int) -> list[int]:
-        if self.matcher is None or not self.fast_forward or limit <= 0:
+        if self.matcher is None or not self.options.fast_forward or limit <= 0:
             return []
         tokens = forced_tokens(
             self.matcher,
             end_tokens=self.model.eog_token_ids,
-            tokenize=self.model.tokenize_bytes if self.jump_forward else None,
+            tokenize=self.model.tokenize_bytes if self.options.jump_forward else None,
             limit=limit,
         )
         self.stats.forced_tokens += len(tokens)

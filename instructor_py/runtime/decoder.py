@@ -3,11 +3,8 @@
 Per step: take the logits row of the last evaluated token (a numpy view on llama.cpp's buffer, no
 copy), pick a token, advance the matcher, and evaluate the new tokens with ``llama_decode``.
 
-- **Sample first, mask on demand.** With greedy decoding (and plain temperature sampling) the
-  token is first picked from the raw logits and offered to the matcher; only when the matcher
-  rejects it is the bitmask computed, applied to the logits (vectorised) and the token picked
-  again. The result is exactly the masked distribution's pick (see
-  :attr:`SamplingParams.sample_first_is_exact`); with top-k/top-p the mask is applied first.
+- **Sample first, mask on demand** (:mod:`~instructor_py.runtime.token_choice`): the mask is
+  computed only when the matcher refuses the token picked from the raw logits.
 - **Fast-forward.** When the grammar forces the next tokens (``compute_ff_tokens``), they are
   accepted at once and evaluated together with the sampled token in one batched forward pass.
 - **KV-cache reuse.** The decoder remembers which tokens its KV cache holds; a new prompt only
@@ -16,7 +13,9 @@ copy), pick a token, advance the matcher, and evaluate the new tokens with ``lla
   degenerate loop (``finish_reason="repetition"``, with a :class:`RepetitionDetector`), or at
   ``max_tokens`` / the context end (``finish_reason="length"``, a truncation).
 
-Every llama_decode call is a forward pass and is counted in :class:`DecodeStats`.
+Every llama_decode call is a forward pass and is counted in
+:class:`~instructor_py.runtime.generation.DecodeStats`. A model's decoder belongs to its runtime
+session (:class:`~instructor_py.runtime.session.LocalSession`), which serialises it.
 """
 
 from __future__ import annotations
@@ -25,90 +24,33 @@ import codecs
 import ctypes
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from instructor_py.common.errors import ConstraintError, ContextOverflowError, LocalModelError
-from instructor_py.engine.bitmask import allocate_bitmask, apply_bitmask
-from instructor_py.runtime.repetition import RepetitionDetector
+from instructor_py.common.errors import ConfigurationError, ContextOverflowError, LocalModelError
+from instructor_py.engine.bitmask import allocate_bitmask
+from instructor_py.runtime.generation import (
+    DecodeChunk,
+    DecodeOptions,
+    DecodeStats,
+    check_generation,
+)
+from instructor_py.runtime.llama_batch import LlamaBatch
 from instructor_py.runtime.sampling import Sampler, SamplingParams
+from instructor_py.runtime.token_choice import choose_masked, choose_unmasked
 
 if TYPE_CHECKING:
     from instructor_py.engine.matcher import Matcher
     from instructor_py.runtime.model import LocalModel
 
-__all__ = ["DecodeChunk", "DecodeStats", "LlamaDecoder"]
-
-
-@dataclass(slots=True)
-class DecodeStats:
-    """Counters of one generation (or, on :attr:`LlamaDecoder.totals`, of all of them)."""
-
-    prompt_tokens: int = 0
-    reused_tokens: int = 0
-    evaluated_tokens: int = 0
-    sampled_tokens: int = 0
-    forced_tokens: int = 0
-    forward_passes: int = 0
-    masks_computed: int = 0
-    sample_first_hits: int = 0
-    drafted_tokens: int = 0  # prompt-lookup drafts evaluated (continuous batch only)
-    accepted_draft_tokens: int = 0  # of them, kept in the output
-    healed_tokens: int = 0  # forced-text tails left to the model (token healing)
-    healing_hits: int = 0  # of them, the model chose the left-out token, evaluated ahead
-    prompt_seconds: float = 0.0
-    decode_seconds: float = 0.0
-    forward_seconds: float = 0.0
-
-    @property
-    def overhead_seconds(self) -> float:
-        """Time after the prompt spent outside llama.cpp's forward passes (masking, sampling,
-        matcher updates, text decoding, Python)."""
-        return max(0.0, self.decode_seconds - self.forward_seconds)
-
-    @property
-    def output_tokens(self) -> int:
-        return self.sampled_tokens + self.forced_tokens
-
-    def add(self, other: DecodeStats) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    def snapshot(self) -> DecodeStats:
-        return replace(self)
-
-
-@dataclass(frozen=True, slots=True)
-class DecodeChunk:
-    """Tokens appended to the output by one step, and their text (UTF-8 safe: an incomplete
-    multi-byte sequence is held back until it completes). The last chunk of a generation carries
-    ``finish_reason`` ("stop" or "length") and the stats."""
-
-    token_ids: tuple[int, ...] = ()
-    text: str = ""
-    finish_reason: str | None = None
-    stats: DecodeStats | None = field(default=None, compare=False)
-    detail: str | None = None  # why it stopped, when that is news (e.g. the loop it fell into)
-
-
-def check_generation(prompt: Sequence[int], n_ctx: int, max_tokens: int) -> None:
-    """A clear error for a generation that cannot run (empty or too long prompt, no budget)."""
-    if not prompt:
-        raise LocalModelError("the prompt is empty; send at least one message")
-    if len(prompt) >= n_ctx:
-        raise ContextOverflowError(
-            f"the prompt has {len(prompt)} tokens but the context holds {n_ctx}; shorten "
-            "the messages or load the model with a larger n_ctx (using('local', n_ctx=...))"
-        )
-    if max_tokens < 1:
-        raise LocalModelError(f"max_tokens must be >= 1, got {max_tokens}")
+__all__ = ["LlamaDecoder"]
 
 
 class LlamaDecoder:
-    """The decode loop on one model's llama.cpp context. Not thread-safe: hold ``model.lock``."""
+    """The decode loop on one model's llama.cpp context. Not thread-safe: hold ``model.lock``
+    (:meth:`LocalSession.generate <instructor_py.runtime.session.LocalSession.generate>` does)."""
 
     def __init__(self, model: LocalModel) -> None:
         import llama_cpp
@@ -120,27 +62,12 @@ class LlamaDecoder:
         self.n_ctx = model.n_ctx
         self.n_batch = model.n_batch
         self.n_vocab = model.n_vocab
-        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
-        b = self._batch
-        self._tok = np.ctypeslib.as_array(b.token, shape=(self.n_batch,))
-        self._pos = np.ctypeslib.as_array(b.pos, shape=(self.n_batch,))
-        self._nseq = np.ctypeslib.as_array(b.n_seq_id, shape=(self.n_batch,))
-        self._want = np.ctypeslib.as_array(b.logits, shape=(self.n_batch,))
-        self._nseq[:] = 1
-        for i in range(self.n_batch):
-            b.seq_id[i][0] = 0
+        self._batch = LlamaBatch(self.n_batch, seq_id=0)
         self._kv_tokens: list[int] = []
         self._bitmask: npt.NDArray[np.int32] | None = None
-        self._mask_vocab = self.n_vocab
         self._logits_view: npt.NDArray[np.float32] | None = None
         self._logits_address: int | None = None
         self.totals = DecodeStats()
-
-    def __del__(self) -> None:
-        batch = getattr(self, "_batch", None)
-        if batch is not None:
-            self._llama_cpp.llama_batch_free(batch)
-            self._batch = None
 
     # --- KV cache -------------------------------------------------------------------------------
 
@@ -185,16 +112,17 @@ class LlamaDecoder:
                 f"{start + len(tokens)} tokens do not fit the context of {self.n_ctx}; "
                 "shorten the messages or load the model with a larger n_ctx"
             )
+        batch = self._batch
         for offset in range(0, len(tokens), self.n_batch):
             chunk = tokens[offset : offset + self.n_batch]
             n = len(chunk)
-            self._tok[:n] = chunk
-            self._pos[:n] = np.arange(start + offset, start + offset + n, dtype=np.int32)
-            self._want[:n] = 0
-            self._want[max(0, n - rows) : n] = 1
-            self._batch.n_tokens = n
+            batch.token[:n] = chunk
+            batch.pos[:n] = np.arange(start + offset, start + offset + n, dtype=np.int32)
+            batch.logits[:n] = 0
+            batch.logits[max(0, n - rows) : n] = 1
+            batch.n_tokens = n
             t0 = time.perf_counter()
-            rc = self._llama_cpp.llama_decode(self._ctx, self._batch)
+            rc = self._llama_cpp.llama_decode(self._ctx, batch.batch)
             stats.forward_seconds += time.perf_counter() - t0
             if rc != 0:
                 self.clear_cache()
@@ -268,63 +196,48 @@ class LlamaDecoder:
         recent: Sequence[int] = (),
         row: int = -1,
     ) -> int:
-        """Pick the next token; with a matcher, the token is also accepted into it. ``recent``:
-        the output so far, for the repetition penalty (in place on llama.cpp's logits buffer,
-        which the next forward pass rewrites anyway). ``row``: which of the last pass's logits
-        (-2 when a token was evaluated ahead)."""
+        """Pick the next token (see :mod:`~instructor_py.runtime.token_choice`); with a matcher,
+        the token is also accepted into it. ``recent``: the output so far, for the repetition
+        penalty. ``row``: which of the last pass's logits (-2 when a token was evaluated ahead)."""
         logits = self._logits(row)
-        sampler.penalize(logits, recent)
-        if matcher is None:
-            return sampler.sample(logits)
-        if sample_first and sampler.params.sample_first_is_exact:
-            token = sampler.sample(logits)
-            if matcher.accept_token(token):
-                stats.sample_first_hits += 1
-                return token
-        mask = self._mask_row(matcher)
-        stats.masks_computed += 1
-        if not mask.any():
-            raise ConstraintError(
-                "the constraint allows no next token "
-                f"({matcher.get_error() or 'the grammar has no continuation'}); "
-                "check the schema or grammar"
-            )
-        # in place: llama.cpp's logits buffer is rewritten by the next forward pass anyway
-        apply_bitmask(logits, mask, self._mask_vocab)
-        token = sampler.sample(logits)
-        if not matcher.accept_token(token):
-            raise ConstraintError(
-                f"the matcher rejected token {token} that its own mask allowed "
-                f"({matcher.get_error() or 'no error reported'})"
-            )
-        return token
+        token = choose_unmasked(sampler, logits, matcher, sample_first, stats, recent)
+        if token is not None:
+            return token
+        assert matcher is not None
+        return choose_masked(sampler, logits, matcher, self._mask_row(matcher), self.n_vocab, stats)
 
     # --- the loop -------------------------------------------------------------------------------
+
+    @staticmethod
+    def check_options(options: DecodeOptions) -> None:
+        """A :class:`ConfigurationError` for options only the continuous batch serves."""
+        if options.prompt_text is not None:
+            raise ConfigurationError(
+                "prompt_lookup drafts in the continuous batch; load the model with n_parallel > 1 "
+                "(using('local', n_parallel=8, prompt_lookup=True))"
+            )
 
     def generate(
         self,
         prompt: Sequence[int],
-        *,
         matcher: Matcher | None = None,
-        max_tokens: int = 512,
-        sampling: SamplingParams | None = None,
-        fast_forward: bool = True,
-        sample_first: bool = True,
-        ignore_eos: bool = False,
-        jump_forward: bool = True,
-        repetition: RepetitionDetector | None = None,
+        options: DecodeOptions | None = None,
     ) -> Iterator[DecodeChunk]:
-        """Generate after ``prompt``; yields a chunk per step, the last one with finish_reason.
-
-        ``ignore_eos`` (unconstrained only) keeps generating through end-of-generation tokens, for
-        benchmarks that need an exact token count. ``jump_forward`` (with ``fast_forward``) also
-        forces the forced text that ``compute_ff_tokens`` leaves out (see :meth:`_forced_tokens`).
-        With a ``repetition`` detector, the output text is fed to it and the generation ends with
-        ``finish_reason="repetition"`` (the loop described in the last chunk's ``detail``) as soon
-        as it reports a degenerate loop.
+        """Generate after ``prompt`` under ``matcher`` (None: unconstrained); yields a chunk per
+        step, the last one with finish_reason (see :class:`DecodeOptions
+        <instructor_py.runtime.generation.DecodeOptions>`). ``jump_forward`` is described at
+        :meth:`_forced_tokens`. With a ``repetition`` detector, the output text is fed to it and
+        the generation ends with ``finish_reason="repetition"`` (the loop described in the last
+        chunk's ``detail``) as soon as it reports a degenerate loop. Prompt-lookup drafting
+        (``prompt_text``) needs the continuous batch: a :class:`ConfigurationError` here.
         """
+        opts = options or DecodeOptions()
+        self.check_options(opts)
+        max_tokens, fast_forward = opts.max_tokens, opts.fast_forward
+        jump_forward, sample_first = opts.jump_forward, opts.sample_first
+        ignore_eos, repetition = opts.ignore_eos, opts.repetition
         check_generation(prompt, self.n_ctx, max_tokens)
-        sampler = Sampler(sampling or SamplingParams())
+        sampler = Sampler(opts.sampling or SamplingParams())
         stats = DecodeStats(prompt_tokens=len(prompt))
         budget = min(max_tokens, self.n_ctx - len(prompt))
         eog = self.model.eog_token_ids

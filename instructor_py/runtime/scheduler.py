@@ -1,8 +1,9 @@
 """Continuous batching: the concurrent requests on one model decoded together.
 
-:class:`DecodeScheduler` (one per :class:`~instructor_py.runtime.model.LocalModel`,
-``model.scheduler``) owns a :class:`~instructor_py.runtime.seq_context.SequenceContext` and runs the
-step loop in one worker thread. A request (:meth:`DecodeScheduler.generate`, called from any
+:class:`DecodeScheduler` (one per :class:`~instructor_py.runtime.model.LocalModel`, held by its
+runtime session: ``session_for(model).scheduler``) owns a
+:class:`~instructor_py.runtime.seq_context.SequenceContext` and runs the step loop in one worker
+thread. A request (:meth:`DecodeScheduler.generate`, called from any
 thread) becomes a :class:`~instructor_py.runtime.decode_row.DecodeRow`; it joins at the next step
 and leaves when it is done. Per step:
 
@@ -38,8 +39,13 @@ from typing import TYPE_CHECKING
 from instructor_py.common.errors import ContextOverflowError, LocalModelError
 from instructor_py.engine.batch import BatchProcessor
 from instructor_py.runtime.decode_row import DecodeRow
-from instructor_py.runtime.decoder import DecodeChunk, DecodeStats, check_generation
-from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS, PromptLookup
+from instructor_py.runtime.generation import (
+    DecodeChunk,
+    DecodeOptions,
+    DecodeStats,
+    check_generation,
+)
+from instructor_py.runtime.lookup import PromptLookup
 from instructor_py.runtime.seq_context import (
     KV_FULL,
     DecodeEntry,
@@ -50,8 +56,6 @@ from instructor_py.runtime.seq_context import (
 if TYPE_CHECKING:
     from instructor_py.engine.handle import CompiledGrammarHandle
     from instructor_py.runtime.model import LocalModel
-    from instructor_py.runtime.repetition import RepetitionDetector
-    from instructor_py.runtime.sampling import SamplingParams
 
 __all__ = ["DEFAULT_DRAFT_STEP_TOKENS", "DecodeScheduler"]
 
@@ -111,43 +115,23 @@ class DecodeScheduler:
     def generate(
         self,
         prompt: Sequence[int],
-        *,
         handle: CompiledGrammarHandle | None = None,
-        max_tokens: int = 512,
-        sampling: SamplingParams | None = None,
-        fast_forward: bool = True,
-        sample_first: bool = True,
-        ignore_eos: bool = False,
-        jump_forward: bool = True,
-        repetition: RepetitionDetector | None = None,
-        prompt_text: str | None = None,
-        draft_tokens: int = DEFAULT_DRAFT_TOKENS,
+        options: DecodeOptions | None = None,
     ) -> Generator[DecodeChunk, None, None]:
-        """Generate after ``prompt`` in the batch; yields chunks as :meth:`LlamaDecoder.generate
-        <instructor_py.runtime.decoder.LlamaDecoder.generate>` does. With ``prompt_text`` (the
-        rendered prompt) and ``draft_tokens > 0``, prompt-lookup drafting is on. Closing the
-        iterator early cancels the request."""
+        """Generate after ``prompt`` in the batch under ``handle`` (None: unconstrained); yields
+        chunks as :meth:`LlamaDecoder.generate
+        <instructor_py.runtime.decoder.LlamaDecoder.generate>` does. With ``options.prompt_text``
+        (the rendered prompt) and ``options.draft_tokens > 0``, prompt-lookup drafting is on.
+        Closing the iterator early cancels the request."""
         model = self.model
-        check_generation(prompt, model.n_ctx, max_tokens)
+        opts = options or DecodeOptions()
+        check_generation(prompt, model.n_ctx, opts.max_tokens)
         lookup = (
-            PromptLookup(prompt_text, model.tokenize_bytes, max_tokens=draft_tokens)
-            if prompt_text and draft_tokens > 0
+            PromptLookup(opts.prompt_text, model.tokenize_bytes, max_tokens=opts.draft_tokens)
+            if opts.prompt_text and opts.draft_tokens > 0
             else None
         )
-        row = DecodeRow(
-            model,
-            prompt,
-            handle=handle,
-            max_tokens=max_tokens,
-            sampling=sampling,
-            fast_forward=fast_forward,
-            sample_first=sample_first,
-            ignore_eos=ignore_eos,
-            jump_forward=jump_forward,
-            repetition=repetition,
-            lookup=lookup,
-        )
-        return self._consume(row)
+        return self._consume(DecodeRow(model, prompt, handle, opts, lookup))
 
     def _consume(self, row: DecodeRow) -> Generator[DecodeChunk, None, None]:
         with self._cond:

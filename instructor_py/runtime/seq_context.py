@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from instructor_py.common.errors import LocalModelError
+from instructor_py.runtime.llama_batch import LlamaBatch
 
 if TYPE_CHECKING:
     from instructor_py.runtime.model import LocalModel
@@ -106,25 +107,13 @@ class SequenceContext:
         self.n_cells = int(llama_cpp.llama_n_ctx(self.ctx))
         self.n_batch = int(llama_cpp.llama_n_batch(self.ctx))  # llama.cpp caps it at n_cells
         self.n_vocab = model.n_vocab
-        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
-        b = self._batch
-        self._tok = np.ctypeslib.as_array(b.token, shape=(self.n_batch,))
-        self._pos = np.ctypeslib.as_array(b.pos, shape=(self.n_batch,))
-        self._want = np.ctypeslib.as_array(b.logits, shape=(self.n_batch,))
-        np.ctypeslib.as_array(b.n_seq_id, shape=(self.n_batch,))[:] = 1
-        self._seq_ptrs = [b.seq_id[i] for i in range(self.n_batch)]
+        self._batch = LlamaBatch(self.n_batch)
         self._slot_seq = [-1] * self.n_batch  # which seq id each batch slot holds now
         self.tokens: list[list[int]] = []
         self._state: list[int] = []
         self.cells_used = 0  # cells taken since the last clear (none is freed before it)
         self._forget()
         self.clears = 0
-
-    def __del__(self) -> None:
-        batch = getattr(self, "_batch", None)
-        if batch is not None:
-            self._llama_cpp.llama_batch_free(batch)
-            self._batch = None
 
     # --- sequences ------------------------------------------------------------------------------
 
@@ -213,18 +202,19 @@ class SequenceContext:
         n = 0
         n_out = 0
         lc = self._llama_cpp
+        batch = self._batch
         for e in entries:
             k = len(e.tokens)
             start = len(self.tokens[e.seq])
-            self._tok[n : n + k] = e.tokens
-            self._pos[n : n + k] = np.arange(start, start + k, dtype=np.int32)
-            self._want[n : n + k] = 0
+            batch.token[n : n + k] = e.tokens
+            batch.pos[n : n + k] = np.arange(start, start + k, dtype=np.int32)
+            batch.logits[n : n + k] = 0
             if e.n_logits:
-                self._want[n + k - e.n_logits : n + k] = 1
+                batch.logits[n + k - e.n_logits : n + k] = 1
                 n_out += e.n_logits
             for i in range(n, n + k):
                 if self._slot_seq[i] != e.seq:
-                    self._seq_ptrs[i][0] = e.seq
+                    batch.seq_ids[i][0] = e.seq
                     self._slot_seq[i] = e.seq
             n += k
         if n == 0:
@@ -233,8 +223,8 @@ class SequenceContext:
             raise LocalModelError(
                 f"a step of {n} tokens exceeds n_batch={self.n_batch} (scheduler bug)"
             )
-        self._batch.n_tokens = n
-        rc = int(lc.llama_decode(self.ctx, self._batch))
+        batch.n_tokens = n
+        rc = int(lc.llama_decode(self.ctx, batch.batch))
         if rc != 0:
             return rc, None
         self.cells_used += n

@@ -16,7 +16,9 @@ from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
 from instructor_py.engine.cbison import CbisonBackend, load_factory
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator
 from instructor_py.providers.local import LocalProvider
+from instructor_py.runtime.generation import DecodeOptions
 from instructor_py.runtime.model import LocalModel, ModelOptions, load_model
+from instructor_py.runtime.session import session_for
 from tests.cbison.conftest import needs_cc, needs_model
 
 pytestmark = [needs_cc, needs_model, pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -40,7 +42,7 @@ def tiny_orch(model: LocalModel, tiny_lib: Path) -> StructuredOutputOrchestrator
 
 
 def _prompt(model: LocalModel, text: str) -> list[int]:
-    return model.render_prompt([{"role": "user", "content": text}])
+    return session_for(model).render([{"role": "user", "content": text}])
 
 
 def test_tiny_engine_constrains_the_decode_loop(
@@ -48,12 +50,11 @@ def test_tiny_engine_constrains_the_decode_loop(
 ) -> None:
     handle = tiny_orch.compile_regex(PHONE)
     assert handle.backend == "tiny"
-    with model.lock:
-        chunks = list(
-            model.decoder.generate(
-                _prompt(model, "Write a US phone number."), matcher=handle.matcher, max_tokens=40
-            )
+    chunks = list(
+        session_for(model).generate(
+            _prompt(model, "Write a US phone number."), handle, DecodeOptions(max_tokens=40)
         )
+    )
     text = "".join(c.text for c in chunks)
     assert chunks[-1].finish_reason == "stop"
     assert re.fullmatch(PHONE, text), text
@@ -72,8 +73,7 @@ def test_tiny_engine_choice_in_the_decode_loop(
     prompt = _prompt(
         model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?"
     )
-    with model.lock:
-        chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=10))
+    chunks = list(session_for(model).generate(prompt, handle, DecodeOptions(max_tokens=10)))
     assert "".join(c.text for c in chunks) in {"positive", "negative", "neutral"}
     assert chunks[-1].finish_reason == "stop"
 

@@ -23,9 +23,10 @@ from instructor_py.engine.handle import CompiledGrammarHandle, InstrumentedMatch
 from instructor_py.local import ConstraintSpec
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.providers.local import LocalGeneration, LocalProvider
-from instructor_py.runtime.decoder import DecodeChunk
+from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
 from instructor_py.runtime.model import LocalModel, ModelOptions, load_model
 from instructor_py.runtime.scheduler import DecodeScheduler
+from instructor_py.runtime.session import session_for
 
 from .conftest import needs_model
 
@@ -44,6 +45,7 @@ def provider(model: LocalModel) -> LocalProvider:
     provider = LocalProvider.from_options(n_parallel=N_PARALLEL)
     assert provider.load() is model
     return provider
+
 
 PERSON = {
     "type": "object",
@@ -90,9 +92,8 @@ def _run(
     return list(
         scheduler.generate(
             prompt,
-            handle=handle,
-            max_tokens=max_tokens,
-            prompt_text=rendered if lookup else None,
+            handle,
+            DecodeOptions(max_tokens=max_tokens, prompt_text=rendered if lookup else None),
         )
     )
 
@@ -103,8 +104,10 @@ def _tokens(chunks: Sequence[DecodeChunk]) -> tuple[int, ...]:
 
 def _reference(model: LocalModel, text: str, max_tokens: int = 48) -> tuple[int, ...]:
     """The request alone in the batch (no company, no drafts)."""
-    assert model.scheduler.active_rows == 0
-    return _tokens(_run(model.scheduler, model, text, lookup=False, max_tokens=max_tokens))
+    assert session_for(model).scheduler.active_rows == 0
+    return _tokens(
+        _run(session_for(model).scheduler, model, text, lookup=False, max_tokens=max_tokens)
+    )
 
 
 def _request(provider: LocalProvider, text: str, model: type[BaseModel], **options: Any) -> Any:
@@ -113,7 +116,7 @@ def _request(provider: LocalProvider, text: str, model: type[BaseModel], **optio
 
 
 def test_greedy_output_is_the_same_alone_in_a_batch_and_with_drafts(model: LocalModel) -> None:
-    scheduler = model.scheduler
+    scheduler = session_for(model).scheduler
     reference = {t: _reference(model, t) for t in TEXTS}
     alone = {t: _tokens(_run(scheduler, model, t, lookup=False)) for t in TEXTS}  # again: cached
     drafted = {t: _run(scheduler, model, t, lookup=True) for t in TEXTS}
@@ -166,11 +169,11 @@ def test_concurrent_requests_with_their_own_max_tokens(provider: LocalProvider) 
 
 
 def test_a_cancelled_stream_frees_its_row_and_the_others_finish(model: LocalModel) -> None:
-    scheduler = model.scheduler
+    scheduler = session_for(model).scheduler
     reference = _reference(model, TEXTS[1])
     rendered, prompt = _prompt(model, TEXTS[0])
     handle = model.compile(ConstraintSpec.json_schema(PERSON))
-    stream = scheduler.generate(prompt, handle=handle, max_tokens=200, prompt_text=rendered)
+    stream = scheduler.generate(prompt, handle, DecodeOptions(max_tokens=200, prompt_text=rendered))
     results: list[tuple[int, ...]] = []
     other = threading.Thread(
         target=lambda: results.append(_tokens(_run(scheduler, model, TEXTS[1], lookup=True)))
@@ -200,7 +203,7 @@ class _FailingMatcher(InstrumentedMatcher):
 
 
 def test_an_error_in_one_row_does_not_disturb_the_others(model: LocalModel) -> None:
-    scheduler = model.scheduler
+    scheduler = session_for(model).scheduler
     good = model.compile(ConstraintSpec.json_schema(PERSON))
     broken = _FailingMatcher(good.matcher.inner, good.matcher.backend, good.matcher.sink)
     broken.left = 2
@@ -209,7 +212,7 @@ def test_an_error_in_one_row_does_not_disturb_the_others(model: LocalModel) -> N
 
     def failing() -> BaseException | None:
         try:
-            list(scheduler.generate(prompt, handle=bad, max_tokens=48))
+            list(scheduler.generate(prompt, bad, DecodeOptions(max_tokens=48)))
         except ConstraintError as exc:
             return exc
         return None
@@ -249,7 +252,7 @@ def test_a_shared_prompt_prefix_is_evaluated_once(
     provider: LocalProvider, model: LocalModel
 ) -> None:
     # an empty pool, so no clear (when the cells of earlier tests run out) falls between them
-    assert model.scheduler.clear_cache()
+    assert session_for(model).scheduler.clear_cache()
     system = (
         "You extract orders. " + "Answer with the order id, the customer and the quantity. " * 6
     )
@@ -297,6 +300,6 @@ def test_the_default_model_decodes_alone_and_says_what_prompt_lookup_needs() -> 
     response = provider.infer(request)
     assert isinstance(response.raw, LocalGeneration) and response.raw.token_ids
     model = provider.load()
-    assert model._scheduler is None  # no batch context was created for it
+    assert session_for(model)._scheduler is None  # no batch context was created for it
     with pytest.raises(ConfigurationError, match="n_parallel > 1"):
         provider.infer(_request(provider, TEXTS[0], Order, max_tokens=8, prompt_lookup=True))

@@ -11,9 +11,10 @@ import pytest
 
 from instructor_py.common.errors import ContextOverflowError
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
-from instructor_py.runtime.decoder import DecodeChunk
+from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
 from instructor_py.runtime.model import LocalModel
 from instructor_py.runtime.sampling import SamplingParams
+from instructor_py.runtime.session import session_for
 
 from .conftest import needs_model
 
@@ -33,7 +34,7 @@ PERSON_SCHEMA = {
 
 
 def _prompt(model: LocalModel, text: str) -> list[int]:
-    return model.render_prompt([{"role": "user", "content": text}])
+    return session_for(model).render([{"role": "user", "content": text}])
 
 
 def _text(chunks: list[DecodeChunk]) -> str:
@@ -44,7 +45,7 @@ def test_regex_constraint_via_engine_api(model: LocalModel) -> None:
     orchestrator = StructuredOutputOrchestrator(TokenizerInfo.from_llama(model.llama))
     handle = orchestrator.compile_regex(r"\(\d{3}\) \d{3}-\d{4}")
     prompt = _prompt(model, "Write a US phone number.")
-    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=40))
+    chunks = list(session_for(model).generate(prompt, handle, DecodeOptions(max_tokens=40)))
     assert chunks[-1].finish_reason == "stop"
     assert re.fullmatch(r"\(\d{3}\) \d{3}-\d{4}", _text(chunks)), _text(chunks)
     assert handle.matcher.is_terminated()
@@ -55,7 +56,7 @@ def test_choice_constraint_via_engine_api(model: LocalModel) -> None:
     prompt = _prompt(
         model, "Sentiment of 'I love this phone, it is great!' (positive/negative/neutral)?"
     )
-    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=10))
+    chunks = list(session_for(model).generate(prompt, handle, DecodeOptions(max_tokens=10)))
     assert _text(chunks) in {"positive", "negative", "neutral"}
     assert chunks[-1].finish_reason == "stop"
 
@@ -66,10 +67,12 @@ def test_fast_forward_is_as_valid_with_fewer_forward_passes(model: LocalModel) -
     )
     results = {}
     for ff in (True, False):
-        model.decoder.clear_cache()
+        session_for(model).clear_cache()
         handle = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA))
         chunks = list(
-            model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=120, fast_forward=ff)
+            session_for(model).generate(
+                prompt, handle, DecodeOptions(max_tokens=120, fast_forward=ff)
+            )
         )
         assert chunks[-1].finish_reason == "stop"
         stats = chunks[-1].stats
@@ -93,11 +96,11 @@ def test_jump_forward_forces_the_separator_llguidance_leaves_out(model: LocalMod
     prompt = _prompt(model, "Extract as JSON: Alan Turing, 41, lives in Wilmslow, speaks English.")
     results = {}
     for jump in (True, False):
-        model.decoder.clear_cache()
+        session_for(model).clear_cache()
         handle = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA))
         chunks = list(
-            model.decoder.generate(
-                prompt, matcher=handle.matcher, max_tokens=120, jump_forward=jump
+            session_for(model).generate(
+                prompt, handle, DecodeOptions(max_tokens=120, jump_forward=jump)
             )
         )
         assert chunks[-1].finish_reason == "stop"
@@ -135,16 +138,16 @@ def test_a_healed_token_evaluated_ahead_is_kept_when_chosen_and_dropped_when_not
     longer one (``' ["'``), the KV cache drops it: the cache always holds exactly the prompt
     and the output, and the output stays valid."""
     prompt = _prompt(model, "We fly to Tokyo and Osaka for 10 days. Extract as JSON.")
-    model.decoder.clear_cache()
+    session_for(model).clear_cache()
     handle = model.compile(ConstraintSpec.json_schema(TRIP_SCHEMA, whitespace="spaced"))
-    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=80))
+    chunks = list(session_for(model).generate(prompt, handle, DecodeOptions(max_tokens=80)))
     stats = chunks[-1].stats
     assert stats is not None and chunks[-1].finish_reason in ("stop", "repetition")
     out = [t for c in chunks for t in c.token_ids]
     assert b'":' + b' ["' in b"".join(model.token_bytes(t) for t in out)  # healed, not ' [' + '"'
     assert stats.healed_tokens > stats.healing_hits >= 1  # a miss (' ["') and hits
     assert stats.forward_passes == stats.sampled_tokens - stats.healing_hits
-    cached = list(model.decoder.cached_tokens)
+    cached = list(session_for(model).decoder.cached_tokens)
     assert cached == [*prompt, *out][: len(cached)] and len(cached) >= len(prompt) + len(out) - 1
     if chunks[-1].finish_reason == "stop":
         jsonschema.validate(json.loads(_text(chunks)), TRIP_SCHEMA)
@@ -156,11 +159,11 @@ def test_sample_first_is_exact_under_greedy(model: LocalModel) -> None:
     for sample_first in (True, False):
         # the same KV-cache history for both runs: a reused prefix evaluates the prompt in other
         # batch shapes, whose float rounding can flip a near-tie between two greedy candidates
-        model.decoder.clear_cache()
+        session_for(model).clear_cache()
         handle = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA))
         chunks = list(
-            model.decoder.generate(
-                prompt, matcher=handle.matcher, max_tokens=120, sample_first=sample_first
+            session_for(model).generate(
+                prompt, handle, DecodeOptions(max_tokens=120, sample_first=sample_first)
             )
         )
         stats = chunks[-1].stats
@@ -173,17 +176,17 @@ def test_sample_first_is_exact_under_greedy(model: LocalModel) -> None:
 
 
 def test_kv_prefix_is_reused_between_calls(model: LocalModel) -> None:
-    model.decoder.clear_cache()
+    session_for(model).clear_cache()
     base = [{"role": "user", "content": "Name three colours."}]
-    first = model.render_prompt(base)
-    chunks = list(model.decoder.generate(first, max_tokens=8))
+    first = session_for(model).render(base)
+    chunks = list(session_for(model).generate(first, None, DecodeOptions(max_tokens=8)))
     stats1 = chunks[-1].stats
     assert stats1 is not None and stats1.reused_tokens == 0
     answer = _text(chunks)
-    follow = model.render_prompt(
+    follow = session_for(model).render(
         [*base, {"role": "assistant", "content": answer}, {"role": "user", "content": "Again."}]
     )
-    stats2 = list(model.decoder.generate(follow, max_tokens=4))[-1].stats
+    stats2 = list(session_for(model).generate(follow, None, DecodeOptions(max_tokens=4)))[-1].stats
     assert stats2 is not None
     assert stats2.reused_tokens >= len(first) - 1
     assert stats2.evaluated_tokens < len(follow) - len(first) + 8
@@ -195,7 +198,7 @@ def test_stochastic_sampling_is_seeded_and_respects_the_grammar(model: LocalMode
     for _ in range(2):
         handle = model.compile(ConstraintSpec.choice(["red", "green", "blue", "yellow"]))
         params = SamplingParams(temperature=1.5, top_p=0.95, top_k=50, seed=7)
-        chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, sampling=params))
+        chunks = list(session_for(model).generate(prompt, handle, DecodeOptions(sampling=params)))
         texts.append(_text(chunks))
     assert texts[0] == texts[1]
     assert texts[0] in {"red", "green", "blue", "yellow"}
@@ -205,7 +208,7 @@ def test_multibyte_text_is_never_split(model: LocalModel) -> None:
     options = ["café crème", "naïve 😀 emoji", "日本語のテキスト"]
     handle = model.compile(ConstraintSpec.choice(options))
     prompt = _prompt(model, "Say something in Japanese.")
-    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, fast_forward=False))
+    chunks = list(session_for(model).generate(prompt, handle, DecodeOptions(fast_forward=False)))
     pieces = [c.text for c in chunks]
     assert "".join(pieces) in options
     assert all("\ufffd" not in p for p in pieces)
@@ -214,7 +217,7 @@ def test_multibyte_text_is_never_split(model: LocalModel) -> None:
 def test_max_tokens_truncates_with_length(model: LocalModel) -> None:
     handle = model.compile(ConstraintSpec.json_schema(PERSON_SCHEMA))
     prompt = _prompt(model, "Extract as JSON: Alan Turing, 41, Manchester, speaks English.")
-    chunks = list(model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=6))
+    chunks = list(session_for(model).generate(prompt, handle, DecodeOptions(max_tokens=6)))
     assert chunks[-1].finish_reason == "length"
     assert sum(len(c.token_ids) for c in chunks) == 6
     assert not handle.matcher.is_terminated()
@@ -222,4 +225,6 @@ def test_max_tokens_truncates_with_length(model: LocalModel) -> None:
 
 def test_prompt_longer_than_context_is_rejected(model: LocalModel) -> None:
     with pytest.raises(ContextOverflowError, match="larger n_ctx"):
-        list(model.decoder.generate([1] * (model.n_ctx + 5), max_tokens=4))
+        list(
+            session_for(model).generate([1] * (model.n_ctx + 5), None, DecodeOptions(max_tokens=4))
+        )

@@ -205,7 +205,7 @@ PERSON_SCHEMA = {
 
 
 def test_think_tags_then_json_generated_by_the_model(model: object) -> None:
-    from instructor_py.local import ConstraintSpec
+    from instructor_py.local import ConstraintSpec, DecodeOptions, session_for
     from instructor_py.runtime.model import LocalModel
 
     assert isinstance(model, LocalModel)
@@ -216,11 +216,11 @@ def test_think_tags_then_json_generated_by_the_model(model: object) -> None:
         ConstraintSpec.json_schema(PERSON_SCHEMA).labeled("json"),
     )
     handle = model.compile(spec)
-    prompt = model.render_prompt(
+    prompt = session_for(model).render(
         [{"role": "user", "content": "Think first, then answer in JSON. Jason is 25."}]
     )
     out = "".join(
-        c.text for c in model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=80)
+        c.text for c in session_for(model).generate(prompt, handle, DecodeOptions(max_tokens=80))
     )
     segments = dict(handle.segments())
     assert out == f"<think>{segments['thinking']}</think>{segments['json']}"
@@ -228,7 +228,7 @@ def test_think_tags_then_json_generated_by_the_model(model: object) -> None:
 
 
 def test_any_of_two_schemas_generated_by_the_model(model: object) -> None:
-    from instructor_py.local import ConstraintSpec
+    from instructor_py.local import ConstraintSpec, DecodeOptions, session_for
     from instructor_py.runtime.model import LocalModel
 
     assert isinstance(model, LocalModel)
@@ -242,9 +242,10 @@ def test_any_of_two_schemas_generated_by_the_model(model: object) -> None:
         "List 1, 2 and 3 as a JSON array.",
     ):
         handle = model.compile(spec)
-        prompt = model.render_prompt([{"role": "user", "content": question}])
+        prompt = session_for(model).render([{"role": "user", "content": question}])
         out = "".join(
-            c.text for c in model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=60)
+            c.text
+            for c in session_for(model).generate(prompt, handle, DecodeOptions(max_tokens=60))
         )
         ((got, text),) = handle.segments()
         assert text == out and got in ("person", "numbers")

@@ -20,11 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 DECODE = textwrap.dedent(
     """
+    from instructor_py.runtime.generation import DecodeOptions
     from instructor_py.runtime.model import load_model
-    model = load_model()
-    prompt = model.render_prompt([{"role": "user", "content": "Say hello."}])
-    with model.lock:
-        chunks = list(model.decoder.generate(prompt, max_tokens=4, ignore_eos=True))
+    from instructor_py.runtime.session import session_for
+    session = session_for(load_model())
+    prompt = session.render([{"role": "user", "content": "Say hello."}])
+    chunks = list(session.generate(prompt, None, DecodeOptions(max_tokens=4, ignore_eos=True)))
     tokens = [t for c in chunks for t in c.token_ids]
     assert len(tokens) == 4, tokens
     print("decoded", tokens)
