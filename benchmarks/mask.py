@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.engine_conformance.engines import (
+from tests.support.engines import (
     MODELS,
     ModelUnavailable,
     llama_tokenize,
@@ -51,7 +51,7 @@ from tests.engine_conformance.engines import (
     raw_llguidance_grammar,
     raw_lltokenizer,
 )
-from tests.engine_conformance.maskbench_scoring import (
+from tests.support.maskbench import (
     MaskbenchCase,
     find_maskbench_dir,
     load_cases,

@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.engine_conformance.engines import (
+from tests.support.engines import (
     MODELS,
     ModelUnavailable,
     llama_tokenize,
@@ -36,7 +36,7 @@ from tests.engine_conformance.engines import (
     raw_llguidance_engine,
     raw_lltokenizer,
 )
-from tests.engine_conformance.maskbench_scoring import (
+from tests.support.maskbench import (
     CaseScore,
     EngineUnderTest,
     find_maskbench_dir,

@@ -7,6 +7,7 @@ error a caller may catch. Everything else may change.
 
 from __future__ import annotations
 
+from instructor_py.cache import MemoryCache, ResponseCache, SqliteCache
 from instructor_py.client.batch import BatchResult
 from instructor_py.client.pending import PendingStructuredOutput
 from instructor_py.client.progress import ProgressBar
@@ -15,6 +16,7 @@ from instructor_py.common.attempts import Attempt
 from instructor_py.common.errors import (
     AuthenticationError,
     BadRequestError,
+    CacheError,
     CbisonError,
     CbisonUnsupportedError,
     ConfigurationError,
@@ -26,6 +28,9 @@ from instructor_py.common.errors import (
     InvalidArgumentError,
     InvalidSchemaError,
     LocalModelError,
+    MediaError,
+    MediaFetchError,
+    MediaURLRefusedError,
     MissingAPIKeyError,
     NotFoundError,
     PatternTimeoutError,
@@ -36,6 +41,7 @@ from instructor_py.common.errors import (
     RateLimitError,
     RemoteReferenceError,
     SchemaLimitError,
+    SchemaPreflightError,
     SequenceContradictionError,
     ServerError,
     StreamClosedError,
@@ -43,11 +49,14 @@ from instructor_py.common.errors import (
     StructuredOutputParseError,
     StructuredOutputRetryError,
     TemplateError,
+    TokenBudgetExceededError,
     TokenOutOfRangeError,
     TransportError,
+    UnsupportedMediaError,
     UnsupportedModeError,
     UnsupportedResponseModelError,
 )
+from instructor_py.common.media import PDF, Audio, Image, Media
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.guidance import GuidanceTemplate
@@ -61,6 +70,7 @@ from instructor_py.providers.base import (
     ToolCall,
     ToolSpec,
 )
+from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
 from instructor_py.providers.registry import create_provider, preset_names, register_preset
 from instructor_py.response_models import (
@@ -73,6 +83,11 @@ from instructor_py.response_models import (
 from instructor_py.run.call_spec import CallSpec
 from instructor_py.run.events import (
     AttemptFailed,
+    BudgetExceeded,
+    CacheHit,
+    CacheMiss,
+    CacheStored,
+    CacheUnavailable,
     ChunkReceived,
     Event,
     ExtractionFailed,
@@ -91,18 +106,27 @@ from instructor_py.run.events import (
 from instructor_py.run.messages import Example
 from instructor_py.run.response import StructuredOutputResponse
 from instructor_py.run.retry import DEFAULT_MAX_RETRIES, ValidationRetryPolicy
-from instructor_py.run.transport import TransportRetryPolicy
+from instructor_py.run.tenacity_retry import TenacityRetry
+from instructor_py.run.transport import TransportRetry, TransportRetryPolicy
 from instructor_py.streaming import PartialList, PartialModel, partial_model
 from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
+    "PDF",
     "AsyncStructuredOutputStream",
     "Attempt",
     "AttemptFailed",
+    "Audio",
     "AuthenticationError",
     "BadRequestError",
     "BatchResult",
+    "BudgetExceeded",
+    "CacheError",
+    "CacheHit",
+    "CacheMiss",
+    "CacheStored",
+    "CacheUnavailable",
     "CallSpec",
     "CbisonError",
     "CbisonUnsupportedError",
@@ -117,6 +141,7 @@ __all__ = [
     "ExtractionFailed",
     "FieldError",
     "GuidanceTemplate",
+    "Image",
     "InferenceDelta",
     "InferenceProvider",
     "InferenceRequest",
@@ -131,6 +156,12 @@ __all__ = [
     "LocalModelError",
     "Maybe",
     "MaybeResult",
+    "Media",
+    "MediaError",
+    "MediaFetchError",
+    "MediaPolicy",
+    "MediaURLRefusedError",
+    "MemoryCache",
     "Message",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -148,16 +179,19 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "RemoteReferenceError",
+    "ResponseCache",
     "ResponseGenerated",
     "ResponseModel",
     "ResponsePipeline",
     "RetriesExhausted",
     "RetryScheduled",
     "SchemaLimitError",
+    "SchemaPreflightError",
     "Sequence",
     "SequenceContradictionError",
     "SequenceItemCompleted",
     "ServerError",
+    "SqliteCache",
     "StageFailure",
     "StreamClosedError",
     "StreamInterruptedError",
@@ -170,11 +204,15 @@ __all__ = [
     "StructuredOutputStarted",
     "StructuredOutputStream",
     "TemplateError",
+    "TenacityRetry",
+    "TokenBudgetExceededError",
     "TokenOutOfRangeError",
     "ToolCall",
     "ToolSpec",
     "TransportError",
+    "TransportRetry",
     "TransportRetryPolicy",
+    "UnsupportedMediaError",
     "UnsupportedModeError",
     "UnsupportedResponseModelError",
     "Usage",

@@ -24,8 +24,10 @@ from typing import IO, Any
 from pydantic_core import to_jsonable_python
 
 from instructor_py.client.batch import BatchResult, run_batch
+from instructor_py.client.media_inputs import item_with_media
 from instructor_py.client.progress import ProgressBar
 from instructor_py.client.provider_source import DEFAULT_PRESET, PRESET_ENV
+from instructor_py.client.schema_check import check_schema_for
 from instructor_py.client.structured_output import StructuredOutput
 from instructor_py.common.errors import ConfigurationError, InstructorError
 from instructor_py.response_models.factory import to_response_model
@@ -44,6 +46,8 @@ input lines (one item each; blank lines are skipped):
   {{"messages": "Jason is 25"}}                an object with "messages" (a string or a list
   {{"messages": [{{"role": "user", "content": "..."}}], "system": "..."}}
                                              of message dicts) and any other with_() part
+  {{"text": "What is this?", "images": ["cat.png", "https://..."]}}
+                                             media per item: "images", "pdfs", "audio"
 
 output lines, in input order (index counts the items from 0):
   {{"index": 0, "value": {{"name": "Jason", "age": 25}}}}
@@ -59,6 +63,9 @@ examples:
   # an API preset (the key comes from its variable, e.g. OPENAI_API_KEY)
   {PROG} extract --schema person.json --input people.jsonl --preset openai \\
       --model gpt-4o-mini --concurrency 8
+
+  # a rerun over the same input answers from the cache (no requests)
+  {PROG} extract --schema person.json --input people.jsonl --preset openai --cache answers.sqlite
 
   # any OpenAI-compatible server
   {PROG} extract --schema person.json --preset openai --base-url http://localhost:8000/v1 ...
@@ -119,10 +126,50 @@ def build_parser() -> argparse.ArgumentParser:
         "read as JSON when it parses, else as text); repeatable",
     )
     extract.add_argument(
+        "--cache",
+        metavar="FILE",
+        help="answer repeated items from a SQLite cache of validated answers (created if absent; "
+        "shared by concurrent runs); a rerun over the same input sends no requests",
+    )
+    extract.add_argument(
+        "--token-budget",
+        type=_positive,
+        metavar="N",
+        help="stop an item's retries before they would spend more than N tokens in all",
+    )
+    extract.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress bar (there is none anyway when stderr is not a terminal)",
     )
+    for flag, kind in (("--image", "images"), ("--pdf", "pdfs"), ("--audio", "audio")):
+        extract.add_argument(
+            flag,
+            action="append",
+            default=[],
+            dest=kind,
+            metavar="FILE|URL",
+            help=f"attach this {flag[2:]} to every item (repeatable); per item, use the JSONL "
+            f'field "{kind}": ["path or URL", ...]',
+        )
+    schema = commands.add_parser(
+        "schema", help="schema tools (check what a provider accepts)",
+        description="Schema tools.",
+    )
+    schema_commands = schema.add_subparsers(dest="schema_command", metavar="SUBCOMMAND",
+                                            required=True)
+    check = schema_commands.add_parser(
+        "check",
+        help="what a provider does with a schema: sent as is, rewritten (what) or refused (why)",
+        description="Check a schema against what a provider and mode accept, before any request "
+        "(nothing is sent). Exit status 0 when it can be sent (as is or rewritten), 1 when refused.",
+    )
+    check.add_argument("schema", metavar="FILE.json|module:Model")
+    check.add_argument("--provider", required=True,
+                       help="openai, anthropic, gemini (or gemini/responseJsonSchema), bedrock, "
+                       "llama-cpp-server")
+    check.add_argument("--mode", help="tools or json_schema (json/md_json put it in the prompt)")
+    check.add_argument("--show-wire", action="store_true", help="print the schema as sent")
     return parser
 
 
@@ -131,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "schema":
+            return _schema_check(args)
         return _extract(args)
     except (UsageError, ConfigurationError) as error:
         _complain(str(error))
@@ -157,8 +206,14 @@ def _extract(args: argparse.Namespace) -> int:
         mode=args.mode,
         max_retries=args.max_retries,
         options=options or None,
+        token_budget=args.token_budget,
     )
-    items = list(_read_items(args.input))
+    if args.cache:
+        builder = builder.with_cache(_cache_path(args.cache))
+    items = [
+        item_with_media(item, {"images": args.images, "pdfs": args.pdfs, "audio": args.audio})
+        for item in _read_items(args.input)
+    ]
     if items:
         builder.resolve_provider()  # a configuration error (no API key...) before any output
     progress = None
@@ -178,6 +233,26 @@ def _extract(args: argparse.Namespace) -> int:
         _complain(f"{failed} of {len(results)} items failed (their output lines carry the errors)")
         return EXIT_FAILED_ITEMS
     return 0
+
+
+def _schema_check(args: argparse.Namespace) -> int:
+    if args.schema.endswith(".json"):  # the file's schema as it is (any root)
+        try:
+            schema = json.loads(Path(args.schema).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise UsageError(f"{args.schema} is not a readable JSON file ({error})") from None
+        if not isinstance(schema, dict):
+            raise UsageError(f"{args.schema} must hold a JSON schema object")
+    else:
+        schema = dict(to_response_model(load_schema(args.schema)).json_schema)
+    report = check_schema_for(schema, args.provider, args.mode)
+    if report is None:
+        print(f"{args.provider} [{args.mode}]: the schema travels in the prompt; nothing to check")
+        return 0
+    print(report.render())
+    if args.show_wire and report.outcome != "refused":
+        print(report.wire_json())
+    return EXIT_FAILED_ITEMS if report.outcome == "refused" else 0
 
 
 def _builder(args: argparse.Namespace) -> StructuredOutput[Any]:
@@ -333,6 +408,13 @@ def result_record(index: int, outcome: BatchResult[Any]) -> dict[str, Any]:
             for a in attempts
         ],
     }
+
+
+def _cache_path(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise UsageError(f"--cache {text!r} is a folder; give a file, e.g. {text.rstrip('/')}/cache.sqlite")
+    return path
 
 
 # -- small parts -----------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def test_example_without_key_exits_cleanly(script: str) -> None:
 
 def test_every_example_is_covered() -> None:
     scripts = {p.name for p in (ROOT / "examples").glob("*.py")}
-    local = {"demo.py", "templates.py", "structuring_engine.py", "batch.py"}  # structuring_engine: tests/engine
+    local = {"demo.py", "templates.py", "structuring_engine.py", "batch.py", "cost_controls.py"}  # structuring_engine: tests/pse
     assert scripts - local <= set(NEEDS_CONFIG), scripts - local - set(NEEDS_CONFIG)
 
 
@@ -87,3 +87,15 @@ def test_batch_example_runs_on_the_embedded_model() -> None:
     ]
     assert "City(city='Paris'" in results[0] and "City(city='Berlin'" in results[1]
     assert "failed after 2 attempts" in results[3]
+
+
+def test_cost_controls_example_answers_the_second_call_from_the_cache() -> None:
+    """with_cache(file): the second call is a hit with the first call's value and usage; the
+    budget stops a too-long prompt before sending."""
+    import re
+
+    done = _run_local_example("cost_controls.py")
+    calls = re.findall(r"^(first|second) call: (.+) \(cache_hit=(\w+), [\d.]+ ms, (\d+) tokens\)$", done.stdout, re.M)
+    assert [(c[0], c[2]) for c in calls] == [("first", "False"), ("second", "True")], done.stdout
+    assert calls[0][1] == calls[1][1] and calls[0][3] == calls[1][3]  # same value, same usage
+    assert re.search(r"^budget: stopped before sending .* 0 attempts made\)$", done.stdout, re.M), done.stdout

@@ -293,7 +293,7 @@ def _prepare(
         return None
     provider = builder.resolve_provider()  # a configuration error here is the whole batch's
     workers = concurrency if concurrency is not None else default_concurrency(provider)
-    gate = RateGate(max_hold=builder.spec.transport_policy.max_retry_after)
+    gate = RateGate(max_hold=float(getattr(builder.spec.transport_policy, "max_retry_after", 60.0)))
     gated = GatedProvider(provider, gate)
     batch_id = uuid.uuid4().hex[:12]
     prepared = [

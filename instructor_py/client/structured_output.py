@@ -7,12 +7,14 @@ Every method returns a new instance (``dataclasses.replace``); nothing is sent b
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from typing_extensions import TypeVar, Unpack
 
+from instructor_py.cache import ResponseCache
 from instructor_py.client.batch import BatchResult, Progress, arun_batch, run_batch
 from instructor_py.client.pending import PendingStructuredOutput
 from instructor_py.client.provider_source import ProviderSource, default_source, shared_source
@@ -22,6 +24,7 @@ from instructor_py.guidance import GuidanceTemplate
 from instructor_py.pipeline.pipeline import ResponsePipeline
 from instructor_py.pipeline.stages import to_plain
 from instructor_py.providers.base import InferenceProvider
+from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.response_models.maybe import Maybe, MaybeResult
 from instructor_py.response_models.sequence import Sequence
 from instructor_py.run.call_spec import (
@@ -38,6 +41,7 @@ from instructor_py.run.events import Event
 from instructor_py.run.plan import ExecutionPlan, build_plan
 from instructor_py.run.response import StructuredOutputResponse
 from instructor_py.run.template_output import to_template
+from instructor_py.run.tenacity_retry import TenacityRetry, is_tenacity_object
 from instructor_py.run.transport import TransportRetryPolicy
 
 if TYPE_CHECKING:
@@ -205,6 +209,70 @@ class StructuredOutput(Generic[T]):
 
     def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput[T]:
         return self._with(transport_policy=policy)
+
+    def with_media_policy(
+        self,
+        policy: MediaPolicy | None = None,
+        *,
+        allow_private: bool | None = None,
+        max_bytes: int | None = None,
+        timeout: float | None = None,
+        max_redirects: int | None = None,
+    ) -> StructuredOutput[T]:
+        """How media URLs may be downloaded when a provider needs their bytes (OpenAI audio and
+        PDF parts): ``allow_private=True`` lets them reach loopback/private hosts (refused by
+        default: SSRF guard), ``max_bytes`` caps a download (20 MiB), ``timeout`` bounds it (30 s).
+        Keywords change the given (or current) policy."""
+        base = policy or self.spec.media_policy or MediaPolicy()
+        if not isinstance(base, MediaPolicy):
+            raise InvalidArgumentError(
+                f"with_media_policy() takes a MediaPolicy, got {type(base).__name__}"
+            )
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in (("allow_private", allow_private), ("max_bytes", max_bytes),
+                         ("timeout", timeout), ("max_redirects", max_redirects))
+            if v is not None
+        }
+        return self._with(media_policy=replace(base, **changes) if changes else base)
+
+    # -- cost: the response cache, the token budget, tenacity (docs/cost.md) ------------------
+
+    def with_cache(self, cache: ResponseCache | str | os.PathLike[str]) -> StructuredOutput[T]:
+        """Answer repeated calls from a cache of validated answers: ``"memory"`` (an in-process
+        LRU), a file path (a SQLite cache shared by threads and processes), or a
+        ``MemoryCache(...)`` / ``SqliteCache(...)`` with bounds. A hit sends nothing and returns
+        ``cache_hit=True`` (see :mod:`instructor_py.run.caching` for what the key covers)."""
+        return self._with(cache=required(cache, "cache"))
+
+    def with_budget(self, *, tokens: int) -> StructuredOutput[T]:
+        """Stop the call with ``TokenBudgetExceededError`` before an attempt that would take the
+        tokens spent past ``tokens`` (see :mod:`instructor_py.run.budget`); same as
+        ``with_(token_budget=tokens)``."""
+        return self._with(token_budget=required(tokens, "tokens"))
+
+    def with_transport_retry(
+        self,
+        policy: Any = None,
+        *,
+        stop: Any = None,
+        wait: Any = None,
+        retry: Any = None,
+        before_sleep: Any = None,
+    ) -> StructuredOutput[T]:
+        """The transport retry policy: a ``TransportRetryPolicy``, a ``tenacity.Retrying`` /
+        ``AsyncRetrying``, or tenacity strategies (``stop=stop_after_attempt(5),
+        wait=wait_exponential(...)``); the run loop applies them to get, aget, stream and astream
+        alike (see :mod:`instructor_py.run.tenacity_retry`)."""
+        strategies = {"stop": stop, "wait": wait, "retry": retry, "before_sleep": before_sleep}
+        if any(v is not None for v in strategies.values()):
+            if policy is not None and not is_tenacity_object(policy):
+                raise InvalidArgumentError(
+                    "with_transport_retry(): tenacity strategies (stop=, wait=, retry=) combine "
+                    f"only with a tenacity.Retrying, not {type(policy).__name__}"
+                )
+            policy = TenacityRetry(policy, **strategies)
+        return self._with(transport_policy=required(policy, "policy"))
 
     def into_dict(self) -> StructuredOutput[Any]:
         """Return plain Python data (dicts/lists) instead of model instances."""

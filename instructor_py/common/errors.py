@@ -141,6 +141,37 @@ class StructuredOutputRetryError(InstructorError):
         return self.attempts[-1].errors if self.attempts else ()
 
 
+class TokenBudgetExceededError(StructuredOutputRetryError):
+    """The call's ``token_budget`` would be passed by the next attempt: the tokens spent so far
+    (``usage.total_tokens``) plus ``estimate`` (the next attempt's prompt, estimated) exceed
+    ``budget``. ``attempts`` carries every attempt made (none when even the first would not fit).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: Sequence[Attempt],
+        usage: Any = None,
+        budget: int,
+        spent: int,
+        estimate: int,
+    ) -> None:
+        super().__init__(message, attempts=attempts, usage=usage)
+        self.budget = budget
+        self.spent = spent
+        self.estimate = estimate
+
+
+# --- the response cache ------------------------------------------------------------------------
+
+
+class CacheError(InstructorError):
+    """The response cache could not be read or written (a corrupt or locked file, a full disk).
+    Never raised by a call: the call bypasses the cache, logs a warning and emits
+    :class:`~instructor_py.run.events.CacheUnavailable`; raised by the cache objects themselves."""
+
+
 # --- local engine ------------------------------------------------------------------------------
 
 
@@ -233,3 +264,39 @@ class SchemaLimitError(InvalidSchemaError):
 class PatternTimeoutError(InvalidSchemaError):
     """A ``pattern``/``patternProperties`` regex that the linear-time engine (RE2) cannot run
     (lookaround, backreference) took longer than its time limit to match a value."""
+
+
+# --- media inputs (instructor_py/common/media.py, providers/media_fetch.py) ------------------
+
+
+class MediaError(ConfigurationError):
+    """An image, PDF or audio input that cannot be used: empty, unreadable, of an unknown or wrong
+    media type. Messages name the kind, media type, size and a hash prefix, never the bytes."""
+
+
+class UnsupportedMediaError(MediaError):
+    """The chosen provider or model cannot take this media (audio to Anthropic, any media to a
+    text-only model); raised before any request is sent. The message names a provider that can."""
+
+
+class MediaFetchError(MediaError):
+    """A media URL whose bytes the provider needs could not be downloaded (timeout, HTTP error,
+    larger than the size cap)."""
+
+
+class MediaURLRefusedError(MediaFetchError):
+    """A media URL points at a loopback, private, link-local or reserved address (SSRF guard).
+    Allow it explicitly with ``with_media_policy(allow_private=True)`` if you trust the URL."""
+
+
+# --- schema preflight (instructor_py/schema/preflight.py) -------------------------------------
+
+
+class SchemaPreflightError(InvalidSchemaError):
+    """The response schema uses something the chosen provider and mode refuse, and no rewrite on
+    the wire can keep its meaning. Raised before any request; ``issues`` lists each refusal
+    (keyword, JSON path, provider, fix)."""
+
+    def __init__(self, message: str, *, issues: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.issues: tuple[Any, ...] = tuple(issues)

@@ -28,6 +28,7 @@ from instructor_py.common.usage import Usage
 
 if TYPE_CHECKING:
     from instructor_py.guidance import GuidanceTemplate
+    from instructor_py.providers.media_fetch import MediaPolicy
 
 Message = Mapping[str, Any]
 
@@ -51,7 +52,9 @@ class InferenceRequest:
     top_p...); each driver maps the names it knows. ``attempt`` counts validation attempts from 1
     (a retry with the errors fed back is attempt 2, ...), so a driver can vary its retries. ``template``
     (``with_template``) and ``thinking`` (``with_thinking``: free-text tokens before the JSON) are read
-    by the local driver; remote drivers only see their effect on the prompt.
+    by the local driver; remote drivers only see their effect on the prompt. ``media_policy``
+    (``with_media_policy``) says how a driver that needs a media URL's bytes may download them
+    (:func:`~instructor_py.providers.media_fetch.fetch_media_bytes`; ``None`` is the default policy).
     """
 
     messages: tuple[Message, ...]
@@ -65,6 +68,7 @@ class InferenceRequest:
     attempt: int = 1
     template: GuidanceTemplate | None = None
     thinking: int | None = None
+    media_policy: MediaPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)

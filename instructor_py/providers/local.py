@@ -51,6 +51,7 @@ from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.providers.local_constraint import base_constraint, compile_for_request
+from instructor_py.providers.media_support import refuse_media
 from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
 from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
 from instructor_py.runtime.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
@@ -209,6 +210,7 @@ class LocalProvider:
         return self.load()
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
+        refuse_media(request.messages, "local")  # text-only model: media is refused before loading
         model = self._model_for(request)
         session = session_for(model)
         handle = self._compile(session, request)

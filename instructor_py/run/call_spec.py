@@ -18,17 +18,20 @@ from typing import Any
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from typing_extensions import TypedDict
 
+from instructor_py.cache import ResponseCache, to_cache
 from instructor_py.common.errors import ConfigurationError, InvalidArgumentError
 from instructor_py.common.modes import OutputMode, parse_mode
 from instructor_py.guidance import GuidanceTemplate
 from instructor_py.pipeline.pipeline import ResponsePipeline
 from instructor_py.pipeline.stages import PipelineContext, Transformer, Validator, into_type
 from instructor_py.providers.base import Message
+from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.factory import to_response_model
 from instructor_py.run.messages import Example, normalize_examples, normalize_messages
 from instructor_py.run.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
-from instructor_py.run.transport import TransportRetryPolicy
+from instructor_py.run.tenacity_retry import TenacityRetry, is_tenacity_object
+from instructor_py.run.transport import TransportRetry, TransportRetryPolicy
 
 __all__ = ["CallParts", "CallSpec"]
 
@@ -39,7 +42,8 @@ EMPTY: Mapping[str, Any] = MappingProxyType({})
 class CallSpec:
     """What to ask (messages, system, prompt, examples), what to get back (response model, mode,
     tool, validators, transformers, output conversion), how (model, options) and how to recover
-    (validation retries, transport retries, streaming constraint checking: ``check_stream``
+    (validation retries, transport retries, the response ``cache``, the ``token_budget`` of the
+    whole call, streaming constraint checking: ``check_stream``
     ``None`` checks streamed calls and ``get()`` on providers that stream their answers,
     ``True`` makes ``get()`` stream to be checked on any provider, ``False`` turns it off; see
     :mod:`instructor_py.streaming.check`)."""
@@ -62,10 +66,13 @@ class CallSpec:
     output: Callable[[Any], Any] | None = None
     output_name: str | None = None
     pipeline: ResponsePipeline = field(default_factory=ResponsePipeline)
-    transport_policy: TransportRetryPolicy = field(default_factory=TransportRetryPolicy)
+    transport_policy: TransportRetry = field(default_factory=TransportRetryPolicy)
     check_stream: bool | None = None
     template: GuidanceTemplate | None = None
     thinking: int | None = None
+    media_policy: MediaPolicy | None = None
+    cache: ResponseCache | None = None
+    token_budget: int | None = None
 
     def with_(self, **parts: Any) -> CallSpec:
         """A copy with the named parts set, each checked (and merged, for options and the
@@ -120,6 +127,9 @@ class CallParts(TypedDict, total=False):
     tool_description: str | None
     check_stream: bool | None
     thinking: int | None
+    media_policy: MediaPolicy | None
+    token_budget: int | None
+    cache: Any
 
 
 # -- the rules: (current spec, new value, part name) -> the part's new value ----------------------
@@ -217,6 +227,23 @@ def _instance(kind: type[Any]) -> Rule:
     return rule
 
 
+def _transport(spec: CallSpec, value: Any, name: str) -> TransportRetry:
+    if is_tenacity_object(value):
+        return TenacityRetry(value)
+    if isinstance(value, TransportRetry):
+        return value
+    raise InvalidArgumentError(
+        "the transport retry policy must be a TransportRetryPolicy, a tenacity.Retrying / "
+        f"AsyncRetrying, or an object with begin() and next_delay(error, failed_try); got {value!r}"
+    )
+
+
+def _token_budget(spec: CallSpec, value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"token_budget must be an int >= 1 (tokens), got {value!r}")
+    return value
+
+
 def _thinking(spec: CallSpec, value: Any, name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigurationError(f"thinking must be an int >= 0 (tokens), got {value!r}")
@@ -243,10 +270,13 @@ _PARTS: Mapping[str, Rule] = MappingProxyType(
         "output": lambda spec, value, name: checked_callable(value, name),
         "output_name": _text,
         "pipeline": _instance(ResponsePipeline),
-        "transport_policy": _instance(TransportRetryPolicy),
+        "transport_policy": _transport,
         "check_stream": _flag,
         "template": _instance(GuidanceTemplate),
         "thinking": _thinking,
+        "media_policy": _instance(MediaPolicy),
+        "cache": lambda spec, value, name: to_cache(value),
+        "token_budget": _token_budget,
     }
 )
 

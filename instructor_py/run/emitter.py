@@ -10,7 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from instructor_py.run.events import AttemptFailed, Event, RetriesExhausted, RetryScheduled
+from instructor_py.run.events import (
+    AttemptFailed,
+    BudgetExceeded,
+    CacheUnavailable,
+    Event,
+    RetriesExhausted,
+    RetryScheduled,
+)
 
 logger = logging.getLogger("instructor_py")
 # A library adds no output of its own: without logging configured, nothing reaches stderr
@@ -20,6 +27,7 @@ logger.addHandler(logging.NullHandler())
 Handler = Callable[[Any], None]
 
 _INFO = (AttemptFailed, RetryScheduled)
+_WARNING = (RetriesExhausted, BudgetExceeded, CacheUnavailable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +47,7 @@ class EventDispatcher:
     def emit(self, event: Event) -> None:
         level = (
             logging.WARNING
-            if isinstance(event, RetriesExhausted)
+            if isinstance(event, _WARNING)
             else logging.INFO
             if isinstance(event, _INFO)
             else logging.DEBUG

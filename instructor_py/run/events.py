@@ -127,3 +127,57 @@ class StreamStopped(Event):
     attempt: int
     received_bytes: int
     errors: tuple[str, ...]
+
+
+# --- the response cache and budgets --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheHit(Event):
+    """The answer came from the response cache: no request is sent. ``key`` is a prefix of the
+    cache key; ``usage`` is what the original call spent (and this one saved)."""
+
+    key: str
+    cache: str
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheMiss(Event):
+    """No usable cached answer (``reason``: ``"absent"``, ``"uncacheable: ..."``, ``"stale: ..."``
+    when a cached answer no longer passes the call's validation); the call is sent."""
+
+    key: str
+    cache: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheStored(Event):
+    """The validated answer was stored under ``key`` (``size``: bytes of the entry)."""
+
+    key: str
+    cache: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheUnavailable(Event):
+    """The cache failed (``operation``: ``"read"`` or ``"write"``; a corrupt or locked file...):
+    the call goes on without it (also logged as a warning)."""
+
+    cache: str
+    operation: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetExceeded(Event):
+    """The next attempt (``attempt``) would pass ``token_budget``: ``spent`` tokens so far plus
+    ``estimate`` for its prompt exceed ``budget``; the call stops with
+    :class:`~instructor_py.common.errors.TokenBudgetExceededError`."""
+
+    attempt: int
+    budget: int
+    spent: int
+    estimate: int

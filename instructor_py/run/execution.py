@@ -21,12 +21,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from instructor_py.common.attempts import Attempt
-from instructor_py.common.errors import StructuredOutputRetryError
+from instructor_py.common.errors import StructuredOutputRetryError, TokenBudgetExceededError
 from instructor_py.common.usage import Usage
 from instructor_py.pipeline.failures import FieldError, StageFailure
 from instructor_py.providers.base import InferenceRequest, InferenceResponse
+from instructor_py.run.budget import estimate_prompt, estimate_retry
 from instructor_py.run.events import (
     AttemptFailed,
+    BudgetExceeded,
     ExtractionFailed,
     InferenceResponseReceived,
     ResponseGenerated,
@@ -113,8 +115,28 @@ class AttemptIterator:
         attempts.clear()
         usage = Usage()
         index = 0
+        budget = plan.spec.token_budget
+        estimate = estimate_prompt(request) if budget is not None else 0
         while True:
             index += 1
+            if budget is not None and usage.total_tokens + estimate > budget:
+                emit(
+                    BudgetExceeded(
+                        request_id=rid,
+                        attempt=index,
+                        budget=budget,
+                        spent=usage.total_tokens,
+                        estimate=estimate,
+                    )
+                )
+                raise TokenBudgetExceededError(
+                    _budget_message(index, budget, usage.total_tokens, estimate),
+                    attempts=attempts,
+                    usage=usage,
+                    budget=budget,
+                    spent=usage.total_tokens,
+                    estimate=estimate,
+                )
             reply = yield ProviderCall(request, index)
             rejected = reply.failure if isinstance(reply, Rejected) else None
             response = reply.response if isinstance(reply, Rejected) else reply
@@ -178,7 +200,9 @@ class AttemptIterator:
                     reason=f"{outcome.stage} failed: {'; '.join(errors)[:200]}",
                 )
             )
-            request = policy.next_request(request, response, outcome, index)
+            previous, request = request, policy.next_request(request, response, outcome, index)
+            if budget is not None:
+                estimate = estimate_retry(response.usage, previous, request)
 
 
 _CUT_OFF = frozenset({"length", "max_tokens", "repetition"})
@@ -207,6 +231,15 @@ def _with_finish_hint(failure: StageFailure, finish_reason: str | None) -> Stage
     else:
         return failure
     return StageFailure(failure.stage, (*failure.errors, FieldError("$", hint)))
+
+
+def _budget_message(attempt: int, budget: int, spent: int, estimate: int) -> str:
+    done = f"after {attempt - 1} attempt(s) " if attempt > 1 else "before the first attempt "
+    return (
+        f"The call's token budget ({budget}) would be passed by attempt {attempt}: {spent} tokens "
+        f"spent so far + about {estimate} for its prompt. Stopped {done}(raise token_budget, "
+        "lower max_retries, or shorten the prompt); this error's .attempts holds every answer."
+    )
 
 
 def _exhausted_message(attempts: int, max_retries: int, failure: StageFailure) -> str:

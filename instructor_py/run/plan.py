@@ -26,7 +26,7 @@ from instructor_py.run.template_output import (
     apply_thinking,
     template_response_model,
 )
-from instructor_py.run.transport import TransportRetryPolicy
+from instructor_py.run.transport import TransportRetry
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class ExecutionPlan:
         return self.spec.pipeline
 
     @property
-    def transport_policy(self) -> TransportRetryPolicy:
+    def transport_policy(self) -> TransportRetry:
         return self.spec.transport_policy
 
     @property

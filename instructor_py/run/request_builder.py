@@ -102,4 +102,5 @@ def build_request(
         model=model,
         tool=tool,
         options=dict(spec.options),
+        media_policy=spec.media_policy,
     )

@@ -18,7 +18,9 @@ class StructuredOutputResponse(Generic[T]):
     """``value``: the validated (and transformed) value; ``raw_text``: the text it was extracted
     from; ``raw_response``: the provider's response object of the successful attempt; ``usage``:
     summed over every attempt; ``attempts``: each attempt, failed ones first; ``parsed``: the
-    response model's value before validators, transformers and output conversion."""
+    response model's value before validators, transformers and output conversion;
+    ``cache_hit``: the answer came from the response cache (``with_cache``): no request was sent,
+    and ``raw_text``, ``usage`` and ``attempts`` are those of the call that stored it."""
 
     value: T
     raw_text: str
@@ -29,3 +31,4 @@ class StructuredOutputResponse(Generic[T]):
     #: Streaming only: a marker that the partials before it are void (a new try begins).
     is_void: bool = False
     parsed: Any = None
+    cache_hit: bool = False

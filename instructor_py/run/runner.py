@@ -13,6 +13,11 @@ and ``RetryScheduled(kind="transport")`` per re-send, and yields three kinds of 
 - anything else: an output for the consumer (partials, sequence items, void markers, and last
   the :class:`~instructor_py.run.outputs.FinalOutput`).
 
+With a response cache (``with_cache``), :func:`commands` first looks the call up
+(:mod:`instructor_py.run.caching`): a hit sends nothing and replays the cached answer to the
+observer as small deltas (so a streamed call's partials and sequence items come out as for a live
+stream), then finishes with the cached response; a validated live answer is stored.
+
 A :class:`RunObserver` sees the run: the plain one only wraps the final response; the streaming
 session (:class:`~instructor_py.streaming.session.StreamSession`) turns deltas into partials and
 accumulates the attempt's response. :func:`run` and :func:`arun` are the two I/O edges (the only
@@ -24,11 +29,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from instructor_py.common.attempts import Attempt
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
+from instructor_py.run.caching import CallCache, replay_deltas
 from instructor_py.run.events import InferenceRequested, RetryScheduled, StreamStopped
 from instructor_py.run.execution import AttemptIterator, ProviderCall, Rejected, StreamRejected
 from instructor_py.run.outputs import FinalOutput
@@ -80,13 +86,19 @@ class RunObserver:
 
 def commands(plan: ExecutionPlan, observer: RunObserver) -> Commands:
     """The run as a generator of :class:`Send` / :class:`Sleep` / outputs (module docstring)."""
+    cache = CallCache.for_plan(plan)
+    if cache is not None:
+        hit = cache.lookup()
+        if hit is not None:
+            yield from _replay(plan, observer, hit)
+            return
     iterator = AttemptIterator(plan, stream=observer.streaming)
     steps = iterator.steps()
-    policy = plan.transport_policy
     emit = plan.events.emit
     step = next(steps)
     while True:
         failed = 0
+        policy = plan.transport_policy.begin()
         while True:
             yield from observer.begin_try(step)
             emit(_requested(plan, step))
@@ -123,9 +135,24 @@ def commands(plan: ExecutionPlan, observer: RunObserver) -> Commands:
         try:
             step = steps.send(observer.response() if reply is None else reply)
         except StopIteration as done:
+            if cache is not None:
+                cache.store(done.value)
             yield from observer.finish(done.value)
             return
         observer.attempt_failed(step, iterator.attempts)
+
+
+def _replay(
+    plan: ExecutionPlan, observer: RunObserver, hit: StructuredOutputResponse[Any]
+) -> Commands:
+    """A cache hit: the cached answer through the observer's streaming machinery, then the final."""
+    if observer.streaming:
+        request = replace(plan.request, stream=True)
+        yield from observer.begin_try(ProviderCall(request, 1))
+        tool = request.tool.name if request.tool is not None else "response"
+        for delta in replay_deltas(hit.raw_text, request.mode, tool):
+            yield from observer.on_delta(delta)
+    yield from observer.finish(hit)
 
 
 def _requested(plan: ExecutionPlan, step: ProviderCall) -> InferenceRequested:

@@ -7,15 +7,29 @@ cannot fix (401/403/404/400) propagate at once.
 The policy is an I/O-free decision, :meth:`TransportRetryPolicy.next_delay`: "after this error on
 this try, wait this long and send again (or give up)". The one run loop
 (:mod:`instructor_py.run.runner`) asks it for ``get()``, ``aget()``, ``stream()`` and ``astream()``
-alike and does the sleeping at its I/O edge.
+alike and does the sleeping at its I/O edge. Any object with ``begin()`` (a fresh decision state
+for one request's tries) and ``next_delay`` is a policy (:class:`TransportRetry`); a tenacity
+``Retrying`` is adapted by :mod:`instructor_py.run.tenacity_retry`.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from instructor_py.common.errors import RateLimitError, ServerError, TransportError
+
+
+@runtime_checkable
+class TransportRetry(Protocol):
+    """A transport retry policy: ``begin()`` is called before a request's first try and returns
+    the object whose ``next_delay(error, failed_try)`` decides that request's re-sends (a
+    stateless policy returns itself)."""
+
+    def begin(self) -> TransportRetry: ...
+
+    def next_delay(self, error: BaseException, failed_try: int) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +52,9 @@ class TransportRetryPolicy:
             raise ValueError("TransportRetryPolicy.max_retries must be >= 0")
         if self.initial_delay < 0 or self.max_delay < 0:
             raise ValueError("TransportRetryPolicy delays must be >= 0")
+
+    def begin(self) -> TransportRetryPolicy:
+        return self  # stateless
 
     @staticmethod
     def is_retryable(error: BaseException) -> bool:

@@ -53,7 +53,7 @@ MAX_SEQ_IDS = 256
 _FREE, _BUSY, _IDLE = 0, 1, 2
 # llama.cpp splits a step into micro-batches of at most this many tokens. With flash attention
 # on the per-query kernel (see above) a token's logits do not depend on the other tokens of its
-# pass (bit for bit, tests/local/test_batching.py); a prompt is evaluated no slower in pieces of
+# pass (bit for bit, tests/runtime/test_batching.py); a prompt is evaluated no slower in pieces of
 # 32 than of 512 on these CPUs.
 MICRO_BATCH = 32
 

@@ -71,7 +71,7 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
 
 
 def _provider() -> Any:
-    from tests.core.scripted import ScriptedProvider
+    from tests.support.scripted_provider import ScriptedProvider
 
     return ScriptedProvider([])
 

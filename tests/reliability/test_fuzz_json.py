@@ -156,7 +156,7 @@ def test_a_ten_thousand_level_answer_streamed_through_the_public_api_is_a_failed
     from pydantic import BaseModel
 
     from instructor_py import Sequence, StructuredOutput
-    from tests.core.scripted import ScriptedProvider, text
+    from tests.support.scripted_provider import ScriptedProvider, text
 
     class Item(BaseModel):
         name: str

@@ -10,7 +10,7 @@ import pytest
 
 from instructor_py.common.errors import ConstraintCompileError, InvalidSchemaError
 from instructor_py.constraints.spec import ConstraintSpec
-from tests.reliability.conftest import needs_model
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(120)]
 
@@ -57,10 +57,10 @@ HOSTILE: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def orchestrator(smol_tokenizer: Any) -> Any:
+def orchestrator(smol: Any) -> Any:
     from instructor_py.local import StructuredOutputOrchestrator
 
-    return StructuredOutputOrchestrator(smol_tokenizer, compile_timeout_s=LIMIT_S)
+    return StructuredOutputOrchestrator(smol, compile_timeout_s=LIMIT_S)
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
@@ -124,12 +124,12 @@ class _SlowFailingBackend:
         return BackendStats(self.name)
 
 
-def test_relaxation_tiers_share_the_time_limit(smol_tokenizer: Any) -> None:
+def test_relaxation_tiers_share_the_time_limit(smol: Any) -> None:
     from instructor_py.common.errors import ConstraintTimeoutError
     from instructor_py.local import StructuredOutputOrchestrator
 
-    backend = _SlowFailingBackend(smol_tokenizer, delay=0.3)
-    orchestrator = StructuredOutputOrchestrator(smol_tokenizer, backends=[backend], compile_timeout_s=0.5)
+    backend = _SlowFailingBackend(smol, delay=0.3)
+    orchestrator = StructuredOutputOrchestrator(smol, backends=[backend], compile_timeout_s=0.5)
     schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(?=x).+$"}}}
     t0 = time.perf_counter()
     with pytest.raises(ConstraintTimeoutError, match=r"within 0\.5 s"):

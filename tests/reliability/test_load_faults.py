@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 
 from instructor_py.common.usage import Usage
-from tests.reliability.load import (
+from tests.support.load import (
     FAULTS,
     MAX_RETRIES,
     FaultServer,

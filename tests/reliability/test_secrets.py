@@ -19,9 +19,9 @@ from instructor_py import StructuredOutput
 from instructor_py.common.errors import InstructorError, StructuredOutputRetryError
 from instructor_py.providers.presets import PRESETS
 from instructor_py.run.transport import TransportRetryPolicy
-from tests.reliability.load import FAULTS, SLOW_REPLY_S
-from tests.servers import Reply, ScriptedServer
-from tests.servers import wire as w
+from tests.support.load import FAULTS, SLOW_REPLY_S
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers import wire as w
 
 pytestmark = pytest.mark.timeout(600)
 
