@@ -17,7 +17,7 @@ import pytest
 from instructor_py.engine.cbison import CbisonBackend, load_factory
 from instructor_py.engine.stats import BackendDecline
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
-from tests.cbison.conftest import needs_cc
+from tests.support.cbison.build import needs_cc
 
 LITERALS_ONLY = "alt engine: only literal alternations like (yes|no) are supported"
 

@@ -17,8 +17,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from instructor_py.local import ConstraintSpec, StructuringEngine, TokenizerInfo
-from tests.engine.engine_api_support import CountingSampler, ScriptedModel, generate
-from tests.engine.engine_support import smollm2_gguf, synthetic_tokenizer
+from tests.support.masks import synthetic_tokenizer
+from tests.support.scripted_model import CountingSampler, ScriptedModel, generate
+from tests.support.smollm2 import smollm2_gguf
 
 WANTS_MORE = '{"title":"Dune","year":1965,"country":"US"}'
 
