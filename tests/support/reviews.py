@@ -18,13 +18,11 @@ REVIEWS: tuple[tuple[str, str, int], ...] = (
 )
 
 
-class PositiveFirst(StrEnum):
-    POSITIVE = "positive"
-    NEGATIVE = "negative"
-    NEUTRAL = "neutral"
-
-
-class NegativeFirst(StrEnum):
-    NEGATIVE = "negative"
-    NEUTRAL = "neutral"
-    POSITIVE = "positive"
+#: The same enum, ``Sentiment``, with its members in two orders (same class name, so the prompts
+#: differ only by the order of the options).
+PositiveFirst = StrEnum(
+    "Sentiment", [("POSITIVE", "positive"), ("NEGATIVE", "negative"), ("NEUTRAL", "neutral")]
+)
+NegativeFirst = StrEnum(
+    "Sentiment", [("NEGATIVE", "negative"), ("NEUTRAL", "neutral"), ("POSITIVE", "positive")]
+)
