@@ -243,7 +243,9 @@ class LocalProvider:
                 yield from _map(chunks, request, model, len(prompt), handle, options)
             return
         with contextlib.closing(chunks):
-            yield from self._decide_choices(request, session, prompt_text, list(chunks), handle, fields)
+            yield from self._decide_choices(
+                request, session, prompt_text, list(chunks), handle, fields
+            )
 
     def _decide_choices(
         self,
