@@ -4,6 +4,7 @@ fails too, so none can be added unchecked."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -12,6 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.support.servers import wire
+from tests.support.servers.scripted import Reply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 COOKBOOK = ROOT / "examples" / "cookbook"
@@ -55,6 +59,24 @@ def _streaming(out: str) -> None:
     assert "final: Profile(name='Maria Lopez'" in out and "city='Seville'" in out
 
 
+def _cached_rerun(out: str) -> None:
+    first, second = re.findall(r"^(?:first|second) run: (.+), cache_hit=(\w+), (\d+) output tokens", out, re.M)
+    assert first[0] == second[0] and first[0].startswith("City(city='Lyon'"), out
+    assert (first[1], second[1]) == ("False", "True")
+    assert first[2] == second[2]  # the original usage comes back with the hit
+
+
+def _pdf_invoices_claude(out: str) -> None:
+    assert re.search(r"^document: PDF\(application/pdf, \d+ bytes, sha256=[0-9a-f]+", out, re.M), out
+    assert "INV-2041: Acme Corp, 2 x Widget, 1 x Gadget, total 17.00" in out
+    assert "INV-2042: Bolt Ltd, 4 x Bolt, total 1.00" in out
+
+
+def _cbison_from_c(out: str) -> None:
+    assert '{"name":"Ada","age":36}: 11 of 11 tokens accepted' in out and "accepting=1" in out, out
+    assert re.search(r'"age":"36"\}: (\d+) of 11 tokens accepted, .* accepting=0', out), out
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "classify.py": _classify,
     "entities.py": _entities,
@@ -63,11 +85,17 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "citations.py": _citations,
     "batch_jsonl.py": _batch_jsonl,
     "streaming.py": _streaming,
+    "cached_rerun.py": _cached_rerun,
+    "cbison_from_c.py": _cbison_from_c,
+    "pdf_invoices_claude.py": _pdf_invoices_claude,
 }
+
+#: recipes that call a hosted API: run against a loopback server speaking its wire format
+HOSTED = {"pdf_invoices_claude.py"}
 
 
 def test_every_recipe_has_a_check() -> None:
-    recipes = {p.name for p in COOKBOOK.glob("*.py")}
+    recipes = {p.name for p in COOKBOOK.glob("*.py")}  # cbison_walk.c is cbison_from_c.py's
     assert len(recipes) >= 7
     assert recipes == set(CHECKS), recipes ^ set(CHECKS)
 
@@ -78,12 +106,10 @@ def test_every_recipe_is_on_the_cookbook_page() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("recipe", sorted(CHECKS))
-def test_recipe_runs(recipe: str) -> None:
-    pytest.importorskip("llama_cpp", reason="the local extra (llama-cpp-python) is not installed")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _run(recipe: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     env.pop("INSTRUCTOR_PY_PRESET", None)
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(COOKBOOK / recipe)],
         capture_output=True,
         text=True,
@@ -91,5 +117,40 @@ def test_recipe_runs(recipe: str) -> None:
         timeout=300,
         check=False,
     )
+
+
+@pytest.mark.parametrize("recipe", sorted(set(CHECKS) - HOSTED))
+def test_recipe_runs(recipe: str) -> None:
+    pytest.importorskip("llama_cpp", reason="the local extra (llama-cpp-python) is not installed")
+    done = _run(recipe, {})
     assert done.returncode == 0, done.stderr[-2000:]
     CHECKS[recipe](done.stdout)
+
+
+def test_hosted_recipe_without_a_key_says_so() -> None:
+    done = _run("pdf_invoices_claude.py", {"ANTHROPIC_API_KEY": ""})
+    assert done.returncode == 0 and "set ANTHROPIC_API_KEY" in done.stdout, done.stderr
+
+
+def test_pdf_invoices_with_claude(scripted_server: ScriptedServer) -> None:
+    invoices = {"invoices": [
+        {"number": "INV-2041", "customer": "Acme Corp", "total": 17.0, "lines": [
+            {"item": "Widget", "quantity": 2, "unit_price": 3.5},
+            {"item": "Gadget", "quantity": 1, "unit_price": 10.0}]},
+        {"number": "INV-2042", "customer": "Bolt Ltd", "total": 1.0, "lines": [
+            {"item": "Bolt", "quantity": 4, "unit_price": 0.25}]},
+    ]}  # fmt: skip
+    scripted_server.script([Reply.json(wire.anthropic_message(tool_input=invoices, tool_name="Invoices"))])
+    done = _run("pdf_invoices_claude.py",
+                {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": scripted_server.url})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    CHECKS["pdf_invoices_claude.py"](done.stdout)
+    (request,) = scripted_server.requests
+    assert request.path.endswith("/v1/messages")
+    assert request.json["model"] == "claude-sonnet-4-5"
+    blocks = request.json["messages"][-1]["content"]
+    document = next(b for b in blocks if b["type"] == "document")
+    pdf = (ROOT / "examples" / "data" / "invoices.pdf").read_bytes()
+    assert document["source"] == {
+        "type": "base64", "media_type": "application/pdf", "data": base64.b64encode(pdf).decode()}
+    assert any(b.get("type") == "text" and "Extract every invoice" in b.get("text", "") for b in blocks)

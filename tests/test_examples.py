@@ -15,6 +15,10 @@ NEEDS_CONFIG = {
     "openai_extraction.py": ("OPENAI_API_KEY", "set OPENAI_API_KEY"),
     "anthropic_streaming.py": ("ANTHROPIC_API_KEY", "set ANTHROPIC_API_KEY"),
     "openai_compatible_server.py": ("INSTRUCTOR_PY_BASE_URL", "set INSTRUCTOR_PY_BASE_URL"),
+    "azure_openai.py": ("AZURE_OPENAI_ENDPOINT", "set AZURE_OPENAI_ENDPOINT"),
+    "bedrock_converse.py": ("AWS_REGION", "set AWS_REGION"),
+    "gemini_native.py": ("GEMINI_API_KEY", "set GEMINI_API_KEY"),
+    "media_openai.py": ("OPENAI_API_KEY", "needs OPENAI_API_KEY"),
 }
 
 

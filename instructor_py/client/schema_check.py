@@ -16,8 +16,10 @@ PROVIDER_TARGETS: Mapping[str, str] = {
     "openai": "openai",
     "azure": "openai",
     "anthropic": "anthropic",
-    "gemini": "gemini",
-    "vertex": "gemini",
+    # what the native driver sends by default (with_options(schema_style="openapi"):
+    # gemini/responseSchema)
+    "gemini": "gemini/responseJsonSchema",
+    "vertex": "gemini/responseJsonSchema",
     "gemini/responseSchema": "gemini/responseSchema",
     "gemini/responseJsonSchema": "gemini/responseJsonSchema",
     "bedrock": "bedrock",
@@ -44,6 +46,4 @@ def check_schema_for(
         if parsed is OutputMode.GRAMMAR:
             raise InvalidArgumentError("--mode grammar is for local models; use tools or "
                                        "json_schema")
-        if target == "gemini" and parsed is OutputMode.JSON_SCHEMA:
-            target = "gemini/responseSchema"
     return preflight(schema, target)

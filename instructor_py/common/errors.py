@@ -125,6 +125,28 @@ class BadRequestError(ProviderError):
     """HTTP 400/422: the provider rejected the request (the message carries its explanation)."""
 
 
+class ContentFilteredError(ProviderError):
+    """The provider stopped or blocked the answer (or the prompt) for a policy reason of its own:
+    a safety filter, recitation of copyrighted text, prohibited content, sensitive personal data,
+    a blocklist, a guardrail. ``reason`` is the provider's own word (Gemini's ``finishReason`` /
+    ``blockReason`` such as ``SAFETY`` or ``RECITATION``, Bedrock's ``guardrail_intervened``...);
+    ``blocked_prompt`` is True when the prompt itself was refused. Not retried: the same request
+    is likely refused again; rephrase the prompt or change the provider's safety settings."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        reason: str,
+        blocked_prompt: bool = False,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, status=status)
+        self.reason = reason
+        self.blocked_prompt = blocked_prompt
+
+
 # --- model mistakes, once retries are exhausted ------------------------------------------------
 
 

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """See the module docstring. Gemini: ``output_tokens`` is ``candidatesTokenCount +
+    thoughtsTokenCount`` and ``reasoning_tokens`` the thoughts; Bedrock reports no reasoning."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0

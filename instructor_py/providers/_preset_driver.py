@@ -85,8 +85,8 @@ class PresetDriver(ABC, Generic[C, A]):
             "preset": self._preset.name,
             "driver": type(self).__qualname__,
             "base_url": self._base_url,
-            "credential": _secret_id(self._api_key),
-            "headers": _secret_id(headers),
+            "credential": secret_id(self._api_key),
+            "headers": secret_id(headers),
         }
 
     @property
@@ -225,7 +225,7 @@ class PresetDriver(ABC, Generic[C, A]):
     def _asend_stream(self, payload: Any) -> AsyncIterator[bytes]: ...
 
 
-def _secret_id(secret: str | None) -> str | None:
+def secret_id(secret: str | None) -> str | None:
     """A short SHA-256 of a secret: tells credentials apart, reveals nothing of them."""
     if not secret:
         return None

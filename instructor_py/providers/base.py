@@ -52,7 +52,8 @@ class InferenceRequest:
     top_p...); each driver maps the names it knows. ``attempt`` counts validation attempts from 1
     (a retry with the errors fed back is attempt 2, ...), so a driver can vary its retries. ``template``
     (``with_template``) and ``thinking`` (``with_thinking``: free-text tokens before the JSON) are read
-    by the local driver; remote drivers only see their effect on the prompt. ``media_policy``
+    by the local driver; the Gemini driver maps ``thinking`` to its thinking budget; other remote
+    drivers only see their effect on the prompt. ``media_policy``
     (``with_media_policy``) says how a driver that needs a media URL's bytes may download them
     (:func:`~instructor_py.providers.media_fetch.fetch_media_bytes`; ``None`` is the default policy).
     """

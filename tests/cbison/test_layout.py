@@ -1,5 +1,5 @@
 """Layout: a C program prints offsetof/sizeof of every field from its own declaration
-(tests/support/cbison/c/cbison_api.h); our ctypes mirrors must match field by field."""
+(instructor_py/engine/cbison/include/cbison_api.h, shipped with the package); our ctypes mirrors must match field by field."""
 
 from __future__ import annotations
 

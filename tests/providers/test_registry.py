@@ -10,6 +10,7 @@ from instructor_py.common.errors import AuthenticationError, ConfigurationError,
 from instructor_py.common.modes import OutputMode
 from instructor_py.providers.anthropic import AnthropicProvider
 from instructor_py.providers.base import InferenceProvider
+from instructor_py.providers.gemini import GeminiProvider
 from instructor_py.providers.openai import OpenAIProvider
 from instructor_py.providers.presets import PRESETS, JsonSchemaStyle
 from instructor_py.providers.registry import create_provider, preset_names
@@ -25,7 +26,8 @@ def test_all_required_presets_exist_and_are_data() -> None:
     assert "local" in preset_names()
     assert PRESETS["llamacpp-server"].json_schema_style is JsonSchemaStyle.JSON_OBJECT_SCHEMA
     assert OutputMode.JSON_SCHEMA not in PRESETS["anthropic"].supported_modes
-    assert PRESETS["gemini"].base_url.endswith("/openai")
+    assert PRESETS["gemini-openai"].base_url.endswith("/openai")
+    assert PRESETS["gemini"].driver == "gemini"  # the native generateContent driver
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED))
@@ -35,7 +37,8 @@ def test_every_preset_builds_a_protocol_driver(name: str, monkeypatch: pytest.Mo
         monkeypatch.setenv(preset.api_key_env, "sk-env-SECRET-999999")
     driver = create_provider(name, model="m")
     assert isinstance(driver, InferenceProvider)
-    assert isinstance(driver, AnthropicProvider if name == "anthropic" else OpenAIProvider)
+    native = {"anthropic": AnthropicProvider, "gemini": GeminiProvider}
+    assert isinstance(driver, native.get(name, OpenAIProvider))
     assert driver.name == name and driver.default_model == "m"
     assert "sk-env-SECRET" not in repr(driver)
 

@@ -293,6 +293,20 @@ async def test_async_tasks_are_batched_and_cancellable(provider: LocalProvider) 
     assert provider.infer(requests[1]).content == alone[1]
 
 
+def test_the_session_generates_in_the_batch_and_takes_a_compiled_handle(model: LocalModel) -> None:
+    session = session_for(model)
+    assert session is session_for(model) and session.batched  # one per model
+    reference = _reference(model, TEXTS[2])
+    _, prompt = _prompt(model, TEXTS[2])
+    handle = session.compile(ConstraintSpec.json_schema(PERSON))
+    assert (
+        _tokens(list(session.generate(prompt, handle, DecodeOptions(max_tokens=48)))) == reference
+    )
+    bare = session.compile(ConstraintSpec.json_schema(PERSON)).matcher
+    with pytest.raises(ConfigurationError, match="compiled handle"):
+        list(session.generate(prompt, bare, DecodeOptions(max_tokens=4)))
+
+
 def test_the_default_model_decodes_alone_and_says_what_prompt_lookup_needs() -> None:
     provider = LocalProvider.from_options()  # n_parallel=1: the one-sequence decoder
     request = _request(provider, TEXTS[0], Order, max_tokens=24)

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from instructor_py.engine.cbison.abi import (
     FACTORY_MAGIC,
     TOKENIZER_MAGIC,
@@ -29,6 +31,13 @@ from instructor_py.engine.cbison.tokenizer import (
     export_tokenizer,
 )
 
+
+def include_dir() -> Path:
+    """The folder holding ``cbison_api.h``, our declaration of the CBISON binary interface, for
+    C code that uses :func:`export_factory` / :func:`export_tokenizer` (``cc -I<include_dir>``)."""
+    return Path(__file__).resolve().parent / "include"
+
+
 __all__ = [
     "FACTORY_MAGIC",
     "TOKENIZER_MAGIC",
@@ -45,6 +54,7 @@ __all__ = [
     "export_factory",
     "export_tokenizer",
     "grammar_for_spec",
+    "include_dir",
     "load_factory",
     "spec_for_grammar",
 ]

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from instructor_py.local.cbison import include_dir
+
 C_DIR = Path(__file__).parent / "c"
-SOURCES = ("cbison_api.h", "tiny_engine.c", "alt_engine.c", "driver.c", "layout.c")
+SOURCES = ("tiny_engine.c", "alt_engine.c", "driver.c", "layout.c")  # cbison_api.h: the one the package ships
 
 
 def c_compiler() -> str | None:
@@ -39,7 +41,7 @@ def build(out_dir: Path) -> dict[str, Path]:
         "-Werror",
         "-std=c11",
         "-D_POSIX_C_SOURCE=200809L",
-        f"-I{C_DIR}",
+        f"-I{include_dir()}",
         *os.environ.get("CBISON_TEST_CFLAGS", "").split(),
     ]
     built = {

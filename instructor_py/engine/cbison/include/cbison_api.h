@@ -1,6 +1,8 @@
 /*
- * Our own declaration of the CBISON binary interface (factory 1.0, tokenizer 1.0), written for
- * the tests of instructor_py.engine.cbison. The layout follows the public reference header
+ * Our own declaration of the CBISON binary interface (factory 1.0, tokenizer 1.0), shipped with
+ * instructor_py for C code that uses an exported factory or tokenizer (compile with
+ * -I"$(python -c 'import instructor_py.local.cbison as c; print(c.include_dir())')").
+ * The layout follows the public reference header
  * (guidance-ai/cbison, cpp/cbison_api.h) field by field: same order, same types, same reserved
  * arrays, so objects built on either side can be exchanged.
  */
