@@ -76,14 +76,18 @@ def choose(
         raise LocalModelError("choose: pass at least one option, each a non-empty string")
     if len(set(items)) != len(items):
         raise LocalModelError(f"choose: the options repeat: {items!r}")
-    raw_logp, logprobs, passes, seconds = _normalised(session, prompt_text, items)
-    raw = np.exp(raw_logp)
     prior_rows = []
-    for text in content_free_prompts:
+    passes = 0
+    seconds = 0.0
+    for text in content_free_prompts:  # first: the real prompt then stays in the KV cache
         cf_logp, _, cf_passes, cf_seconds = _normalised(session, text, items)
         prior_rows.append(np.exp(cf_logp))
         passes += cf_passes
         seconds += cf_seconds
+    raw_logp, logprobs, real_passes, real_seconds = _normalised(session, prompt_text, items)
+    raw = np.exp(raw_logp)
+    passes += real_passes
+    seconds += real_seconds
     if prior_rows:
         prior = np.mean(prior_rows, axis=0)
         calibrated = raw_logp - np.log(np.maximum(prior, 1e-300))
