@@ -69,6 +69,8 @@ def test_demo_runs_a_real_local_extraction() -> None:
     done = _run_local_example("demo.py")
     assert "person: Person(name='Emma Stone', age=34, city='Dublin')" in done.stdout
     assert "rating=1)" in done.stdout
+    assert "sentiment=<Sentiment.NEGATIVE: 'negative'>" in done.stdout  # issue 25: not POSITIVE
+    assert "sentiment probabilities: positive" in done.stdout and "forced by the grammar" in done.stdout
 
 
 def test_templates_example_runs_on_the_embedded_model() -> None:

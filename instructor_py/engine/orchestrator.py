@@ -5,6 +5,12 @@ backend for templates), then the default backend, unless it does not support the
 other registered backends in registration order. A backend that fails (or exceeds the time limit)
 is recorded in the handle's ``fallback_reasons`` and the next one is tried.
 
+Every time a backend is skipped (its ``unsupported_reason`` names why) or fails to compile, the
+orchestrator records a :class:`~instructor_py.engine.stats.BackendDecline` (which backend, what
+constraint, why): the stats count it as a fallback and keep it per backend, a log record goes to
+the ``instructor_py.engine.orchestrator`` logger (INFO for a skip, WARNING for a failure), and the
+listeners added with :meth:`StructuredOutputOrchestrator.add_decline_listener` receive it.
+
 Relaxed fallback (JSON schema only, when ``spec.options.allow_relaxed``): if no backend compiles
 the schema exactly, the orchestrator tries two relaxed tiers and returns a handle with
 ``exact=False`` and ``relaxed_reason`` set:
@@ -28,10 +34,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -47,9 +54,11 @@ from instructor_py.engine.backends.base import Backend, BackendMatcher
 from instructor_py.engine.bitmask import Bitmask, allocate_bitmask
 from instructor_py.engine.handle import CompiledGrammarHandle, InstrumentedMatcher
 from instructor_py.engine.relax import coarse_schema, relax_schema
-from instructor_py.engine.stats import OrchestratorStats, StatsRecorder
+from instructor_py.engine.stats import BackendDecline, OrchestratorStats, StatsRecorder
 from instructor_py.engine.timeout import lane_busy, run_with_timeout
 from instructor_py.engine.tokenizer import TokenizerInfo
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,7 @@ class StructuredOutputOrchestrator:
         self._stats = StatsRecorder()
         self.compile_timeout_s = compile_timeout_s
         self._relax_started: dict[str, float] = {}  # spec key -> when its exact tier began
+        self._listeners: list[Callable[[BackendDecline], None]] = []
         for backend in installed_backends(tokenizer_info) if backends is None else backends:
             self.register_backend(backend)
 
@@ -118,6 +128,41 @@ class StructuredOutputOrchestrator:
             if set_as_default or self._default is None:
                 self._default = backend.name
             self._cache.clear()
+
+    def add_decline_listener(self, listener: Callable[[BackendDecline], None]) -> None:
+        """Call ``listener(decline)`` whenever a backend skips or fails a constraint (from the
+        compiling thread; an exception in a listener is logged, never raised)."""
+        if not callable(listener):
+            raise TypeError("add_decline_listener: the listener must be callable.")
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_decline_listener(self, listener: Callable[[BackendDecline], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _declined(self, backend: str, spec: ConstraintSpec, reason: str, *, skipped: bool) -> str:
+        """Record a decline (stats, log, listeners); returns the handle's fallback reason."""
+        record = BackendDecline(backend, spec.describe(), spec.kind.value, reason, skipped)
+        self._stats.declined(record)
+        level = logging.INFO if skipped else logging.WARNING
+        logger.log(
+            level,
+            "constraint backend %s declined %s (%s)",
+            backend,
+            record.constraint,
+            reason,
+            extra={"backend": backend, "constraint": record.constraint, "reason": reason},
+        )
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(record)
+            except Exception:  # a listener must not break compilation
+                logger.exception("a decline listener raised")
+        return f"{backend}: skipped ({reason})" if skipped else f"{backend}: {reason}"
 
     def _candidates(self, spec: ConstraintSpec) -> list[Backend]:
         """The default backend first, except that a backend naming ``spec.kind`` in its
@@ -218,16 +263,13 @@ class StructuredOutputOrchestrator:
             )
         reasons: list[str] = []
         timed_out = False
-        failed = False
         for backend in self._candidates(spec):
             why = backend.unsupported_reason(spec)
             if why is None and lane_busy(backend.name):
                 why = "an earlier compilation is still running past its time limit"
             if why is not None:
-                reasons.append(f"{backend.name}: skipped ({why})")
+                reasons.append(self._declined(backend.name, spec, why, skipped=True))
                 continue
-            if failed:
-                self._stats.fallback(f"{backend.name} after: {reasons[-1]}")
             t0 = time.perf_counter_ns()
             try:
                 matcher = run_with_timeout(
@@ -238,13 +280,12 @@ class StructuredOutputOrchestrator:
                 )
             except ConstraintTimeoutError as exc:
                 self._stats.compile(backend.name, time.perf_counter_ns() - t0, ok=False)
-                reasons.append(f"{backend.name}: {exc}")
-                timed_out = failed = True
+                reasons.append(self._declined(backend.name, spec, str(exc), skipped=False))
+                timed_out = True
                 continue
             except (ConstraintCompileError, InvalidSchemaError, ValueError, RuntimeError) as exc:
                 self._stats.compile(backend.name, time.perf_counter_ns() - t0, ok=False)
-                reasons.append(f"{backend.name}: {exc}")
-                failed = True
+                reasons.append(self._declined(backend.name, spec, str(exc), skipped=False))
                 continue
             self._stats.compile(backend.name, time.perf_counter_ns() - t0, ok=True)
             return _Entry(matcher, backend.name, True, None, tuple(reasons))

@@ -1,5 +1,10 @@
 """Engine statistics: compiles, cache hits/misses, compile and mask times, fallbacks, errors.
 
+A fallback is one :class:`BackendDecline`: a backend skipped a constraint up front (it does not
+support it) or failed to compile it, so the next backend (or the relaxed tier) took over. Each
+is counted in ``fallbacks``, kept per backend (``per_backend[name].declines`` and the most recent
+``recent_declines``) and in ``recent_fallback_reasons`` as text.
+
 Mask times are kept in bounded reservoirs (the most recent 100 000 fills per backend); appending
 to a ``deque`` is atomic under the GIL, so the hot path takes no lock.
 """
@@ -40,14 +45,33 @@ class TimingSummary:
 
 
 @dataclass(frozen=True)
+class BackendDecline:
+    """A backend declined a constraint: ``skipped`` up front (``unsupported_reason``) or failed
+    to compile it. ``constraint`` describes the spec (kind and the start of its text)."""
+
+    backend: str
+    constraint: str
+    kind: str
+    reason: str
+    skipped: bool
+
+    def describe(self) -> str:
+        how = "skipped" if self.skipped else "failed to compile"
+        return f"{self.backend} {how} {self.constraint}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class BackendSummary:
-    """What one backend did through the orchestrator."""
+    """What one backend did through the orchestrator (``declines``: how many constraints it
+    skipped or failed to compile; ``recent_declines``: the last ones, oldest first)."""
 
     name: str
     compiles: int = 0
     compile_errors: int = 0
     compile_ms_total: float = 0.0
     mask: TimingSummary = field(default_factory=TimingSummary)
+    declines: int = 0
+    recent_declines: tuple[BackendDecline, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +110,8 @@ class StatsRecorder:
             self._relaxed = 0
             self._errors = 0
             self._reasons: deque[str] = deque(maxlen=50)
+            self._declines: dict[str, int] = {}
+            self._recent_declines: dict[str, deque[BackendDecline]] = {}
 
     def mask_sink(self, backend: str) -> deque[int]:
         """The reservoir a matcher of ``backend`` appends its fill durations (ns) to."""
@@ -108,10 +134,17 @@ class StatsRecorder:
             table[backend] = table.get(backend, 0) + 1
             self._compile_ns[backend] = self._compile_ns.get(backend, 0) + ns
 
-    def fallback(self, reason: str) -> None:
+    def declined(self, record: BackendDecline) -> None:
+        """A backend skipped or failed a constraint: one fallback."""
         with self._lock:
             self._fallbacks += 1
-            self._reasons.append(reason)
+            self._reasons.append(record.describe())
+            name = record.backend
+            self._declines[name] = self._declines.get(name, 0) + 1
+            recent = self._recent_declines.get(name)
+            if recent is None:
+                recent = self._recent_declines[name] = deque(maxlen=20)
+            recent.append(record)
 
     def relaxed(self, reason: str) -> None:
         with self._lock:
@@ -124,7 +157,12 @@ class StatsRecorder:
 
     def snapshot(self) -> OrchestratorStats:
         with self._lock:
-            names = sorted(set(self._compiles) | set(self._compile_errors) | set(self._mask_ns))
+            names = sorted(
+                set(self._compiles)
+                | set(self._compile_errors)
+                | set(self._mask_ns)
+                | set(self._declines)
+            )
             per = {
                 n: BackendSummary(
                     n,
@@ -132,6 +170,8 @@ class StatsRecorder:
                     self._compile_errors.get(n, 0),
                     self._compile_ns.get(n, 0) / 1e6,
                     TimingSummary.of_ns(list(self._mask_ns.get(n, ()))),
+                    self._declines.get(n, 0),
+                    tuple(self._recent_declines.get(n, ())),
                 )
                 for n in names
             }

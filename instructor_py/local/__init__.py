@@ -36,6 +36,7 @@ from instructor_py.guidance import (
 )
 from instructor_py.pse.engine import EngineStepper, EngineStructure, StructuringEngine
 from instructor_py.runtime.chat_template import ChatTemplate
+from instructor_py.runtime.classify import Classification, classify
 from instructor_py.runtime.decoder import LlamaDecoder
 from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
 from instructor_py.runtime.model import LocalModel, ModelOptions, embedded_model_path, load_model
@@ -87,6 +88,7 @@ __all__ = [
     "BackendStats",
     "BatchProcessor",
     "ChatTemplate",
+    "Classification",
     "CompiledGrammarHandle",
     "CompiledGuidanceProgram",
     "ConstraintOptions",
@@ -120,6 +122,7 @@ __all__ = [
     "allowed_token_ids",
     "apply_bitmask",
     "apply_bitmask_batch",
+    "classify",
     "count_allowed",
     "embedded_model_path",
     "is_token_allowed",

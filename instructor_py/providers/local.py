@@ -30,8 +30,11 @@ required keys before optional ones in the grammar's key order), ``prompt_lookup`
 False: draft the next tokens from the prompt where the answer copies it, checked by the grammar
 and the model; exact, it saves forward passes but each pass grows dearer with its tokens on CPUs,
 see docs/local.md), ``draft_tokens`` (default 6: the longest
-draft) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces
-the schema, e.g. a regex or a choice).
+draft), ``score_choices`` (default True: enum, ``Literal`` and ``bool`` fields are chosen by the
+model's calibrated probability of each whole value and forced into the answer, see
+:mod:`instructor_py.providers.local_choices`; their distributions are on
+``LocalGeneration.field_probabilities``) and ``constraint`` (a
+:class:`~instructor_py.local.ConstraintSpec` that replaces the schema, e.g. a regex or a choice).
 """
 
 from __future__ import annotations
@@ -50,6 +53,13 @@ from instructor_py.common.usage import Usage
 from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
+from instructor_py.providers.local_choices import (
+    ChoiceField,
+    ChoiceOutcome,
+    choice_fields,
+    content_free_messages,
+    decide_choices,
+)
 from instructor_py.providers.local_constraint import base_constraint, compile_for_request
 from instructor_py.providers.media_support import refuse_media
 from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
@@ -57,7 +67,7 @@ from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
 from instructor_py.runtime.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
 from instructor_py.runtime.repetition import RepetitionDetector
 from instructor_py.runtime.sampling import SamplingParams
-from instructor_py.runtime.session import session_for
+from instructor_py.runtime.session import LocalSession, session_for
 from instructor_py.runtime.threads import iterate_in_thread
 
 __all__ = ["LocalGeneration", "LocalProvider"]
@@ -79,6 +89,7 @@ _PROVIDER_KEYS = (
     "required_first",
     "prompt_lookup",
     "draft_tokens",
+    "score_choices",
 )
 DEFAULT_RETRY_TEMPERATURE = 0.7
 DEFAULT_RETRY_REPEAT_PENALTY = 1.3
@@ -109,6 +120,13 @@ class LocalGeneration:
     exact: bool = True
     sampling: SamplingParams | None = None  # how this attempt sampled (retries differ)
     segments: tuple[tuple[str, str], ...] = ()
+    #: JSON path of each choice field decided by scoring -> {value: calibrated probability}
+    field_probabilities: Mapping[str, Mapping[Any, float]] = field(default_factory=dict)
+    #: decodes the answer took (1, or more when a scored choice changed a decoded value)
+    decodes: int = 1
+    #: forward passes and seconds spent scoring the choice fields' options
+    scoring_passes: int = 0
+    scoring_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +148,7 @@ class LocalProvider:
     required_first: bool = False
     prompt_lookup: bool = False
     draft_tokens: int = DEFAULT_DRAFT_TOKENS
+    score_choices: bool = True
 
     def __post_init__(self) -> None:
         for name in ("retry_temperature", "retry_repeat_penalty"):
@@ -218,8 +237,67 @@ class LocalProvider:
         prompt = model.tokenize(prompt_text)
         options = self._decode_options(request, prompt_text)
         chunks = session.generate(prompt, handle, options)
+        fields = self._choice_fields(request)
+        if not fields:
+            with contextlib.closing(chunks):
+                yield from _map(chunks, request, model, len(prompt), handle, options)
+            return
         with contextlib.closing(chunks):
-            yield from _map(chunks, request, model, len(prompt), handle, options)
+            yield from self._decide_choices(
+                request, session, prompt_text, list(chunks), handle, fields
+            )
+
+    def _decide_choices(
+        self,
+        request: InferenceRequest,
+        session: LocalSession,
+        prompt_text: str,
+        decoded: list[DecodeChunk],
+        handle: CompiledGrammarHandle | None,
+        fields: list[ChoiceField],
+    ) -> Iterator[InferenceDelta]:
+        """Choice fields: the answer is decoded, the options scored where each value starts and,
+        when a scored value differs, decoded again with the scored values forced
+        (:mod:`~instructor_py.providers.local_choices`); the answer is sent at the end."""
+        model = session.model
+        prompt = model.tokenize(prompt_text)
+        final: list[tuple[list[DecodeChunk], CompiledGrammarHandle | None]] = [(decoded, handle)]
+
+        def decode(schema: Mapping[str, Any]) -> str:
+            again = self._compile(session, replace(request, response_schema=schema))
+            options = self._decode_options(request, prompt_text)
+            final.append((list(session.generate(prompt, again, options)), again))
+            return "".join(c.text for c in final[-1][0])
+
+        outcome: ChoiceOutcome | None = None
+        free = content_free_messages(request.messages)
+        if decoded and decoded[-1].finish_reason == "stop" and free is not None:
+            outcome = decide_choices(
+                session,
+                request.response_schema,
+                fields,
+                prompt_text,
+                [session.render_text(m) for m in free],
+                decode,
+                "".join(c.text for c in decoded),
+            )
+        chunks, last = final[-1]
+        options = self._decode_options(request, prompt_text)
+        yield from _map(iter(chunks), request, model, len(prompt), last, options, outcome)
+
+    def _choice_fields(self, request: InferenceRequest) -> list[ChoiceField]:
+        """The choice fields to decide by scoring (none unless the answer is the bare schema)."""
+        if not request.options.get("score_choices", self.score_choices):
+            return []
+        if (
+            request.options.get("constraint") is not None
+            or request.template is not None
+            or request.thinking
+            or request.mode is OutputMode.MD_JSON
+            or not request.response_schema
+        ):
+            return []
+        return choice_fields(request.response_schema)
 
     def _compile(self, session: Any, request: InferenceRequest) -> CompiledGrammarHandle | None:
         """The request's constraint (its ``constraint`` option or its schema, with the template,
@@ -308,6 +386,7 @@ def _map(
     prompt_tokens: int,
     handle: CompiledGrammarHandle | None,
     options: DecodeOptions,
+    choices: ChoiceOutcome | None = None,
 ) -> Iterator[InferenceDelta]:
     """The decoded chunks as deltas: content, or a tool call's arguments in TOOLS mode; the last
     one with the usage and the :class:`LocalGeneration`. An answer the context cut short of
@@ -345,6 +424,10 @@ def _map(
                 exact=handle.exact if handle is not None else False,
                 sampling=options.sampling,
                 segments=tuple(handle.segments()) if handle is not None else (),
+                field_probabilities=dict(choices.probabilities) if choices else {},
+                decodes=choices.decodes if choices else 1,
+                scoring_passes=choices.scoring_passes if choices else 0,
+                scoring_seconds=choices.scoring_seconds if choices else 0.0,
             )
         if tool is not None:
             yield InferenceDelta(

@@ -4,6 +4,13 @@ Sources: a pydantic model class (or any type pydantic can describe: dataclass, T
 JSON-schema dict, a Python function (its parameters become an object schema), a list or tuple of
 these (any of them), or a :class:`ConstraintSpec` of any kind.
 
+The objects we generate are closed, as the SDK closes a response model's schema
+(:func:`~instructor_py.schema.prep.close_object_schemas`): an object schema built from a class, a
+dataclass or a function's parameters gets ``additionalProperties: false`` unless it says otherwise
+(pydantic's ``extra="allow"`` keeps ``additionalProperties: true``), so the model cannot invent
+keys. A JSON-schema dict or a ConstraintSpec the user wrote is compiled as written (an open object
+there is the user's choice), also inside a list/tuple.
+
 With ``delimiters=(open, close)`` the structure sits between the two strings and free text may
 come before the opening one (``buffer_length``: at most that many characters of it; ``-1``: none;
 None: any amount). That is compiled as an llguidance Lark grammar: the free text and the opening
@@ -22,6 +29,7 @@ from typing import Any
 
 from instructor_py.common.errors import ConfigurationError, UnsupportedResponseModelError
 from instructor_py.constraints.spec import ConstraintSpec, Whitespace
+from instructor_py.schema.prep import close_object_schemas
 
 __all__ = ["EngineStructure", "build_structure", "schema_of"]
 
@@ -98,7 +106,8 @@ def _check_delimiters(delimiters: Any) -> tuple[str, str]:
 
 
 def schema_of(structure: Any) -> dict[str, Any]:
-    """The JSON schema of a ``configure`` source (not a ConstraintSpec)."""
+    """The JSON schema of a ``configure`` source (not a ConstraintSpec): a user's dict as written,
+    the schemas we generate (classes, functions) with their objects closed."""
     if isinstance(structure, Mapping):
         return dict(structure)
     if isinstance(structure, list | tuple):
@@ -108,9 +117,9 @@ def schema_of(structure: Any) -> dict[str, Any]:
             )
         return _any_of([schema_of(s) for s in structure])
     if isinstance(structure, type):
-        return _type_schema(structure)
+        return _closed(_type_schema(structure))
     if inspect.isfunction(structure) or inspect.ismethod(structure):
-        return _function_schema(structure)
+        return _closed(_function_schema(structure))
     if isinstance(structure, str):
         raise UnsupportedResponseModelError(
             "configure: a bare string is ambiguous; pass a JSON-schema dict (json.loads(text)), "
@@ -120,6 +129,11 @@ def schema_of(structure: Any) -> dict[str, Any]:
         f"configure: cannot build a structure from {type(structure).__name__}; pass a pydantic "
         "model class, a JSON-schema dict, a function, a list/tuple of these, or a ConstraintSpec."
     )
+
+
+def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+    closed: dict[str, Any] = close_object_schemas(schema)
+    return closed
 
 
 def _type_schema(tp: type) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic
 
@@ -32,3 +33,11 @@ class StructuredOutputResponse(Generic[T]):
     is_void: bool = False
     parsed: Any = None
     cache_hit: bool = False
+
+    @property
+    def field_probabilities(self) -> Mapping[str, Mapping[Any, float]]:
+        """JSON path (``$.sentiment``) -> {value: probability} for each choice field the
+        provider decided by scoring its options (the local provider's enum, ``Literal`` and
+        ``bool`` fields); empty when the provider reports none."""
+        found = getattr(self.raw_response, "field_probabilities", None)
+        return found if isinstance(found, Mapping) else {}

@@ -157,9 +157,9 @@ def test_refused_grammar_types_fall_back_on_the_next_backend(
         tok, backends=[CbisonBackend(f, name="tiny", tokenizer=tok), LLGuidanceBackend(tok)]
     )
     h = orch.compile_json_schema({"type": "object"})
-    assert h.backend == "llguidance"  # the type was probed once and declined without compiling
+    assert h.backend == "llguidance"  # the engine was asked and declined without compiling
     assert h.fallback_reasons == (
-        "tiny: skipped (the engine refuses grammar type 'json_schema' (tiny engine: grammar type "
+        "tiny: skipped (the engine refuses this json_schema grammar (tiny engine: grammar type "
         "'json_schema' is not supported; it reads only 'regex'))",
     )
     tiny_stats = orch.get_backend("tiny").get_stats()
@@ -176,14 +176,16 @@ def test_refused_grammar_types_fall_back_on_the_next_backend(
     assert h.backend == "llguidance" and "tiny refused" in h.fallback_reasons[0]
     unicode = orch.compile_regex(r"\p{L}+")  # a regex feature the tiny engine does not have
     assert unicode.backend == "llguidance" and "unknown escape" in unicode.fallback_reasons[0]
-    with pytest.raises(ConstraintCompileError, match=r"(?s)tiny refused.*bad \{m,n\}.*llguidance"):
+    with pytest.raises(ConstraintCompileError, match=r"(?s)tiny: skipped.*bad \{m,n\}.*llguidance"):
         orch.compile_regex("a{5,2}")  # invalid for both: both reasons are in the error
     declared = CbisonBackend(f, name="tiny", tokenizer=tok, grammar_types=["regex"])
     assert declared.unsupported_reason(ConstraintSpec.grammar("start: /a/")) == (
         "the engine does not accept grammar type 'lark' (it accepts regex)"
     )
-    with pytest.raises(ConstraintCompileError, match="tiny refused"):
+    with pytest.raises(ConstraintCompileError, match=r"tiny: the engine refuses.*missing \)"):
         CbisonBackend(f, name="tiny").compile(ConstraintSpec.regex("(a"))
+    with pytest.raises(ConstraintCompileError, match="tiny refused"):
+        CbisonBackend(f, name="tiny", probe_types=False).compile(ConstraintSpec.regex("(a"))
 
 
 @needs_cc

@@ -4,10 +4,12 @@ Constraint kinds map to CBISON grammar types (:func:`~instructor_py.engine.cbiso
 JSON schema -> ``json_schema`` (options in ``x-guidance``), regex -> ``regex``, choice -> an
 escaped ``regex`` alternation, grammars -> ``lark`` / ``gbnf``. When the engine refuses a grammar
 (``get_error`` on the new matcher) ``compile`` raises ConstraintCompileError with its text, so the
-orchestrator falls back on the next backend. Types the engine does not read are declined up
-front: ``grammar_types`` lists them, or (by default) each type is probed once with
-``validate_grammar`` on a trivial grammar of that type (:data:`PROBES`), and a type the engine
-refuses makes :meth:`CbisonBackend.supports` False with the engine's message as the reason.
+orchestrator falls back on the next backend. What the engine does not read is declined up
+front: grammar types outside ``grammar_types`` (when given) without asking the engine; otherwise
+(by default) the engine is asked about the grammar at hand with ``validate_grammar`` (an engine may
+implement a subset of a type: some regexes, not all), and a grammar it refuses makes
+:meth:`CbisonBackend.supports` False with the engine's message as the reason. Answers are cached
+per grammar (:data:`VALIDATION_CACHE` entries).
 
 The matcher (:class:`CbisonBackendMatcher`) follows our :class:`~instructor_py.engine.matcher.Matcher`
 contract on top of whatever the engine provides: a refused token returns False without changing
@@ -18,7 +20,9 @@ and the accepted tokens (so the orchestrator's compile cache works with any engi
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -36,13 +40,8 @@ from instructor_py.engine.cbison.consume import CbisonFactory, CbisonMatcher
 from instructor_py.engine.cbison.grammar_types import grammar_for_spec
 from instructor_py.engine.tokenizer import TokenizerInfo
 
-#: A trivially valid grammar of each type, to ask an engine whether it reads the type at all.
-PROBES = {
-    "json_schema": '{"type":"string"}',
-    "regex": "a",
-    "lark": 'start: "a"',
-    "gbnf": 'root ::= "a"',
-}
+#: How many ``validate_grammar`` answers a backend remembers (most recently asked kept).
+VALIDATION_CACHE = 256
 
 
 class CbisonBackendMatcher:
@@ -184,9 +183,10 @@ class CbisonBackend:
 
     ``tokenizer``: the TokenizerInfo the factory was built for (checked against ``n_vocab``;
     gives the logits width of :meth:`allocate_bitmask`). ``grammar_types``: the types the engine
-    accepts, when known (others are declined without asking the engine); otherwise, with
-    ``probe_types``, each type is probed once (see :data:`PROBES`). ``name`` shows in
-    handles, statistics and fallback reasons.
+    accepts, when known (others are declined without asking the engine). With ``probe_types``
+    (default) the engine's ``validate_grammar`` is asked about each grammar before it is compiled,
+    so a refusal is a clean skip with the engine's reason; without it, a refused grammar fails in
+    ``compile``. ``name`` shows in handles, statistics and fallback reasons.
     """
 
     def __init__(
@@ -212,8 +212,10 @@ class CbisonBackend:
         self._name = name
         self._width = tokenizer.logits_width if tokenizer is not None else factory.n_vocab
         self._types = frozenset(grammar_types) if grammar_types is not None else None
-        self._probe = probe_types and self._types is None
-        self._refused: dict[str, str | None] = {}  # grammar type -> the engine's refusal
+        self._probe = bool(probe_types)
+        # (grammar type, grammar) -> the engine's refusal (None: accepted)
+        self._answers: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+        self._answers_lock = threading.Lock()
         self._stats = StatsCounter(name)
 
     @property
@@ -235,17 +237,28 @@ class CbisonBackend:
         if self._types is not None and gtype not in self._types:
             accepted = ", ".join(sorted(self._types))
             return f"the engine does not accept grammar type {gtype!r} (it accepts {accepted})"
-        if self._probe and gtype in PROBES:
-            if gtype not in self._refused:
-                try:
-                    ok, msg = self._factory.validate_grammar(gtype, PROBES[gtype])
-                except CbisonError as exc:
-                    ok, msg = False, str(exc)
-                self._refused[gtype] = None if ok else (msg or "no message")
-            refusal = self._refused[gtype]
+        if self._probe:
+            refusal = self._validate(grammar)
             if refusal is not None:
-                return f"the engine refuses grammar type {gtype!r} ({refusal})"
+                return f"the engine refuses this {gtype} grammar ({refusal})"
         return None
+
+    def _validate(self, grammar: tuple[str, str]) -> str | None:
+        """The engine's ``validate_grammar`` on ``grammar``: None if accepted, else its message."""
+        with self._answers_lock:
+            if grammar in self._answers:
+                self._answers.move_to_end(grammar)
+                return self._answers[grammar]
+        try:
+            ok, msg = self._factory.validate_grammar(*grammar)
+        except CbisonError as exc:
+            ok, msg = False, str(exc)
+        refusal = None if ok else (msg or "no message")
+        with self._answers_lock:
+            self._answers[grammar] = refusal
+            while len(self._answers) > VALIDATION_CACHE:
+                self._answers.popitem(last=False)
+        return refusal
 
     def compile(self, spec: ConstraintSpec) -> CbisonBackendMatcher:
         start = time.perf_counter()

@@ -20,7 +20,7 @@ import pytest
 from instructor_py.local.cbison import include_dir
 
 C_DIR = Path(__file__).parent / "c"
-SOURCES = ("tiny_engine.c", "driver.c", "layout.c")  # cbison_api.h: the one the package ships
+SOURCES = ("tiny_engine.c", "alt_engine.c", "driver.c", "layout.c")  # cbison_api.h: the one the package ships
 
 
 def c_compiler() -> str | None:
@@ -46,10 +46,11 @@ def build(out_dir: Path) -> dict[str, Path]:
     ]
     built = {
         "tiny": out_dir / "libtiny_engine.so",
+        "alt": out_dir / "libalt_engine.so",
         "driver": out_dir / "libcbison_driver.so",
         "layout": out_dir / "cbison_layout",
     }
-    for src, key in (("tiny_engine.c", "tiny"), ("driver.c", "driver")):
+    for src, key in (("tiny_engine.c", "tiny"), ("alt_engine.c", "alt"), ("driver.c", "driver")):
         _cc([cc, *flags, "-shared", "-fPIC", "-o", str(built[key]), str(C_DIR / src)])
     _cc([cc, *flags, "-o", str(built["layout"]), str(C_DIR / "layout.c")])
     return built
