@@ -42,14 +42,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instructor_py.common.errors import ConfigurationError, ContextOverflowError
+from instructor_py.common.errors import ConfigurationError
 from instructor_py.common.modes import OutputMode, parse_mode
-from instructor_py.common.usage import Usage
 from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
@@ -61,8 +59,9 @@ from instructor_py.providers.local_choices import (
     decide_choices,
 )
 from instructor_py.providers.local_constraint import base_constraint, compile_for_request
+from instructor_py.providers.local_generation import LocalGeneration, map_chunks
 from instructor_py.providers.media_support import refuse_media
-from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
+from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
 from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
 from instructor_py.runtime.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
 from instructor_py.runtime.repetition import RepetitionDetector
@@ -104,29 +103,6 @@ _MODEL_KEYS = (
     "n_ctx_parallel",
 )
 _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
-
-
-@dataclass(frozen=True, slots=True)
-class LocalGeneration:
-    """``InferenceResponse.raw`` of the local provider: what the decode loop did. ``segments``:
-    the ``(label, text)`` parts of a composite answer (template variables, ``"thinking"`` and
-    ``"json"``), from the matcher's captures."""
-
-    model: str
-    token_ids: tuple[int, ...]
-    finish_reason: str
-    stats: DecodeStats
-    backend: str | None = None
-    exact: bool = True
-    sampling: SamplingParams | None = None  # how this attempt sampled (retries differ)
-    segments: tuple[tuple[str, str], ...] = ()
-    #: JSON path of each choice field decided by scoring -> {value: calibrated probability}
-    field_probabilities: Mapping[str, Mapping[Any, float]] = field(default_factory=dict)
-    #: decodes the answer took (1, or more when a scored choice changed a decoded value)
-    decodes: int = 1
-    #: forward passes and seconds spent scoring the choice fields' options
-    scoring_passes: int = 0
-    scoring_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +216,7 @@ class LocalProvider:
         fields = self._choice_fields(request)
         if not fields:
             with contextlib.closing(chunks):
-                yield from _map(chunks, request, model, len(prompt), handle, options)
+                yield from map_chunks(chunks, request, model, len(prompt), handle, options)
             return
         with contextlib.closing(chunks):
             yield from self._decide_choices(
@@ -283,7 +259,7 @@ class LocalProvider:
             )
         chunks, last = final[-1]
         options = self._decode_options(request, prompt_text)
-        yield from _map(iter(chunks), request, model, len(prompt), last, options, outcome)
+        yield from map_chunks(iter(chunks), request, model, len(prompt), last, options, outcome)
 
     def _choice_fields(self, request: InferenceRequest) -> list[ChoiceField]:
         """The choice fields to decide by scoring (none unless the answer is the bare schema)."""
@@ -377,77 +353,6 @@ class LocalProvider:
 
     def __repr__(self) -> str:
         return f"LocalProvider(model={self.default_model!r}, n_ctx={self.model_options.n_ctx})"
-
-
-def _map(
-    chunks: Iterator[DecodeChunk],
-    request: InferenceRequest,
-    model: LocalModel,
-    prompt_tokens: int,
-    handle: CompiledGrammarHandle | None,
-    options: DecodeOptions,
-    choices: ChoiceOutcome | None = None,
-) -> Iterator[InferenceDelta]:
-    """The decoded chunks as deltas: content, or a tool call's arguments in TOOLS mode; the last
-    one with the usage and the :class:`LocalGeneration`. An answer the context cut short of
-    ``max_tokens`` is a :class:`ContextOverflowError`."""
-    max_tokens = options.max_tokens
-    tool = request.tool if request.mode is OutputMode.TOOLS else None
-    call_id = f"call_local_{uuid.uuid4().hex[:16]}"
-    first = True
-    tokens: list[int] = []
-    for chunk in chunks:
-        tokens.extend(chunk.token_ids)
-        if chunk.finish_reason is None and not chunk.text:
-            continue
-        if chunk.finish_reason == "length" and len(tokens) < max_tokens:
-            raise ContextOverflowError(
-                f"the answer filled the model's context ({model.n_ctx} tokens, "
-                f"{prompt_tokens} of them prompt) after {len(tokens)} tokens, short of "
-                f"max_tokens={max_tokens}; load the model with a larger n_ctx "
-                "(using('local', n_ctx=...)) or shorten the messages"
-            )
-        usage: Usage | None = None
-        raw: LocalGeneration | None = None
-        if chunk.finish_reason is not None and chunk.stats is not None:
-            usage = Usage(
-                input_tokens=chunk.stats.prompt_tokens,
-                output_tokens=len(tokens),
-                cache_read_tokens=min(chunk.stats.reused_tokens, chunk.stats.prompt_tokens),
-            )
-            raw = LocalGeneration(
-                model=model.name,
-                token_ids=tuple(tokens),
-                finish_reason=chunk.finish_reason,
-                stats=chunk.stats,
-                backend=handle.backend if handle is not None else None,
-                exact=handle.exact if handle is not None else False,
-                sampling=options.sampling,
-                segments=tuple(handle.segments()) if handle is not None else (),
-                field_probabilities=dict(choices.probabilities) if choices else {},
-                decodes=choices.decodes if choices else 1,
-                scoring_passes=choices.scoring_passes if choices else 0,
-                scoring_seconds=choices.scoring_seconds if choices else 0.0,
-            )
-        if tool is not None:
-            yield InferenceDelta(
-                tool_arguments=chunk.text,
-                tool_name=tool.name if first else None,
-                tool_call_id=call_id if first else None,
-                finish_reason=chunk.finish_reason,
-                usage=usage,
-                raw=raw,
-                finish_detail=chunk.detail,
-            )
-        else:
-            yield InferenceDelta(
-                content=chunk.text,
-                finish_reason=chunk.finish_reason,
-                usage=usage,
-                raw=raw,
-                finish_detail=chunk.detail,
-            )
-        first = False
 
 
 def _number_option(options: Mapping[str, Any], name: str, default: float) -> float:
