@@ -24,6 +24,10 @@ COOKBOOK = ROOT / "examples" / "cookbook"
 def _classify(out: str) -> None:
     assert re.search(r"^positive: I love it", out, re.M), out
     assert re.search(r"^negative: Broke after two days", out, re.M), out
+    rows = re.findall(r"^ +positive=([\d.]+), negative=([\d.]+), neutral=([\d.]+)$", out, re.M)
+    assert len(rows) == 2 and all(abs(sum(map(float, r)) - 1) < 0.02 for r in rows), out
+    assert float(rows[0][0]) > 0.5 and float(rows[1][1]) > 0.5  # the distribution agrees
+    assert re.search(r"^classify\(\): negative \(positive=", out, re.M), out
 
 
 def _entities(out: str) -> None:
