@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.batch_api import BatchAPIServer
 from tests.support.servers import wire
 from tests.support.servers.scripted import Reply, ScriptedServer
 
@@ -81,6 +82,13 @@ def _cbison_from_c(out: str) -> None:
     assert re.search(r'"age":"36"\}: (\d+) of 11 tokens accepted, .* accepting=0', out), out
 
 
+def _batch_job(out: str) -> None:
+    assert re.search(r"^submitted \w+ \(resume with: ", out, re.M), out
+    assert re.search(r"^completed: 3 answered, 0 failed$", out, re.M), out
+    assert re.findall(r"^(\d): name='(\w+)' age=(\d+)", out, re.M) == [
+        ("0", "Jason", "25"), ("1", "Sarah", "31"), ("2", "Ben", "40")]
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "classify.py": _classify,
     "entities.py": _entities,
@@ -92,10 +100,11 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "cached_rerun.py": _cached_rerun,
     "cbison_from_c.py": _cbison_from_c,
     "pdf_invoices_claude.py": _pdf_invoices_claude,
+    "batch_job.py": _batch_job,
 }
 
 #: recipes that call a hosted API: run against a loopback server speaking its wire format
-HOSTED = {"pdf_invoices_claude.py"}
+HOSTED = {"pdf_invoices_claude.py", "batch_job.py"}
 
 
 def test_every_recipe_has_a_check() -> None:
@@ -110,11 +119,11 @@ def test_every_recipe_is_on_the_cookbook_page() -> None:
     assert missing == []
 
 
-def _run(recipe: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(recipe: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     env.pop("INSTRUCTOR_PY_PRESET", None)
     return subprocess.run(
-        [sys.executable, str(COOKBOOK / recipe)],
+        [sys.executable, str(COOKBOOK / recipe), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -158,3 +167,20 @@ def test_pdf_invoices_with_claude(scripted_server: ScriptedServer) -> None:
     assert document["source"] == {
         "type": "base64", "media_type": "application/pdf", "data": base64.b64encode(pdf).decode()}
     assert any(b.get("type") == "text" and "Extract every invoice" in b.get("text", "") for b in blocks)
+
+
+def test_a_batch_job_on_the_batch_api(tmp_path: Path) -> None:
+    with BatchAPIServer() as server:
+        env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": f"{server.base_url}/v1",
+               "INSTRUCTOR_PY_JOBS": str(tmp_path / "jobs.sqlite"), "BATCH_POLL_SECONDS": "0.2"}  # fmt: skip
+        done = _run("batch_job.py", env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        CHECKS["batch_job.py"](done.stdout)
+        assert server.calls.get("openai.create") == 1
+        job = re.search(r"^submitted (\w+)", done.stdout, re.M)
+        assert job is not None
+        resumed = _run("batch_job.py", env, job[1])  # another process, the same job
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        assert "completed: 3 answered, 0 failed" in resumed.stdout
+        assert "submitted" not in resumed.stdout
+        assert server.calls.get("openai.create") == 1  # resumed, never submitted twice

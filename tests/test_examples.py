@@ -19,7 +19,6 @@ NEEDS_CONFIG = {
     "bedrock_converse.py": ("AWS_REGION", "set AWS_REGION"),
     "gemini_native.py": ("GEMINI_API_KEY", "set GEMINI_API_KEY"),
     "media_openai.py": ("OPENAI_API_KEY", "needs OPENAI_API_KEY"),
-    "openai_batch_job.py": ("OPENAI_API_KEY", "set OPENAI_API_KEY"),
 }
 
 
