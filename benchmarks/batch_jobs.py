@@ -38,6 +38,9 @@ from instructor_py import BatchJob, JobStore, StructuredOutput  # noqa: E402
 from tests.support.batch_api import BatchAPIServer  # noqa: E402
 from tests.support.batch_models import Person  # noqa: E402
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+from results import Chart, Table, save  # noqa: E402
+
 KEY = "sk-bench-0123456789"
 
 
@@ -105,14 +108,27 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
+    tables: list[Table] = []
+    requests: dict[str, list[float | None]] = {}
     for vendor in ("openai", "anthropic"):
         rows = one(vendor, args.items, args.latency, args.steps)
-        print(f"\n{vendor}: {args.items} items, {args.latency * 1000:.0f} ms per HTTP request, the batch ends on retrieve {args.steps}\n")
+        title = (f"{vendor}: {args.items} items, {args.latency * 1000:.0f} ms per HTTP request, "
+                 f"the batch ends on retrieve {args.steps}")  # fmt: skip
+        print(f"\n{title}\n")
         print("| phase | wall (s) | HTTP requests |")
         print("|---|---:|---:|")
-        for name, wall, requests in rows:
-            print(f"| {name} | {wall:.2f} | {requests} |")
-
+        for name, wall, count in rows:
+            print(f"| {name} | {wall:.2f} | {count} |")
+        tables.append(Table(title, ["phase", "wall (s)", "HTTP requests"],
+                            [[n, round(w, 2), c] for n, w, c in rows]))  # fmt: skip
+        job = next(c for n, _, c in rows if n == "batch job, total")
+        live = next(c for n, _, c in rows if n.startswith("live batch"))
+        requests[vendor] = [float(str(job).split()[0]), float(str(live).split()[0])]
+    save("batch_jobs", tables, [
+        Chart("batch-jobs-requests", f"{args.items} items: HTTP requests of a batch job (killed and "
+              "resumed) against live calls", "bar", ["batch job", "live batch()"], requests,
+              ylabel="HTTP requests (log)", log_y=True),
+    ])  # fmt: skip
 
 if __name__ == "__main__":
     main()
