@@ -1,0 +1,465 @@
+"""A forgiving reader of JSON-like text: one left-to-right pass, every repair recorded.
+
+It reads what models write instead of JSON: unquoted keys, single-quoted and backtick strings,
+trailing or missing commas, ``//``, ``/* */`` and ``#`` comments, Python (``True``/``None``) and
+JavaScript (``undefined``, ``NaN``) literals, unescaped quotes and raw newlines inside strings,
+bare words as values, and a missing end (open objects and arrays are closed). The result is a
+*loose* tree (:data:`Loose`): numbers keep their text (:class:`Num`), unquoted words are
+:class:`Bare`, JavaScript's empty values are :data:`UNDEFINED`; the schema decides later what they
+mean (:mod:`.coerce`).
+
+Whether a quote ends a string is decided by what follows it: a quote followed by ``,``, ``:``,
+``}``, ``]`` or the end of the text closes the string when what comes after fits the structure
+(a comma in an object must be followed by a key, in an array by a value); any other quote is a
+character of the string. Each character is looked at a bounded number of times, so reading is
+linear in the text's length.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from instructor_py.pipeline.failures import json_path
+from instructor_py.pipeline.tolerant.records import Repair
+
+__all__ = ["UNDEFINED", "Bare", "Num", "Reader", "TooDeep", "read_span"]
+
+MAX_DEPTH: Final = 128
+"""Deepest nesting the reader follows (deeper answers are refused, never a RecursionError)."""
+
+
+class TooDeep(Exception):
+    """The text nests deeper than :data:`MAX_DEPTH`."""
+
+
+class _Undefined:
+    """JavaScript's ``undefined`` / ``NaN`` / ``Infinity``: no JSON value."""
+
+    _instance: _Undefined | None = None
+
+    def __new__(cls) -> _Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED: Final = _Undefined()
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    """A number as written (``raw``) and its value."""
+
+    raw: str
+    value: int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Bare:
+    """An unquoted word or phrase in a value position (``status: active``)."""
+
+    text: str
+
+
+Loose = Any
+"""dict[str, Loose] | list[Loose] | str | Num | Bare | bool | None | UNDEFINED."""
+
+_MISSING: Final = object()
+
+_WS = re.compile(r"[ \t\r\n\f\v\u00a0\ufeff]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_LOOSE_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_BARE_VALUE = re.compile(r"[^,{}\[\]\n]*")
+_KEY_WORD = re.compile(r"[A-Za-z_$][\w$\-.]*")
+_KEY_PHRASE = re.compile(r"[A-Za-z_$][\w$\-. ]{0,100}?(?=[ \t]*:)")
+_STRING_SPECIAL = {q: re.compile(rf"[{q}\\\n]") for q in ("\"", "'", "`")}
+# after a comma inside an object: a key and its colon, a closer, or the end
+_COMMENTS = r"""(?:[ \t\r\n]*(?://[^\n]*|#[^\n]*|/\*[^*]{0,500}\*/))*"""
+_KEY_AHEAD = re.compile(
+    _COMMENTS
+    + r"""(?:[ \t\r\n]*(?:"[^"\n]{0,200}"|'[^'\n]{0,200}'|[A-Za-z_$][\w$\-. ]{0,100}?)[ \t]*:"""
+    r"""|[ \t\r\n]*(?:[}\]]|\Z))"""
+)
+# after a comma inside an array: the start of a value, a closer, or the end
+_VALUE_AHEAD = re.compile(
+    _COMMENTS
+    + r"""[ \t\r\n]*(?:["'`{\[\]}\-\d]|(?:true|false|null|True|False|None)\b|\Z)"""
+)
+_LITERALS: Final[dict[str, tuple[Any, str | None]]] = {
+    "true": (True, None),
+    "false": (False, None),
+    "null": (None, None),
+    "True": (True, "python_literal"),
+    "False": (False, "python_literal"),
+    "None": (None, "python_literal"),
+    "undefined": (UNDEFINED, "js_literal"),
+    "NaN": (UNDEFINED, "js_literal"),
+    "Infinity": (UNDEFINED, "js_literal"),
+    "-Infinity": (UNDEFINED, "js_literal"),
+}
+_ESCAPES: Final = {
+    '"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"
+}
+_CLOSER = {"{": "}", "[": "]"}
+
+
+class Reader:
+    """Reads one value from ``text[start:end]``; ``repairs`` lists what it fixed.
+
+    After :meth:`read`, ``pos`` is just past the value, ``truncated`` says open containers were
+    closed at the end, ``open_string`` says the text ended inside a string, and ``broken`` holds
+    a reason when the text had pieces that fit no reading (a key without a value, stray
+    characters): such a value is never taken as the answer."""
+
+    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
+        self.text = text
+        self.pos = start
+        self.end = len(text) if end is None else end
+        self.repairs: list[Repair] = []
+        self.truncated = False
+        self.open_string = False
+        self.broken: str | None = None
+        self._path: list[str | int] = []
+        self._seen: set[tuple[str, str]] = set()
+        self.value: Loose = None
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _repair(self, kind: str, detail: str) -> None:
+        path = json_path(self._path)
+        if (path, kind) not in self._seen:  # one record per kind and place
+            self._seen.add((path, kind))
+            self.repairs.append(Repair(path, kind, detail))
+
+    def _break(self, reason: str) -> None:
+        if self.broken is None:
+            self.broken = f"{json_path(self._path)}: {reason}"
+
+    def skip(self) -> None:
+        """Skip whitespace and comments."""
+        text, end = self.text, self.end
+        while True:
+            self.pos = min(_WS.match(text, self.pos, end).end(), end)  # type: ignore[union-attr]
+            if self.pos >= end:
+                return
+            ch = text[self.pos]
+            if ch == "/" and text.startswith("//", self.pos):
+                self._line_comment("//")
+            elif ch == "/" and text.startswith("/*", self.pos):
+                close = text.find("*/", self.pos + 2, end)
+                self.pos = end if close < 0 else close + 2
+                self._repair("comment", "removed a /* */ comment")
+            elif ch == "#" and (self.pos + 1 >= end or text[self.pos + 1] in " #\t!"):
+                self._line_comment("#")
+            else:
+                return
+
+    def _line_comment(self, mark: str) -> None:
+        newline = self.text.find("\n", self.pos, self.end)
+        self.pos = self.end if newline < 0 else newline + 1
+        self._repair("comment", f"removed a {mark} comment")
+
+    def at_end(self) -> bool:
+        return self.pos >= self.end
+
+    # -- values ----------------------------------------------------------------------------
+
+    def read(self) -> Loose:
+        """Read one value (``_MISSING`` is never returned: nothing readable is ``broken``)."""
+        value = self._value("top", 0)
+        if value is _MISSING:
+            self._break("no value")
+            value = None
+        self.value = value
+        return value
+
+    def _value(self, context: str, depth: int) -> Loose:
+        self.skip()
+        if self.at_end():
+            return _MISSING
+        ch = self.text[self.pos]
+        if ch == "{":
+            return self._object(depth + 1)
+        if ch == "[":
+            return self._array(depth + 1)
+        if ch in "\"'`":
+            return self._string(ch, context)
+        return self._scalar(context)
+
+    def _object(self, depth: int) -> dict[str, Loose]:
+        if depth > MAX_DEPTH:
+            raise TooDeep
+        self.pos += 1
+        out: dict[str, Loose] = {}
+        after_comma = False
+        while True:
+            self.skip()
+            if self.at_end():
+                self._truncated("}")
+                return out
+            ch = self.text[self.pos]
+            if ch in "}]":
+                if ch == "]":
+                    self._repair("mismatched_bracket", "read ']' as the '}' that closes an object")
+                if after_comma:
+                    self._repair("trailing_comma", "removed a comma before '}'")
+                self.pos += 1
+                return out
+            if ch == ",":
+                self._repair("extra_comma", "removed a stray comma")
+                self.pos += 1
+                continue
+            if out and not after_comma:
+                self._repair("missing_comma", "added a missing comma between members")
+            after_comma = False
+            key = self._key()
+            if key is None:
+                self._break(f"unexpected character {ch!r} where a key was expected")
+                self.pos += 1
+                continue
+            self.skip()
+            if not self.at_end() and self.text[self.pos] in ":=":
+                if self.text[self.pos] == "=":
+                    self._repair("key_equals", "read '=' as ':'")
+                self.pos += 1
+            elif not self.at_end():
+                self._path.append(key)
+                self._break("a key without ':' and a value")
+                self._path.pop()
+                if self.text[self.pos] in ",}]":
+                    continue
+            self._path.append(key)
+            value = self._value("object", depth)
+            self._path.pop()
+            if value is _MISSING:  # the text ended after the key
+                self._truncated("}")
+                return out
+            out[key] = value
+            self.skip()
+            if not self.at_end() and self.text[self.pos] == ",":
+                self.pos += 1
+                after_comma = True
+
+    def _array(self, depth: int) -> list[Loose]:
+        if depth > MAX_DEPTH:
+            raise TooDeep
+        self.pos += 1
+        out: list[Loose] = []
+        after_comma = False
+        while True:
+            self.skip()
+            if self.at_end():
+                self._truncated("]")
+                return out
+            ch = self.text[self.pos]
+            if ch in "]}":
+                if ch == "}":
+                    self._repair("mismatched_bracket", "read '}' as the ']' that closes an array")
+                if after_comma:
+                    self._repair("trailing_comma", "removed a comma before ']'")
+                self.pos += 1
+                return out
+            if ch == ",":
+                self._repair("extra_comma", "removed a stray comma")
+                self.pos += 1
+                continue
+            if out and not after_comma:
+                self._repair("missing_comma", "added a missing comma between items")
+            after_comma = False
+            self._path.append(len(out))
+            value = self._value("array", depth)
+            self._path.pop()
+            if value is _MISSING:
+                self._truncated("]")
+                return out
+            out.append(value)
+            self.skip()
+            if not self.at_end() and self.text[self.pos] == ",":
+                self.pos += 1
+                after_comma = True
+
+    def _truncated(self, closer: str) -> None:
+        self.truncated = True
+        self._repair("truncated_close", f"the answer ended early; added the closing {closer!r}")
+
+    def _key(self) -> str | None:
+        text, pos = self.text, self.pos
+        ch = text[pos]
+        if ch in "\"'`":
+            key = self._string(ch, "key")
+            return key if isinstance(key, str) else None
+        match = _KEY_PHRASE.match(text, pos, self.end) or _KEY_WORD.match(text, pos, self.end)
+        if match is None:
+            return None
+        self.pos = match.end()
+        self._repair("unquoted_key", "quoted an unquoted key")
+        return match.group().strip()
+
+    def _string(self, quote: str, context: str) -> str:
+        text, end = self.text, self.end
+        special = _STRING_SPECIAL[quote]
+        if quote == "'":
+            self._repair("single_quotes", "read a single-quoted string")
+        elif quote == "`":
+            self._repair("backtick_string", "read a backtick string")
+        parts: list[str] = []
+        pos = self.pos + 1
+        while True:
+            match = special.search(text, pos, end)
+            if match is None:
+                parts.append(text[pos:end])
+                self.pos = end
+                self.open_string = True
+                self._repair("truncated_string", "the answer ended inside a string")
+                return "".join(parts)
+            at = match.start()
+            parts.append(text[pos:at])
+            ch = text[at]
+            if ch == "\n":
+                parts.append("\n")
+                self._repair("raw_newline", "kept a raw line break inside a string")
+                pos = at + 1
+            elif ch == "\\":
+                pos = self._escape(at, parts)
+            elif self._closes(at + 1, context):
+                self.pos = at + 1
+                return "".join(parts)
+            else:
+                parts.append(quote)
+                self._repair("unescaped_quote", f"kept an unescaped {quote} inside a string")
+                pos = at + 1
+
+    def _escape(self, at: int, parts: list[str]) -> int:
+        text = self.text
+        if at + 1 >= self.end:
+            return at + 1
+        ch = text[at + 1]
+        if ch in _ESCAPES:
+            parts.append(_ESCAPES[ch])
+            return at + 2
+        if ch == "u":
+            code = text[at + 2 : at + 6]
+            if len(code) == 4 and all(c in "0123456789abcdefABCDEF" for c in code):
+                point = int(code, 16)
+                if 0xD800 <= point < 0xDC00 and text.startswith("\\u", at + 6):
+                    low_text = text[at + 8 : at + 12]
+                    if len(low_text) == 4 and all(c in "0123456789abcdefABCDEF" for c in low_text):
+                        low = int(low_text, 16)
+                        if 0xDC00 <= low < 0xE000:
+                            parts.append(chr(0x10000 + ((point - 0xD800) << 10) + (low - 0xDC00)))
+                            return at + 12
+                parts.append(chr(point))
+                return at + 6
+        if ch in "'`":
+            parts.append(ch)
+        else:
+            parts.append("\\" + ch)
+        self._repair("invalid_escape", f"kept the invalid escape \\{ch}")
+        return at + 2
+
+    def _closes(self, after: int, context: str) -> bool:
+        """Whether the quote just before ``after`` ends the string (module docstring)."""
+        text, end = self.text, self.end
+        pos = min(_WS.match(text, after, end).end(), end)  # type: ignore[union-attr]
+        if pos >= end or context == "top":
+            return True
+        ch = text[pos]
+        if ch in ":}]":
+            return True
+        if text.startswith(("//", "/*", "```"), pos):
+            return True
+        if context == "key":
+            return False
+        if ch == ",":
+            ahead = _KEY_AHEAD if context == "object" else _VALUE_AHEAD
+            return ahead.match(text, pos + 1, end) is not None
+        if ch in "\"'" and context == "object":  # a missing comma before the next key
+            return _KEY_AHEAD.match(text, pos, end) is not None
+        return ch in "\"'" and context == "array"
+
+    def _scalar(self, context: str) -> Loose:
+        text, pos, end = self.text, self.pos, self.end
+        if context == "object":
+            grouped = _GROUPED.match(text, pos, end)
+            if grouped is not None and _grouped_is_one_number(text, grouped.end(), end):
+                self.pos = grouped.end()
+                self._repair("number_thousands", f"read {grouped.group()} as one number")
+                raw = grouped.group().replace(",", "")
+                return Num(raw, float(raw) if "." in raw else int(raw))
+        match = _BARE_VALUE.match(text, pos, end)
+        assert match is not None
+        token = match.group()
+        cut = _comment_start(token)
+        token = token[:cut].rstrip()
+        if not token:
+            return _MISSING if pos >= end else self._stray()
+        self.pos = pos + len(token)
+        if (literal := _LITERALS.get(token)) is not None:
+            value, kind = literal
+            if kind is not None:
+                self._repair(kind, f"read {token} as {_show(value)}")
+            return value
+        if _NUMBER.fullmatch(token):
+            return Num(token, _to_number(token))
+        if _LOOSE_NUMBER.fullmatch(token):
+            self._repair("number_format", f"read {token} as a number")
+            return Num(token, _to_number(token))
+        self._repair("unquoted_string", f"read the unquoted {token[:40]!r} as a string")
+        return Bare(token)
+
+    def _stray(self) -> Loose:
+        ch = self.text[self.pos]
+        if ch in ",}]":  # a value was expected: it is missing (the container reads the rest)
+            self._break("a missing value")
+            return None
+        self._break(f"unexpected character {ch!r}")
+        self.pos += 1
+        return None
+
+
+def _grouped_is_one_number(text: str, after: int, end: int) -> bool:
+    """``12,111`` in an object is one number when what follows cannot start the next member."""
+    pos = after
+    while pos < end and text[pos] in " \t":
+        pos += 1
+    if pos >= end or text[pos] in "}\r\n":
+        return True
+    if text[pos] == ",":
+        return _KEY_AHEAD.match(text, pos + 1, end) is not None
+    return False
+
+
+def _comment_start(token: str) -> int:
+    """Where a trailing ``//`` or `` #`` comment begins in a bare token (its length if none)."""
+    cut = len(token)
+    for mark in (" //", "\t//", " #", "\t#", "/*"):
+        at = token.find(mark)
+        if at >= 0:
+            cut = min(cut, at)
+    if token.startswith(("//", "#")):
+        cut = 0
+    return cut
+
+
+def _to_number(token: str) -> int | float:
+    token = token.lstrip("+")
+    if any(c in token for c in ".eE"):
+        return float(token)
+    return int(token)
+
+
+def _show(value: Any) -> str:
+    return {True: "true", False: "false", None: "null"}.get(value, "no value")
+
+
+def read_span(text: str, start: int, end: int) -> Reader:
+    """A :class:`Reader` that has read one value from ``text[start:end]``."""
+    reader = Reader(text, start, end)
+    reader.read()
+    return reader
