@@ -41,6 +41,7 @@ class _Candidate:
     repairs: tuple[Repair, ...]
     problem: str | None  # why this candidate cannot be the answer (still tells the schema errors)
     open_string: bool
+    end: int = -1  # set on a strict JSON candidate: it is read again when it needs coercion
 
 
 def _read(text: str, start: int, end: int, source: str, whole: bool) -> _Candidate | None:
@@ -71,10 +72,26 @@ def _direct(text: str) -> _Candidate | None:
     if start >= end:
         return None
     try:  # strict JSON: read exactly as json.loads reads it
-        return _Candidate("direct", start, _JSON.decode(text[start:end]), (), None, False)
+        return _Candidate("direct", start, _JSON.decode(text[start:end]), (), None, False, end)
     except (ValueError, RecursionError):
         pass
     return _read(text, start, end, "direct", whole=True)
+
+
+MAX_STRICT_TRIES: Final = 16
+"""Embedded starts first tried as strict JSON (each failed try costs up to the text's length)."""
+
+
+def _strict_at(text: str, start: int, end: int, source: str, whole: bool) -> _Candidate | None:
+    """Strict JSON at ``start`` (ending by ``end``; with ``whole``, only whitespace after it),
+    read exactly as ``json`` reads it."""
+    try:
+        value, stop = _JSON.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return None
+    if stop > end or (whole and text[stop:end].strip()):
+        return None
+    return _Candidate(source, start, value, (), None, False, stop)
 
 
 def _fences(text: str) -> list[tuple[int, int]]:
@@ -104,11 +121,12 @@ def find_candidates(text: str) -> list[_Candidate]:
     for body_start, body_end in _fences(text):
         start, end = _bounds(text, body_start, body_end)
         if start < end and start not in covered:
-            found = _read(text, start, end, "fenced", whole=True)
+            found = _strict_at(text, start, end, "fenced", whole=True)
+            found = found or _read(text, start, end, "fenced", whole=True)
             if found is not None:
                 out.append(found)
                 covered[start] = end
-    pos = 0
+    pos = tries = 0
     while len(out) < MAX_CANDIDATES:
         match = _VALUE_START.search(text, pos)
         if match is None:
@@ -119,6 +137,12 @@ def find_candidates(text: str) -> list[_Candidate]:
             continue
         fence = text.find("```", start)
         end = len(text) if fence < 0 else fence
+        tries += 1
+        strict = _strict_at(text, start, end, "embedded", whole=False) if tries <= MAX_STRICT_TRIES else None
+        if strict is not None:
+            out.append(strict)
+            pos = strict.end
+            continue
         reader = Reader(text, start, end)
         try:
             value = reader.read()
@@ -155,7 +179,11 @@ def _parse(text: str, schema: Mapping[str, Any] | bool, partial: bool) -> ParseR
     fits: list[tuple[int, int, Any, tuple[Repair, ...], str]] = []
     first_failure: ParseFailure | None = None
     ambiguity: Ambiguity | None = None
-    for order, candidate in enumerate(candidates):
+    for order, found in enumerate(candidates):
+        candidate = found
+        if found.end >= 0 and not _fits_exactly(view, schema, found, budget, partial):
+            # strict JSON that needs coercion: read again, keeping numbers as written
+            candidate = _read(text, found.start, found.end, found.source, whole=True) or found
         if candidate.problem is not None or (candidate.open_string and not partial):
             reason = candidate.problem or "the answer ends inside a string"
             first_failure = first_failure or _failure("unreadable", "$", reason, candidate)
@@ -206,6 +234,15 @@ def _parse(text: str, schema: Mapping[str, Any] | bool, partial: bool) -> ParseR
                 *_best_effort(candidates),
             )
     return ParseResult(best[2], best[3], best[4])
+
+
+def _fits_exactly(
+    view: SchemaView, schema: Any, candidate: _Candidate, budget: int, partial: bool
+) -> bool:
+    try:
+        return not _fit(view, schema, candidate, budget, partial)[1]
+    except (Miss, Ambiguity, RecursionError):
+        return False
 
 
 def _same_json(a: Any, b: Any) -> bool:

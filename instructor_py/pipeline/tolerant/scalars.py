@@ -29,7 +29,7 @@ class Refused(Exception):
 
 _CURRENCY_SIGNS: Final = "$€£¥₹"
 _CURRENCY_CODE = re.compile(r"(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|INR|CNY|SEK|NOK|DKK)\b")
-_HEAD = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
+_HEAD = re.compile(r"[+-]?(?:\d[\d,.]*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _UNIT = re.compile(r"(?:[^\W\d_]|[°µ/²³])[^\d%]{0,24}")
@@ -46,6 +46,8 @@ _NEGATIONS: Final = frozenset(
     {"not", "no", "never", "isn't", "wasn't", "aren't", "isnt", "wasnt", "neither", "nor",
      "without", "hardly", "non", "don't", "doesn't", "didn't"}
 )
+MAX_MENTIONS: Final = 32
+"""Mentions of enum values looked at in a sentence (an answer names one or two)."""
 _PUNCT = re.compile(r"[\W_]+")
 _WORD = re.compile(r"[\w']+")
 
@@ -67,6 +69,8 @@ def read_number(text: str, integer: bool) -> tuple[int | float, str]:
     if head is None:
         raise Unreadable(f"{text[:40]!r} is not a number")
     number = head.group()
+    if number.endswith(".") and len(number) > 1:  # a sentence's full stop
+        number = number[:-1]
     rest = s[head.end() :].strip()
     if rest:
         kind = _read_tail(text, rest, kind)
@@ -78,6 +82,8 @@ def read_number(text: str, integer: bool) -> tuple[int | float, str]:
         number = number.replace(",", "")
         if kind == "string_to_number":
             kind = "number_thousands"
+    if number.count(".") > 1:
+        raise Refused(f"{text[:40]!r} is ambiguous: the dots could separate thousands")
     if not _PLAIN.fullmatch(number):
         raise Unreadable(f"{text[:40]!r} is not a number")
     value: int | float
@@ -152,6 +158,8 @@ def _named_in_text(text: str, members: list[str]) -> tuple[Any, str]:
         pattern = r"(?<![\w])" + r"[\s_\-]*".join(re.escape(w) for w in words) + r"(?![\w])"
         for match in re.finditer(pattern, text, re.IGNORECASE):
             spans.append((match.start(), match.end(), member))
+            if len(spans) > MAX_MENTIONS:
+                raise Refused("the text names the allowed values too many times to pick one")
     # a member found only inside a longer member's mention ("good" in "very good") is not named
     named: dict[str, list[tuple[int, int]]] = {}
     for start, end, member in spans:

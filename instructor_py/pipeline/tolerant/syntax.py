@@ -83,8 +83,9 @@ _STRING_SPECIAL = {q: re.compile(rf"[{q}\\\n]") for q in ("\"", "'", "`")}
 _COMMENTS = r"""(?:[ \t\r\n]*(?://[^\n]*|#[^\n]*|/\*[^*]{0,500}\*/))*"""
 _KEY_AHEAD = re.compile(
     _COMMENTS
-    + r"""(?:[ \t\r\n]*(?:"[^"\n]{0,200}"|'[^'\n]{0,200}'|[A-Za-z_$][\w$\-. ]{0,100}?)[ \t]*:"""
-    r"""|[ \t\r\n]*(?:[}\]]|\Z))"""
+    + r"""(?:[ \t\r\n,]*(?:"(?:[^"\\\n]|\\.){0,400}"|'(?:[^'\\\n]|\\.){0,400}'"""
+    r"""|[A-Za-z_$][\w$\-. ]{0,100}?)\s*[:=]"""
+    r"""|[ \t\r\n,]*(?:[}\]]|\Z))"""
 )
 # after a comma inside an array: the start of a value, a closer, or the end
 _VALUE_AHEAD = re.compile(
@@ -375,7 +376,7 @@ class Reader:
         if text.startswith(("//", "/*", "```"), pos):
             return True
         if context == "key":
-            return False
+            return ch == "="
         if ch == ",":
             ahead = _KEY_AHEAD if context == "object" else _VALUE_AHEAD
             return ahead.match(text, pos + 1, end) is not None
