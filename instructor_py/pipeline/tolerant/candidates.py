@@ -71,11 +71,14 @@ def _direct(text: str) -> _Candidate | None:
     start, end = _bounds(text, 0, len(text))
     if start >= end:
         return None
-    try:  # strict JSON: read exactly as json.loads reads it
-        return _Candidate("direct", start, _JSON.decode(text[start:end]), (), None, False, end)
-    except (ValueError, RecursionError):
-        pass
+    if text[start] in _JSON_STARTS:  # strict JSON: read exactly as json.loads reads it
+        strict = _strict_at(text, start, end, "direct", whole=True)
+        if strict is not None:
+            return strict
     return _read(text, start, end, "direct", whole=True)
+
+
+_JSON_STARTS: Final = frozenset('{["-0123456789tfn')
 
 
 MAX_STRICT_TRIES: Final = 16
@@ -181,8 +184,12 @@ def _parse(text: str, schema: Mapping[str, Any] | bool, partial: bool) -> ParseR
     ambiguity: Ambiguity | None = None
     for order, found in enumerate(candidates):
         candidate = found
-        if found.end >= 0 and not _fits_exactly(view, schema, found, budget, partial):
-            # strict JSON that needs coercion: read again, keeping numbers as written
+        if found.end >= 0:  # strict JSON: taken as json read it when it fits without coercion
+            exact = _fit_exactly(view, schema, found, budget, partial)
+            if exact is not _NO_FIT:
+                fits.append((0, order, exact, (), found.source))
+                continue
+            # it needs coercion: read again, keeping numbers as written
             candidate = _read(text, found.start, found.end, found.source, whole=True) or found
         if candidate.problem is not None or (candidate.open_string and not partial):
             reason = candidate.problem or "the answer ends inside a string"
@@ -236,13 +243,18 @@ def _parse(text: str, schema: Mapping[str, Any] | bool, partial: bool) -> ParseR
     return ParseResult(best[2], best[3], best[4])
 
 
-def _fits_exactly(
+def _fit_exactly(
     view: SchemaView, schema: Any, candidate: _Candidate, budget: int, partial: bool
-) -> bool:
+) -> Any:
+    """The candidate's value when it fits the schema with no coercion, else ``_NO_FIT``."""
     try:
-        return not _fit(view, schema, candidate, budget, partial)[1]
+        value, repairs = _fit(view, schema, candidate, budget, partial)
     except (Miss, Ambiguity, RecursionError):
-        return False
+        return _NO_FIT
+    return _NO_FIT if repairs else value
+
+
+_NO_FIT: Final = object()
 
 
 def _same_json(a: Any, b: Any) -> bool:

@@ -134,20 +134,17 @@ class Coercer:
         self.budget -= 1
         if self.budget < 0 or len(path) > MAX_PATH:
             raise Miss(path, "the answer is too complex to read")
-        resolved = self.view.resolve(node)
-        if resolved is True:
+        info = self.view.info(node)
+        kind = info.kind
+        if kind == "typed":
+            return self._typed(value, info.node, info.types, path)
+        if kind == "any":
             return plain(value)
-        if resolved is False:
-            raise Miss(path, "no value is allowed here")
-        if "const" in resolved:
-            return self._choice(value, [resolved["const"]], path)
-        if isinstance(resolved.get("enum"), list):
-            return self._choice(value, resolved["enum"], path)
-        for key in ("anyOf", "oneOf"):
-            branches = resolved.get(key)
-            if isinstance(branches, list) and branches:
-                return self._branches(value, branches, path)
-        return self._typed(value, resolved, path)
+        if kind == "choice":
+            return self._choice(value, info.members, path)
+        if kind == "union":
+            return self._branches(value, info.branches, path)
+        raise Miss(path, "no value is allowed here")
 
     # -- enums and unions --------------------------------------------------------------------
 
@@ -203,8 +200,13 @@ class Coercer:
 
     # -- typed nodes -------------------------------------------------------------------------
 
-    def _typed(self, value: Any, node: Mapping[str, Any], path: list[str | int]) -> Any:
-        types = self.view.types(node)
+    def _typed(
+        self,
+        value: Any,
+        node: Mapping[str, Any],
+        types: frozenset[str] | None,
+        path: list[str | int],
+    ) -> Any:
         if types is None:
             if isinstance(value, dict) and "properties" in node:
                 return self._object(value, node, path)
@@ -307,11 +309,11 @@ class Coercer:
             raise Miss(path, "the string holds no JSON value")
         self._add(path, "json_in_string", "read the JSON inside a string")
         self.repairs.extend(reader.repairs)
-        return self._typed(inner, node, path)
+        return self._typed(inner, node, self.view.types(node), path)
 
     def _unwrap_list(self, item: Any, node: Mapping[str, Any], path: list[str | int]) -> Any:
         self._add(path, "list_to_single", "took the only item of a list")
-        return self._typed(item, node, path)
+        return self._typed(item, node, self.view.types(node), path)
 
     def _wrap(self, value: Any, node: Mapping[str, Any], path: list[str | int]) -> Any:
         text = _text(value)

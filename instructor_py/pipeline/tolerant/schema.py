@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["JSON_TYPES", "SchemaView", "key_norm"]
+__all__ = ["JSON_TYPES", "NodeInfo", "SchemaView", "key_norm"]
 
 JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 Node = Mapping[str, Any] | bool
@@ -25,6 +26,23 @@ def key_norm(key: str) -> str:
     return _KEY_JUNK.sub("", key).casefold()
 
 
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """What the coercer asks of one schema node, worked out once. ``kind`` is ``any`` (no
+    constraint), ``never`` (``false``), ``choice`` (``enum``/``const``: ``members``), ``union``
+    (``anyOf``/``oneOf``: ``branches``) or ``typed`` (``types``; ``None`` when not stated)."""
+
+    node: Mapping[str, Any]
+    kind: str
+    members: list[Any]
+    branches: list[Any]
+    types: frozenset[str] | None
+
+
+_ANY = NodeInfo({}, "any", [], [], None)
+_NEVER = NodeInfo({}, "never", [], [], None)
+
+
 class SchemaView:
     """A schema and the lookups the coercer makes on its nodes (cached per node)."""
 
@@ -32,6 +50,33 @@ class SchemaView:
         self.root = root
         self._resolved: dict[int, Mapping[str, Any] | bool] = {}
         self._keys: dict[int, dict[str, list[str]]] = {}
+        self._info: dict[int, tuple[Any, NodeInfo]] = {}
+
+    def info(self, node: Any) -> NodeInfo:
+        """The :class:`NodeInfo` of ``node`` (cached; the node is kept alive with it)."""
+        cached = self._info.get(id(node))
+        if cached is not None and cached[0] is node:
+            return cached[1]
+        resolved = self.resolve(node)
+        if resolved is True:
+            info = _ANY
+        elif resolved is False:
+            info = _NEVER
+        elif "const" in resolved:
+            info = NodeInfo(resolved, "choice", [resolved["const"]], [], None)
+        elif isinstance(resolved.get("enum"), list):
+            info = NodeInfo(resolved, "choice", resolved["enum"], [], None)
+        else:
+            branches = next(
+                (b for k in ("anyOf", "oneOf") if isinstance(b := resolved.get(k), list) and b),
+                None,
+            )
+            if branches is not None:
+                info = NodeInfo(resolved, "union", [], branches, None)
+            else:
+                info = NodeInfo(resolved, "typed", [], [], self.types(resolved))
+        self._info[id(node)] = (node, info)
+        return info
 
     def resolve(self, node: Any) -> Mapping[str, Any] | bool:
         """``node`` with its ``$ref`` chain followed and a lone ``allOf`` merged in."""

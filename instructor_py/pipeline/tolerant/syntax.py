@@ -71,6 +71,7 @@ Loose = Any
 
 _MISSING: Final = object()
 
+_SKIPPABLE: Final = frozenset(" \t\r\n\f\v\u00a0\ufeff/#")
 _WS = re.compile(r"[ \t\r\n\f\v\u00a0\ufeff]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _LOOSE_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -127,16 +128,16 @@ class Reader:
         self.open_string = False
         self.broken: str | None = None
         self._path: list[str | int] = []
-        self._seen: set[tuple[str, str]] = set()
+        self._seen: set[tuple[str | int, ...]] = set()
         self.value: Loose = None
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _repair(self, kind: str, detail: str) -> None:
-        path = json_path(self._path)
-        if (path, kind) not in self._seen:  # one record per kind and place
-            self._seen.add((path, kind))
-            self.repairs.append(Repair(path, kind, detail))
+        key = (*self._path, kind)
+        if key not in self._seen:  # one record per kind and place
+            self._seen.add(key)
+            self.repairs.append(Repair(json_path(self._path), kind, detail))
 
     def _break(self, reason: str) -> None:
         if self.broken is None:
@@ -146,7 +147,12 @@ class Reader:
         """Skip whitespace and comments."""
         text, end = self.text, self.end
         while True:
-            self.pos = min(_WS.match(text, self.pos, end).end(), end)  # type: ignore[union-attr]
+            if self.pos >= end:
+                return
+            ch = text[self.pos]
+            if ch not in _SKIPPABLE:
+                return
+            self.pos = _WS.match(text, self.pos, end).end()  # type: ignore[union-attr]
             if self.pos >= end:
                 return
             ch = text[self.pos]
