@@ -5,7 +5,7 @@ Each task is an extraction prompt with a JSON schema, asked in two prompt styles
 system prompt asks for JSON matching the schema, as instructor's JSON mode does) and ``md_json``
 (the answer inside a ```json fence, as MD_JSON mode does); greedy and sampled (seeded).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/collect_messy_answers.py > /tmp/smollm2_raw.jsonl
+    PYTHONPATH=. .venv/bin/python benchmarks/collect_messy_answers.py [STYLE ...] > raw.jsonl
 """
 
 from __future__ import annotations
@@ -71,23 +71,48 @@ TASKS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 STYLES = {
+    # the schema itself, as instructor's JSON / MD_JSON modes show it
     "json": "You extract data. Respond only with a JSON object matching this JSON schema:\n{schema}",
     "md_json": "You extract data. Return the answer as JSON matching this schema, inside a "
     "```json code block:\n{schema}",
+    # an example object of the same shape (a 135M model copies a shape far better than a schema)
+    "json_example": "Extract the data from the user's text as JSON shaped like this example "
+    "(use the values from the text):\n{example}",
+    "md_json_example": "Extract the data from the user's text. Answer with a ```json code block "
+    "shaped like this example (use the values from the text):\n```json\n{example}\n```",
 }
+
+
+def example_of(schema: dict[str, Any]) -> Any:
+    """A made-up instance of ``schema``: the shape the model should copy."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        if "properties" not in schema:
+            return {"key": example_of(schema.get("additionalProperties", {"type": "string"}))}
+        return {k: example_of(v) for k, v in schema["properties"].items()}
+    if kind == "array":
+        return [example_of(schema["items"])]
+    return {"string": "text", "integer": 1, "number": 1.5, "boolean": True}.get(str(kind))
 
 
 def main() -> None:
     llm = llama_cpp.Llama(model_path=str(embedded_model_path()), n_ctx=2048, n_threads=2, verbose=False)
+    styles = sys.argv[1:] or list(STYLES)
     for index, (text, schema) in enumerate(TASKS):
-        for style, system in STYLES.items():
+        for style in styles:
+            system = STYLES[style]
             for temperature, seed in ((0.0, 0), (0.8, 1)):
+                prompt = system.format(
+                    schema=json.dumps(schema), example=json.dumps(example_of(schema), indent=1)
+                )
                 out = llm.create_chat_completion(
                     messages=[
-                        {"role": "system", "content": system.format(schema=json.dumps(schema))},
+                        {"role": "system", "content": prompt},
                         {"role": "user", "content": text},
                     ],
-                    max_tokens=160,
+                    max_tokens=120,
                     temperature=temperature,
                     seed=seed,
                 )

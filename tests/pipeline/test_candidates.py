@@ -89,3 +89,19 @@ def test_a_mismatch_carries_the_best_effort_value() -> None:
     assert failure.has_best_effort
     assert failure.best_effort == {"name": "Ann"}
     assert "age" in failure.message
+
+
+def test_a_yes_no_sentence_for_a_boolean_answer() -> None:
+    assert read("Yes, the sky is blue on a clear day.", {"type": "boolean"}).value is True
+    refused("Yes and no, it depends.", {"type": "boolean"})
+    refused("Yes, it is not blue.", {"type": "boolean"})
+
+
+def test_an_ellipsis_is_not_a_value() -> None:
+    refused('{"tags": ["a", "b", ...]}', obj(tags={"type": "array", "items": STR}))
+
+
+def test_escaped_json_without_outer_quotes() -> None:
+    result = read('{\\"name\\": \\"Ann\\", \\"age\\": 3}', PERSON)
+    assert result.value == {"name": "Ann", "age": 3}
+    assert "unescaped_json" in kinds(result)

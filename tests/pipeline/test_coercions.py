@@ -225,3 +225,19 @@ def test_pydantic_alias_names_in_the_schema_are_the_keys() -> None:
     result = read("{'user-name': 'ann', BirthYear: '1,990'}", User.model_json_schema())
     assert result.value == {"userName": "ann", "birthYear": 1990}
     assert User.model_validate(result.value).birth_year == 1990
+
+
+@pytest.mark.parametrize("word", ['"N/A"', '"unknown"', '""', '"none"'])
+def test_a_no_value_word_in_an_optional_field(word: str) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"name": STR, "age": INT, "nick": {"type": ["integer", "null"]}},
+        "required": ["name"],
+    }
+    result = read('{"name": "Ann", "age": ' + word + ', "nick": ' + word + "}", schema)
+    assert result.value == {"name": "Ann", "nick": None}
+    assert "null_word" in kinds(result)
+
+
+def test_a_no_value_word_in_a_required_field_is_refused() -> None:
+    refused('{"age": "N/A"}', obj(age=INT))

@@ -271,13 +271,29 @@ def _best_effort(candidates: list[_Candidate]) -> tuple[Any, bool]:
     return None, False
 
 
+def _escaped_json(text: str, schema: Any, partial: bool, failed: ParseFailure) -> ParseResult | ParseFailure:
+    """An answer written as escaped JSON (``{\\"a\\": 1}``, every quote escaped): read unescaped."""
+    if '\\"' not in text or failed.kind == "ambiguous":
+        return failed
+    if text.replace('\\"', "").count('"'):  # some quotes are not escaped: not this case
+        return failed
+    again = _parse(text.replace('\\"', '"'), schema, partial)
+    if not isinstance(again, ParseResult):
+        return failed
+    note = Repair("$", "unescaped_json", "read JSON whose quotes were all escaped")
+    return ParseResult(again.value, (note, *again.repairs), again.source)
+
+
 def parse_tolerant(text: str, schema: Mapping[str, Any] | bool) -> ParseResult | ParseFailure:
     """Read the value ``text`` holds for ``schema`` (a JSON schema dict), repairing syntax and
     coercing to the schema where only one reading is possible (see the package docstring).
     Returns a :class:`ParseResult`, or a :class:`ParseFailure` saying what was ambiguous or
     unreadable. Strict JSON that fits the schema is returned exactly as ``json.loads`` reads
     it, with no repairs."""
-    return _parse(text, schema, partial=False)
+    result = _parse(text, schema, partial=False)
+    if isinstance(result, ParseFailure):
+        return _escaped_json(text, schema, False, result)
+    return result
 
 
 def parse_partial(text: str, schema: Mapping[str, Any] | bool) -> ParseResult | ParseFailure:

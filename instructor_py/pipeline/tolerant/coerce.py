@@ -20,8 +20,10 @@ from typing import Any, Final
 from instructor_py.pipeline.failures import json_path
 from instructor_py.pipeline.tolerant.records import Repair
 from instructor_py.pipeline.tolerant.scalars import (
+    NULL_WORDS,
     Refused,
     Unreadable,
+    bool_in_text,
     match_enum,
     read_bool,
     read_number,
@@ -270,6 +272,8 @@ class Coercer:
                 out.append(lambda: self._from_number_text(text, "number" not in types, path))
             if "boolean" in types:
                 out.append(lambda: self._note(path, read_bool(text), "bool_word", text))
+                if not self.wrap_scalars:  # the whole answer as text: a yes/no sentence
+                    out.append(lambda: self._note(path, bool_in_text(text), "bool_in_text", text))
             if "null" in types and text.strip().casefold() in ("null", "none"):
                 out.append(lambda: self._note(path, None, "null_word", text))
             if types & {"object", "array"} and text.lstrip()[:1] in ("{", "["):
@@ -362,7 +366,17 @@ class Coercer:
             if empty and target not in required and not self._nullable(sub):
                 self._add([*path, target], "null_dropped", "dropped a null optional field")
                 continue
-            out[target] = self.coerce(item, sub, [*path, target])
+            try:
+                out[target] = self.coerce(item, sub, [*path, target])
+            except Miss:
+                text = _text(item)
+                if text is None or text.strip().casefold() not in NULL_WORDS:
+                    raise
+                if target in required and not self._nullable(sub):
+                    raise
+                if self._nullable(sub):
+                    out[target] = None
+                self._add([*path, target], "null_word", f"read {text[:20]!r} as no value")
         missing = [r for r in required if r not in out]
         if missing and not self.partial:
             raise Miss(path, f"missing required field(s): {', '.join(missing[:8])}")

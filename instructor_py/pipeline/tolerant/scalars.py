@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-__all__ = ["Refused", "Unreadable", "match_enum", "read_bool", "read_number"]
+__all__ = ["NULL_WORDS", "Refused", "Unreadable", "bool_in_text", "match_enum", "read_bool", "read_number"]
 
 
 class Unreadable(Exception):
@@ -115,12 +115,31 @@ def _read_tail(text: str, rest: str, kind: str) -> str:
 def read_bool(text: str) -> bool:
     """``true``/``yes`` -> ``True``, ``false``/``no`` -> ``False`` (any case, a final full stop
     allowed); anything else is :class:`Unreadable`."""
-    word = text.strip().rstrip(".").casefold()
+    word = text.strip().rstrip(".!").casefold()
     if word in _TRUE:
         return True
     if word in _FALSE:
         return False
     raise Unreadable(f"{text[:40]!r} is not a boolean")
+
+
+def bool_in_text(text: str) -> bool:
+    """A sentence that starts with ``Yes``/``No``/``True``/``False`` and names no other of
+    those words (``"Yes, the sky is blue."``); anything else is :class:`Unreadable`, or
+    :class:`Refused` when the sentence names both."""
+    words = [w.casefold() for w in _WORD.findall(text)]
+    if not words or words[0] not in _TRUE | _FALSE:
+        raise Unreadable(f"{text[:40]!r} is not a boolean")
+    first = words[0] in _TRUE
+    if any((w in _TRUE | _FALSE) and (w in _TRUE) != first for w in words[1:]):
+        raise Refused(f"{text[:40]!r} says both yes and no")
+    if any(w in _NEGATIONS and w != "no" for w in words[1:]):
+        raise Refused(f"{text[:40]!r} has a negation after {words[0]!r}")
+    return first
+
+
+NULL_WORDS: Final = frozenset({"", "null", "none", "n/a", "na", "unknown", "not specified", "-"})
+"""Strings that stand for "no value" in an optional field that cannot hold them."""
 
 
 def _norm(value: str) -> str:

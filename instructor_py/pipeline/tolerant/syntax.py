@@ -417,6 +417,9 @@ class Reader:
         if _LOOSE_NUMBER.fullmatch(token):
             self._repair("number_format", f"read {token} as a number")
             return Num(token, _to_number(token))
+        if token.strip(".…") == "":  # "[1, 2, ...]": values left out, not a value
+            self._break("an ellipsis stands for values that were not written")
+            return None
         self._repair("unquoted_string", f"read the unquoted {token[:40]!r} as a string")
         return Bare(token)
 
