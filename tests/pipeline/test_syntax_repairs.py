@@ -127,3 +127,9 @@ def test_a_key_without_a_value_is_not_read() -> None:
 
 def test_stray_characters_make_a_candidate_unusable() -> None:
     refused('{"name": "Ann", "age": 3 ) }', PERSON)
+
+
+def test_typographic_quotes() -> None:
+    result = read("{\u201cname\u201d: \u201cAnn\u201d, \u2018age\u2019: 3}", PERSON)
+    assert result.value == {"name": "Ann", "age": 3}
+    assert "typographic_quotes" in kinds(result)

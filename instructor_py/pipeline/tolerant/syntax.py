@@ -79,19 +79,23 @@ _GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _BARE_VALUE = re.compile(r"[^,{}\[\]\n]*")
 _KEY_WORD = re.compile(r"[A-Za-z_$][\w$\-.]*")
 _KEY_PHRASE = re.compile(r"[A-Za-z_$][\w$\-. ]{0,100}?(?=[ \t]*:)")
-_STRING_SPECIAL = {q: re.compile(rf"[{q}\\\n]") for q in ("\"", "'", "`")}
+_CLOSING_QUOTE: Final = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d", "\u2018": "\u2019"}
+"""Each opening quote and the quote that closes it (typographic double and single quotes too)."""
+_OPENERS: Final = frozenset(_CLOSING_QUOTE)
+_STRING_SPECIAL = {q: re.compile(rf"[{c}\\\n]") for q, c in _CLOSING_QUOTE.items()}
 # after a comma inside an object: a key and its colon, a closer, or the end
 _COMMENTS = r"""(?:[ \t\r\n]*(?://[^\n]*|#[^\n]*|/\*[^*]{0,500}\*/))*"""
 _KEY_AHEAD = re.compile(
     _COMMENTS
     + r"""(?:[ \t\r\n,]*(?:"(?:[^"\\\n]|\\.){0,400}"|'(?:[^'\\\n]|\\.){0,400}'"""
+    r"""|\u201c[^\u201d\n]{0,400}\u201d|\u2018[^\u2019\n]{0,400}\u2019"""
     r"""|[A-Za-z_$][\w$\-. ]{0,100}?)\s*[:=]"""
     r"""|[ \t\r\n,]*(?:[}\]]|\Z))"""
 )
 # after a comma inside an array: the start of a value, a closer, or the end
 _VALUE_AHEAD = re.compile(
     _COMMENTS
-    + r"""[ \t\r\n]*(?:["'`{\[\]}\-\d]|(?:true|false|null|True|False|None)\b|\Z)"""
+    + r"""[ \t\r\n]*(?:["'`{\[\]}\-\d\u201c\u2018]|(?:true|false|null|True|False|None)\b|\Z)"""
 )
 _LITERALS: Final[dict[str, tuple[Any, str | None]]] = {
     "true": (True, None),
@@ -195,7 +199,7 @@ class Reader:
             return self._object(depth + 1)
         if ch == "[":
             return self._array(depth + 1)
-        if ch in "\"'`":
+        if ch in _OPENERS:
             return self._string(ch, context)
         return self._scalar(context)
 
@@ -298,7 +302,7 @@ class Reader:
     def _key(self) -> str | None:
         text, pos = self.text, self.pos
         ch = text[pos]
-        if ch in "\"'`":
+        if ch in _OPENERS:
             key = self._string(ch, "key")
             return key if isinstance(key, str) else None
         match = _KEY_PHRASE.match(text, pos, self.end) or _KEY_WORD.match(text, pos, self.end)
@@ -315,6 +319,8 @@ class Reader:
             self._repair("single_quotes", "read a single-quoted string")
         elif quote == "`":
             self._repair("backtick_string", "read a backtick string")
+        elif quote in "\u201c\u2018":
+            self._repair("typographic_quotes", "read a string in typographic quotes")
         parts: list[str] = []
         pos = self.pos + 1
         while True:
@@ -338,8 +344,8 @@ class Reader:
                 self.pos = at + 1
                 return "".join(parts)
             else:
-                parts.append(quote)
-                self._repair("unescaped_quote", f"kept an unescaped {quote} inside a string")
+                parts.append(ch)
+                self._repair("unescaped_quote", f"kept an unescaped {ch} inside a string")
                 pos = at + 1
 
     def _escape(self, at: int, parts: list[str]) -> int:
@@ -386,9 +392,9 @@ class Reader:
         if ch == ",":
             ahead = _KEY_AHEAD if context == "object" else _VALUE_AHEAD
             return ahead.match(text, pos + 1, end) is not None
-        if ch in "\"'" and context == "object":  # a missing comma before the next key
+        if ch in _OPENERS and context == "object":  # a missing comma before the next key
             return _KEY_AHEAD.match(text, pos, end) is not None
-        return ch in "\"'" and context == "array"
+        return ch in _OPENERS and context == "array"
 
     def _scalar(self, context: str) -> Loose:
         text, pos, end = self.text, self.pos, self.end
