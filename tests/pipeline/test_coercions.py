@@ -24,6 +24,9 @@ from tests.pipeline.helpers import BOOL, INT, NUM, STR, kinds, obj, read, refuse
         ('"3.0"', INT, 3, "string_to_number"),
         ('"yes"', BOOL, True, "bool_word"),
         ('"False"', BOOL, False, "bool_word"),
+        ('"Y"', BOOL, True, "bool_word"),
+        ('"Yes, the account is active"', BOOL, True, "bool_in_text"),
+        ('"\u22125"', INT, -5, "string_to_number"),
         ("42", STR, "42", "number_to_string"),
         ("4.50", STR, "4.50", "number_to_string"),
     ],
@@ -62,7 +65,7 @@ def test_no_number_in_the_text_is_a_mismatch(raw: str) -> None:
     assert refused('{"v": ' + raw + "}", obj(v=NUM)).kind == "mismatch"
 
 
-@pytest.mark.parametrize("raw", ['"1"', '"on"', '"ok"', "1"])
+@pytest.mark.parametrize("raw", ['"1"', '"on"', '"ok"', "1", '"yes and no"', '"No, yes"'])
 def test_only_words_are_booleans(raw: str) -> None:
     refused('{"v": ' + raw + "}", obj(v=BOOL))
 

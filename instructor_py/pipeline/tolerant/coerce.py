@@ -271,9 +271,7 @@ class Coercer:
             if types & {"integer", "number"}:
                 out.append(lambda: self._from_number_text(text, "number" not in types, path))
             if "boolean" in types:
-                out.append(lambda: self._note(path, read_bool(text), "bool_word", text))
-                if not self.wrap_scalars:  # the whole answer as text: a yes/no sentence
-                    out.append(lambda: self._note(path, bool_in_text(text), "bool_in_text", text))
+                out.append(lambda: self._bool(text, path))
             if "null" in types and text.strip().casefold() in ("null", "none"):
                 out.append(lambda: self._note(path, None, "null_word", text))
             if types & {"object", "array"} and text.lstrip()[:1] in ("{", "["):
@@ -289,6 +287,13 @@ class Coercer:
         if "array" in types and not isinstance(value, list) and self.wrap_scalars:
             out.append(lambda: self._wrap(value, node, path))
         return out
+
+    def _bool(self, text: str, path: list[str | int]) -> bool:
+        """A yes/no word, or a sentence that starts with one (``"Yes, it is active"``)."""
+        try:
+            return bool(self._note(path, read_bool(text), "bool_word", text))
+        except Unreadable:
+            return bool(self._note(path, bool_in_text(text), "bool_in_text", text))
 
     def _note(self, path: list[str | int], result: Any, kind: str, text: str) -> Any:
         self._add(path, kind, f"read {text[:40]!r} as {result!r}")

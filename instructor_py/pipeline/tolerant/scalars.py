@@ -40,8 +40,8 @@ _SCALE_WORDS: Final = frozenset(
         "percent", "pct", "per", "x", "e",
     }
 )
-_TRUE: Final = frozenset({"true", "yes"})
-_FALSE: Final = frozenset({"false", "no"})
+_TRUE: Final = frozenset({"true", "yes", "y"})
+_FALSE: Final = frozenset({"false", "no", "n"})
 _NEGATIONS: Final = frozenset(
     {"not", "no", "never", "isn't", "wasn't", "aren't", "isnt", "wasnt", "neither", "nor",
      "without", "hardly", "non", "don't", "doesn't", "didn't"}
@@ -55,7 +55,7 @@ _WORD = re.compile(r"[\w']+")
 def read_number(text: str, integer: bool) -> tuple[int | float, str]:
     """The number in ``text`` and the repair kind that read it. Raises :class:`Unreadable` or
     :class:`Refused` (module docstring)."""
-    s = text.strip()
+    s = text.strip().replace("\u2212", "-")  # a typographic minus sign
     kind = "string_to_number"
     if s and s[0] in _CURRENCY_SIGNS:
         s, kind = s[1:].lstrip(), "number_currency"
