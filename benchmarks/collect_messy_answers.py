@@ -81,6 +81,11 @@ STYLES = {
     "md_json_example": "Extract the data from the user's text. Answer with a ```json code block "
     "shaped like this example (use the values from the text):\n```json\n{example}\n```",
 }
+USER_STYLES = {
+    # one worked example in the user turn, then the text (the model continues the pattern)
+    "fewshot_json": "Text: {example_text}\nJSON: {example}\n\nText: {text}\nJSON:",
+    "fewshot_md_json": "Text: {example_text}\nJSON:\n```json\n{example}\n```\n\nText: {text}\nJSON:",
+}
 
 
 def example_of(schema: dict[str, Any]) -> Any:
@@ -97,22 +102,34 @@ def example_of(schema: dict[str, Any]) -> Any:
     return {"string": "text", "integer": 1, "number": 1.5, "boolean": True}.get(str(kind))
 
 
+def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [kv for k, v in value.items() for kv in _flat(v, f"{prefix}{k}.")]
+    return [(prefix.rstrip("."), json.dumps(value))]
+
+
 def main() -> None:
     llm = llama_cpp.Llama(model_path=str(embedded_model_path()), n_ctx=2048, n_threads=2, verbose=False)
     styles = sys.argv[1:] or list(STYLES)
     for index, (text, schema) in enumerate(TASKS):
+        example = json.dumps(example_of(schema))
+        example_text = "A made-up record: " + ", ".join(f"{k} = {v}" for k, v in _flat(example_of(schema)))
         for style in styles:
-            system = STYLES[style]
             for temperature, seed in ((0.0, 0), (0.8, 1)):
-                prompt = system.format(
-                    schema=json.dumps(schema), example=json.dumps(example_of(schema), indent=1)
-                )
-                out = llm.create_chat_completion(
-                    messages=[
+                if style in USER_STYLES:
+                    messages = [{"role": "user", "content": USER_STYLES[style].format(
+                        example_text=example_text, example=example, text=text)}]
+                else:
+                    prompt = STYLES[style].format(
+                        schema=json.dumps(schema), example=json.dumps(example_of(schema), indent=1)
+                    )
+                    messages = [
                         {"role": "system", "content": prompt},
                         {"role": "user", "content": text},
-                    ],
-                    max_tokens=120,
+                    ]
+                out = llm.create_chat_completion(
+                    messages=messages,
+                    max_tokens=90,
                     temperature=temperature,
                     seed=seed,
                 )

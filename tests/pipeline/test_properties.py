@@ -113,3 +113,22 @@ def test_hostile_input_of_100_kb_finishes(junk: str) -> None:
     parse_tolerant(junk, schema)
     parse_partial(junk, schema)
     parse_tolerant(junk, {"enum": ["A", "B"]})
+
+
+def test_partial_leaves_out_an_unfinished_last_value_that_does_not_fit_yet() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "status": {"enum": ["TODO", "IN_PROGRESS"]},
+            "ids": {"type": "array", "items": {"type": "integer"}},
+            "name": {"type": "string"},
+        },
+        "required": ["status", "ids", "name"],
+    }
+    result = parse_partial('{"name": "x", "status": "IN_PRO', schema)
+    assert isinstance(result, ParseResult)
+    assert result.value == {"name": "x"}
+    result = parse_partial('{"name": "x", "ids": [1, 2, "3', schema)
+    assert isinstance(result, ParseResult)
+    assert result.value == {"name": "x", "ids": [1, 2, 3]}
+    assert not isinstance(parse_tolerant('{"name": "x", "status": "IN_PRO"}', schema), ParseResult)

@@ -350,6 +350,7 @@ class Coercer:
             extra = True
         keys = self.view.key_map(node)
         out: dict[str, Any] = {}
+        last = next(reversed(value), None)
         for key, item in value.items():
             target = key if key in props else None
             if target is None and keys:
@@ -373,7 +374,9 @@ class Coercer:
                 continue
             try:
                 out[target] = self.coerce(item, sub, [*path, target])
-            except Miss:
+            except (Miss, Ambiguity):
+                if self.partial and key == last:  # a streaming prefix: the last value is unfinished
+                    continue
                 text = _text(item)
                 if text is None or text.strip().casefold() not in NULL_WORDS:
                     raise
@@ -404,7 +407,14 @@ class Coercer:
         return types is None or "null" in types
 
     def _array(self, value: list[Any], node: Mapping[str, Any], path: list[str | int]) -> Any:
-        return [self.coerce(item, _item_schema(node, i), [*path, i]) for i, item in enumerate(value)]
+        out = []
+        for i, item in enumerate(value):
+            try:
+                out.append(self.coerce(item, _item_schema(node, i), [*path, i]))
+            except (Miss, Ambiguity):
+                if not (self.partial and i == len(value) - 1):
+                    raise  # (a streaming prefix's last item may be unfinished: left out)
+        return out
 
 
 def _item_schema(node: Mapping[str, Any], index: int) -> Any:
