@@ -97,6 +97,11 @@ def _strict_at(text: str, start: int, end: int, source: str, whole: bool) -> _Ca
     return _Candidate(source, start, value, (), None, False, stop)
 
 
+def _fence_follows(text: str, pos: int) -> bool:
+    rest = text[pos : pos + 64].lstrip()
+    return not rest or rest.startswith("```") or not text[pos:].strip()
+
+
 def _fences(text: str) -> list[tuple[int, int]]:
     """The (start, end) of each fenced block's body; an unclosed last fence runs to the end."""
     spans: list[tuple[int, int]] = []
@@ -124,11 +129,13 @@ def find_candidates(text: str) -> list[_Candidate]:
     for body_start, body_end in _fences(text):
         start, end = _bounds(text, body_start, body_end)
         if start < end and start not in covered:
-            found = _strict_at(text, start, end, "fenced", whole=True)
+            found = _strict_at(text, start, len(text), "fenced", whole=False)
+            if found is not None and not _fence_follows(text, found.end):
+                found = None  # (strict JSON may hold ``` inside a string: its end is the fence's)
             found = found or _read(text, start, end, "fenced", whole=True)
             if found is not None:
                 out.append(found)
-                covered[start] = end
+                covered[start] = max(end, found.end)
     pos = tries = 0
     while len(out) < MAX_CANDIDATES:
         match = _VALUE_START.search(text, pos)

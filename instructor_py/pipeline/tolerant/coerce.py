@@ -18,6 +18,15 @@ from functools import partial
 from typing import Any, Final
 
 from instructor_py.pipeline.failures import json_path
+from instructor_py.pipeline.tolerant.loose import (
+    UNDEFINED,
+    Num,
+    number_of,
+    plain,
+    same,
+    show,
+    text_of,
+)
 from instructor_py.pipeline.tolerant.records import Repair
 from instructor_py.pipeline.tolerant.scalars import (
     NULL_WORDS,
@@ -29,7 +38,7 @@ from instructor_py.pipeline.tolerant.scalars import (
     read_number,
 )
 from instructor_py.pipeline.tolerant.schema import SchemaView, key_norm
-from instructor_py.pipeline.tolerant.syntax import UNDEFINED, Bare, Num, Reader, TooDeep
+from instructor_py.pipeline.tolerant.syntax import Reader, TooDeep
 
 __all__ = ["Ambiguity", "Coercer", "Miss", "plain"]
 
@@ -53,57 +62,6 @@ class Ambiguity(Exception):
         super().__init__(reason)
         self.path = json_path(path)
         self.reason = reason
-
-
-def plain(value: Any) -> Any:
-    """Plain JSON data from a loose tree (no schema: numbers, bare words and literals as read)."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items() if v is not UNDEFINED}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, Num):
-        return value.value
-    if isinstance(value, Bare):
-        return value.text
-    if value is UNDEFINED:
-        return None
-    return value
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Bare):
-        return value.text
-    return None
-
-
-def _number(value: Any) -> int | float | None:
-    if isinstance(value, Num):
-        return value.value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    return None
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON values (``1`` is not ``true``, ``1`` is ``1.0``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict | list) or isinstance(b, dict | list):
-        return False
-    return bool(type(a) is type(b) and a == b) or (
-        _number(a) is not None and _number(b) is not None and a == b
-    )
-
-
-def _show(value: Any) -> str:
-    shown = repr(plain(value))
-    return shown if len(shown) <= 50 else shown[:47] + "..."
 
 
 class Coercer:
@@ -153,9 +111,9 @@ class Coercer:
     def _choice(self, value: Any, members: list[Any], path: list[str | int]) -> Any:
         current = plain(value)
         for member in members:
-            if _same(current, member):
+            if same(current, member):
                 return member
-        text = _text(value)
+        text = text_of(value)
         if text is not None:
             try:
                 member, kind = match_enum(text, members)
@@ -173,7 +131,7 @@ class Coercer:
             self._add(path, "list_to_single", "took the only item of a list")
             return self._choice(value[0], members, path)
         allowed = ", ".join(repr(m) for m in members[:8])
-        raise Miss(path, f"{_show(value)} is not one of {allowed}")
+        raise Miss(path, f"{show(value)} is not one of {allowed}")
 
     def _branches(self, value: Any, branches: list[Any], path: list[str | int]) -> Any:
         fits: list[tuple[Any, list[Repair]]] = []
@@ -192,10 +150,10 @@ class Coercer:
             raise Miss(path, "; ".join(dict.fromkeys(m.reason for m in misses[:3])))
         fewest = min(len(r) for _, r in fits)
         best = [(v, r) for v, r in fits if len(r) == fewest]
-        if fewest and any(not _same(v, best[0][0]) for v, _ in best[1:]):
+        if fewest and any(not same(v, best[0][0]) for v, _ in best[1:]):
             raise Ambiguity(
                 path,
-                f"{_show(value)} fits several options of the schema with different values",
+                f"{show(value)} fits several options of the schema with different values",
             )
         self.repairs.extend(best[0][1])
         return best[0][0]
@@ -227,14 +185,14 @@ class Coercer:
                 continue
         if options:
             first = options[0][0]
-            if any(not _same(v, first) for v, _ in options[1:]):
-                raise Ambiguity(path, f"{_show(value)} could be read as several types")
+            if any(not same(v, first) for v, _ in options[1:]):
+                raise Ambiguity(path, f"{show(value)} could be read as several types")
             self.repairs.extend(options[0][1])
             return first
         if refusal is not None:
             raise Ambiguity(path, refusal)
         wanted = " or ".join(sorted(types))
-        raise Miss(path, f"expected {wanted}, got {_show(value)}")
+        raise Miss(path, f"expected {wanted}, got {show(value)}")
 
     def _exact(
         self, value: Any, node: Mapping[str, Any], types: frozenset[str], path: list[str | int]
@@ -245,7 +203,7 @@ class Coercer:
             return self._array(value, node, path) if "array" in types else _NO
         if isinstance(value, bool):
             return value if "boolean" in types else _NO
-        number = _number(value)
+        number = number_of(value)
         if number is not None:
             if "number" in types or (
                 "integer" in types and (isinstance(number, int) or number.is_integer())
@@ -256,7 +214,7 @@ class Coercer:
             return None if "null" in types else _NO
         if value is UNDEFINED:
             return None if "null" in types else _NO
-        text = _text(value)
+        text = text_of(value)
         if text is not None and "string" in types:
             return text
         return _NO
@@ -265,8 +223,8 @@ class Coercer:
         self, value: Any, node: Mapping[str, Any], types: frozenset[str], path: list[str | int]
     ) -> list[Callable[[], Any]]:
         out: list[Callable[[], Any]] = []
-        text = _text(value)
-        number = _number(value)
+        text = text_of(value)
+        number = number_of(value)
         if text is not None:
             if types & {"integer", "number"}:
                 out.append(lambda: self._from_number_text(text, "number" not in types, path))
@@ -325,7 +283,7 @@ class Coercer:
         return self._typed(item, node, self.view.types(node), path)
 
     def _wrap(self, value: Any, node: Mapping[str, Any], path: list[str | int]) -> Any:
-        text = _text(value)
+        text = text_of(value)
         if text is not None and any(sep in text for sep in _LIST_SEPARATORS):
             items = self.view.resolve(node.get("items", True))
             if items is True or (
@@ -377,7 +335,7 @@ class Coercer:
             except (Miss, Ambiguity):
                 if self.partial and key == last:  # a streaming prefix: the last value is unfinished
                     continue
-                text = _text(item)
+                text = text_of(item)
                 if text is None or text.strip().casefold() not in NULL_WORDS:
                     raise
                 if target in required and not self._nullable(sub):

@@ -18,10 +18,18 @@ linear in the text's length.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Final
 
 from instructor_py.pipeline.failures import json_path
+from instructor_py.pipeline.tolerant.lookahead import (
+    OPENERS,
+    STRING_SPECIAL,
+    WS,
+    decode_escape,
+    grouped_is_one_number,
+    quote_closes,
+)
+from instructor_py.pipeline.tolerant.loose import UNDEFINED, Bare, Loose, Num
 from instructor_py.pipeline.tolerant.records import Repair
 
 __all__ = ["UNDEFINED", "Bare", "Num", "Reader", "TooDeep", "read_span"]
@@ -34,69 +42,15 @@ class TooDeep(Exception):
     """The text nests deeper than :data:`MAX_DEPTH`."""
 
 
-class _Undefined:
-    """JavaScript's ``undefined`` / ``NaN`` / ``Infinity``: no JSON value."""
-
-    _instance: _Undefined | None = None
-
-    def __new__(cls) -> _Undefined:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNDEFINED"
-
-
-UNDEFINED: Final = _Undefined()
-
-
-@dataclass(frozen=True, slots=True)
-class Num:
-    """A number as written (``raw``) and its value."""
-
-    raw: str
-    value: int | float
-
-
-@dataclass(frozen=True, slots=True)
-class Bare:
-    """An unquoted word or phrase in a value position (``status: active``)."""
-
-    text: str
-
-
-Loose = Any
-"""dict[str, Loose] | list[Loose] | str | Num | Bare | bool | None | UNDEFINED."""
-
 _MISSING: Final = object()
 
 _SKIPPABLE: Final = frozenset(" \t\r\n\f\v\u00a0\ufeff/#")
-_WS = re.compile(r"[ \t\r\n\f\v\u00a0\ufeff]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _LOOSE_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _BARE_VALUE = re.compile(r"[^,{}\[\]\n]*")
 _KEY_WORD = re.compile(r"[A-Za-z_$][\w$\-.]*")
 _KEY_PHRASE = re.compile(r"[A-Za-z_$][\w$\-. ]{0,100}?(?=[ \t]*:)")
-_CLOSING_QUOTE: Final = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d", "\u2018": "\u2019"}
-"""Each opening quote and the quote that closes it (typographic double and single quotes too)."""
-_OPENERS: Final = frozenset(_CLOSING_QUOTE)
-_STRING_SPECIAL = {q: re.compile(rf"[{c}\\\n]") for q, c in _CLOSING_QUOTE.items()}
-# after a comma inside an object: a key and its colon, a closer, or the end
-_COMMENTS = r"""(?:[ \t\r\n]*(?://[^\n]*|#[^\n]*|/\*[^*]{0,500}\*/))*"""
-_KEY_AHEAD = re.compile(
-    _COMMENTS
-    + r"""(?:[ \t\r\n,]*(?:"(?:[^"\\\n]|\\.){0,400}"|'(?:[^'\\\n]|\\.){0,400}'"""
-    r"""|\u201c[^\u201d\n]{0,400}\u201d|\u2018[^\u2019\n]{0,400}\u2019"""
-    r"""|[A-Za-z_$][\w$\-. ]{0,100}?)\s*[:=]"""
-    r"""|[ \t\r\n,]*(?:[}\]]|\Z))"""
-)
-# after a comma inside an array: the start of a value, a closer, or the end
-_VALUE_AHEAD = re.compile(
-    _COMMENTS
-    + r"""[ \t\r\n]*(?:["'`{\[\]}\-\d\u201c\u2018]|(?:true|false|null|True|False|None)\b|\Z)"""
-)
 _LITERALS: Final[dict[str, tuple[Any, str | None]]] = {
     "true": (True, None),
     "false": (False, None),
@@ -109,10 +63,6 @@ _LITERALS: Final[dict[str, tuple[Any, str | None]]] = {
     "Infinity": (UNDEFINED, "js_literal"),
     "-Infinity": (UNDEFINED, "js_literal"),
 }
-_ESCAPES: Final = {
-    '"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"
-}
-_CLOSER = {"{": "}", "[": "]"}
 
 
 class Reader:
@@ -156,7 +106,7 @@ class Reader:
             ch = text[self.pos]
             if ch not in _SKIPPABLE:
                 return
-            self.pos = _WS.match(text, self.pos, end).end()  # type: ignore[union-attr]
+            self.pos = WS.match(text, self.pos, end).end()  # type: ignore[union-attr]
             if self.pos >= end:
                 return
             ch = text[self.pos]
@@ -199,7 +149,7 @@ class Reader:
             return self._object(depth + 1)
         if ch == "[":
             return self._array(depth + 1)
-        if ch in _OPENERS:
+        if ch in OPENERS:
             return self._string(ch, context)
         return self._scalar(context)
 
@@ -302,7 +252,7 @@ class Reader:
     def _key(self) -> str | None:
         text, pos = self.text, self.pos
         ch = text[pos]
-        if ch in _OPENERS:
+        if ch in OPENERS:
             key = self._string(ch, "key")
             return key if isinstance(key, str) else None
         match = _KEY_PHRASE.match(text, pos, self.end) or _KEY_WORD.match(text, pos, self.end)
@@ -314,7 +264,7 @@ class Reader:
 
     def _string(self, quote: str, context: str) -> str:
         text, end = self.text, self.end
-        special = _STRING_SPECIAL[quote]
+        special = STRING_SPECIAL[quote]
         if quote == "'":
             self._repair("single_quotes", "read a single-quoted string")
         elif quote == "`":
@@ -339,8 +289,10 @@ class Reader:
                 self._repair("raw_newline", "kept a raw line break inside a string")
                 pos = at + 1
             elif ch == "\\":
-                pos = self._escape(at, parts)
-            elif self._closes(at + 1, context):
+                pos, invalid = decode_escape(text, at, end, parts)
+                if invalid is not None:
+                    self._repair("invalid_escape", invalid)
+            elif quote_closes(text, at + 1, end, context):
                 self.pos = at + 1
                 return "".join(parts)
             else:
@@ -348,59 +300,11 @@ class Reader:
                 self._repair("unescaped_quote", f"kept an unescaped {ch} inside a string")
                 pos = at + 1
 
-    def _escape(self, at: int, parts: list[str]) -> int:
-        text = self.text
-        if at + 1 >= self.end:
-            return at + 1
-        ch = text[at + 1]
-        if ch in _ESCAPES:
-            parts.append(_ESCAPES[ch])
-            return at + 2
-        if ch == "u":
-            code = text[at + 2 : at + 6]
-            if len(code) == 4 and all(c in "0123456789abcdefABCDEF" for c in code):
-                point = int(code, 16)
-                if 0xD800 <= point < 0xDC00 and text.startswith("\\u", at + 6):
-                    low_text = text[at + 8 : at + 12]
-                    if len(low_text) == 4 and all(c in "0123456789abcdefABCDEF" for c in low_text):
-                        low = int(low_text, 16)
-                        if 0xDC00 <= low < 0xE000:
-                            parts.append(chr(0x10000 + ((point - 0xD800) << 10) + (low - 0xDC00)))
-                            return at + 12
-                parts.append(chr(point))
-                return at + 6
-        if ch in "'`":
-            parts.append(ch)
-        else:
-            parts.append("\\" + ch)
-        self._repair("invalid_escape", f"kept the invalid escape \\{ch}")
-        return at + 2
-
-    def _closes(self, after: int, context: str) -> bool:
-        """Whether the quote just before ``after`` ends the string (module docstring)."""
-        text, end = self.text, self.end
-        pos = min(_WS.match(text, after, end).end(), end)  # type: ignore[union-attr]
-        if pos >= end or context == "top":
-            return True
-        ch = text[pos]
-        if ch in ":}]":
-            return True
-        if text.startswith(("//", "/*", "```"), pos):
-            return True
-        if context == "key":
-            return ch == "="
-        if ch == ",":
-            ahead = _KEY_AHEAD if context == "object" else _VALUE_AHEAD
-            return ahead.match(text, pos + 1, end) is not None
-        if ch in _OPENERS and context == "object":  # a missing comma before the next key
-            return _KEY_AHEAD.match(text, pos, end) is not None
-        return ch in _OPENERS and context == "array"
-
     def _scalar(self, context: str) -> Loose:
         text, pos, end = self.text, self.pos, self.end
         if context == "object":
             grouped = _GROUPED.match(text, pos, end)
-            if grouped is not None and _grouped_is_one_number(text, grouped.end(), end):
+            if grouped is not None and grouped_is_one_number(text, grouped.end(), end):
                 self.pos = grouped.end()
                 self._repair("number_thousands", f"read {grouped.group()} as one number")
                 raw = grouped.group().replace(",", "")
@@ -437,18 +341,6 @@ class Reader:
         self._break(f"unexpected character {ch!r}")
         self.pos += 1
         return None
-
-
-def _grouped_is_one_number(text: str, after: int, end: int) -> bool:
-    """``12,111`` in an object is one number when what follows cannot start the next member."""
-    pos = after
-    while pos < end and text[pos] in " \t":
-        pos += 1
-    if pos >= end or text[pos] in "}\r\n":
-        return True
-    if text[pos] == ",":
-        return _KEY_AHEAD.match(text, pos + 1, end) is not None
-    return False
 
 
 def _comment_start(token: str) -> int:
