@@ -11,6 +11,7 @@ system prompt asks for JSON matching the schema, as instructor's JSON mode does)
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -111,7 +112,10 @@ def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def main() -> None:
     llm = llama_cpp.Llama(model_path=str(embedded_model_path()), n_ctx=2048, n_threads=2, verbose=False)
     styles = sys.argv[1:] or list(STYLES)
+    first = int(os.environ.get("FIRST_TASK", "0"))
     for index, (text, schema) in enumerate(TASKS):
+        if index < first:
+            continue
         example = json.dumps(example_of(schema))
         example_text = "A made-up record: " + ", ".join(f"{k} = {v}" for k, v in _flat(example_of(schema)))
         for style in styles:
@@ -130,6 +134,7 @@ def main() -> None:
                 out = llm.create_chat_completion(
                     messages=messages,
                     max_tokens=90,
+                    stop=["\nText:", "\n\n\n"] if style in USER_STYLES else None,
                     temperature=temperature,
                     seed=seed,
                 )
