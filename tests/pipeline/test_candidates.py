@@ -105,3 +105,10 @@ def test_escaped_json_without_outer_quotes() -> None:
     result = read('{\\"name\\": \\"Ann\\", \\"age\\": 3}', PERSON)
     assert result.value == {"name": "Ann", "age": 3}
     assert "unescaped_json" in kinds(result)
+
+
+def test_a_value_followed_by_an_unfinished_one_is_refused() -> None:
+    text = 'Here: {"name": "Ann", "age": 3}\nMore complete: {"name": "Ann Lee", "age'
+    assert refused(text, PERSON).kind == "unreadable"
+    text = 'Here: {"name": "Ann", "age": 3}\nMore complete: {"name": "Ann Lee", "bio": "She'
+    assert refused(text, PERSON).kind == "unreadable"

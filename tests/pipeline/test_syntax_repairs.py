@@ -133,3 +133,9 @@ def test_typographic_quotes() -> None:
     result = read("{\u201cname\u201d: \u201cAnn\u201d, \u2018age\u2019: 3}", PERSON)
     assert result.value == {"name": "Ann", "age": 3}
     assert "typographic_quotes" in kinds(result)
+
+
+def test_a_python_comment_after_a_string_in_an_array() -> None:
+    schema = obj(packages={"type": "array", "items": STR})
+    text = '{"packages": [\n  "numpy",\n  "sqlite3"  # it\'s in the standard library\n]}'
+    assert read(text, schema).value == {"packages": ["numpy", "sqlite3"]}

@@ -213,6 +213,14 @@ def _parse(text: str, schema: Mapping[str, Any] | bool, partial: bool) -> ParseR
         except RecursionError:
             continue
         fits.append((len(repairs), order, value, repairs, candidate.source))
+    if fits and not partial and candidates[-1].open_string and _ends_text(text, candidates[-1]):
+        return ParseFailure(
+            "unreadable",
+            "$",
+            "the answer ends inside an unfinished value (cut off?); the value before it may not "
+            "be the whole answer",
+            *_best_effort(candidates),
+        )
     if ambiguity is not None:
         return ParseFailure(
             "ambiguous", ambiguity.path, ambiguity.reason, *_best_effort(candidates)
@@ -262,6 +270,11 @@ def _fit_exactly(
 
 
 _NO_FIT: Final = object()
+
+
+def _ends_text(text: str, candidate: _Candidate) -> bool:
+    """Whether an unfinished candidate ran to the end of the answer (not just of a fence)."""
+    return "```" not in text[candidate.start :]
 
 
 def _same_json(a: Any, b: Any) -> bool:

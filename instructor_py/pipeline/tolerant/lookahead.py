@@ -82,7 +82,7 @@ def quote_closes(text: str, after: int, end: int, context: str) -> bool:
     ch = text[pos]
     if ch in ":}]":
         return True
-    if text.startswith(("//", "/*", "```"), pos):
+    if text.startswith(("//", "/*", "```", "# "), pos):
         return True
     if context == "key":
         return ch == "="
