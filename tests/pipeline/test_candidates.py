@@ -112,3 +112,9 @@ def test_a_value_followed_by_an_unfinished_one_is_refused() -> None:
     assert refused(text, PERSON).kind == "unreadable"
     text = 'Here: {"name": "Ann", "age": 3}\nMore complete: {"name": "Ann Lee", "bio": "She'
     assert refused(text, PERSON).kind == "unreadable"
+
+
+def test_a_key_given_two_different_values_is_refused() -> None:
+    refused('{"name": "Ann", "age": 3, "age": 4}', PERSON)
+    refused("{name: 'Ann', age: 3, age: 4}", PERSON)
+    assert read('{"name": "Ann", "age": 3, "age": 3}', PERSON).value == {"name": "Ann", "age": 3}

@@ -29,7 +29,18 @@ MAX_FENCES: Final = 64
 MAX_CANDIDATES: Final = 256
 _FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?")
 _VALUE_START = re.compile(r"[{\[]")
-_JSON = json.JSONDecoder(strict=False)  # raw control characters in strings, as today
+def _object_without_conflicts(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique, or repeated with the same value; a key given two
+    different values has two readings (``ValueError``: the tolerant reader then refuses it)."""
+    out = dict(pairs)
+    if len(out) != len(pairs) and any(not _same_json(out[k], v) for k, v in pairs):
+        raise ValueError("a key appears twice with different values")
+    return out
+
+
+_JSON = json.JSONDecoder(  # raw control characters in strings, as today
+    strict=False, object_pairs_hook=_object_without_conflicts
+)
 _PARTIAL_ONLY: Final = frozenset({"truncated_close", "truncated_string"})
 
 

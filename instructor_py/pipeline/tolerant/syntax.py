@@ -201,6 +201,10 @@ class Reader:
             if value is _MISSING:  # the text ended after the key
                 self._truncated("}")
                 return out
+            if key in out and out[key] != value:
+                self._path.append(key)
+                self._break("the key appears twice with different values")
+                self._path.pop()
             out[key] = value
             self.skip()
             if not self.at_end() and self.text[self.pos] == ",":
