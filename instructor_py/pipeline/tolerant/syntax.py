@@ -47,6 +47,10 @@ _MISSING: Final = object()
 _SKIPPABLE: Final = frozenset(" \t\r\n\f\v\u00a0\ufeff/#")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _LOOSE_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# a JSON number or literal that a delimiter ends: the common case, read without the general path
+_SIMPLE = re.compile(
+    r"(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)(?=[ \t\r\n]*(?:[,}\]]|\Z))"
+)
 _GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _BARE_VALUE = re.compile(r"[^,{}\[\]\n]*")
 _KEY_WORD = re.compile(r"[A-Za-z_$][\w$\-.]*")
@@ -87,11 +91,14 @@ class Reader:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _repair(self, kind: str, detail: str) -> None:
-        key = (*self._path, kind)
-        if key not in self._seen:  # one record per kind and place
+    def _repair(self, kind: str, detail: str, member: bool = False) -> None:
+        """Record a repair once per kind and place; ``member``: at the container of the value
+        being read (one ``single_quotes`` per object, not one per string)."""
+        path = self._path[:-1] if member and self._path else self._path
+        key = (*path, kind)
+        if key not in self._seen:
             self._seen.add(key)
-            self.repairs.append(Repair(json_path(self._path), kind, detail))
+            self.repairs.append(Repair(json_path(path), kind, detail))
 
     def _break(self, reason: str) -> None:
         if self.broken is None:
@@ -160,8 +167,9 @@ class Reader:
         out: dict[str, Loose] = {}
         after_comma = False
         while True:
-            self.skip()
-            if self.at_end():
+            if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
+                self.skip()
+            if self.pos >= self.end:
                 self._truncated("}")
                 return out
             ch = self.text[self.pos]
@@ -218,8 +226,9 @@ class Reader:
         out: list[Loose] = []
         after_comma = False
         while True:
-            self.skip()
-            if self.at_end():
+            if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
+                self.skip()
+            if self.pos >= self.end:
                 self._truncated("]")
                 return out
             ch = self.text[self.pos]
@@ -259,9 +268,14 @@ class Reader:
         if ch in OPENERS:
             key = self._string(ch, "key")
             return key if isinstance(key, str) else None
-        match = _KEY_PHRASE.match(text, pos, self.end) or _KEY_WORD.match(text, pos, self.end)
+        match = _KEY_WORD.match(text, pos, self.end)
         if match is None:
             return None
+        after = match.end()
+        while after < self.end and text[after] in " \t":
+            after += 1
+        if after < self.end and text[after] not in ":=":  # maybe a key of several words
+            match = _KEY_PHRASE.match(text, pos, self.end) or match
         self.pos = match.end()
         self._repair("unquoted_key", "quoted an unquoted key")
         return match.group().strip()
@@ -269,12 +283,13 @@ class Reader:
     def _string(self, quote: str, context: str) -> str:
         text, end = self.text, self.end
         special = STRING_SPECIAL[quote]
+        member = context in ("object", "array")
         if quote == "'":
-            self._repair("single_quotes", "read a single-quoted string")
+            self._repair("single_quotes", "read a single-quoted string", member)
         elif quote == "`":
-            self._repair("backtick_string", "read a backtick string")
+            self._repair("backtick_string", "read a backtick string", member)
         elif quote in "\u201c\u2018":
-            self._repair("typographic_quotes", "read a string in typographic quotes")
+            self._repair("typographic_quotes", "read a string in typographic quotes", member)
         parts: list[str] = []
         pos = self.pos + 1
         while True:
@@ -290,22 +305,29 @@ class Reader:
             ch = text[at]
             if ch == "\n":
                 parts.append("\n")
-                self._repair("raw_newline", "kept a raw line break inside a string")
+                self._repair("raw_newline", "kept a raw line break inside a string", member)
                 pos = at + 1
             elif ch == "\\":
                 pos, invalid = decode_escape(text, at, end, parts)
                 if invalid is not None:
-                    self._repair("invalid_escape", invalid)
+                    self._repair("invalid_escape", invalid, member)
             elif quote_closes(text, at + 1, end, context):
                 self.pos = at + 1
-                return "".join(parts)
+                return parts[0] if len(parts) == 1 else "".join(parts)
             else:
                 parts.append(ch)
-                self._repair("unescaped_quote", f"kept an unescaped {ch} inside a string")
+                self._repair("unescaped_quote", f"kept an unescaped {ch} inside a string", member)
                 pos = at + 1
 
     def _scalar(self, context: str) -> Loose:
         text, pos, end = self.text, self.pos, self.end
+        simple = _SIMPLE.match(text, pos, end)
+        if simple is not None and not (context == "object" and _GROUPED.match(text, pos, end)):
+            token = simple.group(1)
+            self.pos = simple.end(1)
+            if token[0] in "tfn":
+                return {"true": True, "false": False, "null": None}[token]
+            return Num(token, _to_number(token))
         if context == "object":
             grouped = _GROUPED.match(text, pos, end)
             if grouped is not None and grouped_is_one_number(text, grouped.end(), end):
@@ -324,17 +346,17 @@ class Reader:
         if (literal := _LITERALS.get(token)) is not None:
             value, kind = literal
             if kind is not None:
-                self._repair(kind, f"read {token} as {_show(value)}")
+                self._repair(kind, f"read {token} as {_show(value)}", member=True)
             return value
         if _NUMBER.fullmatch(token):
             return Num(token, _to_number(token))
         if _LOOSE_NUMBER.fullmatch(token):
-            self._repair("number_format", f"read {token} as a number")
+            self._repair("number_format", f"read {token} as a number", member=True)
             return Num(token, _to_number(token))
         if token.strip(".…") == "":  # "[1, 2, ...]": values left out, not a value
             self._break("an ellipsis stands for values that were not written")
             return None
-        self._repair("unquoted_string", f"read the unquoted {token[:40]!r} as a string")
+        self._repair("unquoted_string", f"read the unquoted {token[:40]!r} as a string", member=True)
         return Bare(token)
 
     def _stray(self) -> Loose:
@@ -361,7 +383,7 @@ def _comment_start(token: str) -> int:
 
 def _to_number(token: str) -> int | float:
     token = token.lstrip("+")
-    if any(c in token for c in ".eE"):
+    if "." in token or "e" in token or "E" in token:
         return float(token)
     return int(token)
 
