@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck docs bench bench-env soak clean
+.PHONY: setup demo test lint typecheck docs browser bench bench-env soak clean
 
 setup: $(STAMP)
 
@@ -21,17 +21,25 @@ demo: setup
 	$(PY) examples/demo.py
 
 # Static checks and the docs build first, so pytest's summary is the closing line.
-test: setup lint typecheck docs
+test: setup lint typecheck docs browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: setup
 	$(VENV)/bin/ruff check instructor_py tests benchmarks examples
+	# the layer contracts in pyproject.toml ([tool.importlinter])
+	$(VENV)/bin/lint-imports
 
 typecheck: setup
 	$(VENV)/bin/mypy
 
 docs: setup
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# tests/test_docs_site.py opens the built site in headless Chromium: the distribution's package
+# (as root, as CI runs; otherwise install `chromium` with your package manager first).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Python `instructor` (the alternative we measure against) lives in its own environment.
 bench-env: $(VENV)-bench/.installed

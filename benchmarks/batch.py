@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 from pydantic import BaseModel  # noqa: E402
 
 from instructor_py import StructuredOutput  # noqa: E402
-from tests.servers.wire import openai_chat  # noqa: E402
+from tests.support.servers.wire import openai_chat  # noqa: E402
 
 
 class User(BaseModel):
@@ -60,7 +60,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], int]:
     reply = Path(tempfile.mkdtemp()) / "reply.json"
     reply.write_text(json.dumps(body))
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.serve", "--reply", str(reply), "--delay", str(latency)],
+        [sys.executable, "-m", "tests.support.servers.serve", "--reply", str(reply), "--delay", str(latency)],
         cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

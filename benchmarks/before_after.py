@@ -86,7 +86,7 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(CANNED, handle)
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.serve", "--reply", handle.name],
+        [sys.executable, "-m", "tests.support.servers.serve", "--reply", handle.name],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(REPO),
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip

@@ -41,10 +41,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bfcl_support import BfclCase, find_bfcl_dir, load_cases, raw_chat_handler, score
+from results import Chart, Table, save
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import StructuredOutputRetryError
-from instructor_py.local.chat_template import RAW_TEMPLATE
+from instructor_py.common.errors import StructuredOutputRetryError
+from instructor_py.runtime.chat_template import RAW_TEMPLATE
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_TOKENS = 1024
@@ -155,7 +156,7 @@ def bench_python() -> str | None:
 
 def model_file(name: str) -> Path:
     if name == "smollm2":
-        from instructor_py.local.model import embedded_model_path
+        from instructor_py.runtime.model import embedded_model_path
 
         return embedded_model_path()
     import importlib
@@ -245,6 +246,28 @@ def main(argv: list[str] | None = None) -> int:
               "   (goal >= +10)")  # fmt: skip
         print(f"  wall per case: llama-cpp / instructor_py = "
               f"{statistics.mean(lc.walls) / statistics.mean(o.walls):.2f}x   (goal >= 1.5x)")  # fmt: skip
+    name = "bfcl" if args.model == "smollm2" and not args.model_path else f"bfcl-{path.stem.lower()}"
+    label = path.stem
+    walls = {key: statistics.mean(col.walls) if col.walls else None for key, col in cols.items()}
+    save(
+        name,
+        [Table(f"BFCL simple_python dev split, {n} cases, {label}",
+               ["column", "correct %", "parsed %", "wall/case (s)", "attempts"],
+               [[col.name, round(100 * col.correct / n, 1), round(100 * col.parsed / n, 1),
+                 round(walls[key] or 0.0, 2), col.attempts] for key, col in cols.items()])],
+        [
+            Chart(f"{name}-accuracy", f"BFCL simple_python ({n} cases, {label}): calls right",
+                  "bar", ["correct %", "parsed %"],
+                  {col.name: [round(100 * col.correct / n, 1), round(100 * col.parsed / n, 1)]
+                   for col in cols.values()}, ylabel="% of cases"),
+            Chart(f"{name}-speed", f"BFCL simple_python ({n} cases, {label}): seconds per case",
+                  "bar", ["wall per case"],
+                  {col.name: [round(walls[key] or 0.0, 2)] for key, col in cols.items()},
+                  ylabel="seconds (lower is better)"),
+        ],
+        cases=n,
+        model=label,
+    )  # fmt: skip
     return 0
 
 

@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="alternating subprocess rounds")
     args = parser.parse_args()
-    from instructor_py.local.model import embedded_model_path
+    from instructor_py.runtime.model import embedded_model_path
 
     model = str(embedded_model_path())
     builds = {"set-up's build (this CPU, AMX off)": sys.executable, args.name: args.other}

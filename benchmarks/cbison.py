@@ -6,7 +6,7 @@ by token three ways, side by side, with the same token sequences and the same ll
 backend behind them:
 
 - ``orchestrator`` (the default a user has): ``handle.matcher.fill_next_token_bitmask``;
-- ``C driver -> export``: a C program (tests/cbison/c/driver.c, built with ``cc`` here) calls
+- ``C driver -> export``: a C program (tests/support/cbison/c/driver.c, built with ``cc`` here) calls
   our exported ``cbison_factory``'s ``compute_mask`` (C -> Python callback -> llguidance), timed
   in C with ``clock_gettime`` around the call;
 - ``CbisonBackend -> export``: our exported factory consumed again through ``CbisonBackend``
@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from tests.cbison.support import Driver, build, c_compiler
-from tests.engine_conformance.engines import ModelUnavailable, load_vocab_only, model_gguf
-from tests.engine_conformance.maskbench_scoring import (
+from tests.support.cbison.build import Driver, build, c_compiler
+from tests.support.engines import ModelUnavailable, load_vocab_only, model_gguf
+from tests.support.maskbench import (
     find_maskbench_dir,
     load_cases,
     sample_cases,
@@ -100,15 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         print("no C compiler (cc) on PATH: the C driver cannot be built", file=sys.stderr)
         return 2
 
+    from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
+    from instructor_py.engine.cbison import CbisonBackend, CbisonFactory, export_factory
+    from instructor_py.engine.cbison.grammar_types import grammar_for_spec
     from instructor_py.local import (
         BatchProcessor,
         ConstraintSpec,
         StructuredOutputOrchestrator,
         TokenizerInfo,
     )
-    from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
-    from instructor_py.local.cbison import CbisonBackend, CbisonFactory, export_factory
-    from instructor_py.local.cbison.grammar_types import grammar_for_spec
 
     try:
         llama = load_vocab_only(model_gguf("smollm2"))

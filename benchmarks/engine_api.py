@@ -51,14 +51,14 @@ from pydantic import BaseModel, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from instructor_py.engine.backends.llguidance_tokenizer import lltokenizer_for
 from instructor_py.local import (
     StructuringEngine,
     TokenizerInfo,
     apply_bitmask,
     embedded_model_path,
 )
-from instructor_py.local.backends.llguidance_backend import lltokenizer_for
-from instructor_py.local.schema_prep import close_object_schemas
+from instructor_py.schema.prep import close_object_schemas
 
 S = Field(max_length=40)
 

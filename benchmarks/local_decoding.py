@@ -42,11 +42,13 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel, Field
 
-from instructor_py.local.model import ModelOptions, embedded_model_path, load_model
-from instructor_py.local.schema_prep import close_object_schemas
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 from instructor_py.providers.base import InferenceRequest
 from instructor_py.providers.local import LocalGeneration, LocalProvider
+from instructor_py.runtime.generation import DecodeOptions
+from instructor_py.runtime.model import ModelOptions, embedded_model_path, load_model
+from instructor_py.runtime.session import session_for
+from instructor_py.schema.prep import close_object_schemas
 
 # --- the extraction cases -----------------------------------------------------------------------
 
@@ -234,8 +236,9 @@ def run_ours(
     prefix: list[int],
 ) -> tuple[Run, str]:
     model = provider.load()
-    model.decoder.clear_cache()
-    model.decoder.prime(prefix)
+    decoder = session_for(model).decoder
+    decoder.clear_cache()
+    decoder.prime(prefix)
     model.orchestrator.clear_cache()
     request = InferenceRequest(
         messages=tuple(messages),
@@ -264,13 +267,13 @@ def run_ours(
 def run_unconstrained(
     provider: LocalProvider, messages: list[dict[str, str]], n_tokens: int, prefix: list[int]
 ) -> Run:
-    model = provider.load()
-    model.decoder.clear_cache()
-    model.decoder.prime(prefix)
+    session = session_for(provider.load())
+    session.decoder.clear_cache()
+    session.decoder.prime(prefix)
     t0 = time.perf_counter()
-    prompt = model.render_prompt(messages)
-    with model.lock:
-        chunks = list(model.decoder.generate(prompt, max_tokens=n_tokens, ignore_eos=True))
+    prompt = session.render(messages)
+    options = DecodeOptions(max_tokens=n_tokens, ignore_eos=True)
+    chunks = list(session.generate(prompt, None, options))
     wall = time.perf_counter() - t0
     stats = chunks[-1].stats
     assert stats is not None
@@ -342,15 +345,15 @@ def _eval_costs(prime: Any, step: Any, tokens: list[int], reps: int = 5) -> tupl
 def thread_table(path: Path, model: Any, llm: Any) -> str:
     """Prompt evaluation and decoding, ms per token: our defaults, llama-cpp-python's defaults
     (same model file, same 256 tokens), and tuned rows."""
-    from instructor_py.local.llama import DecodeStats
-    from instructor_py.local.model import usable_cpus
+    from instructor_py.runtime.generation import DecodeStats
+    from instructor_py.runtime.model import usable_cpus
 
     text = " ".join(t for t, _ in CASES)
-    tokens = model.render_prompt([{"role": "user", "content": text * 4}])[:256]
+    tokens = session_for(model).render([{"role": "user", "content": text * 4}])[:256]
     rows = []
 
     def ours(m: Any) -> tuple[float, float]:
-        d = m.decoder
+        d = session_for(m).decoder
         stats = DecodeStats()
 
         def prime(toks: list[int]) -> None:
@@ -385,11 +388,11 @@ def thread_table(path: Path, model: Any, llm: Any) -> str:
 
 def pass_cost(model: Any, sizes: tuple[int, ...] = (1, 2, 3, 4, 8, 16), reps: int = 7) -> str:
     """Median ms of one llama_decode over ``n`` new tokens after a 40-token cache, per ``n``."""
-    from instructor_py.local.llama import DecodeStats
+    from instructor_py.runtime.generation import DecodeStats
 
-    decoder = model.decoder
+    decoder = session_for(model).decoder
     text = " ".join(t for t, _ in CASES)
-    tokens = model.render_prompt([{"role": "user", "content": text}])
+    tokens = session_for(model).render([{"role": "user", "content": text}])
     while len(tokens) < 40 + max(sizes):
         tokens = tokens + tokens
     rows = []
@@ -480,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     prefix: list[int] = []
     if not args.cold:
         a, b = (
-            model.render_prompt(
+            session_for(model).render(
                 [{"role": "system", "content": SYSTEM}, {"role": "user", "content": t}]
             )
             for t in ("first example", "another one")

@@ -42,9 +42,10 @@ from bfcl_support import find_bfcl_dir, load_cases
 from loops import INVOICES, Invoice
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
-from instructor_py.local.llama import DecodeStats
-from instructor_py.local.model import LocalModel
 from instructor_py.providers.local import LocalGeneration, LocalProvider
+from instructor_py.runtime.generation import DecodeOptions, DecodeStats
+from instructor_py.runtime.model import LocalModel
+from instructor_py.runtime.session import session_for
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_TOKENS = 256  # --max-tokens
@@ -144,7 +145,7 @@ def run_concurrent(
     """One run from an empty batch context (no prompt cached from an earlier run)."""
     options = {"max_tokens": MAX_TOKENS}
     model = so_model(so)
-    while not model.scheduler.clear_cache():
+    while not session_for(model).scheduler.clear_cache():
         time.sleep(0.01)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(c) as pool:
@@ -211,22 +212,23 @@ def alone_table(model: LocalModel, provider: LocalProvider, work: list[tuple[Any
 
 
 def _alone(model: LocalModel, request: Any, key: str) -> None:
-    from instructor_py.providers.local import _constraint_of
-    from instructor_py.providers.local_constraint import compile_for_request
+    from instructor_py.providers.local_constraint import base_constraint, compile_for_request
 
-    text = model.chat_template.render(request.messages)
+    session = session_for(model)
+    text = session.render_text(request.messages)
     prompt = model.tokenize(text)
-    base = _constraint_of(request, True, whitespace="spaced", required_first=False)
-    handle = compile_for_request(model, request, base, True)
+    base = base_constraint(request, True, whitespace="spaced", required_first=False)
+    handle = compile_for_request(session, request, base, True)
     if key == "before":
         matcher = handle.matcher if handle is not None else None
         with model.lock:
-            list(model.decoder.generate(prompt, matcher=matcher, max_tokens=MAX_TOKENS))
+            list(session.decoder.generate(prompt, matcher, DecodeOptions(max_tokens=MAX_TOKENS)))
         return
     lookup = text if key == "after+lookup" else None
-    while not model.scheduler.clear_cache():  # no prompt cached by an earlier run
+    while not session.scheduler.clear_cache():  # no prompt cached by an earlier run
         time.sleep(0.01)
-    list(model.scheduler.generate(prompt, handle=handle, max_tokens=MAX_TOKENS, prompt_text=lookup))
+    options = DecodeOptions(max_tokens=MAX_TOKENS, prompt_text=lookup)
+    list(session.scheduler.generate(prompt, handle, options))
 
 
 def lookup_table(so: StructuredOutput, name: str, work: list[tuple[Any, Any]]) -> None:
@@ -308,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     lookup_table(so, "invoice-style", invoices)
     if bfcl:
         lookup_table(so, "BFCL dev", bfcl[:n_bfcl])
-    s = model.scheduler
+    s = session_for(model).scheduler
     print(
         f"\nscheduler: {s.steps} steps, up to {s.max_rows_seen} rows, {s.restarts} restarts, {s._ctx.clears if s._ctx else 0} pool clears; "
         f"RSS {rss_mb():.0f} MB, peak {peak_mb():.0f} MB"

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.engine_conformance.engines import (
+from tests.support.engines import (
     MODELS,
     ModelUnavailable,
     llama_tokenize,
@@ -51,7 +51,7 @@ from tests.engine_conformance.engines import (
     raw_llguidance_grammar,
     raw_lltokenizer,
 )
-from tests.engine_conformance.maskbench_scoring import (
+from tests.support.maskbench import (
     MaskbenchCase,
     find_maskbench_dir,
     load_cases,
@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     import llguidance
     import llguidance.numpy as llnp
 
+    from instructor_py.engine.backends.llguidance_backend import LLGuidanceBackend
     from instructor_py.local import StructuredOutputOrchestrator, TokenizerInfo
-    from instructor_py.local.backends.llguidance_backend import LLGuidanceBackend
 
     try:
         llama = load_vocab_only(model_gguf(args.model))

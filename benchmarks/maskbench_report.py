@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.engine_conformance.engines import (
+from tests.support.engines import (
     MODELS,
     ModelUnavailable,
     llama_tokenize,
@@ -36,7 +36,7 @@ from tests.engine_conformance.engines import (
     raw_llguidance_engine,
     raw_lltokenizer,
 )
-from tests.engine_conformance.maskbench_scoring import (
+from tests.support.maskbench import (
     CaseScore,
     EngineUnderTest,
     find_maskbench_dir,
@@ -58,8 +58,8 @@ def reason_category(note: str) -> str:
 
 
 def build_engine(name: str, model: str, backend: str | None, exact_only: bool) -> EngineUnderTest:
+    from instructor_py.engine.backends import installed_backends
     from instructor_py.local import StructuredOutputOrchestrator, TokenizerInfo
-    from instructor_py.local.backends import installed_backends
 
     llama = load_vocab_only(model_gguf(model))
     info = TokenizerInfo.from_llama(llama)

@@ -21,9 +21,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from instructor_py.safe_regex import compile_pattern
-from instructor_py.safe_validator import safe_validator
-from instructor_py.schema_safety import check_schema
+from instructor_py.schema.safe_regex import compile_pattern
+from instructor_py.schema.safe_validator import safe_validator
+from instructor_py.schema.safety import check_schema
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

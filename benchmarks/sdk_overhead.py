@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.servers.wire import openai_chat  # noqa: E402
+from tests.support.servers.wire import openai_chat  # noqa: E402
 
 MODEL = "gpt-4o-mini"
 PROMPT = "Extract: Jason is 25 years old and lives in Paris."
@@ -129,7 +129,7 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(CANNED, handle)
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.serve", "--reply", handle.name],
+        [sys.executable, "-m", "tests.support.servers.serve", "--reply", handle.name],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(REPO),
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip

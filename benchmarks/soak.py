@@ -26,8 +26,8 @@ import argparse
 import importlib.util
 import sys
 
-from tests.reliability.load import format_report, load_run, run_async, run_threads_streaming
-from tests.reliability.load_local import format_local, run_local
+from tests.support.load import format_report, load_run, run_async, run_threads_streaming
+from tests.support.load_local import format_local, run_local
 
 
 def main() -> int:

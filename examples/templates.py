@@ -14,7 +14,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from instructor_py import StructuredOutput
-from instructor_py.local import ConstraintSpec, load_model
+from instructor_py.local import ConstraintSpec, DecodeOptions, load_model, session_for
 
 
 class Place(BaseModel):  # bounded strings: a 135M model may otherwise ramble inside one
@@ -46,17 +46,15 @@ def main() -> None:
     print("\nwith thinking, raw text:", repr(thought.raw_text))
     print("value:", thought.value)
 
-    model = load_model()
+    session = session_for(load_model())  # the model's runtime: render, compile, generate
     spec = ConstraintSpec.sequence(
         ConstraintSpec.choice(["lookup", "answer"]).labeled("action"),
         " ",
         ConstraintSpec.json_schema(Person.model_json_schema()).labeled("args"),
     )
-    handle = model.compile(spec)
-    prompt = model.render_prompt([{"role": "user", "content": f"Answer about: {TEXT}"}])
-    text = "".join(
-        c.text for c in model.decoder.generate(prompt, matcher=handle.matcher, max_tokens=60)
-    )
+    handle = session.compile(spec)
+    prompt = session.render([{"role": "user", "content": f"Answer about: {TEXT}"}])
+    text = "".join(c.text for c in session.generate(prompt, handle, DecodeOptions(max_tokens=60)))
     print("\ncomposite output:", repr(text))
     print("segments:", handle.segments())
 

@@ -7,23 +7,35 @@ error a caller may catch. Everything else may change.
 
 from __future__ import annotations
 
-from instructor_py.attempts import Attempt
-from instructor_py.batch import BatchResult
-from instructor_py.call_spec import CallSpec
-from instructor_py.errors import (
+from instructor_py.client.batch import BatchResult
+from instructor_py.client.batch_job import BatchJob, BatchJobResult, BatchJobStatus
+from instructor_py.client.job_store import JobStore
+from instructor_py.client.pending import PendingStructuredOutput
+from instructor_py.client.progress import ProgressBar
+from instructor_py.client.structured_output import StructuredOutput
+from instructor_py.common.attempts import Attempt
+from instructor_py.common.errors import (
     AuthenticationError,
     BadRequestError,
+    BatchItemError,
+    BatchJobError,
+    BatchJobTimeoutError,
+    CacheError,
     CbisonError,
     CbisonUnsupportedError,
     ConfigurationError,
     ConstraintCompileError,
     ConstraintError,
     ConstraintTimeoutError,
+    ContentFilteredError,
     ContextOverflowError,
     InstructorError,
     InvalidArgumentError,
     InvalidSchemaError,
     LocalModelError,
+    MediaError,
+    MediaFetchError,
+    MediaURLRefusedError,
     MissingAPIKeyError,
     NotFoundError,
     PatternTimeoutError,
@@ -34,6 +46,7 @@ from instructor_py.errors import (
     RateLimitError,
     RemoteReferenceError,
     SchemaLimitError,
+    SchemaPreflightError,
     SequenceContradictionError,
     ServerError,
     StreamClosedError,
@@ -41,13 +54,46 @@ from instructor_py.errors import (
     StructuredOutputParseError,
     StructuredOutputRetryError,
     TemplateError,
+    TokenBudgetExceededError,
     TokenOutOfRangeError,
     TransportError,
+    UnsupportedMediaError,
     UnsupportedModeError,
     UnsupportedResponseModelError,
 )
-from instructor_py.events import (
+from instructor_py.common.media import PDF, Audio, Image, Media
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
+from instructor_py.guidance import GuidanceTemplate
+from instructor_py.pipeline import FieldError, ResponsePipeline, StageFailure
+from instructor_py.providers.base import (
+    InferenceDelta,
+    InferenceProvider,
+    InferenceRequest,
+    InferenceResponse,
+    Message,
+    ToolCall,
+    ToolSpec,
+)
+from instructor_py.providers.media_fetch import MediaPolicy
+from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
+from instructor_py.providers.registry import create_provider, preset_names, register_preset
+from instructor_py.response_models import (
+    Maybe,
+    MaybeResult,
+    ResponseModel,
+    Sequence,
+    to_response_model,
+)
+from instructor_py.run.cache import MemoryCache, ResponseCache, SqliteCache
+from instructor_py.run.call_spec import CallSpec
+from instructor_py.run.events import (
     AttemptFailed,
+    BudgetExceeded,
+    CacheHit,
+    CacheMiss,
+    CacheStored,
+    CacheUnavailable,
     ChunkReceived,
     Event,
     ExtractionFailed,
@@ -63,46 +109,36 @@ from instructor_py.events import (
     StructuredOutputStarted,
     ValidationFailed,
 )
-from instructor_py.guidance import GuidanceTemplate
-from instructor_py.messages import Example
-from instructor_py.modes import OutputMode
-from instructor_py.pending import PendingStructuredOutput
-from instructor_py.pipeline import FieldError, ResponsePipeline, StageFailure
-from instructor_py.progress import ProgressBar
-from instructor_py.providers.base import (
-    InferenceDelta,
-    InferenceProvider,
-    InferenceRequest,
-    InferenceResponse,
-    Message,
-    ToolCall,
-    ToolSpec,
-)
-from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
-from instructor_py.providers.registry import create_provider, preset_names, register_preset
-from instructor_py.response import StructuredOutputResponse
-from instructor_py.response_models import (
-    Maybe,
-    MaybeResult,
-    ResponseModel,
-    Sequence,
-    to_response_model,
-)
-from instructor_py.retry import DEFAULT_MAX_RETRIES, ValidationRetryPolicy
+from instructor_py.run.messages import Example
+from instructor_py.run.response import StructuredOutputResponse
+from instructor_py.run.retry import DEFAULT_MAX_RETRIES, ValidationRetryPolicy
+from instructor_py.run.tenacity_retry import TenacityRetry
+from instructor_py.run.transport import TransportRetry, TransportRetryPolicy
 from instructor_py.streaming import PartialList, PartialModel, partial_model
 from instructor_py.streaming.stream import AsyncStructuredOutputStream, StructuredOutputStream
-from instructor_py.structured_output import StructuredOutput
-from instructor_py.transport import TransportRetryPolicy
-from instructor_py.usage import Usage
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
+    "PDF",
     "AsyncStructuredOutputStream",
     "Attempt",
     "AttemptFailed",
+    "Audio",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItemError",
+    "BatchJob",
+    "BatchJobError",
+    "BatchJobResult",
+    "BatchJobStatus",
+    "BatchJobTimeoutError",
     "BatchResult",
+    "BudgetExceeded",
+    "CacheError",
+    "CacheHit",
+    "CacheMiss",
+    "CacheStored",
+    "CacheUnavailable",
     "CallSpec",
     "CbisonError",
     "CbisonUnsupportedError",
@@ -111,12 +147,14 @@ __all__ = [
     "ConstraintCompileError",
     "ConstraintError",
     "ConstraintTimeoutError",
+    "ContentFilteredError",
     "ContextOverflowError",
     "Event",
     "Example",
     "ExtractionFailed",
     "FieldError",
     "GuidanceTemplate",
+    "Image",
     "InferenceDelta",
     "InferenceProvider",
     "InferenceRequest",
@@ -126,11 +164,18 @@ __all__ = [
     "InstructorError",
     "InvalidArgumentError",
     "InvalidSchemaError",
+    "JobStore",
     "JsonModeStyle",
     "JsonSchemaStyle",
     "LocalModelError",
     "Maybe",
     "MaybeResult",
+    "Media",
+    "MediaError",
+    "MediaFetchError",
+    "MediaPolicy",
+    "MediaURLRefusedError",
+    "MemoryCache",
     "Message",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -148,16 +193,19 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "RemoteReferenceError",
+    "ResponseCache",
     "ResponseGenerated",
     "ResponseModel",
     "ResponsePipeline",
     "RetriesExhausted",
     "RetryScheduled",
     "SchemaLimitError",
+    "SchemaPreflightError",
     "Sequence",
     "SequenceContradictionError",
     "SequenceItemCompleted",
     "ServerError",
+    "SqliteCache",
     "StageFailure",
     "StreamClosedError",
     "StreamInterruptedError",
@@ -170,11 +218,15 @@ __all__ = [
     "StructuredOutputStarted",
     "StructuredOutputStream",
     "TemplateError",
+    "TenacityRetry",
+    "TokenBudgetExceededError",
     "TokenOutOfRangeError",
     "ToolCall",
     "ToolSpec",
     "TransportError",
+    "TransportRetry",
     "TransportRetryPolicy",
+    "UnsupportedMediaError",
     "UnsupportedModeError",
     "UnsupportedResponseModelError",
     "Usage",

@@ -7,9 +7,9 @@ from __future__ import annotations
 import inspect
 
 import instructor_py
-import instructor_py.errors as errors
-import instructor_py.events as events
+import instructor_py.common.errors as errors
 import instructor_py.local as local
+import instructor_py.run.events as events
 
 
 def _classes(module: object, base: type) -> set[str]:

@@ -1,5 +1,5 @@
 """The parser of Guidance templates: source text -> literal and variable parts, with errors
-naming the line and column (:class:`~instructor_py.errors.TemplateError`)."""
+naming the line and column (:class:`~instructor_py.common.errors.TemplateError`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from instructor_py.errors import TemplateError
+from instructor_py.common.errors import TemplateError
 from instructor_py.guidance.lexing import TOKEN, regex_problem, unquote
 from instructor_py.guidance.parts import (
     GuidanceTemplateType,
@@ -16,7 +16,7 @@ from instructor_py.guidance.parts import (
     TemplateLiteral,
     TemplatePart,
 )
-from instructor_py.schema_text import canonical_schema_text
+from instructor_py.schema.text import canonical_schema_text
 
 __all__ = ["TemplateParser"]
 
@@ -311,7 +311,7 @@ class TemplateParser:
         )
 
     def schema(self, schema: Any, at: int) -> str:
-        from instructor_py.errors import InvalidSchemaError
+        from instructor_py.common.errors import InvalidSchemaError
 
         if isinstance(schema, type) and hasattr(schema, "model_json_schema"):
             schema = schema.model_json_schema()

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from instructor_py.local.constraints import ConstraintSpec
+    from instructor_py.constraints.spec import ConstraintSpec
 
 __all__ = ["GuidanceTemplateType", "GuidanceVariable", "TemplateLiteral", "TemplatePart"]
 
@@ -41,7 +41,7 @@ class GuidanceVariable:
     def to_constraint(self) -> ConstraintSpec:
         """The constraint generating this variable, labeled with its name (needs the local
         extra)."""
-        from instructor_py.local.constraints import ConstraintSpec
+        from instructor_py.constraints.spec import ConstraintSpec
 
         if self.type is GuidanceTemplateType.SELECT:
             spec = ConstraintSpec.choice(self.options)

@@ -16,7 +16,7 @@ Syntax:
 - ``{{name}}``: the value of ``variables["name"]``, interpolated as literal text;
 - ``{{! comment }}`` / ``{{!-- comment --}}``: left out.
 
-Bad input raises :class:`~instructor_py.errors.TemplateError` naming the line and column: an
+Bad input raises :class:`~instructor_py.common.errors.TemplateError` naming the line and column: an
 unclosed tag or block, an unknown variable, a regex llguidance cannot compile, a select without
 options, a duplicate variable name, an unknown tag or argument.
 """
@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from instructor_py.errors import TemplateError
+from instructor_py.common.errors import TemplateError
 from instructor_py.guidance.parser import TemplateParser
 from instructor_py.guidance.parts import (
     GuidanceTemplateType,
@@ -42,9 +42,9 @@ from instructor_py.guidance.parts import (
 )
 
 if TYPE_CHECKING:
-    from instructor_py.local.constraints import ConstraintSpec
+    from instructor_py.constraints.spec import ConstraintSpec
 
-__all__ = ["GuidanceTemplate", "GuidanceTemplateType", "GuidanceVariable"]
+__all__ = ["GuidanceTemplate", "GuidanceTemplateType", "GuidanceVariable", "template_constraint"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class GuidanceTemplate:
         (``additionalProperties: false`` where unset), as the local provider does for response
         schemas: a small model may otherwise invent keys forever. Only schemas given through
         ``variables`` are closed (needs the local extra)."""
-        from instructor_py.local.schema_prep import close_object_schemas
+        from instructor_py.schema.prep import close_object_schemas
 
         if not self.schema_refs:
             return self
@@ -107,8 +107,8 @@ class GuidanceTemplate:
     def to_constraint(self) -> ConstraintSpec:
         """The ``template`` :class:`ConstraintSpec`: the template text, the variables it used
         (canonical JSON), and the lowered sequence of literals and labeled variables."""
-        from instructor_py.local.constraints import ConstraintSpec
-        from instructor_py.local.kinds import ConstraintType
+        from instructor_py.constraints.kinds import ConstraintType
+        from instructor_py.constraints.spec import ConstraintSpec
 
         lowered: list[ConstraintSpec | str] = []
         for part in self.parts:
@@ -270,3 +270,11 @@ def _prefix_pattern(text: str) -> str:
         piece = r"\s*" if ch.isspace() else re.escape(ch)
         out = f"(?:{piece}{out})?"
     return out
+
+
+def template_constraint(text: str, variables: Mapping[str, Any] | None = None) -> ConstraintSpec:
+    """The ``template`` :class:`ConstraintSpec` of a Guidance-style template: literal text with
+    ``{{gen}}``, ``{{select}}`` and ``{{json}}`` variables (what ``ConstraintSpec.template(...)``
+    was). A syntax error raises :class:`~instructor_py.common.errors.TemplateError` naming the
+    line and column."""
+    return GuidanceTemplate(text, variables).to_constraint()

@@ -1,15 +1,18 @@
-"""The local engine: token-level constraints for llama.cpp (public API), and the local provider
-(:class:`LocalProvider`, its options: ``LocalProvider.from_options(...)`` is what
-``using("local", **options)`` calls; :class:`ModelOptions`, :class:`SamplingParams`)."""
+"""The local engine: token-level constraints for llama.cpp (public API), the llama.cpp runtime
+(:func:`load_model`, a model's :class:`LocalSession` from :func:`session_for`: render, compile,
+generate with :class:`DecodeOptions`), and the local provider (:class:`LocalProvider`, its
+options: ``LocalProvider.from_options(...)`` is what ``using("local", **options)`` calls;
+:class:`ModelOptions`, :class:`SamplingParams`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from instructor_py.guidance import GuidanceTemplate, GuidanceTemplateType, GuidanceVariable
-from instructor_py.local.backends.base import Backend, BackendMatcher, BackendStats
-from instructor_py.local.batch import BatchProcessor
-from instructor_py.local.bitmask import (
+from instructor_py.constraints.kinds import ConstraintType, StructuredOutputBackendType
+from instructor_py.constraints.spec import ConstraintOptions, ConstraintSpec
+from instructor_py.engine.backends.base import Backend, BackendMatcher, BackendStats
+from instructor_py.engine.batch import BatchProcessor
+from instructor_py.engine.bitmask import (
     allocate_bitmask,
     allowed_token_ids,
     apply_bitmask,
@@ -17,25 +20,32 @@ from instructor_py.local.bitmask import (
     count_allowed,
     is_token_allowed,
 )
-from instructor_py.local.chat_template import ChatTemplate
-from instructor_py.local.constraints import ConstraintOptions, ConstraintSpec
-from instructor_py.local.engine import EngineStepper, EngineStructure, StructuringEngine
-from instructor_py.local.handle import CompiledGrammarHandle
-from instructor_py.local.kinds import ConstraintType, StructuredOutputBackendType
-from instructor_py.local.llama import DecodeChunk, DecodeStats, LlamaDecoder
-from instructor_py.local.matcher import Matcher
-from instructor_py.local.model import LocalModel, ModelOptions, embedded_model_path, load_model
-from instructor_py.local.openmp import prefer_passive_waits  # sets the policy on import
-from instructor_py.local.orchestrator import (
+from instructor_py.engine.handle import CompiledGrammarHandle
+from instructor_py.engine.matcher import Matcher
+from instructor_py.engine.orchestrator import (
     AsyncStructuredOutputOrchestrator,
     StructuredOutputOrchestrator,
 )
-from instructor_py.local.sampling import SamplingParams
-from instructor_py.local.stats import OrchestratorStats
-from instructor_py.local.tokenizer import TokenizerInfo
+from instructor_py.engine.stats import OrchestratorStats
+from instructor_py.engine.tokenizer import TokenizerInfo
+from instructor_py.guidance import (
+    GuidanceTemplate,
+    GuidanceTemplateType,
+    GuidanceVariable,
+    template_constraint,
+)
+from instructor_py.pse.engine import EngineStepper, EngineStructure, StructuringEngine
+from instructor_py.runtime.chat_template import ChatTemplate
+from instructor_py.runtime.classify import Classification, classify
+from instructor_py.runtime.decoder import LlamaDecoder
+from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
+from instructor_py.runtime.model import LocalModel, ModelOptions, embedded_model_path, load_model
+from instructor_py.runtime.openmp import prefer_passive_waits  # sets the policy on import
+from instructor_py.runtime.sampling import SamplingParams
+from instructor_py.runtime.session import LocalSession, session_for
 
 if TYPE_CHECKING:
-    from instructor_py.local.backends.guidance_backend import (
+    from instructor_py.engine.backends.guidance_backend import (
         AsyncGuidanceBackend,
         CompiledGuidanceProgram,
         GuidanceBackend,
@@ -58,10 +68,9 @@ _GUIDANCE_BACKEND = frozenset(
 
 def __getattr__(name: str) -> Any:
     """The Guidance backend (needs llguidance) and ``LocalProvider`` / ``LocalGeneration`` (the
-    provider module imports this package's engine: importing it eagerly would be circular) load on
-    first use."""
+    provider layer sits above the engine this face exports) load on first use."""
     if name in _GUIDANCE_BACKEND:
-        from instructor_py.local.backends import guidance_backend
+        from instructor_py.engine.backends import guidance_backend
 
         return getattr(guidance_backend, name)
     if name in ("LocalGeneration", "LocalProvider"):
@@ -79,12 +88,14 @@ __all__ = [
     "BackendStats",
     "BatchProcessor",
     "ChatTemplate",
+    "Classification",
     "CompiledGrammarHandle",
     "CompiledGuidanceProgram",
     "ConstraintOptions",
     "ConstraintSpec",
     "ConstraintType",
     "DecodeChunk",
+    "DecodeOptions",
     "DecodeStats",
     "EngineStepper",
     "EngineStructure",
@@ -98,6 +109,7 @@ __all__ = [
     "LocalGeneration",
     "LocalModel",
     "LocalProvider",
+    "LocalSession",
     "Matcher",
     "ModelOptions",
     "OrchestratorStats",
@@ -110,9 +122,12 @@ __all__ = [
     "allowed_token_ids",
     "apply_bitmask",
     "apply_bitmask_batch",
+    "classify",
     "count_allowed",
     "embedded_model_path",
     "is_token_allowed",
     "load_model",
     "prefer_passive_waits",
+    "session_for",
+    "template_constraint",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from instructor_py.common.json_path import json_path
+
+__all__ = ["FieldError", "StageFailure", "json_path"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +36,3 @@ class StageFailure:
     @classmethod
     def single(cls, stage: str, message: str, path: str = "$") -> StageFailure:
         return cls(stage, (FieldError(path, message),))
-
-
-def json_path(parts: Iterable[Any]) -> str:
-    """``("items", 0, "age")`` -> ``$.items[0].age``."""
-    out = "$"
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}"
-    return out

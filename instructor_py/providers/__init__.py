@@ -1,8 +1,10 @@
 """Inference providers: the protocol (:mod:`.base`), presets (data), the registry, and the drivers
-(OpenAI-compatible on the official SDK, Anthropic over httpx). Drivers are imported lazily."""
+(OpenAI-compatible and Azure OpenAI on the official SDK, Anthropic and Gemini / Vertex AI over
+httpx, Amazon Bedrock on boto3). Drivers are imported lazily."""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from instructor_py.providers.presets import (
@@ -20,29 +22,41 @@ from instructor_py.providers.registry import (
 
 if TYPE_CHECKING:
     from instructor_py.providers.anthropic import AnthropicProvider
+    from instructor_py.providers.azure import AzureOpenAIProvider
+    from instructor_py.providers.bedrock import BedrockProvider
+    from instructor_py.providers.gemini import GeminiProvider
     from instructor_py.providers.openai import OpenAIProvider
+    from instructor_py.providers.vertex import VertexProvider
 
 __all__ = [
     "PRESETS",
     "AnthropicProvider",
+    "AzureOpenAIProvider",
+    "BedrockProvider",
+    "GeminiProvider",
     "JsonModeStyle",
     "JsonSchemaStyle",
     "OpenAIProvider",
     "ProviderPreset",
+    "VertexProvider",
     "create_provider",
     "get_preset",
     "preset_names",
     "register_preset",
 ]
 
+_LAZY = {
+    "OpenAIProvider": "openai",
+    "AnthropicProvider": "anthropic",
+    "AzureOpenAIProvider": "azure",
+    "GeminiProvider": "gemini",
+    "VertexProvider": "vertex",
+    "BedrockProvider": "bedrock",
+}
+
 
 def __getattr__(name: str) -> Any:
-    if name == "OpenAIProvider":
-        from instructor_py.providers.openai import OpenAIProvider
-
-        return OpenAIProvider
-    if name == "AnthropicProvider":
-        from instructor_py.providers.anthropic import AnthropicProvider
-
-        return AnthropicProvider
-    raise AttributeError(f"module 'instructor_py.providers' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'instructor_py.providers' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"instructor_py.providers.{module}"), name)

@@ -10,15 +10,23 @@ response body's bytes, or open a stream and iterate its bytes, each sync and asy
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 from instructor_py.providers._per_loop import PerLoop
 from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.providers.http_errors import ErrorContext
+from instructor_py.providers.media_support import (
+    MediaSupport,
+    aprepare_media,
+    media_support,
+    prepare_media,
+)
 from instructor_py.providers.presets import ProviderPreset
 
 C = TypeVar("C")
@@ -68,6 +76,18 @@ class PresetDriver(ABC, Generic[C, A]):
     @property
     def name(self) -> str:
         return self._preset.name
+
+    def cache_identity(self) -> dict[str, str | None]:
+        """Who answers, for the response cache's key: the preset, the base URL and short hashes
+        of the API key and the extra headers (never the secrets themselves)."""
+        headers = json.dumps(sorted(self._headers.items())) if self._headers else None
+        return {
+            "preset": self._preset.name,
+            "driver": type(self).__qualname__,
+            "base_url": self._base_url,
+            "credential": secret_id(self._api_key),
+            "headers": secret_id(headers),
+        }
 
     @property
     def preset(self) -> ProviderPreset:
@@ -134,21 +154,46 @@ class PresetDriver(ABC, Generic[C, A]):
 
     # -- the protocol calls: payload -> I/O primitive -> mapping ---------------------------------
 
+    @property
+    def media_support(self) -> MediaSupport:
+        """What media this provider takes (checked before any request)."""
+        return media_support(self._preset.name, self._preset.driver)
+
+    def _preflight(self, request: InferenceRequest) -> InferenceRequest:
+        """The request as this driver will send it, checked before any I/O (the schema
+        preflight of drivers that have one); the default sends it as it is."""
+        return request
+
+    def _prepared(self, request: InferenceRequest) -> InferenceRequest:
+        return self._preflight(prepare_media(request, self.media_support))
+
+    def prepared(self, request: InferenceRequest) -> InferenceRequest:
+        """The request exactly as :meth:`infer` would send it (media prepared, schema
+        preflight applied): what a provider batch job writes as the item's request line."""
+        return self._prepared(request)
+
+    async def _aprepared(self, request: InferenceRequest) -> InferenceRequest:
+        return self._preflight(await aprepare_media(request, self.media_support))
+
     def infer(self, request: InferenceRequest) -> InferenceResponse:
-        return self._parse(self._send(self._payload(request, stream=False)))
+        payload = self._payload(self._prepared(request), stream=False)
+        return self._parse(self._send(payload))
 
     async def ainfer(self, request: InferenceRequest) -> InferenceResponse:
-        return self._parse(await self._asend(self._payload(request, stream=False)))
+        payload = self._payload(await self._aprepared(request), stream=False)
+        return self._parse(await self._asend(payload))
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
+        payload = self._payload(self._prepared(request), stream=True)
         mapper = self._mapper()
-        for chunk in self._send_stream(self._payload(request, stream=True)):
+        for chunk in self._send_stream(payload):
             yield from mapper.feed(chunk)
         yield from mapper.close()
 
     async def astream(self, request: InferenceRequest) -> AsyncIterator[InferenceDelta]:
+        payload = self._payload(await self._aprepared(request), stream=True)
         mapper = self._mapper()
-        async for chunk in self._asend_stream(self._payload(request, stream=True)):
+        async for chunk in self._asend_stream(payload):
             for delta in mapper.feed(chunk):
                 yield delta
         for delta in mapper.close():
@@ -183,3 +228,10 @@ class PresetDriver(ABC, Generic[C, A]):
 
     @abstractmethod
     def _asend_stream(self, payload: Any) -> AsyncIterator[bytes]: ...
+
+
+def secret_id(secret: str | None) -> str | None:
+    """A short SHA-256 of a secret: tells credentials apart, reveals nothing of them."""
+    if not secret:
+        return None
+    return hashlib.sha256(b"instructor_py credential\0" + secret.encode("utf-8")).hexdigest()[:16]

@@ -4,7 +4,7 @@ finished answer. Each wire format maps its own events in ``_event``."""
 
 from __future__ import annotations
 
-from instructor_py.errors import StreamInterruptedError
+from instructor_py.common.errors import StreamInterruptedError
 from instructor_py.providers.base import InferenceDelta
 from instructor_py.providers.http_errors import ErrorContext, not_a_stream_error
 from instructor_py.providers.sse import SSEDecoder, SSEEvent

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from instructor_py.errors import InstructorError, StreamInterruptedError
+from instructor_py.common.errors import InstructorError, StreamInterruptedError
 from instructor_py.providers.http_errors import ErrorContext, connection_error, timeout_error
 
 _TIMEOUTS: tuple[type[BaseException], ...] = (httpx.TimeoutException,)

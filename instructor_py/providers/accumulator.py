@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from instructor_py.common.usage import Usage
 from instructor_py.providers.base import InferenceDelta, InferenceResponse, ToolCall
-from instructor_py.usage import Usage
 
 __all__ = ["DeltaAccumulator"]
 

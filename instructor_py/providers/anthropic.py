@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from instructor_py.common.modes import OutputMode
 from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
@@ -26,6 +27,7 @@ from instructor_py.providers.anthropic_wire import (
 from instructor_py.providers.base import InferenceRequest, InferenceResponse
 from instructor_py.providers.http_errors import error_for_status, json_body
 from instructor_py.providers.presets import ProviderPreset
+from instructor_py.providers.schema_preflight import preflight_request
 
 
 class AnthropicProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
@@ -65,6 +67,12 @@ class AnthropicProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
 
     async def _aclose_client(self, client: httpx.AsyncClient) -> None:
         await client.aclose()
+
+    def _preflight(self, request: InferenceRequest) -> InferenceRequest:
+        """Tool input schemas need an object root (checked before any request)."""
+        if request.mode is OutputMode.TOOLS:
+            return preflight_request(request, "anthropic")[0]
+        return request
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> bytes:
         body = build_body(request, self._preset, stream=stream)

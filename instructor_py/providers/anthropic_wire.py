@@ -7,8 +7,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from instructor_py.errors import ConfigurationError, ProviderError
-from instructor_py.modes import OutputMode
+from instructor_py.common.errors import ConfigurationError, ProviderError, UnsupportedMediaError
+from instructor_py.common.media import Media
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import (
     InferenceDelta,
@@ -24,7 +26,6 @@ from instructor_py.providers.http_errors import (
 from instructor_py.providers.openai_wire import api_name, model_of, tool_of
 from instructor_py.providers.presets import ProviderPreset
 from instructor_py.providers.sse import SSEEvent
-from instructor_py.usage import Usage
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -46,7 +47,9 @@ def _text(content: Any) -> str:
         return content
     if isinstance(content, Sequence):
         return "".join(
-            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and "text" in p
+            p if isinstance(p, str) else str(p.get("text", ""))
+            for p in content
+            if isinstance(p, str) or (isinstance(p, Mapping) and "text" in p)
         )
     return str(content)
 
@@ -60,6 +63,22 @@ def _image_block(part: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
+def media_block(media: Media) -> dict[str, Any]:
+    """One media object as an Anthropic content block ("Vision": ``image`` with a ``base64`` or
+    ``url`` source; "PDF support": ``document`` with a ``base64`` or ``url`` source). Audio has no
+    block in the Messages API: refused (before any request, by the driver's media check)."""
+    if media.kind == "audio":
+        raise UnsupportedMediaError(
+            f"Anthropic's Messages API takes no audio ({media!r}): transcribe it first, or use "
+            "'openai' (gpt-4o-audio-preview) or 'gemini' for audio"
+        )
+    block_type = "image" if media.kind == "image" else "document"
+    if media.data is None:
+        return {"type": block_type, "source": {"type": "url", "url": media.url}}
+    source = {"type": "base64", "media_type": media.media_type, "data": media.base64()}
+    return {"type": block_type, "source": source}
+
+
 def _content_blocks(content: Any) -> list[dict[str, Any]]:
     if content is None:
         return []
@@ -67,6 +86,13 @@ def _content_blocks(content: Any) -> list[dict[str, Any]]:
         return [{"type": "text", "text": content}] if content else []
     blocks: list[dict[str, Any]] = []
     for part in content:
+        if isinstance(part, str):
+            if part:
+                blocks.append({"type": "text", "text": part})
+            continue
+        if isinstance(part, Media):
+            blocks.append(media_block(part))
+            continue
         if not isinstance(part, Mapping):
             continue
         kind = part.get("type")
@@ -168,14 +194,22 @@ def build_body(request: InferenceRequest, preset: ProviderPreset, *, stream: boo
     return body
 
 
-def parse_usage(raw: Any, input_tokens: int = 0) -> Usage:
-    if not isinstance(raw, Mapping):
-        return Usage(input_tokens=input_tokens)
+def parse_usage(raw: Any, start: Mapping[str, Any] | None = None) -> Usage:
+    """A Messages ``usage`` object (https://docs.anthropic.com/en/api/messages#response-usage):
+    ``input_tokens`` there counts only the uncached prompt tokens, so the prompt is
+    ``input_tokens + cache_read_input_tokens + cache_creation_input_tokens`` (what
+    :class:`Usage.input_tokens` counts). ``start``: a stream's ``message_start`` usage, completed by
+    the ``message_delta`` one (which may repeat or omit the prompt counts)."""
+    fields: dict[str, Any] = dict(start or {})
+    if isinstance(raw, Mapping):
+        fields.update({k: v for k, v in raw.items() if v is not None})
+    read = int(fields.get("cache_read_input_tokens") or 0)
+    write = int(fields.get("cache_creation_input_tokens") or 0)
     return Usage(
-        input_tokens=int(raw.get("input_tokens") or input_tokens),
-        output_tokens=int(raw.get("output_tokens") or 0),
-        cache_read_tokens=int(raw.get("cache_read_input_tokens") or 0),
-        cache_write_tokens=int(raw.get("cache_creation_input_tokens") or 0),
+        input_tokens=int(fields.get("input_tokens") or 0) + read + write,
+        output_tokens=int(fields.get("output_tokens") or 0),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
     )
 
 
@@ -239,13 +273,13 @@ class EventMapper(StreamMapper):
     and the first ``tool_use`` block's ``input_json_delta`` s. :meth:`close` raises
     :class:`StreamInterruptedError` if no ``stop_reason`` arrived."""
 
-    __slots__ = ("_input_tokens", "_tool_block")
+    __slots__ = ("_start_usage", "_tool_block")
 
     finish_field = "stop_reason"
 
     def __init__(self, ctx: ErrorContext) -> None:
         super().__init__(ctx)
-        self._input_tokens = 0
+        self._start_usage: dict[str, Any] = {}
         self._tool_block: int | None = None
 
     def _event(self, event: SSEEvent, out: list[InferenceDelta]) -> None:
@@ -262,8 +296,8 @@ class EventMapper(StreamMapper):
         if kind == "error":
             raise stream_error_event(obj, self._ctx)
         if kind == "message_start":
-            usage = parse_usage((obj.get("message") or {}).get("usage"))
-            self._input_tokens = usage.input_tokens
+            start = (obj.get("message") or {}).get("usage")
+            self._start_usage = dict(start) if isinstance(start, Mapping) else {}
             out.append(InferenceDelta(raw=obj))  # the envelope (id, model) of the whole answer
         elif kind == "content_block_start":
             block = obj.get("content_block") or {}
@@ -294,7 +328,7 @@ class EventMapper(StreamMapper):
             out.append(
                 InferenceDelta(
                     finish_reason=reason,
-                    usage=parse_usage(obj.get("usage"), self._input_tokens),
+                    usage=parse_usage(obj.get("usage"), self._start_usage),
                     raw=obj,
                 )
             )

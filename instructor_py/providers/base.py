@@ -11,10 +11,10 @@ API differs (Anthropic) converts them inside the driver:
 The core builds the messages (including schema instructions for JSON / MD_JSON modes and the
 retry feedback); a driver maps ``request.mode`` to its API's parameters (tools + forced
 tool_choice, response_format...), sends, and maps the answer back. Drivers raise the typed errors
-of :mod:`instructor_py.errors` (``RateLimitError`` with ``retry_after``, ``ServerError``,
+of :mod:`instructor_py.common.errors` (``RateLimitError`` with ``retry_after``, ``ServerError``,
 ``ProviderTimeoutError``, ``ProviderConnectionError``/``StreamInterruptedError``,
 ``AuthenticationError``...); transport retries are applied by the execution layer through
-:class:`instructor_py.transport.TransportRetryPolicy`, so drivers never retry themselves.
+:class:`instructor_py.run.transport.TransportRetryPolicy`, so drivers never retry themselves.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from instructor_py.modes import OutputMode
-from instructor_py.usage import Usage
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 
 if TYPE_CHECKING:
     from instructor_py.guidance import GuidanceTemplate
+    from instructor_py.providers.media_fetch import MediaPolicy
 
 Message = Mapping[str, Any]
 
@@ -51,7 +52,10 @@ class InferenceRequest:
     top_p...); each driver maps the names it knows. ``attempt`` counts validation attempts from 1
     (a retry with the errors fed back is attempt 2, ...), so a driver can vary its retries. ``template``
     (``with_template``) and ``thinking`` (``with_thinking``: free-text tokens before the JSON) are read
-    by the local driver; remote drivers only see their effect on the prompt.
+    by the local driver; the Gemini driver maps ``thinking`` to its thinking budget; other remote
+    drivers only see their effect on the prompt. ``media_policy``
+    (``with_media_policy``) says how a driver that needs a media URL's bytes may download them
+    (:func:`~instructor_py.providers.media_fetch.fetch_media_bytes`; ``None`` is the default policy).
     """
 
     messages: tuple[Message, ...]
@@ -65,6 +69,7 @@ class InferenceRequest:
     attempt: int = 1
     template: GuidanceTemplate | None = None
     thinking: int | None = None
+    media_policy: MediaPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)

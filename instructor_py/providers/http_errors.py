@@ -1,4 +1,4 @@
-"""Mapping of HTTP failures to the typed errors of :mod:`instructor_py.errors`, shared by drivers.
+"""Mapping of HTTP failures to the typed errors of :mod:`instructor_py.common.errors`, shared by drivers.
 
 Messages are built from names (preset, environment variable, status) and the provider's own
 explanation with every known secret scrubbed, so an API key never reaches an error message.
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from instructor_py.errors import (
+from instructor_py.common.errors import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,

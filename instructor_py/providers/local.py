@@ -3,9 +3,11 @@ token by token.
 
 ``using("local")`` runs the embedded SmolLM2-135M-Instruct; ``using("local",
 model_path="x.gguf", n_ctx=..., n_threads=...)`` any GGUF model. Models load once per process
-(:func:`instructor_py.local.model.load_model`). Concurrent calls on one model (threads or asyncio
+(:func:`instructor_py.runtime.model.load_model`). A call is four steps on the model's runtime
+session (:mod:`instructor_py.runtime.session`): render the messages, compile the constraint,
+generate, and map the decoded chunks to deltas. Concurrent calls on one model (threads or asyncio
 tasks) queue on its lock, or, with ``n_parallel`` > 1, are decoded together by its continuous
-batch (:mod:`instructor_py.local.scheduler`).
+batch (:mod:`instructor_py.runtime.scheduler`).
 
 Every output mode is served by constrained decoding (GRAMMAR): the schema is compiled by the
 engine's orchestrator into a matcher and enforced in the decode loop, so the answer parses and
@@ -28,35 +30,44 @@ required keys before optional ones in the grammar's key order), ``prompt_lookup`
 False: draft the next tokens from the prompt where the answer copies it, checked by the grammar
 and the model; exact, it saves forward passes but each pass grows dearer with its tokens on CPUs,
 see docs/local.md), ``draft_tokens`` (default 6: the longest
-draft) and ``constraint`` (a :class:`~instructor_py.local.ConstraintSpec` that replaces
-the schema, e.g. a regex or a choice).
+draft), ``score_choices`` (default True: enum, ``Literal`` and ``bool`` fields are chosen by the
+model's calibrated probability of each whole value and forced into the answer, see
+:mod:`instructor_py.providers.local_choices`; their distributions are on
+``LocalGeneration.field_probabilities``) and ``constraint`` (a
+:class:`~instructor_py.local.ConstraintSpec` that replaces the schema, e.g. a regex or a choice).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import uuid
-from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instructor_py.errors import ConfigurationError, ContextOverflowError
-from instructor_py.local.handle import CompiledGrammarHandle
-from instructor_py.local.llama import DecodeChunk, DecodeStats
-from instructor_py.local.lookup import DEFAULT_DRAFT_TOKENS
-from instructor_py.local.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
-from instructor_py.local.repetition import RepetitionDetector
-from instructor_py.local.sampling import SamplingParams
-from instructor_py.local.schema_prep import close_object_schemas
-from instructor_py.local.threads import iterate_in_thread
-from instructor_py.modes import OutputMode, parse_mode
+from instructor_py.common.errors import ConfigurationError
+from instructor_py.common.modes import OutputMode, parse_mode
+from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
-from instructor_py.providers.local_constraint import compile_for_request
-from instructor_py.usage import Usage
+from instructor_py.providers.local_choices import (
+    ChoiceField,
+    ChoiceOutcome,
+    choice_fields,
+    content_free_messages,
+    decide_choices,
+)
+from instructor_py.providers.local_constraint import base_constraint, compile_for_request
+from instructor_py.providers.local_generation import LocalGeneration, map_chunks
+from instructor_py.providers.media_support import refuse_media
+from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
+from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
+from instructor_py.runtime.model import EMBEDDED_MODEL_NAME, LocalModel, ModelOptions, load_model
+from instructor_py.runtime.repetition import RepetitionDetector
+from instructor_py.runtime.sampling import SamplingParams
+from instructor_py.runtime.session import LocalSession, session_for
+from instructor_py.runtime.threads import iterate_in_thread
 
 __all__ = ["LocalGeneration", "LocalProvider"]
 
@@ -77,6 +88,7 @@ _PROVIDER_KEYS = (
     "required_first",
     "prompt_lookup",
     "draft_tokens",
+    "score_choices",
 )
 DEFAULT_RETRY_TEMPERATURE = 0.7
 DEFAULT_RETRY_REPEAT_PENALTY = 1.3
@@ -91,22 +103,6 @@ _MODEL_KEYS = (
     "n_ctx_parallel",
 )
 _REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
-
-
-@dataclass(frozen=True, slots=True)
-class LocalGeneration:
-    """``InferenceResponse.raw`` of the local provider: what the decode loop did. ``segments``:
-    the ``(label, text)`` parts of a composite answer (template variables, ``"thinking"`` and
-    ``"json"``), from the matcher's captures."""
-
-    model: str
-    token_ids: tuple[int, ...]
-    finish_reason: str
-    stats: DecodeStats
-    backend: str | None = None
-    exact: bool = True
-    sampling: SamplingParams | None = None  # how this attempt sampled (retries differ)
-    segments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +124,7 @@ class LocalProvider:
     required_first: bool = False
     prompt_lookup: bool = False
     draft_tokens: int = DEFAULT_DRAFT_TOKENS
+    score_choices: bool = True
 
     def __post_init__(self) -> None:
         for name in ("retry_temperature", "retry_repeat_penalty"):
@@ -208,23 +205,98 @@ class LocalProvider:
         return self.load()
 
     def stream(self, request: InferenceRequest) -> Iterator[InferenceDelta]:
+        refuse_media(request.messages, "local")  # text-only model: media is refused before loading
         model = self._model_for(request)
-        strict = self.strict_objects
-        base = _constraint_of(
+        session = session_for(model)
+        handle = self._compile(session, request)
+        prompt_text = session.render_text(request.messages)
+        prompt = model.tokenize(prompt_text)
+        options = self._decode_options(request, prompt_text)
+        chunks = session.generate(prompt, handle, options)
+        fields = self._choice_fields(request)
+        if not fields:
+            with contextlib.closing(chunks):
+                yield from map_chunks(chunks, request, model, len(prompt), handle, options)
+            return
+        with contextlib.closing(chunks):
+            yield from self._decide_choices(
+                request, session, prompt_text, list(chunks), handle, fields
+            )
+
+    def _decide_choices(
+        self,
+        request: InferenceRequest,
+        session: LocalSession,
+        prompt_text: str,
+        decoded: list[DecodeChunk],
+        handle: CompiledGrammarHandle | None,
+        fields: list[ChoiceField],
+    ) -> Iterator[InferenceDelta]:
+        """Choice fields: the answer is decoded, the options scored where each value starts and,
+        when a scored value differs, decoded again with the scored values forced
+        (:mod:`~instructor_py.providers.local_choices`); the answer is sent at the end."""
+        model = session.model
+        prompt = model.tokenize(prompt_text)
+        final: list[tuple[list[DecodeChunk], CompiledGrammarHandle | None]] = [(decoded, handle)]
+
+        def decode(schema: Mapping[str, Any]) -> str:
+            again = self._compile(session, replace(request, response_schema=schema))
+            options = self._decode_options(request, prompt_text)
+            final.append((list(session.generate(prompt, again, options)), again))
+            return "".join(c.text for c in final[-1][0])
+
+        outcome: ChoiceOutcome | None = None
+        free = content_free_messages(request.messages)
+        if decoded and decoded[-1].finish_reason == "stop" and free is not None:
+            outcome = decide_choices(
+                session,
+                request.response_schema,
+                fields,
+                prompt_text,
+                [session.render_text(m) for m in free],
+                decode,
+                "".join(c.text for c in decoded),
+            )
+        chunks, last = final[-1]
+        options = self._decode_options(request, prompt_text)
+        yield from map_chunks(iter(chunks), request, model, len(prompt), last, options, outcome)
+
+    def _choice_fields(self, request: InferenceRequest) -> list[ChoiceField]:
+        """The choice fields to decide by scoring (none unless the answer is the bare schema)."""
+        if not request.options.get("score_choices", self.score_choices):
+            return []
+        if (
+            request.options.get("constraint") is not None
+            or request.template is not None
+            or request.thinking
+            or request.mode is OutputMode.MD_JSON
+            or not request.response_schema
+        ):
+            return []
+        return choice_fields(request.response_schema)
+
+    def _compile(self, session: Any, request: InferenceRequest) -> CompiledGrammarHandle | None:
+        """The request's constraint (its ``constraint`` option or its schema, with the template,
+        thinking and fences it asks for) compiled for the session's model."""
+        base = base_constraint(
             request,
-            strict,
+            self.strict_objects,
             whitespace=str(request.options.get("json_whitespace", self.json_whitespace)),
             required_first=bool(request.options.get("required_first", self.required_first)),
         )
-        handle = compile_for_request(model, request, base, strict)
+        handle: CompiledGrammarHandle | None = compile_for_request(
+            session, request, base, self.strict_objects
+        )
         if handle is not None and not handle.exact:
             logger.info(
                 "constraint compiled relaxed on backend %s (%s); validation and retries finish it",
                 handle.backend,
                 handle.relaxed_reason,
             )
-        prompt_text = model.chat_template.render(request.messages)
-        prompt = model.tokenize(prompt_text)
+        return handle
+
+    def _decode_options(self, request: InferenceRequest, prompt_text: str) -> DecodeOptions:
+        """The request's options for the decode loop (the provider's own as defaults)."""
         options = request.options
         sampling = self._sampling(request)
         max_tokens = _int_option(options, "max_tokens", self.max_tokens)
@@ -235,16 +307,9 @@ class LocalProvider:
             if options.get("stop_repetition", self.stop_repetition)
             else None
         )
-        tool = request.tool if request.mode is OutputMode.TOOLS else None
-        call_id = f"call_local_{uuid.uuid4().hex[:16]}"
-        first = True
-        tokens: list[int] = []
         lookup = bool(options.get("prompt_lookup", self.prompt_lookup))
         draft_tokens = _int_option(options, "draft_tokens", self.draft_tokens)
-        chunks = _generate(
-            model,
-            prompt,
-            handle,
+        return DecodeOptions(
             max_tokens=max_tokens,
             sampling=sampling,
             fast_forward=fast_forward,
@@ -254,55 +319,6 @@ class LocalProvider:
             prompt_text=prompt_text if lookup else None,
             draft_tokens=draft_tokens,
         )
-        with contextlib.closing(chunks):
-            for chunk in chunks:
-                tokens.extend(chunk.token_ids)
-                if chunk.finish_reason is None and not chunk.text:
-                    continue
-                if chunk.finish_reason == "length" and len(tokens) < max_tokens:
-                    raise ContextOverflowError(
-                        f"the answer filled the model's context ({model.n_ctx} tokens, "
-                        f"{len(prompt)} of them prompt) after {len(tokens)} tokens, short of "
-                        f"max_tokens={max_tokens}; load the model with a larger n_ctx "
-                        "(using('local', n_ctx=...)) or shorten the messages"
-                    )
-                usage: Usage | None = None
-                raw: LocalGeneration | None = None
-                if chunk.finish_reason is not None and chunk.stats is not None:
-                    usage = Usage(
-                        input_tokens=chunk.stats.prompt_tokens,
-                        output_tokens=len(tokens),
-                        cache_read_tokens=min(chunk.stats.reused_tokens, chunk.stats.prompt_tokens),
-                    )
-                    raw = LocalGeneration(
-                        model=model.name,
-                        token_ids=tuple(tokens),
-                        finish_reason=chunk.finish_reason,
-                        stats=chunk.stats,
-                        backend=handle.backend if handle is not None else None,
-                        exact=handle.exact if handle is not None else False,
-                        sampling=sampling,
-                        segments=tuple(handle.segments()) if handle is not None else (),
-                    )
-                if tool is not None:
-                    yield InferenceDelta(
-                        tool_arguments=chunk.text,
-                        tool_name=tool.name if first else None,
-                        tool_call_id=call_id if first else None,
-                        finish_reason=chunk.finish_reason,
-                        usage=usage,
-                        raw=raw,
-                        finish_detail=chunk.detail,
-                    )
-                else:
-                    yield InferenceDelta(
-                        content=chunk.text,
-                        finish_reason=chunk.finish_reason,
-                        usage=usage,
-                        raw=raw,
-                        finish_detail=chunk.detail,
-                    )
-                first = False
 
     def infer(self, request: InferenceRequest) -> InferenceResponse:
         answer = DeltaAccumulator()
@@ -339,34 +355,6 @@ class LocalProvider:
         return f"LocalProvider(model={self.default_model!r}, n_ctx={self.model_options.n_ctx})"
 
 
-def _generate(
-    model: LocalModel,
-    prompt: list[int],
-    handle: CompiledGrammarHandle | None,
-    *,
-    prompt_text: str | None,
-    draft_tokens: int,
-    **kw: Any,
-) -> Generator[DecodeChunk, None, None]:
-    """The model's continuous batch when it serves several requests at once (``n_parallel`` >
-    1), else the one-sequence decoder behind the model's lock (the default: a lone request runs
-    about 1.2x faster there on CPUs, see docs/local.md)."""
-    if model.options.n_parallel > 1:
-        yield from model.scheduler.generate(
-            prompt, handle=handle, prompt_text=prompt_text, draft_tokens=draft_tokens, **kw
-        )
-        return
-    if prompt_text is not None:
-        raise ConfigurationError(
-            "prompt_lookup drafts in the continuous batch; load the model with n_parallel > 1 "
-            "(using('local', n_parallel=8, prompt_lookup=True))"
-        )
-    with model.lock:
-        yield from model.decoder.generate(
-            prompt, matcher=handle.matcher if handle is not None else None, **kw
-        )
-
-
 def _number_option(options: Mapping[str, Any], name: str, default: float) -> float:
     value = options.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -381,29 +369,3 @@ def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"option {name!r} must be a positive int, got {value!r}")
     return value
-
-
-def _constraint_of(
-    request: InferenceRequest, strict_objects: bool, *, whitespace: str, required_first: bool
-) -> Any:
-    """The constraint to enforce: ``options["constraint"]`` when given, else the response schema."""
-    from instructor_py.local.constraints import ConstraintSpec
-
-    explicit = request.options.get("constraint")
-    if explicit is not None:
-        if not isinstance(explicit, ConstraintSpec):
-            raise ConfigurationError(
-                "option 'constraint' must be an instructor_py.local.ConstraintSpec "
-                f"(got {type(explicit).__name__})"
-            )
-        return explicit
-    schema = request.response_schema
-    if not schema:
-        return None
-    try:
-        json.dumps(schema)
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"the response schema is not JSON-serialisable: {exc}") from exc
-    if strict_objects or required_first:
-        schema = close_object_schemas(schema, close=strict_objects, required_first=required_first)
-    return ConstraintSpec.json_schema(dict(schema), whitespace=whitespace)  # type: ignore[arg-type]

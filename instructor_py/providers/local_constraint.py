@@ -12,14 +12,18 @@ schemas have the engine's relaxed fallback) is compiled alone, without fence or 
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from instructor_py.errors import ConstraintCompileError
-from instructor_py.modes import OutputMode
+from instructor_py.common.errors import ConfigurationError, ConstraintCompileError
+from instructor_py.common.modes import OutputMode
+from instructor_py.constraints.kinds import ConstraintType
+from instructor_py.constraints.spec import ConstraintSpec
 from instructor_py.providers.base import InferenceRequest
+from instructor_py.schema.prep import close_object_schemas
 
-__all__ = ["compile_for_request", "request_constraint"]
+__all__ = ["base_constraint", "compile_for_request", "request_constraint"]
 
 logger = logging.getLogger("instructor_py.local")
 
@@ -31,9 +35,6 @@ def request_constraint(request: InferenceRequest, base: Any, strict_objects: boo
     """The ConstraintSpec to enforce, given ``base`` (the response schema's spec, or an explicit
     ``options["constraint"]``, which is kept as it is). ``strict_objects``: close the object
     schemas of a template's json variables, like the response schema's."""
-    from instructor_py.local.constraints import ConstraintSpec
-    from instructor_py.local.kinds import ConstraintType
-
     if request.options.get("constraint") is not None:
         return base
     if request.template is not None:
@@ -78,3 +79,27 @@ def compile_for_request(
             "the fenced/thinking constraint does not compile (%s); enforcing the schema alone", exc
         )
         return model.compile(base)
+
+
+def base_constraint(
+    request: InferenceRequest, strict_objects: bool, *, whitespace: str, required_first: bool
+) -> Any:
+    """The constraint to enforce: ``options["constraint"]`` when given, else the response schema."""
+    explicit = request.options.get("constraint")
+    if explicit is not None:
+        if not isinstance(explicit, ConstraintSpec):
+            raise ConfigurationError(
+                "option 'constraint' must be an instructor_py.local.ConstraintSpec "
+                f"(got {type(explicit).__name__})"
+            )
+        return explicit
+    schema = request.response_schema
+    if not schema:
+        return None
+    try:
+        json.dumps(schema)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"the response schema is not JSON-serialisable: {exc}") from exc
+    if strict_objects or required_first:
+        schema = close_object_schemas(schema, close=strict_objects, required_first=required_first)
+    return ConstraintSpec.json_schema(dict(schema), whitespace=whitespace)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from typing import Any
 
 import openai
 
-from instructor_py.errors import ProviderError
+from instructor_py.common.errors import ProviderError
 from instructor_py.providers._preset_driver import PresetDriver
 from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
@@ -34,6 +34,7 @@ from instructor_py.providers.openai_wire import (
     build_params,
     completion_of_stream,
     parse_completion,
+    preflight_params,
 )
 from instructor_py.providers.presets import ProviderPreset
 
@@ -119,6 +120,9 @@ class OpenAIProvider(PresetDriver[openai.OpenAI, openai.AsyncOpenAI]):
 
     async def _aclose_client(self, client: openai.AsyncOpenAI) -> None:
         await client.close()
+
+    def _preflight(self, request: InferenceRequest) -> InferenceRequest:
+        return preflight_params(request, self._preset)
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> dict[str, Any]:
         return sdk_arguments(build_params(request, self._preset, stream=stream))

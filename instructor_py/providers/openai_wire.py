@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from instructor_py.errors import ConfigurationError, ProviderError
-from instructor_py.modes import OutputMode
+from instructor_py.common.errors import ConfigurationError, ProviderError
+from instructor_py.common.media import Media
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
 from instructor_py.providers._stream_mapper import StreamMapper
 from instructor_py.providers.base import (
     InferenceDelta,
     InferenceRequest,
     InferenceResponse,
+    Message,
     ToolCall,
     ToolSpec,
 )
@@ -27,8 +31,9 @@ from instructor_py.providers.http_errors import (
     stream_error_event,
 )
 from instructor_py.providers.presets import JsonModeStyle, JsonSchemaStyle, ProviderPreset
+from instructor_py.providers.schema_preflight import preflight_request
 from instructor_py.providers.sse import SSEEvent
-from instructor_py.usage import Usage
+from instructor_py.schema.preflight import preflight
 
 # Parameters the SDK's ``chat.completions.create`` takes by name; other options go to extra_body.
 SDK_PARAMS = frozenset(
@@ -40,7 +45,6 @@ SDK_PARAMS = frozenset(
     }
 )  # fmt: skip
 _NAME_OK = re.compile(r"[^a-zA-Z0-9_-]")
-_STRICT_UNSUPPORTED = frozenset({"default", "minLength", "maxLength", "minItems", "maxItems"})
 
 
 def api_name(name: str) -> str:
@@ -50,23 +54,36 @@ def api_name(name: str) -> str:
 
 
 def is_strict_compatible(schema: Any) -> bool:
-    """Whether OpenAI's strict mode accepts the schema as it is: every object closed
-    (``additionalProperties: false``) with every property required, and no keyword strict mode
-    rejects. We never rewrite the schema behind the caller's back; otherwise strict is off."""
-    if isinstance(schema, list):
-        return all(is_strict_compatible(item) for item in schema)
+    """Whether OpenAI's strict mode accepts the schema exactly as it is (the ``"openai"`` rules of
+    :mod:`instructor_py.schema.preflight_rules`). :func:`preflight_params` goes further: it
+    rewrites what strict mode cannot take when the meaning is kept."""
     if not isinstance(schema, Mapping):
-        return True
-    if _STRICT_UNSUPPORTED & schema.keys():
         return False
-    properties = schema.get("properties")
-    if schema.get("type") == "object" or isinstance(properties, Mapping):
-        if schema.get("additionalProperties") is not False:
-            return False
-        names = set(properties or {})
-        if set(schema.get("required", ())) != names:
-            return False
-    return all(is_strict_compatible(value) for value in schema.values())
+    return preflight(schema, "openai").outcome == "as_is"
+
+
+def preflight_params(request: InferenceRequest, preset: ProviderPreset) -> InferenceRequest:
+    """The request with its schema checked for this preset before any request: a llama.cpp
+    server's JSON_SCHEMA mode gets the json-schema-to-grammar rules; a strict-capable preset
+    gets OpenAI's strict rules in TOOLS and JSON_SCHEMA modes (the schema rewritten for strict
+    mode when that keeps its meaning; strict turned off when it cannot, unless the caller asked
+    for ``strict=True``: then the schema is refused, naming keyword, path and fix)."""
+    if request.mode not in (OutputMode.TOOLS, OutputMode.JSON_SCHEMA):
+        return request
+    if preset.name == "llamacpp-server":
+        if request.mode is OutputMode.JSON_SCHEMA:
+            return preflight_request(request, "llama-cpp-server")[0]
+        return request
+    wanted = request.options.get("strict")
+    native = preset.json_schema_style is not JsonSchemaStyle.JSON_OBJECT_SCHEMA
+    if not preset.supports_strict or wanted is False or not (
+        native or request.mode is OutputMode.TOOLS
+    ):
+        return request
+    checked, report = preflight_request(request, "openai", refuse=bool(wanted))
+    if report.outcome == "refused":
+        return replace(request, options={**request.options, "strict": False})
+    return replace(checked, options={**checked.options, "strict": True})
 
 
 def _strict(request: InferenceRequest, preset: ProviderPreset) -> bool:
@@ -96,12 +113,45 @@ def tool_of(request: InferenceRequest) -> ToolSpec:
     return request.tool
 
 
+def media_part(media: Media) -> dict[str, Any]:
+    """One media object as an OpenAI chat content part ("Images and vision": ``image_url`` with a
+    URL or a data URL; "Audio": ``input_audio`` {data, format}; "File inputs": ``file``
+    {filename, file_data}). Audio and PDFs need bytes: a URL one is downloaded first
+    (:func:`~instructor_py.providers.media_support.prepare_media`)."""
+    if media.kind == "image":
+        return {"type": "image_url", "image_url": {"url": media.url or media.data_url()}}
+    if media.kind == "audio":
+        return {"type": "input_audio", "input_audio": {"data": media.base64(), "format": media.format}}
+    return {
+        "type": "file",
+        "file": {"filename": media.filename or "document.pdf", "file_data": media.data_url()},
+    }
+
+
+def wire_message(message: Message) -> dict[str, Any]:
+    """A message with its content list in wire parts (strings as ``text`` parts, media as
+    :func:`media_part`, part dicts as they are)."""
+    out = dict(message)
+    content = out.get("content")
+    if isinstance(content, list | tuple):
+        out["content"] = [
+            {"type": "text", "text": part} if isinstance(part, str)
+            else media_part(part) if isinstance(part, Media)
+            else dict(part)
+            for part in content
+        ]
+    return out
+
+
 def build_params(
     request: InferenceRequest, preset: ProviderPreset, *, stream: bool
 ) -> dict[str, Any]:
     """Keyword arguments for ``client.chat.completions.create`` (a translation: the mode, model
     and tool were resolved by ``build_plan``)."""
-    params: dict[str, Any] = {"model": model_of(request, preset), "messages": [dict(m) for m in request.messages]}
+    params: dict[str, Any] = {
+        "model": model_of(request, preset),
+        "messages": [wire_message(m) for m in request.messages],
+    }
     mode = request.mode
     if mode is OutputMode.TOOLS:
         tool = tool_of(request)
@@ -151,12 +201,18 @@ def build_params(
 def parse_usage(raw: Any) -> Usage:
     if not isinstance(raw, Mapping):
         return Usage()
+    # https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage:
+    # prompt_tokens_details.cached_tokens (part of prompt_tokens) and
+    # completion_tokens_details.reasoning_tokens (part of completion_tokens)
     details = raw.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
+    completion = raw.get("completion_tokens_details")
+    reasoning = completion.get("reasoning_tokens") if isinstance(completion, Mapping) else None
     return Usage(
         input_tokens=int(raw.get("prompt_tokens") or 0),
         output_tokens=int(raw.get("completion_tokens") or 0),
         cache_read_tokens=int(cached or 0),
+        reasoning_tokens=int(reasoning or 0),
     )
 
 
@@ -245,7 +301,7 @@ class ChunkMapper(StreamMapper):
     """Stateful mapping of a chat-completion SSE byte stream to :class:`InferenceDelta`.
 
     Feed bytes as they arrive; :meth:`close` flushes and raises
-    :class:`~instructor_py.errors.StreamInterruptedError` when the stream ended before a
+    :class:`~instructor_py.common.errors.StreamInterruptedError` when the stream ended before a
     ``finish_reason`` arrived. Only the first tool call (index 0) is streamed: TOOLS mode forces one.
     """
 

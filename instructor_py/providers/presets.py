@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 
 
 class JsonSchemaStyle(StrEnum):
@@ -193,13 +193,60 @@ PRESETS: dict[str, ProviderPreset] = {
             docs="https://docs.x.ai/docs/guides/structured-outputs",
         ),
         ProviderPreset(
-            name="gemini",
+            name="gemini-openai",
             driver="openai",
             base_url="https://generativelanguage.googleapis.com/v1beta/openai",
             api_key_env="GEMINI_API_KEY",
-            default_model="gemini-2.0-flash",
+            default_model="gemini-2.5-flash",
             stream_usage=True,
             docs="https://ai.google.dev/gemini-api/docs/openai",
+        ),
+        ProviderPreset(
+            name="gemini",
+            driver="gemini",
+            base_url="https://generativelanguage.googleapis.com/v1beta",
+            api_key_env="GEMINI_API_KEY",
+            default_model="gemini-2.5-flash",
+            default_mode=OutputMode.JSON_SCHEMA,
+            stream_usage=True,
+            base_url_env="GEMINI_BASE_URL",
+            docs="https://ai.google.dev/api/generate-content",
+        ),
+        ProviderPreset(
+            name="vertex",
+            driver="vertex",
+            base_url="https://{location}-aiplatform.googleapis.com/v1",
+            api_key_env=None,
+            default_model="gemini-2.5-flash",
+            default_mode=OutputMode.JSON_SCHEMA,
+            requires_api_key=False,
+            stream_usage=True,
+            base_url_env="VERTEX_BASE_URL",
+            docs="https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/v1/projects.locations.publishers.models/generateContent",
+        ),
+        ProviderPreset(
+            name="azure",
+            driver="azure",
+            base_url="",
+            api_key_env="AZURE_OPENAI_API_KEY",
+            default_model=None,
+            requires_api_key=False,  # or an Entra ID token provider: the driver checks
+            supports_strict=True,
+            stream_usage=True,
+            base_url_env="AZURE_OPENAI_ENDPOINT",
+            docs="https://learn.microsoft.com/en-us/azure/ai-foundry/openai/reference",
+        ),
+        ProviderPreset(
+            name="bedrock",
+            driver="bedrock",
+            base_url="",
+            api_key_env=None,
+            default_model=None,
+            supported_modes=_WITHOUT_JSON_SCHEMA,
+            requires_api_key=False,  # AWS credentials come from boto3's chain
+            stream_usage=True,
+            base_url_env="BEDROCK_ENDPOINT_URL",
+            docs="https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html",
         ),
     )
 }

@@ -12,8 +12,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, cast
 
-from instructor_py.errors import ConfigurationError, InvalidArgumentError, MissingAPIKeyError
-from instructor_py.modes import parse_mode
+from instructor_py.common.errors import ConfigurationError, InvalidArgumentError, MissingAPIKeyError
+from instructor_py.common.modes import parse_mode
 from instructor_py.providers.base import InferenceProvider
 from instructor_py.providers.presets import PRESETS, ProviderPreset
 
@@ -22,7 +22,27 @@ _COMMON = frozenset({"api_key", "base_url", "model", "timeout", "mode", "headers
 _DRIVER_EXTRAS = {
     "openai": frozenset({"client", "async_client"}),
     "anthropic": frozenset({"api_version"}),
+    "azure": frozenset(
+        {"endpoint", "deployment", "api_version", "azure_ad_token_provider", "client", "async_client"}
+    ),
+    "gemini": frozenset(),
+    "vertex": frozenset({"project", "location", "token_provider", "access_token"}),
+    "bedrock": frozenset(
+        {
+            "region", "profile_name", "aws_access_key_id", "aws_secret_access_key",
+            "aws_session_token", "client",
+        }
+    ),
 }
+_DRIVERS = {
+    "openai": ("instructor_py.providers.openai", "OpenAIProvider"),
+    "anthropic": ("instructor_py.providers.anthropic", "AnthropicProvider"),
+    "azure": ("instructor_py.providers.azure", "AzureOpenAIProvider"),
+    "gemini": ("instructor_py.providers.gemini", "GeminiProvider"),
+    "vertex": ("instructor_py.providers.vertex", "VertexProvider"),
+    "bedrock": ("instructor_py.providers.bedrock", "BedrockProvider"),
+}
+"""Driver name -> (module, class), imported on first use (boto3 only when Bedrock is used)."""
 
 
 def preset_names() -> list[str]:
@@ -37,6 +57,44 @@ def register_preset(preset: ProviderPreset) -> None:
             f"{', '.join(sorted(_DRIVER_EXTRAS))}."
         )
     PRESETS[preset.name] = preset
+
+
+def split_model_string(name: str) -> tuple[str, str | None]:
+    """``"openai/gpt-4.1-mini"`` -> ``("openai", "gpt-4.1-mini")``: a known preset name, then
+    ``/`` and the model (which may itself hold ``/``: ``"openrouter/openai/gpt-4o"``,
+    ``"local/models/x.gguf"``). A name that is a preset as it is has no model part. An unknown
+    prefix is a :class:`ConfigurationError` listing the known ones."""
+    if name in PRESETS or name == LOCAL or "/" not in name:
+        return name, None
+    prefix, _, model = name.partition("/")
+    if prefix not in PRESETS and prefix != LOCAL:
+        raise ConfigurationError(
+            f"Unknown provider prefix {prefix!r} in {name!r}. A provider/model string starts "
+            f"with one of: {', '.join(preset_names())} (e.g. 'openai/gpt-4.1-mini', "
+            "'bedrock/anthropic.claude-3-5-haiku-20241022-v1:0', 'local/models/x.gguf')."
+        )
+    if not model:
+        raise ConfigurationError(
+            f"{name!r} names the provider {prefix!r} but no model after the '/'; write "
+            f"'{prefix}/MODEL' or just {prefix!r} for its default model."
+        )
+    return prefix, model
+
+
+def resolve_preset_and_model(name: str, overrides: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The preset name and the overrides (with ``model`` from a provider/model string). A model
+    in the string and a different ``model=`` override is an error (which one is meant?)."""
+    preset, model = split_model_string(name)
+    options = dict(overrides)
+    if model is not None:
+        given = options.get("model")
+        if given is not None and given != model:
+            raise ConfigurationError(
+                f"using({name!r}, model={given!r}) names two models; put the model either in "
+                f"the string or in model=..., not both."
+            )
+        options["model"] = model
+    return preset, options
 
 
 def get_preset(name: str) -> ProviderPreset:
@@ -107,11 +165,17 @@ def api_key_for(preset: ProviderPreset, api_key: str | None) -> str | None:
 
 
 def create_provider(preset: str | ProviderPreset, **overrides: Any) -> InferenceProvider:
-    """A driver for ``preset``. Overrides: ``api_key``, ``base_url``, ``model``, ``timeout``
-    (seconds), ``mode`` (default :class:`OutputMode`), ``headers``; for OpenAI-compatible presets
-    also ``client`` / ``async_client`` (pre-built SDK clients); for anthropic ``api_version``."""
-    if isinstance(preset, str) and preset == LOCAL:
-        return _local(overrides)
+    """A driver for ``preset`` (a preset name, a ``"preset/model"`` string, or a
+    :class:`ProviderPreset`). Overrides: ``api_key``, ``base_url``, ``model``, ``timeout``
+    (seconds), ``mode`` (default :class:`OutputMode`), ``headers``; and per driver (see
+    ``_DRIVER_EXTRAS``): OpenAI-compatible ``client`` / ``async_client`` (pre-built SDK clients);
+    anthropic ``api_version``; azure ``endpoint``, ``deployment``, ``api_version``,
+    ``azure_ad_token_provider``; vertex ``project``, ``location``, ``token_provider``,
+    ``access_token``; bedrock ``region``, ``profile_name``, AWS keys, ``client``."""
+    if isinstance(preset, str):
+        preset, overrides = resolve_preset_and_model(preset, overrides)
+        if preset == LOCAL:
+            return _local(overrides)
     spec = preset if isinstance(preset, ProviderPreset) else get_preset(preset)
     allowed = _COMMON | _DRIVER_EXTRAS.get(spec.driver, frozenset())
     unknown = sorted(set(overrides) - allowed)
@@ -130,10 +194,6 @@ def create_provider(preset: str | ProviderPreset, **overrides: Any) -> Inference
         options["mode"] = parse_mode(mode, f"using({spec.name!r}, mode=...)")
     if options.get("timeout") is None:
         options.pop("timeout", None)
-    if spec.driver == "anthropic":
-        from instructor_py.providers.anthropic import AnthropicProvider
-
-        return AnthropicProvider(spec, **options)
-    from instructor_py.providers.openai import OpenAIProvider
-
-    return OpenAIProvider(spec, **options)
+    module_name, class_name = _DRIVERS[spec.driver]
+    driver = getattr(importlib.import_module(module_name), class_name)
+    return cast(InferenceProvider, driver(spec, **options))

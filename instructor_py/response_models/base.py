@@ -25,8 +25,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
-from instructor_py.safe_validator import safe_validator
-from instructor_py.schema_safety import check_schema
+from instructor_py.schema.safe_validator import safe_validator
+from instructor_py.schema.safety import check_schema
 
 
 class ResponseModel(ABC):
@@ -99,7 +99,7 @@ class ResponseModel(ABC):
     @cached_property
     def schema_validator(self) -> Draft202012Validator:
         """A compiled jsonschema validator for :attr:`json_schema` (built once): regexes on RE2,
-        no reference ever retrieved (see :mod:`instructor_py.schema_safety`)."""
+        no reference ever retrieved (see :mod:`instructor_py.schema.safety`)."""
         return safe_validator(self._json_schema)
 
     @cached_property
@@ -136,6 +136,14 @@ class ResponseModel(ABC):
     def unwrap(self, obj: Any) -> Any:
         """The caller's value from a deserialized object (default: unchanged)."""
         return obj
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the compiled validators (rebuilt on first use), so that a builder
+        can be shipped to other processes (``instructor_py.integrations.ray``)."""
+        state = dict(self.__dict__)
+        state.pop("schema_validator", None)
+        state.pop("schema_is_valid", None)
+        return state
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name!r})"

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from typing_extensions import is_typeddict
 
-from instructor_py.errors import UnsupportedResponseModelError
+from instructor_py.common.errors import UnsupportedResponseModelError
 from instructor_py.response_models.adapter import AdapterResponseModel
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.json_schema import JsonSchemaResponseModel
@@ -29,7 +29,7 @@ SUPPORTED = (
 
 def to_response_model(obj: Any) -> ResponseModel:
     """Build the :class:`ResponseModel` for ``obj``; raises
-    :class:`~instructor_py.errors.UnsupportedResponseModelError` (saying what is supported) for
+    :class:`~instructor_py.common.errors.UnsupportedResponseModelError` (saying what is supported) for
     anything else."""
     if isinstance(obj, ResponseModel):
         return obj

@@ -9,9 +9,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from instructor_py.errors import InvalidSchemaError
+from instructor_py.common.errors import InvalidSchemaError
 from instructor_py.response_models.base import ResponseModel
-from instructor_py.schema_safety import check_schema
+from instructor_py.schema.safety import check_schema
 
 
 class JsonSchemaResponseModel(ResponseModel):

@@ -60,7 +60,6 @@ class StreamAssembler:
             self._new_parser, openers=openers, fences=fences, make_check=make_check
         )
         self._seen: tuple[IncrementalJsonParser | None, int] = (None, -1)
-        self._last: Any = MISSING
         self.text_length = 0
 
     def _new_parser(self) -> IncrementalJsonParser:
@@ -107,12 +106,7 @@ class StreamAssembler:
         snap = parser.snapshot()
         if snap is MISSING:
             return MISSING
-        self._last = snap
         return snap
-
-    @property
-    def last_snapshot(self) -> Any:
-        return self._last
 
     def pop_items(self) -> list[ItemCompleted]:
         """Items of the tracked list completed since the last call, in order."""

@@ -2,7 +2,7 @@
 engine's byte-level matcher.
 
 While an answer streams, the JSON document the locator found is fed, byte by byte, to a matcher
-built from the response schema (:mod:`instructor_py.local.answer_check`: an order-free grammar
+built from the response schema (:mod:`instructor_py.engine.answer_check`: an order-free grammar
 that accepts every valid instance, compiled by the engine over a 256-byte tokenizer). As soon as
 no continuation can be valid -- a wrong type, a key ``additionalProperties: false`` forbids, an
 enum value no option can complete, a string over ``maxLength`` -- the session stops the stream
@@ -17,7 +17,7 @@ and ``astream()`` are checked by default, and so are ``get()`` and ``aget()`` wh
 streams its answers without losing anything a whole answer gives (``streams_answers``: the
 OpenAI-compatible and Anthropic drivers on presets whose streams report usage): they stream so
 that a bad answer is cut early and retried with the precise error
-(:func:`instructor_py.pending._observer`). ``check_stream=True`` makes ``get()`` stream and check
+(:func:`instructor_py.client.pending._observer`). ``check_stream=True`` makes ``get()`` stream and check
 on any provider; ``check_stream=False`` turns checking off and ``get()`` asks for the answer
 whole.
 
@@ -37,9 +37,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from instructor_py.modes import OutputMode
+from instructor_py.common.modes import OutputMode
 from instructor_py.pipeline.failures import FieldError, StageFailure, json_path
-from instructor_py.plan import ExecutionPlan
+from instructor_py.run.plan import ExecutionPlan
 from instructor_py.streaming.json_parser import IncrementalJsonParser, JsonStreamError
 
 __all__ = ["BATCH", "CHECKED_BYTES", "CHECKED_MODES", "AnswerCheck", "DocumentCheck", "check_for"]
@@ -98,7 +98,7 @@ def _engine_matchers(schema: Mapping[str, Any]) -> Callable[[], AnswerCheck] | N
 
 def _compile_matchers(schema: Mapping[str, Any]) -> Callable[[], AnswerCheck] | None:
     try:
-        from instructor_py.local.answer_check import AnswerMatcher
+        from instructor_py.engine.answer_check import AnswerMatcher
     except ImportError:  # no local extra: answers are validated at the end only
         return None
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from instructor_py.errors import InstructorError
+from instructor_py.common.errors import InstructorError
 
 __all__ = ["ItemCompleted", "JsonStreamError", "ParseEvent", "Path", "ValueCompleted"]
 

@@ -11,7 +11,7 @@ What a consumer of ``sequence()`` sees, across retries (the contract documented 
    compared with what was yielded (validated values, ``==``): identical items confirm it; from the
    first difference on, the attempt is *diverged* and yields nothing more.
 3. When an attempt's final value validates: if it diverged from (or has fewer items than) what was
-   yielded, :class:`~instructor_py.errors.SequenceContradictionError` is raised, carrying the index
+   yielded, :class:`~instructor_py.common.errors.SequenceContradictionError` is raised, carrying the index
    and the validated final value; otherwise every final item not yet yielded is yielded, in order.
    So, absent a contradiction, the items yielded are exactly the final value's items, each once.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from instructor_py.errors import SequenceContradictionError
+from instructor_py.common.errors import SequenceContradictionError
 
 __all__ = ["SequenceTracker"]
 

@@ -1,11 +1,11 @@
 """The streaming observer of a run: deltas in; partial snapshots, sequence items and void markers
-out (no I/O, no retries: :mod:`instructor_py.runner` runs the call, as for ``get()``).
+out (no I/O, no retries: :mod:`instructor_py.run.runner` runs the call, as for ``get()``).
 
-A :class:`StreamSession` is the :class:`~instructor_py.runner.RunObserver` of a streamed run. For
+A :class:`StreamSession` is the :class:`~instructor_py.run.runner.RunObserver` of a streamed run. For
 each try it accumulates the deltas into the attempt's response
 (:class:`~instructor_py.providers.accumulator.DeltaAccumulator`) and feeds the answer text to a
 :class:`~instructor_py.streaming.assembler.StreamAssembler`; it publishes
-:mod:`~instructor_py.streaming.outputs` records that the consumer-facing views turn into partials,
+:mod:`~instructor_py.run.outputs` records that the consumer-facing views turn into partials,
 sequence items, ``responses()`` snapshots and void markers.
 """
 
@@ -15,36 +15,36 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from instructor_py.attempts import Attempt
-from instructor_py.errors import SequenceContradictionError
-from instructor_py.events import (
+from instructor_py.common.attempts import Attempt
+from instructor_py.common.errors import SequenceContradictionError
+from instructor_py.common.modes import OutputMode
+from instructor_py.common.usage import Usage
+from instructor_py.providers.accumulator import DeltaAccumulator
+from instructor_py.providers.base import InferenceDelta, InferenceResponse
+from instructor_py.run.events import (
     ChunkReceived,
     Event,
     PartialGenerated,
     SequenceItemCompleted,
     StreamVoided,
 )
-from instructor_py.execution import ProviderCall, StreamRejected
-from instructor_py.modes import OutputMode
-from instructor_py.plan import ExecutionPlan
-from instructor_py.providers.accumulator import DeltaAccumulator
-from instructor_py.providers.base import InferenceDelta, InferenceResponse
-from instructor_py.response import StructuredOutputResponse
-from instructor_py.runner import RunObserver
-from instructor_py.streaming.assembler import StreamAssembler
-from instructor_py.streaming.check import check_for
-from instructor_py.streaming.outputs import (
+from instructor_py.run.execution import ProviderCall, StreamRejected
+from instructor_py.run.outputs import (
     FinalOutput,
     ItemOutput,
     PartialOutput,
     StreamOutput,
     VoidOutput,
 )
+from instructor_py.run.plan import ExecutionPlan
+from instructor_py.run.response import StructuredOutputResponse
+from instructor_py.run.runner import RunObserver
+from instructor_py.streaming.assembler import StreamAssembler
+from instructor_py.streaming.check import check_for
 from instructor_py.streaming.partial_model import PartialModel
 from instructor_py.streaming.sequence import SequenceTracker
 from instructor_py.streaming.shapes import MISSING
 from instructor_py.streaming.spec import PartialSpec, partial_spec
-from instructor_py.usage import Usage
 
 __all__ = ["StreamSession"]
 
@@ -111,7 +111,7 @@ class StreamSession(RunObserver):
         live = not replay
         template = self.plan.context.extra.get("template")
         if template is not None:  # a template answer: partials are its variables so far
-            from instructor_py.template_output import TemplateAssembler
+            from instructor_py.streaming.template_assembler import TemplateAssembler
 
             return TemplateAssembler(template, self._spec.object_shape)  # type: ignore[return-value]
         return StreamAssembler(

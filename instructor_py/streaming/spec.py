@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from instructor_py.errors import ConfigurationError
+from instructor_py.common.errors import ConfigurationError
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.streaming.json_parser import Path
 from instructor_py.streaming.partial_model import model_shape, shape_for

@@ -1,7 +1,7 @@
 """``stream()`` / ``astream()``: the consumer-facing streams.
 
 Both are one generic stream (:class:`_Stream`: the session, the remembered state, the views'
-mapping, the replay); the run is :mod:`instructor_py.runner`'s (``run`` or ``arun``, the only
+mapping, the replay); the run is :mod:`instructor_py.run.runner`'s (``run`` or ``arun``, the only
 code that differs between sync and async), and the two classes add only the iteration syntax of
 the views. Nothing is sent before the first view is iterated.
 
@@ -30,17 +30,17 @@ from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
-from instructor_py.errors import StreamClosedError
-from instructor_py.plan import ExecutionPlan
-from instructor_py.response import StructuredOutputResponse
-from instructor_py.runner import arun, run
-from instructor_py.streaming.outputs import (
+from instructor_py.common.errors import StreamClosedError
+from instructor_py.run.outputs import (
     FinalOutput,
     ItemOutput,
     PartialOutput,
     StreamOutput,
     VoidOutput,
 )
+from instructor_py.run.plan import ExecutionPlan
+from instructor_py.run.response import StructuredOutputResponse
+from instructor_py.run.runner import arun, run
 from instructor_py.streaming.session import StreamSession
 from instructor_py.streaming.shapes import MISSING
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from instructor_py.errors import ConstraintError
+from instructor_py.common.errors import ConstraintError
+from instructor_py.engine.forcing import forced_tokens
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
-from instructor_py.local.forcing import forced_tokens
 
 SCHEMA = {
     "type": "object",

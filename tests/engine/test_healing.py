@@ -1,13 +1,13 @@
-"""Token healing at the end of a forced text (`instructor_py.local.healing`, `LLGuidanceMatcher.heal`,
+"""Token healing at the end of a forced text (`instructor_py.engine.healing`, `LLGuidanceMatcher.heal`,
 `forced_tokens`): the last forced token is left to the model when a longer allowed token starts
 with its bytes, and the model's next token must then start with those bytes."""
 
 from __future__ import annotations
 
+from instructor_py.engine.bitmask import allocate_bitmask, allowed_token_ids, is_token_allowed
+from instructor_py.engine.forcing import forced_tokens
+from instructor_py.engine.healing import PrefixIndex, prefix_index
 from instructor_py.local import ConstraintSpec, StructuredOutputOrchestrator, TokenizerInfo
-from instructor_py.local.bitmask import allocate_bitmask, allowed_token_ids, is_token_allowed
-from instructor_py.local.forcing import forced_tokens
-from instructor_py.local.healing import PrefixIndex, prefix_index
 
 TAGS = {
     "type": "object",

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import InstructorError, StructuredOutput
-from instructor_py.errors import ConfigurationError
+from instructor_py.common.errors import ConfigurationError
 
 
 class User(BaseModel):
@@ -71,7 +71,7 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
 
 
 def _provider() -> Any:
-    from tests.core.scripted import ScriptedProvider
+    from tests.support.scripted_provider import ScriptedProvider
 
     return ScriptedProvider([])
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from instructor_py.errors import InstructorError
+from instructor_py.common.errors import InstructorError
 from instructor_py.pipeline.extraction import extract_json
 from instructor_py.streaming.json_parser import IncrementalJsonParser, JsonStreamError
 
@@ -156,7 +156,7 @@ def test_a_ten_thousand_level_answer_streamed_through_the_public_api_is_a_failed
     from pydantic import BaseModel
 
     from instructor_py import Sequence, StructuredOutput
-    from tests.core.scripted import ScriptedProvider, text
+    from tests.support.scripted_provider import ScriptedProvider, text
 
     class Item(BaseModel):
         name: str

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import InstructorError
-from tests.reliability.conftest import needs_model
+from instructor_py.common.errors import InstructorError
+from tests.support.smollm2 import needs_model
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -126,11 +126,11 @@ LOCAL_LIMIT_S = 2.0
 @needs_model
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(schema=roots)
-def test_random_schemas_compile_locally_or_fail_typed_within_the_limit(smol_tokenizer: Any, schema: dict[str, Any]) -> None:
+def test_random_schemas_compile_locally_or_fail_typed_within_the_limit(smol: Any, schema: dict[str, Any]) -> None:
     from instructor_py.local import StructuredOutputOrchestrator
 
     orchestrator = _orchestrators.get("o") or _orchestrators.setdefault(
-        "o", StructuredOutputOrchestrator(smol_tokenizer, compile_timeout_s=LOCAL_LIMIT_S)
+        "o", StructuredOutputOrchestrator(smol, compile_timeout_s=LOCAL_LIMIT_S)
     )
     t0 = time.perf_counter()
     try:

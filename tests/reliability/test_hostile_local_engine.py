@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from instructor_py.errors import ConstraintCompileError, InvalidSchemaError
-from instructor_py.local.constraints import ConstraintSpec
-from tests.reliability.conftest import needs_model
+from instructor_py.common.errors import ConstraintCompileError, InvalidSchemaError
+from instructor_py.constraints.spec import ConstraintSpec
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(120)]
 
@@ -57,10 +57,10 @@ HOSTILE: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def orchestrator(smol_tokenizer: Any) -> Any:
+def orchestrator(smol: Any) -> Any:
     from instructor_py.local import StructuredOutputOrchestrator
 
-    return StructuredOutputOrchestrator(smol_tokenizer, compile_timeout_s=LIMIT_S)
+    return StructuredOutputOrchestrator(smol, compile_timeout_s=LIMIT_S)
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
@@ -111,7 +111,7 @@ class _SlowFailingBackend:
         raise ConstraintCompileError("slow-failing: no")
 
     def allocate_bitmask(self, n: int) -> Any:
-        from instructor_py.local.bitmask import allocate_bitmask
+        from instructor_py.engine.bitmask import allocate_bitmask
 
         return allocate_bitmask(n, self._tok.logits_width)
 
@@ -119,17 +119,17 @@ class _SlowFailingBackend:
         raise AssertionError("never compiled anything")
 
     def get_stats(self) -> Any:
-        from instructor_py.local.backends.base import BackendStats
+        from instructor_py.engine.backends.base import BackendStats
 
         return BackendStats(self.name)
 
 
-def test_relaxation_tiers_share_the_time_limit(smol_tokenizer: Any) -> None:
-    from instructor_py.errors import ConstraintTimeoutError
+def test_relaxation_tiers_share_the_time_limit(smol: Any) -> None:
+    from instructor_py.common.errors import ConstraintTimeoutError
     from instructor_py.local import StructuredOutputOrchestrator
 
-    backend = _SlowFailingBackend(smol_tokenizer, delay=0.3)
-    orchestrator = StructuredOutputOrchestrator(smol_tokenizer, backends=[backend], compile_timeout_s=0.5)
+    backend = _SlowFailingBackend(smol, delay=0.3)
+    orchestrator = StructuredOutputOrchestrator(smol, backends=[backend], compile_timeout_s=0.5)
     schema = {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(?=x).+$"}}}
     t0 = time.perf_counter()
     with pytest.raises(ConstraintTimeoutError, match=r"within 0\.5 s"):

@@ -14,19 +14,19 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
-from instructor_py.errors import (
+from instructor_py.common.errors import (
     InstructorError,
     InvalidSchemaError,
     PatternTimeoutError,
     RemoteReferenceError,
     SchemaLimitError,
 )
-from instructor_py.modes import OutputMode
-from instructor_py.safe_regex import compile_pattern
-from instructor_py.safe_validator import safe_validator
-from instructor_py.schema_safety import SchemaLimits, check_schema
-from tests.e2e.wires import OPENAI
-from tests.servers import ScriptedServer
+from instructor_py.common.modes import OutputMode
+from instructor_py.schema.safe_regex import compile_pattern
+from instructor_py.schema.safe_validator import safe_validator
+from instructor_py.schema.safety import SchemaLimits, check_schema
+from tests.support.servers import ScriptedServer
+from tests.support.wire_formats import OPENAI
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -147,7 +147,7 @@ def test_a_ref_inside_data_keywords_is_data_not_a_reference() -> None:
 
 
 def test_local_engine_constraints_refuse_remote_refs(scripted_server: ScriptedServer, no_network: list[Any]) -> None:
-    from instructor_py.local.constraints import ConstraintSpec
+    from instructor_py.constraints.spec import ConstraintSpec
 
     with pytest.raises(RemoteReferenceError):
         ConstraintSpec.json_schema(_remote(scripted_server))
@@ -277,7 +277,7 @@ def test_ten_thousand_levels_is_a_typed_error_not_a_recursion_error() -> None:
     deep = _nested(5_000)  # 10,000 JSON levels
     with pytest.raises(SchemaLimitError, match="deeper than 128"):
         StructuredOutput().with_(messages="x", response_model=deep)
-    from instructor_py.local.constraints import ConstraintSpec
+    from instructor_py.constraints.spec import ConstraintSpec
 
     with pytest.raises(SchemaLimitError):
         ConstraintSpec.json_schema(deep)
@@ -317,7 +317,7 @@ def test_the_limit_errors_reach_the_user_through_the_builder() -> None:
 
 def test_hostile_answer_to_a_valid_schema_fails_validation_not_the_process() -> None:
     """A 10,000-level answer to an ordinary schema is a failed attempt, never a RecursionError."""
-    from tests.core.scripted import ScriptedProvider, tool
+    from tests.support.scripted_provider import ScriptedProvider, tool
 
     class Item(BaseModel):
         name: str
@@ -367,7 +367,7 @@ def test_a_reference_to_nothing_is_refused_at_build_time(ref: str) -> None:
 
 
 def test_a_deep_answer_to_a_recursive_schema_is_a_failed_attempt_not_a_recursion_error() -> None:
-    from tests.core.scripted import ScriptedProvider, tool
+    from tests.support.scripted_provider import ScriptedProvider, tool
 
     schema = {"type": "object", "properties": {"n": {"$ref": "#/$defs/n"}}, "$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}}
     deep = "[" * 300 + "]" * 300

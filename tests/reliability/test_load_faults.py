@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from instructor_py.usage import Usage
-from tests.reliability.load import (
+from instructor_py.common.usage import Usage
+from tests.support.load import (
     FAULTS,
     MAX_RETRIES,
     FaultServer,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.conftest import needs_model
-from tests.reliability.load_local import format_local, run_local
+from tests.support.load_local import format_local, run_local
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(600), pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.conftest import needs_model
+from tests.support.smollm2 import needs_model
 
 pytestmark = [needs_model, pytest.mark.timeout(300)]
 
@@ -35,7 +35,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("bad-models")
     run = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.bad_models", str(workdir)],
+        [sys.executable, "-m", "tests.support.bad_models", str(workdir)],
         cwd=ROOT, capture_output=True, text=True, timeout=280, check=False,
     )
     assert run.returncode == 0, f"the process died (rc={run.returncode}): {run.stderr[-2000:]}"

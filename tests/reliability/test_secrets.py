@@ -16,17 +16,18 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from instructor_py import StructuredOutput
-from instructor_py.errors import InstructorError, StructuredOutputRetryError
+from instructor_py.common.errors import InstructorError, StructuredOutputRetryError
 from instructor_py.providers.presets import PRESETS
-from instructor_py.transport import TransportRetryPolicy
-from tests.reliability.load import FAULTS, SLOW_REPLY_S
-from tests.servers import Reply, ScriptedServer
-from tests.servers import wire as w
+from instructor_py.run.transport import TransportRetryPolicy
+from tests.support.load import FAULTS, SLOW_REPLY_S
+from tests.support.servers import Reply, ScriptedServer
+from tests.support.servers import wire as w
 
 pytestmark = pytest.mark.timeout(600)
 
-# every remote preset: openai-compatible ones speak the OpenAI wire, anthropic its own
-REMOTE_PRESETS = sorted(name for name, p in PRESETS.items() if name != "local")
+# every remote preset on the OpenAI or Anthropic wire (the Azure, Gemini, Vertex AI and Bedrock
+# drivers: tests/reliability/test_vendor_secrets.py, against their own wire doubles)
+REMOTE_PRESETS = sorted(name for name, p in PRESETS.items() if p.driver in ("openai", "anthropic"))
 ECHO_FAULTS = ("401_echo", "403_echo", "400_echo", "404_echo", "500_echo", "429_echo")
 
 secret_chars = st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="\\\"'")

@@ -9,10 +9,10 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import OutputMode, StructuredOutput
+from instructor_py.common.usage import Usage
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
 from instructor_py.streaming import IncrementalJsonParser, JsonTextLocator
 from instructor_py.streaming.shapes import RAW_SHAPE
-from instructor_py.usage import Usage
 
 ANSWER = '{"name": "J", "age": 2}'
 REASONING = '<think>They said {name}; maybe {"name": "X", "age": 1}? No.</think>\n'

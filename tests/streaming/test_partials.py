@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from instructor_py.errors import SequenceContradictionError
+from instructor_py.common.errors import SequenceContradictionError
 from instructor_py.streaming import (
     MISSING,
     IncrementalJsonParser,

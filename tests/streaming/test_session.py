@@ -12,9 +12,9 @@ import pytest
 from pydantic import BaseModel
 
 from instructor_py import OutputMode, StructuredOutput, Usage
-from instructor_py.errors import ProviderConnectionError, StreamClosedError
+from instructor_py.common.errors import ProviderConnectionError, StreamClosedError
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
-from instructor_py.transport import TransportRetryPolicy
+from instructor_py.run.transport import TransportRetryPolicy
 
 
 class User(BaseModel):

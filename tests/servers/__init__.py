@@ -1,6 +1,0 @@
-"""Loopback test servers: :class:`ScriptedServer` (scripted OpenAI / Anthropic wire answers and
-faults) and the llama-cpp-python OpenAI-compatible server with the embedded SmolLM2 model."""
-
-from tests.servers.scripted import RecordedRequest, Reply, ScriptedServer
-
-__all__ = ["RecordedRequest", "Reply", "ScriptedServer"]

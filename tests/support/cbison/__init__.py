@@ -1,0 +1,1 @@
+"""CBISON harness: the C sources (``c/``), their build and driver (``build``), shared cases."""
