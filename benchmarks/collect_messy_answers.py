@@ -17,7 +17,7 @@ from typing import Any
 
 import llama_cpp
 
-from instructor_py.local.model import embedded_model_path
+from instructor_py.runtime.model import embedded_model_path
 
 S = "string"
 TASKS: list[tuple[str, dict[str, Any]]] = [
