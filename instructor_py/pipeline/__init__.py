@@ -1,20 +1,30 @@
-"""The response pipeline: extract -> validate against the JSON schema -> deserialize (pydantic) ->
-validate (validators) -> transform. Each stage returns a value or a typed failure."""
+"""The response pipeline: extract (tolerant or strict) -> validate against the JSON schema ->
+deserialize (pydantic) -> validate (validators) -> transform. Each stage returns a value or a
+typed failure."""
 
 from __future__ import annotations
 
 from instructor_py.pipeline.extraction import Extracted, extract_json
 from instructor_py.pipeline.failures import FieldError, StageFailure
-from instructor_py.pipeline.pipeline import ResponsePipeline
+from instructor_py.pipeline.pipeline import PipelineRun, ResponsePipeline
 from instructor_py.pipeline.stages import (
     DEFAULT_STAGES,
     DeserializeStage,
     ExtractStage,
+    ParseMode,
     PipelineContext,
+    Repaired,
     SchemaStage,
     Stage,
     TransformStage,
     ValidateStage,
+)
+from instructor_py.pipeline.tolerant import (
+    ParseFailure,
+    ParseResult,
+    Repair,
+    parse_partial,
+    parse_tolerant,
 )
 
 __all__ = [
@@ -23,7 +33,13 @@ __all__ = [
     "ExtractStage",
     "Extracted",
     "FieldError",
+    "ParseFailure",
+    "ParseMode",
+    "ParseResult",
     "PipelineContext",
+    "PipelineRun",
+    "Repair",
+    "Repaired",
     "ResponsePipeline",
     "SchemaStage",
     "Stage",
@@ -31,4 +47,6 @@ __all__ = [
     "TransformStage",
     "ValidateStage",
     "extract_json",
+    "parse_partial",
+    "parse_tolerant",
 ]

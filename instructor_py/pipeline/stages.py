@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -16,6 +16,7 @@ from instructor_py.pipeline.extraction import (
     extract_json,
 )
 from instructor_py.pipeline.failures import FieldError, StageFailure, json_path
+from instructor_py.pipeline.tolerant import ParseResult, Repair, parse_tolerant
 from instructor_py.response_models.base import ResponseModel
 
 Validator = Callable[[Any], Any]
@@ -68,12 +69,41 @@ class Stage(Protocol):
     def run(self, value: Any, ctx: PipelineContext) -> Any: ...
 
 
+ParseMode = Literal["tolerant", "strict"]
+"""How the extract stage reads a text answer: ``tolerant`` (the schema-aligned parser of
+:mod:`instructor_py.pipeline.tolerant`, the default) or ``strict`` (only strict JSON: the whole
+text, a fenced block, or the first balanced braces)."""
+
+PARSE_MODES: tuple[ParseMode, ...] = ("tolerant", "strict")
+
+
+@dataclass(frozen=True, slots=True)
+class Repaired:
+    """A stage's success value together with the repairs that reading it needed. The pipeline
+    unwraps it (the next stage gets ``value``) and collects ``repairs`` for the response."""
+
+    value: Any
+    repairs: tuple[Repair, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class ExtractStage:
-    """Text -> JSON data, through the extraction chain, then the response model's ``prepare``."""
+    """Text -> JSON data, then the response model's ``prepare``.
+
+    ``parsing="strict"`` runs the strict extraction chain only. ``parsing="tolerant"`` (the
+    default) keeps every answer the strict chain reads *and the schema accepts* exactly as the
+    strict chain reads it; any other answer goes to the tolerant parser, guided by the response
+    model's schema. Its reading is returned as :class:`Repaired` (value and repairs); an
+    ambiguous answer fails with a message naming the ambiguity; an answer it cannot read either
+    gets the strict chain's result and messages, as in strict mode."""
 
     chain: tuple[Extractor, ...] = DEFAULT_CHAIN
     name: str = "extract"
+    parsing: ParseMode = "tolerant"
+
+    def __post_init__(self) -> None:
+        if self.parsing not in PARSE_MODES:
+            raise ValueError(f"parsing must be one of {PARSE_MODES}, got {self.parsing!r}")
 
     def run(self, value: Any, ctx: PipelineContext) -> Any:
         text = value if isinstance(value, str) else str(value)
@@ -81,6 +111,31 @@ class ExtractStage:
             return StageFailure.single(
                 self.name, "the answer was empty; answer with a JSON object that fits the schema"
             )
+        if self.parsing == "strict":
+            return self._strict(text, ctx)
+        model = ctx.response_model
+        found = extract_json(text, self.chain)
+        if found is not None and json_depth(found.value) <= MAX_ANSWER_DEPTH:
+            prepared = model.prepare(found.value)
+            if schema_accepts(model, prepared):
+                return prepared
+        result = parse_tolerant(text, tolerant_schema(model))
+        if isinstance(result, ParseResult):
+            if json_depth(result.value) > MAX_ANSWER_DEPTH:
+                return self._strict(text, ctx)
+            prepared = model.prepare(result.value)
+            return Repaired(prepared, result.repairs) if result.repairs else prepared
+        if result.kind == "ambiguous":
+            return StageFailure.single(
+                self.name,
+                f"the answer is ambiguous: {result.message}; answer with a single JSON value "
+                "that fits the schema",
+                result.path,
+            )
+        return self._strict(text, ctx)
+
+    def _strict(self, text: str, ctx: PipelineContext) -> Any:
+        """The strict chain (``parsing="strict"``, and answers the tolerant parser cannot read)."""
         found = extract_json(text, self.chain)
         if found is None and (depth := bracket_depth(text)) > MAX_ANSWER_DEPTH:
             return StageFailure.single(
@@ -103,6 +158,42 @@ class ExtractStage:
                 "with a flatter JSON object that fits the schema",
             )
         return ctx.response_model.prepare(found.value)
+
+
+_PROBE = object()
+
+
+def tolerant_schema(model: ResponseModel) -> Mapping[str, Any]:
+    """The schema the tolerant parser reads an answer with: the response model's schema, or,
+    for a model whose ``prepare`` wraps a bare value (scalars, lists), either the wrapper object
+    or the bare value (``{"anyOf": [wrapper, inner]}``, definitions kept at the root)."""
+    schema = model.json_schema
+    field_name = model.wrapper_field
+    if field_name is None:
+        return schema
+    probe = model.prepare(_PROBE)
+    props = schema.get("properties")
+    if not (isinstance(probe, dict) and probe.get(field_name) is _PROBE):
+        return schema
+    if not isinstance(props, Mapping) or field_name not in props:
+        return schema
+    outer = {k: v for k, v in schema.items() if k not in ("$defs", "definitions")}
+    combined: dict[str, Any] = {"anyOf": [outer, props[field_name]]}
+    for key in ("$defs", "definitions"):
+        if key in schema:
+            combined[key] = schema[key]
+    return combined
+
+
+def schema_accepts(model: ResponseModel, value: Any) -> bool:
+    """Whether ``value`` satisfies the response model's JSON schema."""
+    fast = model.schema_is_valid
+    if fast is not None and _valid(fast, value):
+        return True
+    try:
+        return bool(model.schema_validator.is_valid(value))
+    except RecursionError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)

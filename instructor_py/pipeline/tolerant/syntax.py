@@ -1,0 +1,399 @@
+"""A forgiving reader of JSON-like text: one left-to-right pass, every repair recorded.
+
+It reads what models write instead of JSON: unquoted keys, single-quoted and backtick strings,
+trailing or missing commas, ``//``, ``/* */`` and ``#`` comments, Python (``True``/``None``) and
+JavaScript (``undefined``, ``NaN``) literals, unescaped quotes and raw newlines inside strings,
+bare words as values, and a missing end (open objects and arrays are closed). The result is a
+*loose* tree (:data:`Loose`): numbers keep their text (:class:`Num`), unquoted words are
+:class:`Bare`, JavaScript's empty values are :data:`UNDEFINED`; the schema decides later what they
+mean (:mod:`.coerce`).
+
+Whether a quote ends a string is decided by what follows it: a quote followed by ``,``, ``:``,
+``}``, ``]`` or the end of the text closes the string when what comes after fits the structure
+(a comma in an object must be followed by a key, in an array by a value); any other quote is a
+character of the string. Each character is looked at a bounded number of times, so reading is
+linear in the text's length.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from instructor_py.pipeline.failures import json_path
+from instructor_py.pipeline.tolerant.lookahead import (
+    OPENERS,
+    STRING_SPECIAL,
+    WS,
+    decode_escape,
+    grouped_is_one_number,
+    quote_closes,
+)
+from instructor_py.pipeline.tolerant.loose import UNDEFINED, Bare, Loose, Num
+from instructor_py.pipeline.tolerant.records import Repair
+
+__all__ = ["UNDEFINED", "Bare", "Num", "Reader", "TooDeep", "read_span"]
+
+MAX_DEPTH: Final = 128
+"""Deepest nesting the reader follows (deeper answers are refused, never a RecursionError)."""
+
+
+class TooDeep(Exception):
+    """The text nests deeper than :data:`MAX_DEPTH`."""
+
+
+_MISSING: Final = object()
+
+_SKIPPABLE: Final = frozenset(" \t\r\n\f\v\u00a0\ufeff/#")
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_LOOSE_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# a JSON number or literal that a delimiter ends: the common case, read without the general path
+_SIMPLE = re.compile(
+    r"(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)(?=[ \t\r\n]*(?:[,}\]]|\Z))"
+)
+_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_BARE_VALUE = re.compile(r"[^,{}\[\]\n]*")
+_KEY_WORD = re.compile(r"[A-Za-z_$][\w$\-.]*")
+_KEY_PHRASE = re.compile(r"[A-Za-z_$][\w$\-. ]{0,100}?(?=[ \t]*:)")
+_LITERALS: Final[dict[str, tuple[Any, str | None]]] = {
+    "true": (True, None),
+    "false": (False, None),
+    "null": (None, None),
+    "True": (True, "python_literal"),
+    "False": (False, "python_literal"),
+    "None": (None, "python_literal"),
+    "undefined": (UNDEFINED, "js_literal"),
+    "NaN": (UNDEFINED, "js_literal"),
+    "Infinity": (UNDEFINED, "js_literal"),
+    "-Infinity": (UNDEFINED, "js_literal"),
+}
+
+
+class Reader:
+    """Reads one value from ``text[start:end]``; ``repairs`` lists what it fixed.
+
+    After :meth:`read`, ``pos`` is just past the value, ``truncated`` says open containers were
+    closed at the end, ``open_string`` says the text ended inside a string, and ``broken`` holds
+    a reason when the text had pieces that fit no reading (a key without a value, stray
+    characters): such a value is never taken as the answer."""
+
+    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
+        self.text = text
+        self.pos = start
+        self.end = len(text) if end is None else end
+        self.repairs: list[Repair] = []
+        self.truncated = False
+        self.open_string = False
+        self.broken: str | None = None
+        self._path: list[str | int] = []
+        self._seen: set[tuple[str | int, ...]] = set()
+        self.value: Loose = None
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _repair(self, kind: str, detail: str, member: bool = False) -> None:
+        """Record a repair once per kind and place; ``member``: at the container of the value
+        being read (one ``single_quotes`` per object, not one per string)."""
+        path = self._path[:-1] if member and self._path else self._path
+        key = (*path, kind)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.repairs.append(Repair(json_path(path), kind, detail))
+
+    def _break(self, reason: str) -> None:
+        if self.broken is None:
+            self.broken = f"{json_path(self._path)}: {reason}"
+
+    def skip(self) -> None:
+        """Skip whitespace and comments."""
+        text, end = self.text, self.end
+        while True:
+            if self.pos >= end:
+                return
+            ch = text[self.pos]
+            if ch not in _SKIPPABLE:
+                return
+            self.pos = WS.match(text, self.pos, end).end()  # type: ignore[union-attr]
+            if self.pos >= end:
+                return
+            ch = text[self.pos]
+            if ch == "/" and text.startswith("//", self.pos):
+                self._line_comment("//")
+            elif ch == "/" and text.startswith("/*", self.pos):
+                close = text.find("*/", self.pos + 2, end)
+                self.pos = end if close < 0 else close + 2
+                self._repair("comment", "removed a /* */ comment")
+            elif ch == "#" and (self.pos + 1 >= end or text[self.pos + 1] in " #\t!"):
+                self._line_comment("#")
+            else:
+                return
+
+    def _line_comment(self, mark: str) -> None:
+        newline = self.text.find("\n", self.pos, self.end)
+        self.pos = self.end if newline < 0 else newline + 1
+        self._repair("comment", f"removed a {mark} comment")
+
+    def at_end(self) -> bool:
+        return self.pos >= self.end
+
+    # -- values ----------------------------------------------------------------------------
+
+    def read(self) -> Loose:
+        """Read one value (``_MISSING`` is never returned: nothing readable is ``broken``)."""
+        value = self._value("top", 0)
+        if value is _MISSING:
+            self._break("no value")
+            value = None
+        self.value = value
+        return value
+
+    def _value(self, context: str, depth: int) -> Loose:
+        self.skip()
+        if self.at_end():
+            return _MISSING
+        ch = self.text[self.pos]
+        if ch == "{":
+            return self._object(depth + 1)
+        if ch == "[":
+            return self._array(depth + 1)
+        if ch in OPENERS:
+            return self._string(ch, context)
+        return self._scalar(context)
+
+    def _object(self, depth: int) -> dict[str, Loose]:
+        if depth > MAX_DEPTH:
+            raise TooDeep
+        self.pos += 1
+        out: dict[str, Loose] = {}
+        after_comma = False
+        while True:
+            if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
+                self.skip()
+            if self.pos >= self.end:
+                self._truncated("}")
+                return out
+            ch = self.text[self.pos]
+            if ch in "}]":
+                if ch == "]":
+                    self._repair("mismatched_bracket", "read ']' as the '}' that closes an object")
+                if after_comma:
+                    self._repair("trailing_comma", "removed a comma before '}'")
+                self.pos += 1
+                return out
+            if ch == ",":
+                self._repair("extra_comma", "removed a stray comma")
+                self.pos += 1
+                continue
+            if out and not after_comma:
+                self._repair("missing_comma", "added a missing comma between members")
+            after_comma = False
+            key = self._key()
+            if key is None:
+                self._break(f"unexpected character {ch!r} where a key was expected")
+                self.pos += 1
+                continue
+            self.skip()
+            if not self.at_end() and self.text[self.pos] in ":=":
+                if self.text[self.pos] == "=":
+                    self._repair("key_equals", "read '=' as ':'")
+                self.pos += 1
+            elif not self.at_end():
+                self._path.append(key)
+                self._break("a key without ':' and a value")
+                self._path.pop()
+                if self.text[self.pos] in ",}]":
+                    continue
+            self._path.append(key)
+            value = self._value("object", depth)
+            self._path.pop()
+            if value is _MISSING:  # the text ended after the key
+                self._truncated("}")
+                return out
+            if key in out and out[key] != value:
+                self._path.append(key)
+                self._break("the key appears twice with different values")
+                self._path.pop()
+            out[key] = value
+            self.skip()
+            if not self.at_end() and self.text[self.pos] == ",":
+                self.pos += 1
+                after_comma = True
+
+    def _array(self, depth: int) -> list[Loose]:
+        if depth > MAX_DEPTH:
+            raise TooDeep
+        self.pos += 1
+        out: list[Loose] = []
+        after_comma = False
+        while True:
+            if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
+                self.skip()
+            if self.pos >= self.end:
+                self._truncated("]")
+                return out
+            ch = self.text[self.pos]
+            if ch in "]}":
+                if ch == "}":
+                    self._repair("mismatched_bracket", "read '}' as the ']' that closes an array")
+                if after_comma:
+                    self._repair("trailing_comma", "removed a comma before ']'")
+                self.pos += 1
+                return out
+            if ch == ",":
+                self._repair("extra_comma", "removed a stray comma")
+                self.pos += 1
+                continue
+            if out and not after_comma:
+                self._repair("missing_comma", "added a missing comma between items")
+            after_comma = False
+            self._path.append(len(out))
+            value = self._value("array", depth)
+            self._path.pop()
+            if value is _MISSING:
+                self._truncated("]")
+                return out
+            out.append(value)
+            self.skip()
+            if not self.at_end() and self.text[self.pos] == ",":
+                self.pos += 1
+                after_comma = True
+
+    def _truncated(self, closer: str) -> None:
+        self.truncated = True
+        self._repair("truncated_close", f"the answer ended early; added the closing {closer!r}")
+
+    def _key(self) -> str | None:
+        text, pos = self.text, self.pos
+        ch = text[pos]
+        if ch in OPENERS:
+            key = self._string(ch, "key")
+            return key if isinstance(key, str) else None
+        match = _KEY_WORD.match(text, pos, self.end)
+        if match is None:
+            return None
+        after = match.end()
+        while after < self.end and text[after] in " \t":
+            after += 1
+        if after < self.end and text[after] not in ":=":  # maybe a key of several words
+            match = _KEY_PHRASE.match(text, pos, self.end) or match
+        self.pos = match.end()
+        self._repair("unquoted_key", "quoted an unquoted key")
+        return match.group().strip()
+
+    def _string(self, quote: str, context: str) -> str:
+        text, end = self.text, self.end
+        special = STRING_SPECIAL[quote]
+        member = context in ("object", "array")
+        if quote == "'":
+            self._repair("single_quotes", "read a single-quoted string", member)
+        elif quote == "`":
+            self._repair("backtick_string", "read a backtick string", member)
+        elif quote in "\u201c\u2018":
+            self._repair("typographic_quotes", "read a string in typographic quotes", member)
+        parts: list[str] = []
+        pos = self.pos + 1
+        while True:
+            match = special.search(text, pos, end)
+            if match is None:
+                parts.append(text[pos:end])
+                self.pos = end
+                self.open_string = True
+                self._repair("truncated_string", "the answer ended inside a string")
+                return "".join(parts)
+            at = match.start()
+            parts.append(text[pos:at])
+            ch = text[at]
+            if ch == "\n":
+                parts.append("\n")
+                self._repair("raw_newline", "kept a raw line break inside a string", member)
+                pos = at + 1
+            elif ch == "\\":
+                pos, invalid = decode_escape(text, at, end, parts)
+                if invalid is not None:
+                    self._repair("invalid_escape", invalid, member)
+            elif quote_closes(text, at + 1, end, context):
+                self.pos = at + 1
+                return parts[0] if len(parts) == 1 else "".join(parts)
+            else:
+                parts.append(ch)
+                self._repair("unescaped_quote", f"kept an unescaped {ch} inside a string", member)
+                pos = at + 1
+
+    def _scalar(self, context: str) -> Loose:
+        text, pos, end = self.text, self.pos, self.end
+        simple = _SIMPLE.match(text, pos, end)
+        if simple is not None and not (context == "object" and _GROUPED.match(text, pos, end)):
+            token = simple.group(1)
+            self.pos = simple.end(1)
+            if token[0] in "tfn":
+                return {"true": True, "false": False, "null": None}[token]
+            return Num(token, _to_number(token))
+        if context == "object":
+            grouped = _GROUPED.match(text, pos, end)
+            if grouped is not None and grouped_is_one_number(text, grouped.end(), end):
+                self.pos = grouped.end()
+                self._repair("number_thousands", f"read {grouped.group()} as one number")
+                raw = grouped.group().replace(",", "")
+                return Num(raw, float(raw) if "." in raw else int(raw))
+        match = _BARE_VALUE.match(text, pos, end)
+        assert match is not None
+        token = match.group()
+        cut = _comment_start(token)
+        token = token[:cut].rstrip()
+        if not token:
+            return _MISSING if pos >= end else self._stray()
+        self.pos = pos + len(token)
+        if (literal := _LITERALS.get(token)) is not None:
+            value, kind = literal
+            if kind is not None:
+                self._repair(kind, f"read {token} as {_show(value)}", member=True)
+            return value
+        if _NUMBER.fullmatch(token):
+            return Num(token, _to_number(token))
+        if _LOOSE_NUMBER.fullmatch(token):
+            self._repair("number_format", f"read {token} as a number", member=True)
+            return Num(token, _to_number(token))
+        if token.strip(".…") == "":  # "[1, 2, ...]": values left out, not a value
+            self._break("an ellipsis stands for values that were not written")
+            return None
+        self._repair("unquoted_string", f"read the unquoted {token[:40]!r} as a string", member=True)
+        return Bare(token)
+
+    def _stray(self) -> Loose:
+        ch = self.text[self.pos]
+        if ch in ",}]":  # a value was expected: it is missing (the container reads the rest)
+            self._break("a missing value")
+            return None
+        self._break(f"unexpected character {ch!r}")
+        self.pos += 1
+        return None
+
+
+def _comment_start(token: str) -> int:
+    """Where a trailing ``//`` or `` #`` comment begins in a bare token (its length if none)."""
+    cut = len(token)
+    for mark in (" //", "\t//", " #", "\t#", "/*"):
+        at = token.find(mark)
+        if at >= 0:
+            cut = min(cut, at)
+    if token.startswith(("//", "#")):
+        cut = 0
+    return cut
+
+
+def _to_number(token: str) -> int | float:
+    token = token.lstrip("+")
+    if "." in token or "e" in token or "E" in token:
+        return float(token)
+    return int(token)
+
+
+def _show(value: Any) -> str:
+    return {True: "true", False: "false", None: "null"}.get(value, "no value")
+
+
+def read_span(text: str, start: int, end: int) -> Reader:
+    """A :class:`Reader` that has read one value from ``text[start:end]``."""
+    reader = Reader(text, start, end)
+    reader.read()
+    return reader
