@@ -45,6 +45,7 @@ _DATA_PARTS = (
     "thinking",
     "check_stream",
     "token_budget",
+    "schema_prompt",
 )
 _CODE_PARTS = ("validators", "transformers", "output", "examples", "template")
 

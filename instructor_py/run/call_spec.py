@@ -29,6 +29,7 @@ from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.factory import to_response_model
 from instructor_py.run.cache import ResponseCache, to_cache
 from instructor_py.run.messages import Example, normalize_examples, normalize_messages
+from instructor_py.run.request_builder import SCHEMA_PROMPTS
 from instructor_py.run.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
 from instructor_py.run.tenacity_retry import TenacityRetry, is_tenacity_object
 from instructor_py.run.transport import TransportRetry, TransportRetryPolicy
@@ -73,6 +74,7 @@ class CallSpec:
     media_policy: MediaPolicy | None = None
     cache: ResponseCache | None = None
     token_budget: int | None = None
+    schema_prompt: str = "compact"
 
     def with_(self, **parts: Any) -> CallSpec:
         """A copy with the named parts set, each checked (and merged, for options and the
@@ -130,6 +132,7 @@ class CallParts(TypedDict, total=False):
     media_policy: MediaPolicy | None
     token_budget: int | None
     cache: Any
+    schema_prompt: str | None
 
 
 # -- the rules: (current spec, new value, part name) -> the part's new value ----------------------
@@ -250,6 +253,15 @@ def _thinking(spec: CallSpec, value: Any, name: str) -> int | None:
     return value or None  # 0 turns it off
 
 
+def _schema_prompt(spec: CallSpec, value: Any, name: str) -> str:
+    if value not in SCHEMA_PROMPTS:
+        raise InvalidArgumentError(
+            f"schema_prompt must be one of {', '.join(map(repr, SCHEMA_PROMPTS))} (how JSON, "
+            f"MD_JSON and GRAMMAR modes show the schema to the model), got {value!r}"
+        )
+    return str(value)
+
+
 _PARTS: Mapping[str, Rule] = MappingProxyType(
     {
         "messages": lambda spec, value, name: normalize_messages(value),
@@ -277,6 +289,7 @@ _PARTS: Mapping[str, Rule] = MappingProxyType(
         "media_policy": _instance(MediaPolicy),
         "cache": lambda spec, value, name: to_cache(value),
         "token_budget": _token_budget,
+        "schema_prompt": _schema_prompt,
     }
 )
 

@@ -9,9 +9,16 @@ caller's messages, then ``prompt`` as a final user message.
 - ``JSON_SCHEMA``: the driver sends ``request.response_schema`` as native structured output.
 - ``JSON``: the schema goes into the system prompt; the driver turns on JSON mode.
 - ``MD_JSON``: the schema goes into the system prompt with the request for a fenced ```json block.
-- ``GRAMMAR``: local constrained decoding enforces the schema; the prompt describes it in plain
-  text (:func:`~instructor_py.schema.prompt.describe_schema`: keys, types, descriptions) so the model
-  knows what the fields mean without seeing schema syntax it could copy.
+- ``GRAMMAR``: local constrained decoding enforces the schema; the prompt only has to say what the
+  fields mean.
+
+How the schema is shown in these three prompted modes is the call's ``schema_prompt`` part:
+``"compact"`` (the default) is the plain-text type description of
+:func:`~instructor_py.schema.prompt.describe_schema` (keys, types, descriptions, bounds, enums,
+optionality: about a third fewer prompt tokens over the MaskBench schemas, see
+``docs/benchmarks.md``, and no schema syntax a small model could copy); ``"raw"`` is the JSON
+schema itself (compact JSON). TOOLS and JSON_SCHEMA modes send the schema in the API's own field
+either way.
 
 ``response_schema`` is always set (drivers and the local engine may use it in any mode).
 """
@@ -33,12 +40,25 @@ if TYPE_CHECKING:
 _PROMPTED_MODES = frozenset({OutputMode.JSON, OutputMode.MD_JSON, OutputMode.GRAMMAR})
 
 
-def schema_instructions(response_model: ResponseModel, mode: OutputMode) -> str:
-    if mode is OutputMode.GRAMMAR:
-        # the grammar enforces the syntax; the prompt only says what the fields mean, in text a
-        # small model reads (and cannot copy schema syntax from)
-        return describe_schema(response_model.json_schema)
+SCHEMA_PROMPTS = ("compact", "raw")
+_CLOSING = {
+    OutputMode.JSON: "Return only the JSON, with no other text.",
+    OutputMode.MD_JSON: "Return the JSON inside a fenced ```json code block.",
+}
+
+
+def schema_instructions(
+    response_model: ResponseModel, mode: OutputMode, schema_prompt: str = "compact"
+) -> str:
+    """The system-prompt text that shows the schema in a prompted mode (``schema_prompt``:
+    ``"compact"`` type description or ``"raw"`` JSON schema)."""
+    if schema_prompt == "compact":
+        text = describe_schema(response_model.json_schema)
+        closing = _CLOSING.get(mode)
+        return f"{text}\n{closing}" if closing else text
     schema = json.dumps(response_model.json_schema, ensure_ascii=False, separators=(",", ":"))
+    if mode is OutputMode.GRAMMAR:
+        return f"Answer with JSON that satisfies this JSON schema:\n{schema}"
     if mode is OutputMode.MD_JSON:
         return (
             "Answer with a JSON object that satisfies this JSON schema:\n"
@@ -73,7 +93,7 @@ def build_messages(
     if spec.system:
         system_parts.insert(0, spec.system)
     if mode in _PROMPTED_MODES:
-        system_parts.append(schema_instructions(response_model, mode))
+        system_parts.append(schema_instructions(response_model, mode, spec.schema_prompt))
     out: list[Message] = []
     if system_parts:
         out.append({"role": "system", "content": "\n\n".join(system_parts)})

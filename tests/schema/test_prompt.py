@@ -71,9 +71,10 @@ def test_non_object_schemas_and_maps() -> None:
     assert '- "m" (object mapping names to numbers, optional)' in text
 
 
-def test_only_grammar_mode_uses_the_text_remote_modes_keep_the_schema() -> None:
+def test_prompted_modes_use_the_text_unless_raw_is_asked() -> None:
     model = to_response_model(Order)
     grammar = schema_instructions(model, OutputMode.GRAMMAR)
     assert grammar == describe_schema(model.json_schema)
-    assert '"properties"' in schema_instructions(model, OutputMode.JSON)
+    assert schema_instructions(model, OutputMode.JSON).startswith(grammar)
+    assert '"properties"' in schema_instructions(model, OutputMode.JSON, "raw")
     assert "```json" in schema_instructions(model, OutputMode.MD_JSON)
