@@ -21,7 +21,7 @@ from instructor_py.response_models.scalar import is_scalar, scalar_response_mode
 from instructor_py.response_models.sequence import Sequence, sequence_response_model
 
 SUPPORTED = (
-    "a pydantic BaseModel subclass, a JSON-schema dict describing an object, int, float, str, "
+    "a pydantic BaseModel subclass, a JSON-schema dict (any schema), int, float, str, "
     "bool, a Literal[...], an Enum subclass, Maybe(Model), Sequence.of(Model), list[Model], a "
     "dataclass or a TypedDict"
 )

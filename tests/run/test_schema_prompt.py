@@ -53,9 +53,11 @@ def test_prompted_modes_show_the_compact_description_by_default(
     scripted_server: ScriptedServer, mode: OutputMode
 ) -> None:
     scripted_server.script([OPENAI.answer(ANSWER, mode)])
-    person = OPENAI.client(scripted_server).with_(
-        messages="Ann, 30, from Oslo", response_model=Person, mode=mode
-    ).get()
+    person = (
+        OPENAI.client(scripted_server)
+        .with_(messages="Ann, 30, from Oslo", response_model=Person, mode=mode)
+        .get()
+    )
     assert person.name == "Ann" and person.home.city == "Oslo"
     system = _system(scripted_server)
     assert "$ref" not in system and '"properties"' not in system
@@ -86,7 +88,9 @@ def test_tools_mode_is_unchanged(scripted_server: ScriptedServer) -> None:
     ).get()
     body = scripted_server.requests[-1].json
     parameters = body["tools"][0]["function"]["parameters"]
-    assert "$defs" in parameters and '"maximum":150' in json.dumps(parameters, separators=(",", ":"))
+    assert "$defs" in parameters and '"maximum":150' in json.dumps(
+        parameters, separators=(",", ":")
+    )
     assert all(m["role"] != "system" for m in body["messages"])
 
 
@@ -110,7 +114,9 @@ def test_describe_covers_unions_tuples_allof_const_and_root_kinds() -> None:
             "ids": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
         },
         "required": ["shape"],
-        "$defs": {"A": {"type": "object", "properties": {"a": {"type": "string", "format": "date"}}}},
+        "$defs": {
+            "A": {"type": "object", "properties": {"a": {"type": "string", "format": "date"}}}
+        },
     }
     text = describe_schema(schema)
     assert "option 1, with these keys:" in text and '    - "r" (number)' in text
@@ -120,4 +126,4 @@ def test_describe_covers_unions_tuples_allof_const_and_root_kinds() -> None:
     assert describe_schema({"enum": ["x", "y"]}) == 'Answer with JSON: one of "x", "y".'
     assert describe_schema(
         {"type": "array", "items": {"type": "object", "properties": {"k": {"type": "integer"}}}}
-    ).startswith("Answer with a JSON list of objects, each with these keys:\n- \"k\"")
+    ).startswith('Answer with a JSON list of objects, each with these keys:\n- "k"')
