@@ -46,6 +46,7 @@ _DATA_PARTS = (
     "check_stream",
     "token_budget",
     "schema_prompt",
+    "retry_feedback",
 )
 _CODE_PARTS = ("validators", "transformers", "output", "examples", "template")
 

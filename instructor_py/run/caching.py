@@ -91,6 +91,7 @@ def cache_key(plan: ExecutionPlan) -> str:
                 "max_retries": policy.max_retries,
                 "retry_prompt": policy.retry_prompt,
                 "retry_options": policy.retry_options,
+                "retry_feedback": policy.feedback,
             },
         }
     )

@@ -30,7 +30,12 @@ from instructor_py.response_models.factory import to_response_model
 from instructor_py.run.cache import ResponseCache, to_cache
 from instructor_py.run.messages import Example, normalize_examples, normalize_messages
 from instructor_py.run.request_builder import SCHEMA_PROMPTS
-from instructor_py.run.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_PROMPT, ValidationRetryPolicy
+from instructor_py.run.retry import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_PROMPT,
+    RETRY_FEEDBACKS,
+    ValidationRetryPolicy,
+)
 from instructor_py.run.tenacity_retry import TenacityRetry, is_tenacity_object
 from instructor_py.run.transport import TransportRetry, TransportRetryPolicy
 
@@ -75,6 +80,7 @@ class CallSpec:
     cache: ResponseCache | None = None
     token_budget: int | None = None
     schema_prompt: str = "compact"
+    retry_feedback: str = "focused"
 
     def with_(self, **parts: Any) -> CallSpec:
         """A copy with the named parts set, each checked (and merged, for options and the
@@ -101,7 +107,9 @@ class CallSpec:
         )
 
     def retry_policy(self) -> ValidationRetryPolicy:
-        return ValidationRetryPolicy(self.max_retries, self.retry_prompt, self.retry_options)
+        return ValidationRetryPolicy(
+            self.max_retries, self.retry_prompt, self.retry_options, self.retry_feedback
+        )
 
     def context(self, response_model: ResponseModel) -> PipelineContext:
         return PipelineContext(
@@ -133,6 +141,7 @@ class CallParts(TypedDict, total=False):
     token_budget: int | None
     cache: Any
     schema_prompt: str | None
+    retry_feedback: str | None
 
 
 # -- the rules: (current spec, new value, part name) -> the part's new value ----------------------
@@ -262,6 +271,16 @@ def _schema_prompt(spec: CallSpec, value: Any, name: str) -> str:
     return str(value)
 
 
+def _retry_feedback(spec: CallSpec, value: Any, name: str) -> str:
+    if value not in RETRY_FEEDBACKS:
+        raise InvalidArgumentError(
+            f"retry_feedback must be one of {', '.join(map(repr, RETRY_FEEDBACKS))} ('focused' "
+            "names only the failing fields, 'full' replays the conversation), got "
+            f"{value!r}"
+        )
+    return str(value)
+
+
 _PARTS: Mapping[str, Rule] = MappingProxyType(
     {
         "messages": lambda spec, value, name: normalize_messages(value),
@@ -290,6 +309,7 @@ _PARTS: Mapping[str, Rule] = MappingProxyType(
         "cache": lambda spec, value, name: to_cache(value),
         "token_budget": _token_budget,
         "schema_prompt": _schema_prompt,
+        "retry_feedback": _retry_feedback,
     }
 )
 

@@ -26,7 +26,8 @@ either way.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from instructor_py.common.modes import OutputMode
 from instructor_py.providers.base import InferenceRequest, Message, ToolSpec
@@ -52,11 +53,16 @@ def schema_instructions(
 ) -> str:
     """The system-prompt text that shows the schema in a prompted mode (``schema_prompt``:
     ``"compact"`` type description or ``"raw"`` JSON schema)."""
+    return instructions_for(response_model.json_schema, mode, schema_prompt)
+
+
+def instructions_for(schema_dict: Mapping[str, Any], mode: OutputMode, schema_prompt: str) -> str:
+    """:func:`schema_instructions` for a JSON schema."""
     if schema_prompt == "compact":
-        text = describe_schema(response_model.json_schema)
+        text = describe_schema(schema_dict)
         closing = _CLOSING.get(mode)
         return f"{text}\n{closing}" if closing else text
-    schema = json.dumps(response_model.json_schema, ensure_ascii=False, separators=(",", ":"))
+    schema = json.dumps(schema_dict, ensure_ascii=False, separators=(",", ":"))
     if mode is OutputMode.GRAMMAR:
         return f"Answer with JSON that satisfies this JSON schema:\n{schema}"
     if mode is OutputMode.MD_JSON:

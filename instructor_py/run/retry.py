@@ -17,6 +17,12 @@ request's options from the first retry on.
 
 The user message is ``retry_prompt`` with ``{errors}`` replaced by the error list (one
 ``- $.path: message`` line each); without a ``{errors}`` placeholder the list is appended.
+
+That is the ``"full"`` feedback. ``retry_feedback="focused"`` (the default) sends less in the
+prompted modes (JSON, MD_JSON, GRAMMAR) when the answer parsed and only some fields failed: the caller's messages without the schema text, then one
+message quoting the valid part once and naming only the failing paths with their errors (see
+:mod:`instructor_py.run.focused_retry`); other failures get the full feedback. A custom
+``retry_prompt`` always gets the full feedback (it is the caller's wording).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 from instructor_py.common.modes import OutputMode
 from instructor_py.pipeline.failures import StageFailure
 from instructor_py.providers.base import InferenceRequest, InferenceResponse, Message
+from instructor_py.run.focused_retry import focused_messages
 
 DEFAULT_MAX_RETRIES = 2
 
@@ -38,6 +45,8 @@ DEFAULT_RETRY_PROMPT = (
     "schema."
 )
 
+RETRY_FEEDBACKS = ("focused", "full")
+
 TOOL_RESULT_TEXT = "Rejected: the arguments failed validation (the errors follow)."
 
 
@@ -46,10 +55,13 @@ class ValidationRetryPolicy:
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_prompt: str = DEFAULT_RETRY_PROMPT
     retry_options: Mapping[str, Any] = field(default_factory=dict)
+    feedback: str = "focused"
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.feedback not in RETRY_FEEDBACKS:
+            raise ValueError(f"feedback must be one of {RETRY_FEEDBACKS}, got {self.feedback!r}")
 
     def can_retry(self, attempt: int) -> bool:
         """Whether another attempt may follow ``attempt`` (1-based)."""
@@ -90,13 +102,16 @@ class ValidationRetryPolicy:
         failure: StageFailure,
         attempt: int,
     ) -> InferenceRequest:
-        feedback = self.feedback_messages(
-            _tool_view(response, request.mode), failure, attempt
-        )
         options = {**request.options, **self.retry_options} if self.retry_options else request.options
-        return dataclasses.replace(
-            request, messages=(*request.messages, *feedback), options=options, attempt=attempt + 1
-        )
+        focused = None
+        if self.feedback == "focused" and self.retry_prompt == DEFAULT_RETRY_PROMPT:
+            focused = focused_messages(request, response, failure)
+        if focused is not None:
+            messages = focused
+        else:
+            feedback = self.feedback_messages(_tool_view(response, request.mode), failure, attempt)
+            messages = (*request.messages, *feedback)
+        return dataclasses.replace(request, messages=messages, options=options, attempt=attempt + 1)
 
 
 def _tool_view(response: InferenceResponse, mode: OutputMode) -> InferenceResponse:

@@ -43,6 +43,12 @@ _TYPE_NAMES = {
 _MAX_DEPTH = 8
 _MAX_ENUM = 24
 _MAX_PATTERN = 80
+# keywords the text has no words for: shown as they are (compact JSON) so nothing is lost
+_UNDESCRIBED = (
+    "if", "then", "else", "dependentRequired", "dependentSchemas", "dependencies", "contains",
+    "minContains", "maxContains", "propertyNames", "not", "unevaluatedProperties",
+    "unevaluatedItems",
+)  # fmt: skip
 
 
 def describe_schema(schema: Mapping[str, Any]) -> str:
@@ -57,6 +63,8 @@ def describe_schema(schema: Mapping[str, Any]) -> str:
     if _is_object(node) and node.get("properties"):
         lines.append("Answer with a JSON object with these keys:")
         writer.keys(node, 0, lines)
+        if _rules(node):
+            lines.append(_rules(node))
     elif nested is not None and node.get("type") == "array":
         lines.append("Answer with a JSON list of objects, each with these keys:")
         writer.keys(nested, 0, lines)
@@ -304,9 +312,19 @@ class _Writer:
             bounds.append(f"matching /{pattern}/")
         if bounds:
             parts.append("; ".join(bounds))
+        rules = _rules(node)
+        if rules:
+            parts.append(rules)
         if "default" in node and node["default"] is not None:
             parts.append(f"Default: {json.dumps(node['default'], ensure_ascii=False)}")
         return ". ".join([*(p.rstrip(".") for p in parts[:-1]), *parts[-1:]])
+
+
+def _rules(node: Mapping[str, Any]) -> str:
+    found = {k: node[k] for k in _UNDESCRIBED if k in node and not (k == "not" and len(node) == 1)}
+    if not found:
+        return ""
+    return "Also: " + json.dumps(found, ensure_ascii=False, separators=(",", ":"))
 
 
 def _compact_json(node: Mapping[str, Any]) -> str:

@@ -80,7 +80,12 @@ def test_validation_failure_then_success_feeds_errors_back(
     caller_messages = [{"role": "user", "content": "Jason is 25"}]
     before = copy.deepcopy(caller_messages)
     scripted_server.script([wire.answer(CHILD, mode, usage=(10, 5)), wire.answer(GOOD, mode, usage=(12, 6))])
-    result = wire.client(scripted_server).with_(messages=caller_messages, response_model=User, mode=mode).response()
+    # the full feedback replays the conversation (tests/run/test_focused_retry.py: the default)
+    result = (
+        wire.client(scripted_server)
+        .with_(messages=caller_messages, response_model=User, mode=mode, retry_feedback="full")
+        .response()
+    )
     assert result.value == User(name="Jason", age=25)
     assert result.usage == Usage(22, 11)
     assert [bool(a.errors) for a in result.attempts] == [True, False]
