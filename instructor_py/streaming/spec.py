@@ -44,7 +44,10 @@ class PartialSpec:
         """The caller's view of a snapshot (``MISSING`` while the wrapped field has not begun)."""
         if self.unwrap_field is None or root_is_array:
             return snapshot
-        value = getattr(snapshot, self.unwrap_field, None)
+        if isinstance(snapshot, dict):  # a JSON-schema model's wrapper: plain dict snapshots
+            value = snapshot.get(self.unwrap_field)
+        else:
+            value = getattr(snapshot, self.unwrap_field, None)
         return MISSING if value is None else value
 
     def require_sequence(self) -> Callable[[Any], Any]:

@@ -154,3 +154,23 @@ def test_every_kind_on_the_embedded_model(name: str, schema: dict[str, Any], pro
     Draft202012Validator(schema).validate(value)
     if schema.get("type") != "object":
         assert not (isinstance(value, dict) and set(value) == {"value"})
+
+
+@pytest.mark.e2e
+def test_a_wrapped_schema_streams_bare_partials(scripted_server: ScriptedServer) -> None:
+    from tests.support.servers import Reply
+    from tests.support.servers import wire as w
+
+    scripted_server.script([Reply.sse(w.openai_stream('{"value": [1, 2, 3]}'))])
+    stream = (
+        OPENAI.client(scripted_server)
+        .with_(
+            messages="go",
+            response_model={"type": "array", "items": {"type": "integer"}},
+            mode="json",
+        )
+        .stream()
+    )
+    partials = list(stream.partials())
+    assert partials[-1] == [1, 2, 3] and all(isinstance(p, list) for p in partials)
+    assert stream.final_value() == [1, 2, 3]
