@@ -29,13 +29,13 @@ from instructor_py.response_models.base import ResponseModel
 from instructor_py.response_models.factory import to_response_model
 from instructor_py.run.cache import ResponseCache, to_cache
 from instructor_py.run.messages import Example, normalize_examples, normalize_messages
-from instructor_py.run.request_builder import SCHEMA_PROMPTS
 from instructor_py.run.retry import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_PROMPT,
     RETRY_FEEDBACKS,
     ValidationRetryPolicy,
 )
+from instructor_py.run.schema_text import SCHEMA_PROMPTS
 from instructor_py.run.tenacity_retry import TenacityRetry, is_tenacity_object
 from instructor_py.run.transport import TransportRetry, TransportRetryPolicy
 

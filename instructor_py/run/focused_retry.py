@@ -33,7 +33,7 @@ from instructor_py.common.modes import OutputMode
 from instructor_py.pipeline.failures import StageFailure
 from instructor_py.pipeline.tolerant import ParseResult, parse_tolerant
 from instructor_py.providers.base import InferenceRequest, InferenceResponse, Message
-from instructor_py.run.request_builder import SCHEMA_PROMPTS, instructions_for
+from instructor_py.run.schema_text import SCHEMA_PROMPTS, instructions_for
 from instructor_py.schema.prompt import describe_schema
 
 __all__ = ["FOCUSED_HEADER", "focused_messages"]

@@ -25,57 +25,26 @@ either way.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from instructor_py.common.modes import OutputMode
 from instructor_py.providers.base import InferenceRequest, Message, ToolSpec
 from instructor_py.response_models.base import ResponseModel
 from instructor_py.run.messages import Example
-from instructor_py.schema.prompt import describe_schema
+from instructor_py.run.schema_text import SCHEMA_PROMPTS, instructions_for, schema_instructions
 
 if TYPE_CHECKING:
     from instructor_py.run.call_spec import CallSpec
 
+__all__ = [
+    "SCHEMA_PROMPTS",
+    "build_messages",
+    "build_request",
+    "instructions_for",
+    "schema_instructions",
+]
+
 _PROMPTED_MODES = frozenset({OutputMode.JSON, OutputMode.MD_JSON, OutputMode.GRAMMAR})
-
-
-SCHEMA_PROMPTS = ("compact", "raw")
-_CLOSING = {
-    OutputMode.JSON: "Return only the JSON, with no other text.",
-    OutputMode.MD_JSON: "Return the JSON inside a fenced ```json code block.",
-}
-
-
-def schema_instructions(
-    response_model: ResponseModel, mode: OutputMode, schema_prompt: str = "compact"
-) -> str:
-    """The system-prompt text that shows the schema in a prompted mode (``schema_prompt``:
-    ``"compact"`` type description or ``"raw"`` JSON schema)."""
-    return instructions_for(response_model.json_schema, mode, schema_prompt)
-
-
-def instructions_for(schema_dict: Mapping[str, Any], mode: OutputMode, schema_prompt: str) -> str:
-    """:func:`schema_instructions` for a JSON schema."""
-    if schema_prompt == "compact":
-        text = describe_schema(schema_dict)
-        closing = _CLOSING.get(mode)
-        return f"{text}\n{closing}" if closing else text
-    schema = json.dumps(schema_dict, ensure_ascii=False, separators=(",", ":"))
-    if mode is OutputMode.GRAMMAR:
-        return f"Answer with JSON that satisfies this JSON schema:\n{schema}"
-    if mode is OutputMode.MD_JSON:
-        return (
-            "Answer with a JSON object that satisfies this JSON schema:\n"
-            f"{schema}\n"
-            "Return the JSON object inside a fenced ```json code block."
-        )
-    return (
-        "Answer with a JSON object that satisfies this JSON schema:\n"
-        f"{schema}\n"
-        "Return only the JSON object, with no other text."
-    )
 
 
 def _example_messages(examples: tuple[Example, ...], mode: OutputMode) -> list[Message]:
