@@ -128,7 +128,6 @@ LOCAL_CASES: list[tuple[str, dict[str, Any], str]] = [
         "map",
         {
             "type": "object",
-            "propertyNames": {"pattern": "^[A-Z][a-z]{1,7}$"},
             "additionalProperties": {"type": "integer", "maximum": 99},
             "maxProperties": 2,
         },
