@@ -3,7 +3,7 @@
 calls cost in a loop, and give the same (greedy) answers.
 
 The timing checks measure the loop and the concurrent way in the same test, alternating (loop,
-threads, threads, loop), and compare the best wall time of each, so the load of the shared machine
+threads, threads, loop, loop, threads), and compare the best wall time of each, so the load of the shared machine
 hits both. Before the session's decode thread, the calls decoded on their own threads (one OpenMP
 pool each, the loop's from the main thread): on the 2-core machine the loop ran 1.2-1.5x slower
 than 8 threads of the same calls (and on many-core machines 16 threads ran 1.37x slower than the
@@ -63,16 +63,16 @@ def _get(text: str) -> tuple[Any, tuple[int, ...]]:
 def _alternate(
     loop: Callable[[], list[Any]], other: Callable[[], list[Any]]
 ) -> tuple[float, float, list[Any], list[list[Any]]]:
-    """Best wall of ``loop`` and of ``other``, run loop, other, other, loop; the loop's answers
-    and every run's answers of ``other``."""
+    """Best wall of ``loop`` and of ``other``, run loop, other, other, loop, loop, other; the
+    loop's answers and every run's answers of ``other``."""
     walls: dict[str, list[float]] = {"loop": [], "other": []}
     answers: dict[str, list[list[Any]]] = {"loop": [], "other": []}
-    for key in ("loop", "other", "other", "loop"):
+    for key in ("loop", "other", "other", "loop", "loop", "other"):
         t0 = time.perf_counter()
         out = (loop if key == "loop" else other)()
         walls[key].append(time.perf_counter() - t0)
         answers[key].append(out)
-    assert answers["loop"][0] == answers["loop"][1]  # greedy: the loop agrees with itself
+    assert all(a == answers["loop"][0] for a in answers["loop"])  # greedy: the loop is stable
     return min(walls["loop"]), min(walls["other"]), answers["loop"][0], answers["other"]
 
 
@@ -127,7 +127,7 @@ def test_a_plain_import_asks_llama_cpp_for_passive_openmp_waits() -> None:
         "class City(BaseModel):\n"
         "    name: str\n"
         "StructuredOutput().with_(messages='Paris', response_model=City,"
-        " options={'max_tokens': 8}).get()\n"
+        " options={'max_tokens': 32}).get()\n"
         "assert 'instructor_py.local' not in sys.modules\n"
         "libc = ctypes.CDLL(None)\n"
         "libc.getenv.restype = ctypes.c_char_p\n"
