@@ -1,25 +1,24 @@
-"""Local throughput: concurrent extractions decoded together vs one after the other, and
-prompt-lookup drafting on vs off, on the embedded model, side by side in one run.
+"""Local throughput: concurrent calls on the embedded model, with the defaults and with the opt-in
+continuous batch, side by side in one run (results saved to ``benchmarks/results/local_throughput.json``;
+``python benchmarks/charts.py local_throughput`` draws the chart).
 
-1. **Concurrency.** Two workloads through the public API (``StructuredOutput...create()``),
-   ``c`` at a time from threads, for c = 1 (one after the other), 4, 8 and 16: *one schema*
-   (distinct invoice texts for one ``Invoice`` model: a batch over a file, where the system
-   prompt with the schema is shared) and *mixed schemas* (the invoice-style set of ``loops.py``
-   and an even spread of the BFCL simple_python dev split, a schema each). Each run starts from
-   an empty batch context. Printed: extractions per second, the speed-up over c = 1, per-request
-   latency (p50, p95, and p50 over a request alone), and how many first attempts gave the same
-   tokens as in the sequential run. The sequential run is repeated at the end and both runs are
-   averaged (the machine is shared: the spread between them is printed).
-2. **A request alone, before vs after.** One request at a time through the lock-based
-   one-sequence decoder (``LlamaDecoder``, the path before the continuous batch) and through the
-   scheduler, interleaved request by request: median wall.
-3. **Prompt lookup.** The BFCL and invoice sets through the provider with ``prompt_lookup`` off
-   and on (interleaved): forward passes and wall per extraction, drafted/kept tokens, and
-   whether every attempt's tokens are identical.
+1. **Defaults** (``StructuredOutput()``, one sequence, ``n_parallel=1``): a ``for`` loop of
+   ``get()`` from the main thread, the same calls from 8 and from 16 threads at once, and
+   ``batch()`` with its default concurrency; rounds interleaved (the machine is shared: best and
+   median wall per way). "same": answers (first attempt's tokens) equal to the loop's.
+2. **Continuous batch** (``using("local", n_parallel=8)``): the same calls 1, 2, 4 and 8 at a
+   time (threads); throughput, speed-up over the defaults' loop, and answers equal to the batch's
+   own one-at-a-time run and to the defaults' loop.
+3. **Where the time goes**: the defaults' loop split into prompt evaluation, forward passes of the
+   answer and the rest (masks, sampling, Python), and the cost of one forward pass over c tokens
+   of c sequences in the batch context (a decode step of c rows) against one token: the bound on
+   what batching the answer's steps can give (prompt evaluation is compute-bound and does not
+   batch).
 
-RSS is printed after loading the model and at the end (peak).
+    PYTHONPATH=. .venv/bin/python benchmarks/local_throughput.py [--requests N] [--rounds R] [--bfcl N] [--lookup]
 
-    PYTHONPATH=. .venv/bin/python benchmarks/local_throughput.py [--quick] [--requests N] [--bfcl N]
+``--lookup`` adds the older tables: a request alone on the one-sequence decoder vs in the batch,
+and prompt-lookup drafting off vs on.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bfcl import sample
 from bfcl_support import find_bfcl_dir, load_cases
 from loops import INVOICES, Invoice
+from results import Chart, Table, save
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
 from instructor_py.providers.local import LocalGeneration, LocalProvider
@@ -263,59 +263,265 @@ def lookup_table(so: StructuredOutput, name: str, work: list[tuple[Any, Any]]) -
     )
 
 
+
+# --- 1-3: defaults vs continuous batch, and where the time goes --------------------------------
+
+
+def _call(so: StructuredOutput, w: tuple[Any, Any]) -> tuple[tuple[int, ...], DecodeStats]:
+    _, raws = extract(so, w[0], w[1], {"max_tokens": MAX_TOKENS})
+    stats = DecodeStats()
+    for r in raws:
+        stats.add(r.stats)
+    return (raws[0].token_ids if raws else ()), stats
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def _batch_answers(
+    so: StructuredOutput, work: list[tuple[Any, Any]]
+) -> list[tuple[tuple[int, ...], DecodeStats]]:
+    inputs = [{"messages": m, "response_model": r, "options": {"max_tokens": MAX_TOKENS}} for m, r in work]
+    out: list[tuple[tuple[int, ...], DecodeStats]] = []
+    for result in so.batch(inputs):
+        attempts = result.attempts if not isinstance(result, Exception) else getattr(result, "attempts", ())
+        raws = [a.raw_response for a in attempts if isinstance(a.raw_response, LocalGeneration)]
+        out.append((raws[0].token_ids if raws else (), DecodeStats()))
+    return out
+
+
+def _threads(so: StructuredOutput, work: list[tuple[Any, Any]], n: int) -> list[Any]:
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(lambda w: _call(so, w), work))
+
+
+def defaults_table(
+    work: list[tuple[Any, Any]], rounds: int, name: str
+) -> tuple[Table, dict[str, float], list[tuple[int, ...]], DecodeStats]:
+    so = StructuredOutput()  # the defaults: embedded model, one sequence
+    _call(so, work[0])  # warm-up
+    ways: dict[str, Any] = {
+        "for loop of get() (main thread)": lambda: [_call(so, w) for w in work],
+        "8 threads x get()": lambda: _threads(so, work, 8),
+        f"{len(work)} threads x get()": lambda: _threads(so, work, len(work)),
+        "batch() (default concurrency)": lambda: _batch_answers(so, work),
+    }
+    walls: dict[str, list[float]] = {k: [] for k in ways}
+    answers: dict[str, list[list[tuple[int, ...]]]] = {k: [] for k in ways}
+    loop_stats = DecodeStats()
+    order = list(ways)
+    for r in range(rounds):
+        for key in order if r % 2 == 0 else order[::-1]:
+            wall, out = _timed(ways[key])
+            walls[key].append(wall)
+            answers[key].append([o[0] for o in out])
+            if key == order[0]:
+                for o in out:
+                    loop_stats.add(o[1])
+            print(f"   {name}: {key}: {wall:.1f} s", flush=True)
+    loop_key = order[0]
+    reference = answers[loop_key][0]
+    base = min(walls[loop_key])
+    rows = []
+    best: dict[str, float] = {}
+    for key in order:
+        b = min(walls[key])
+        best[key] = len(work) / b
+        same = sum(a == ref for run in answers[key] for a, ref in zip(run, reference, strict=True))
+        rows.append([
+            key, f"{b:.2f}", f"{statistics.median(walls[key]):.2f}", f"{len(work) / b:.2f}",
+            f"{base / b:.2f}x", f"{same}/{len(work) * len(answers[key])}",
+        ])  # fmt: skip
+    table = Table(
+        f"defaults (n_parallel=1), {name}: {len(work)} calls, {rounds} interleaved rounds",
+        ["how", "wall s (best)", "wall s (median)", "calls/s", "vs loop", "same answer"],
+        rows,
+    )
+    return table, best, reference, loop_stats
+
+
+def batch_table(
+    work: list[tuple[Any, Any]],
+    rounds: int,
+    name: str,
+    levels: list[int],
+    loop_rate: float,
+    loop_answers: list[tuple[int, ...]],
+    n_parallel: int,
+) -> tuple[Table, dict[int, float]]:
+    provider = LocalProvider.from_options(n_parallel=n_parallel)
+    so = StructuredOutput().with_provider(provider)
+    model = so_model(so)
+    _call(so, work[0])  # warm-up: the batch context
+
+    def run(c: int) -> list[tuple[tuple[int, ...], DecodeStats]]:
+        while not session_for(model).scheduler.clear_cache():
+            time.sleep(0.01)
+        with ThreadPoolExecutor(c) as pool:
+            return list(pool.map(lambda w: _call(so, w), work))
+
+    defaults = StructuredOutput()
+    walls: dict[int, list[float]] = {c: [] for c in levels}
+    answers: dict[int, list[list[tuple[int, ...]]]] = {c: [] for c in levels}
+    loop_walls: list[float] = []
+    for r in range(rounds):
+        # the defaults' loop again, interleaved with the batch's runs: the baseline of this table
+        wall, _ = _timed(lambda: [_call(defaults, w) for w in work])
+        loop_walls.append(wall)
+        print(f"   {name}: defaults' loop (baseline): {wall:.1f} s", flush=True)
+        for c in levels if r % 2 == 0 else levels[::-1]:
+            wall, out = _timed(lambda c=c: run(c))
+            walls[c].append(wall)
+            answers[c].append([o[0] for o in out])
+            print(f"   {name}: continuous batch, {c} at a time: {wall:.1f} s", flush=True)
+    loop_rate = len(work) / min(loop_walls)
+    reference = answers[levels[0]][0]
+    rows = []
+    rates: dict[int, float] = {}
+    for c in levels:
+        b = min(walls[c])
+        rates[c] = len(work) / b
+        same_1 = sum(a == ref for run in answers[c] for a, ref in zip(run, reference, strict=True))
+        same_loop = sum(a == ref for run in answers[c] for a, ref in zip(run, loop_answers, strict=True))
+        total = len(work) * len(answers[c])
+        rows.append([
+            c, f"{b:.2f}", f"{statistics.median(walls[c]):.2f}", f"{rates[c]:.2f}",
+            f"{rates[c] / loop_rate:.2f}x", f"{same_1}/{total}", f"{same_loop}/{total}",
+        ])  # fmt: skip
+    table = Table(
+        f"continuous batch (n_parallel={n_parallel}), {name}: {len(work)} calls, c at a time from "
+        f"threads; the defaults' loop run again in each round (best {min(loop_walls):.2f} s)",
+        ["concurrent", "wall s (best)", "wall s (median)", "calls/s", "vs defaults' loop",
+         "same answer as c=1", "same answer as defaults' loop"],
+        rows,
+    )  # fmt: skip
+    return table, rates
+
+
+def forward_table(n_parallel: int, levels: list[int], loop_stats: DecodeStats, repeats: int = 15) -> Table:
+    """One forward pass over c tokens of c sequences (a decode step of c rows) in a batch
+    context, and the bound it puts on batching: the answer's steps speed up at most c*f(1)/f(c),
+    the prompt's evaluation not at all."""
+    from instructor_py.runtime.model import ModelOptions, load_model
+    from instructor_py.runtime.seq_context import DecodeEntry, SequenceContext
+
+    model = load_model(ModelOptions(n_parallel=n_parallel))
+    ctx = SequenceContext(model, n_parallel, 4096)
+    prompt = model.tokenize("Describe the weather in a few words, then list three cities. " * 3)
+    times: dict[int, float] = {}
+    for c in levels:
+        samples = []
+        for _ in range(repeats):
+            ctx.clear()
+            seqs = [ctx.acquire(prompt, (-1, 0))[0] for _ in range(c)]
+            ctx.decode([DecodeEntry(s, prompt, 1) for s in seqs])
+            t0 = time.perf_counter()
+            ctx.decode([DecodeEntry(s, [prompt[5]], 1) for s in seqs])
+            samples.append(time.perf_counter() - t0)
+        times[c] = statistics.median(samples)
+    total = loop_stats.prompt_seconds + loop_stats.decode_seconds
+    prompt_share = loop_stats.prompt_seconds / total if total else 0.0
+    forward_share = loop_stats.forward_seconds / total if total else 0.0
+    rest_share = max(0.0, 1 - prompt_share - forward_share)
+    rows = []
+    for c in levels:
+        step = times[c] * 1000
+        decode_bound = c * times[1] / times[c]
+        # only the answer's forward passes batch; the prompt and the rest (masks, sampling) do not
+        overall = 1 / (prompt_share + rest_share + forward_share / decode_bound)
+        rows.append([c, f"{step:.1f}", f"{step / c:.1f}", f"{decode_bound:.2f}x", f"{overall:.2f}x"])
+    notes = [
+        f"the defaults' loop: prompt evaluation {100 * prompt_share:.0f}% of the decode time "
+        f"({loop_stats.evaluated_tokens} tokens evaluated, {1000 * loop_stats.prompt_seconds / max(1, loop_stats.evaluated_tokens):.1f} ms a token), "
+        f"the answer's forward passes {100 * forward_share:.0f}% ({loop_stats.forward_passes} passes, "
+        f"{1000 * loop_stats.forward_seconds / max(1, loop_stats.forward_passes):.1f} ms each), masks, sampling and "
+        f"Python {100 * rest_share:.0f}% ({loop_stats.masks_computed} masks computed)",
+    ]
+    return Table(
+        "where the time goes: a decode step of c rows in the batch context",
+        ["rows (c)", "step ms", "ms per row", "answer steps: bound c*f(1)/f(c)", "whole call: bound"],
+        rows,
+        notes,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="8 requests, c = 1, 4, 8; fewer BFCL cases"
-    )
-    parser.add_argument("--requests", type=int, default=None, help="requests per concurrency run")
-    parser.add_argument(
-        "--bfcl", type=int, default=None, help="BFCL cases for the prompt-lookup table"
-    )
-    parser.add_argument(
-        "--n-parallel",
-        type=int,
-        default=16,
-        help="rows of the continuous batch (the default provider, n_parallel=1, is the 'before' "
-        "column of table 2)",
-    )
-    parser.add_argument(
-        "--people-only", action="store_true", help="only the short-answer concurrency table"
-    )
-    parser.add_argument("--max-tokens", type=int, default=None, help="answer budget (quick: 96)")
+    parser.add_argument("--requests", type=int, default=16, help="calls per run")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per way")
+    parser.add_argument("--bfcl", type=int, default=16, help="BFCL dev cases (0: people only)")
+    parser.add_argument("--n-parallel", type=int, default=8, help="rows of the continuous batch")
+    parser.add_argument("--max-tokens", type=int, default=None, help="answer budget (default 256)")
+    parser.add_argument("--lookup", action="store_true", help="also the older lookup tables")
     args = parser.parse_args(argv)
     global MAX_TOKENS
-    MAX_TOKENS = args.max_tokens or (96 if args.quick else MAX_TOKENS)
-    n_requests = args.requests or (8 if args.quick else 16)
-    levels = [1, 4, 8] if args.quick else [1, 4, 8, 16]
-    n_bfcl = args.bfcl if args.bfcl is not None else (8 if args.quick else 20)
-    provider = LocalProvider.from_options(n_parallel=args.n_parallel)
-    model = provider.load()
-    so = StructuredOutput().with_provider(provider)
-    print(
-        f"model {model.name}, n_threads {model.n_threads}/{model.n_threads_batch}, RSS {rss_mb():.0f} MB"
-    )
-    invoices, bfcl = items(max(n_bfcl, n_requests))
-    mixed = [w for pair in zip(invoices, bfcl[: len(invoices)], strict=False) for w in pair]
-    mixed += invoices[len(mixed) // 2 :] + bfcl[len(invoices) :]
-    work = (mixed * 4)[:n_requests]
-    extract(so, *work[0], {"max_tokens": 8})  # warm-up: compile caches, the batch context
-    print(f"RSS with the batch context: {rss_mb():.0f} MB")
-    concurrency_table(so, "one schema, short answers (people)", people_batch(2 * n_requests), levels)
-    if args.people_only:
-        return 0
-    concurrency_table(so, "one schema (invoices)", invoice_batch(n_requests), levels)
-    concurrency_table(so, "mixed schemas (invoice-style + BFCL)", work, levels)
-    alone_table(model, provider, work[: (4 if args.quick else 8)])
-    lookup_table(so, "invoice-style", invoices)
+    MAX_TOKENS = args.max_tokens or MAX_TOKENS
+    levels = [c for c in (1, 2, 4, 8) if c <= args.n_parallel]
+    workloads = [("people (one schema, short answers)", people_batch(args.requests))]
+    _, bfcl = items(args.bfcl)
     if bfcl:
-        lookup_table(so, "BFCL dev", bfcl[:n_bfcl])
-    s = session_for(model).scheduler
-    print(
-        f"\nscheduler: {s.steps} steps, up to {s.max_rows_seen} rows, {s.restarts} restarts, {s._ctx.clears if s._ctx else 0} pool clears; "
-        f"RSS {rss_mb():.0f} MB, peak {peak_mb():.0f} MB"
-    )
+        workloads.append((f"BFCL dev ({len(bfcl)} schemas)", bfcl[: args.requests]))
+    print(f"RSS {rss_mb():.0f} MB; load {loadavg()}")
+    tables: list[Table] = []
+    charts: list[Chart] = []
+    loop_stats = DecodeStats()
+    for name, work in workloads:
+        table, best, loop_answers, stats = defaults_table(work, args.rounds, name)
+        loop_stats.add(stats)
+        print_table(table)
+        tables.append(table)
+        loop_rate = best["for loop of get() (main thread)"]
+        btable, rates = batch_table(work, args.rounds, name, levels, loop_rate, loop_answers, args.n_parallel)
+        print_table(btable)
+        tables.append(btable)
+        xs = sorted({*levels, 16})
+        charts.append(Chart(
+            f"local-throughput-{'people' if name.startswith('people') else 'bfcl'}",
+            f"Local calls per second against concurrency: {name}",
+            "line",
+            xs,
+            {
+                "defaults (one sequence)": [
+                    best["for loop of get() (main thread)"] if x == 1 else best.get(f"{x} threads x get()") for x in xs
+                ],
+                f"continuous batch (n_parallel={args.n_parallel})": [rates.get(x) for x in xs],
+            },
+            xlabel="calls at a time", ylabel="calls per second (best of the rounds)",
+            note="defaults: 1 = a for loop from the main thread; 8 and 16 threads x get()",
+        ))  # fmt: skip
+    ftable = forward_table(args.n_parallel, levels, loop_stats)
+    print_table(ftable)
+    tables.append(ftable)
+    save("local_throughput", tables, charts, load=loadavg())
+    if args.lookup:
+        provider = LocalProvider.from_options(n_parallel=args.n_parallel)
+        model = provider.load()
+        so = StructuredOutput().with_provider(provider)
+        invoices, bfcl_cases = items(args.bfcl)
+        alone_table(model, provider, (invoices + bfcl_cases)[:8])
+        lookup_table(so, "invoice-style", invoices)
+        if bfcl_cases:
+            lookup_table(so, "BFCL dev", bfcl_cases)
+    print(f"RSS {rss_mb():.0f} MB, peak {peak_mb():.0f} MB")
     return 0
+
+
+def loadavg() -> list[str]:
+    with open("/proc/loadavg") as f:
+        return f.read().split()[:3]
+
+
+def print_table(table: Table) -> None:
+    print(f"\n{table.title}")
+    print("| " + " | ".join(table.columns) + " |")
+    print("|" + "---|" * len(table.columns))
+    for row in table.rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+    for note in table.notes:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ from instructor_py.common.media import PDF, Audio, Image, Media
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
 from instructor_py.guidance import GuidanceTemplate
-from instructor_py.pipeline import FieldError, ResponsePipeline, StageFailure
+from instructor_py.pipeline import FieldError, Repair, ResponsePipeline, StageFailure
 from instructor_py.providers.base import (
     InferenceDelta,
     InferenceProvider,
@@ -88,6 +88,7 @@ from instructor_py.response_models import (
 from instructor_py.run.cache import MemoryCache, ResponseCache, SqliteCache
 from instructor_py.run.call_spec import CallSpec
 from instructor_py.run.events import (
+    AnswerRepaired,
     AttemptFailed,
     BudgetExceeded,
     CacheHit,
@@ -120,6 +121,7 @@ from instructor_py.streaming.stream import AsyncStructuredOutputStream, Structur
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "PDF",
+    "AnswerRepaired",
     "AsyncStructuredOutputStream",
     "Attempt",
     "AttemptFailed",
@@ -193,6 +195,7 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "RemoteReferenceError",
+    "Repair",
     "ResponseCache",
     "ResponseGenerated",
     "ResponseModel",

@@ -17,11 +17,11 @@ from typing_extensions import TypeVar, Unpack
 from instructor_py.client.batch import BatchResult, Progress, arun_batch, run_batch
 from instructor_py.client.pending import PendingStructuredOutput
 from instructor_py.client.provider_source import ProviderSource, default_source, shared_source
-from instructor_py.common.errors import InvalidArgumentError
+from instructor_py.common.errors import ConfigurationError, InvalidArgumentError
 from instructor_py.common.modes import OutputMode
 from instructor_py.guidance import GuidanceTemplate
 from instructor_py.pipeline.pipeline import ResponsePipeline
-from instructor_py.pipeline.stages import to_plain
+from instructor_py.pipeline.stages import PARSE_MODES, to_plain
 from instructor_py.providers.base import InferenceProvider
 from instructor_py.providers.media_fetch import MediaPolicy
 from instructor_py.response_models.maybe import Maybe, MaybeResult
@@ -209,6 +209,23 @@ class StructuredOutput(Generic[T]):
 
     def with_pipeline(self, pipeline: ResponsePipeline) -> StructuredOutput[T]:
         """Replace the response pipeline (e.g. ``ResponsePipeline().replace("extract", ...)``)."""
+        return self._with(pipeline=pipeline)
+
+    def with_parsing(self, mode: str) -> StructuredOutput[T]:
+        """How text answers are read: ``"tolerant"`` (the default: a schema-aligned parser that
+        repairs syntax and coerces unambiguous values, recording each repair on
+        ``response.repairs``; an ambiguous answer goes to the retry) or ``"strict"`` (only JSON as
+        written: the whole text, a fenced block, or the first balanced braces)."""
+        if mode not in PARSE_MODES:
+            raise InvalidArgumentError(
+                f"with_parsing() takes one of {', '.join(map(repr, PARSE_MODES))}, got {mode!r}"
+            )
+        try:
+            pipeline = self.spec.pipeline.with_parsing(mode)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"with_parsing(): {exc}; set the parsing mode before replacing the extract stage"
+            ) from None
         return self._with(pipeline=pipeline)
 
     def with_transport_retry_policy(self, policy: TransportRetryPolicy) -> StructuredOutput[T]:

@@ -185,6 +185,13 @@ class LocalProvider:
         return frozenset(OutputMode)
 
     @property
+    def batch_concurrency(self) -> int:
+        """How many calls ``batch()`` runs at a time by default: the continuous batch's rows
+        (``n_parallel``), and 1 with one sequence (the default), whose calls take turns anyway
+        (measured in docs/benchmarks.md, "Local throughput")."""
+        return self.model_options.n_parallel
+
+    @property
     def enforces_schema(self) -> bool:
         """Every answer is decoded under the constraint: streaming constraint checking (for
         answers from elsewhere) does not apply."""
@@ -208,6 +215,13 @@ class LocalProvider:
         refuse_media(request.messages, "local")  # text-only model: media is refused before loading
         model = self._model_for(request)
         session = session_for(model)
+        # in its turn: concurrent calls on one sequence wait before doing any work (see serve)
+        yield from session.serve(lambda: self._deltas(request, model, session))
+
+    def _deltas(
+        self, request: InferenceRequest, model: LocalModel, session: LocalSession
+    ) -> Iterator[InferenceDelta]:
+        """The call itself: compile, render, generate, map."""
         handle = self._compile(session, request)
         prompt_text = session.render_text(request.messages)
         prompt = model.tokenize(prompt_text)

@@ -141,7 +141,8 @@ class CallCache:
         if entry is None:
             self._miss("absent")
             return None
-        outcome, parsed = plan.pipeline.run_keeping(entry.raw_text, plan.context)
+        run = plan.pipeline.run_detailed(entry.raw_text, plan.context)
+        outcome, parsed = run.value, run.parsed
         if isinstance(outcome, StageFailure):
             self._miss(f"stale: the cached answer fails the {outcome.stage} stage now")
             return None
@@ -156,6 +157,7 @@ class CallCache:
             attempts=entry.attempts,
             parsed=parsed,
             cache_hit=True,
+            repairs=run.repairs,
         )
 
     def store(self, final: StructuredOutputResponse[Any]) -> None:

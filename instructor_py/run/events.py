@@ -83,6 +83,15 @@ class ResponseGenerated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AnswerRepaired(Event):
+    """The tolerant parser read the answer of ``attempt`` only after repairing or coercing it:
+    each repair as ``"$.path: kind (what was done)"`` (``response.repairs`` has the records)."""
+
+    attempt: int
+    repairs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RetriesExhausted(Event):
     attempts: int
     errors: tuple[str, ...]

@@ -24,9 +24,11 @@ from instructor_py.common.attempts import Attempt
 from instructor_py.common.errors import StructuredOutputRetryError, TokenBudgetExceededError
 from instructor_py.common.usage import Usage
 from instructor_py.pipeline.failures import FieldError, StageFailure
+from instructor_py.pipeline.tolerant import Repair
 from instructor_py.providers.base import InferenceRequest, InferenceResponse
 from instructor_py.run.budget import estimate_prompt, estimate_retry
 from instructor_py.run.events import (
+    AnswerRepaired,
     AttemptFailed,
     BudgetExceeded,
     ExtractionFailed,
@@ -151,13 +153,17 @@ class AttemptIterator:
             )
             text = response.output_text(mode)
             parsed: Any = None
+            repairs: tuple[Repair, ...] = ()
             if rejected is not None:
                 outcome: Any = rejected
             elif response.finish_reason in _CUT_OFF:
                 outcome = _cut_off_failure(response)
             else:
-                outcome, parsed = plan.pipeline.run_keeping(text, plan.context)
+                run = plan.pipeline.run_detailed(text, plan.context)
+                outcome, parsed, repairs = run.value, run.parsed, run.repairs
             if not isinstance(outcome, StageFailure):
+                if repairs:
+                    emit(AnswerRepaired(request_id=rid, attempt=index, repairs=tuple(map(str, repairs))))
                 attempts.append(
                     Attempt(index, text, usage=response.usage, raw_response=response.raw)
                 )
@@ -169,6 +175,7 @@ class AttemptIterator:
                     usage=usage,
                     attempts=tuple(attempts),
                     parsed=parsed,
+                    repairs=repairs,
                 )
             outcome = _with_finish_hint(outcome, response.finish_reason)
             errors = outcome.messages

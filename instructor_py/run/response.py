@@ -10,6 +10,7 @@ from typing_extensions import TypeVar
 
 from instructor_py.common.attempts import Attempt
 from instructor_py.common.usage import Usage
+from instructor_py.pipeline.tolerant import Repair
 
 T = TypeVar("T", default=Any)
 
@@ -21,7 +22,10 @@ class StructuredOutputResponse(Generic[T]):
     summed over every attempt; ``attempts``: each attempt, failed ones first; ``parsed``: the
     response model's value before validators, transformers and output conversion;
     ``cache_hit``: the answer came from the response cache (``with_cache``): no request was sent,
-    and ``raw_text``, ``usage`` and ``attempts`` are those of the call that stored it."""
+    and ``raw_text``, ``usage`` and ``attempts`` are those of the call that stored it;
+    ``repairs``: what the tolerant parser repaired or coerced to read the answer (path, kind,
+    detail), empty when the answer was strict JSON of the schema (``with_parsing("strict")``
+    turns the tolerant parser off)."""
 
     value: T
     raw_text: str
@@ -33,6 +37,7 @@ class StructuredOutputResponse(Generic[T]):
     is_void: bool = False
     parsed: Any = None
     cache_hit: bool = False
+    repairs: tuple[Repair, ...] = ()
 
     @property
     def field_probabilities(self) -> Mapping[str, Mapping[Any, float]]:

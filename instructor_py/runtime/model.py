@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 
 from instructor_py.common.errors import ConfigurationError, LocalModelError
 from instructor_py.runtime.chat_template import ChatTemplate
+from instructor_py.runtime.openmp import prefer_passive_waits
 
 __all__ = [
     "EMBEDDED_MODEL_NAME",
@@ -38,6 +39,11 @@ EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_N_CTX = 4096
 DEFAULT_N_PARALLEL = 1  # > 1: concurrent requests are decoded together (runtime/scheduler.py)
 _T = TypeVar("_T")
+
+# before llama.cpp (and with it libgomp) loads: every local call comes through this module, also
+# from ``from instructor_py import StructuredOutput`` alone, which never imports
+# instructor_py.local (a loop of calls from the main thread then spun 10x slower on a busy machine)
+prefer_passive_waits()
 
 
 def usable_cpus() -> int:

@@ -17,9 +17,11 @@ waits (8 tokens: 150-180 ms against 120-140 ms; prompt evaluation 16-19 against 
 token), far from the default's 12x.
 
 libgomp reads both variables once, when it is loaded (the first ``import llama_cpp``), so
-:func:`prefer_passive_waits` runs when :mod:`instructor_py.local` is imported, before any of its
-modules loads llama.cpp. A value the user set (``OMP_WAIT_POLICY=ACTIVE``, ``GOMP_SPINCOUNT``) is
-kept. When ``llama_cpp`` was imported before ``instructor_py.local``, the policy it started with
+:func:`prefer_passive_waits` runs when :mod:`instructor_py.runtime.model` is imported (every local
+call loads its model through it, before any of our modules loads llama.cpp; a plain ``from
+instructor_py import StructuredOutput`` imports it on the first local call) and when
+:mod:`instructor_py.local` is imported. A value the user set (``OMP_WAIT_POLICY=ACTIVE``,
+``GOMP_SPINCOUNT``) is kept. When ``llama_cpp`` was imported before, the policy it started with
 stays.
 """
 

@@ -5,7 +5,10 @@ template and the constraint compiler. Its session (one per model: :func:`session
 :meth:`LocalSession.for_model`) owns the two decode loops on it: the one-sequence
 :class:`~instructor_py.runtime.decoder.LlamaDecoder` on the model's context, and the continuous
 batch (:class:`~instructor_py.runtime.scheduler.DecodeScheduler`, its own context of
-``n_parallel`` sequences), each created on first use. A local call is four steps::
+``n_parallel`` sequences), each created on first use. With one sequence (the default), concurrent
+calls take turns through the session's :class:`~instructor_py.runtime.decode_thread.DecodeThread`:
+served one at a time in arrival order on one thread, so that waiting costs nothing a loop would
+not pay (:meth:`LocalSession.serve`). A local call is four steps::
 
     session = session_for(load_model())
     prompt = session.render(messages)                      # chat template + tokenize
@@ -17,11 +20,12 @@ batch (:class:`~instructor_py.runtime.scheduler.DecodeScheduler`, its own contex
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from instructor_py.common.errors import ConfigurationError
 from instructor_py.engine.handle import CompiledGrammarHandle
+from instructor_py.runtime.decode_thread import DecodeThread
 from instructor_py.runtime.decoder import LlamaDecoder
 from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
 from instructor_py.runtime.scheduler import DecodeScheduler
@@ -33,17 +37,20 @@ if TYPE_CHECKING:
 __all__ = ["LocalSession", "session_for"]
 
 _SESSION_KEY = "instructor_py.runtime.session"
+T = TypeVar("T")
 
 
 class LocalSession:
-    """Decoding on one model. Thread-safe: the one-sequence decoder runs behind ``model.lock``;
-    the continuous batch takes requests from any thread."""
+    """Decoding on one model. Thread-safe: with one sequence, calls take turns on the session's
+    decode thread (and the decoder runs behind ``model.lock``); the continuous batch takes
+    requests from any thread."""
 
     def __init__(self, model: LocalModel) -> None:
         self.model = model
         self._decoder: LlamaDecoder | None = None
         self._scheduler: DecodeScheduler | None = None
         self._lock = threading.Lock()
+        self.turns = DecodeThread(f"instructor_py-local-decode-{model.name}")
 
     @classmethod
     def for_model(cls, model: LocalModel) -> LocalSession:
@@ -81,6 +88,20 @@ class LocalSession:
 
     # --- a call: render, compile, generate ------------------------------------------------------
 
+    def serve(self, call: Callable[[], Iterator[T]]) -> Generator[T, None, None]:
+        """Run a whole local call (``call()``: render, compile, generate, map) and yield its
+        items. With one sequence (the default), concurrent calls are served one at a time, in
+        the order they came, on the session's decode thread (:attr:`turns`): a waiting call does
+        no CPU work until its turn, every forward pass runs on one OS thread (one OpenMP pool;
+        never the main thread), and the KV cache sees the calls in a loop's order. So N calls
+        from N threads cost what the same calls in a loop cost. With the continuous batch
+        (``n_parallel`` > 1), ``call()`` runs in the caller's thread and its :meth:`generate`
+        joins the batch. Closing the iterator early ends the call."""
+        if self.batched:
+            yield from call()
+            return
+        yield from self.turns.submit(call)
+
     def render_text(self, messages: Any) -> str:
         """``messages`` through the model's chat template (with the generation prompt)."""
         return self.model.chat_template.render(messages)
@@ -106,8 +127,9 @@ class LocalSession:
         ``finish_reason`` and the stats. The continuous batch when the model serves several
         requests at once (``n_parallel`` > 1), else the one-sequence decoder behind the model's
         lock (the default: a lone request runs about 1.2x faster there on CPUs, see
-        docs/local.md). Nothing runs before the first chunk is asked for; closing the iterator
-        early ends the request."""
+        docs/local.md), in its turn on the decode thread (:meth:`serve`; inline when called
+        from a call being served). Nothing runs before the first chunk is asked for; closing
+        the iterator early ends the request."""
         if self.batched:
             if constraint is not None and not isinstance(constraint, CompiledGrammarHandle):
                 raise ConfigurationError(
@@ -121,6 +143,11 @@ class LocalSession:
         matcher = (
             constraint.matcher if isinstance(constraint, CompiledGrammarHandle) else constraint
         )
+        yield from self.turns.submit(lambda: self._decode(prompt, matcher, options))
+
+    def _decode(
+        self, prompt: Sequence[int], matcher: Matcher | None, options: DecodeOptions | None
+    ) -> Iterator[DecodeChunk]:
         with self.model.lock:
             yield from self.decoder.generate(prompt, matcher, options)
 
