@@ -22,7 +22,7 @@ demo: setup
 
 # Static checks and the docs build first, so pytest's summary is the closing line.
 test: setup lint typecheck docs browser
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 lint: setup
 	$(VENV)/bin/ruff check instructor_py tests benchmarks examples
