@@ -167,26 +167,13 @@ class Reader:
         out: dict[str, Loose] = {}
         after_comma = False
         while True:
-            if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
-                self.skip()
-            if self.pos >= self.end:
-                self._truncated("}")
+            step = self._boundary("}", "an object", "members", bool(out), after_comma)
+            if step == "end":
                 return out
-            ch = self.text[self.pos]
-            if ch in "}]":
-                if ch == "]":
-                    self._repair("mismatched_bracket", "read ']' as the '}' that closes an object")
-                if after_comma:
-                    self._repair("trailing_comma", "removed a comma before '}'")
-                self.pos += 1
-                return out
-            if ch == ",":
-                self._repair("extra_comma", "removed a stray comma")
-                self.pos += 1
+            if step == "stray_comma":
                 continue
-            if out and not after_comma:
-                self._repair("missing_comma", "added a missing comma between members")
             after_comma = False
+            ch = self.text[self.pos]
             key = self._key()
             if key is None:
                 self._break(f"unexpected character {ch!r} where a key was expected")
@@ -226,25 +213,11 @@ class Reader:
         out: list[Loose] = []
         after_comma = False
         while True:
-            if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
-                self.skip()
-            if self.pos >= self.end:
-                self._truncated("]")
+            step = self._boundary("]", "an array", "items", bool(out), after_comma)
+            if step == "end":
                 return out
-            ch = self.text[self.pos]
-            if ch in "]}":
-                if ch == "}":
-                    self._repair("mismatched_bracket", "read '}' as the ']' that closes an array")
-                if after_comma:
-                    self._repair("trailing_comma", "removed a comma before ']'")
-                self.pos += 1
-                return out
-            if ch == ",":
-                self._repair("extra_comma", "removed a stray comma")
-                self.pos += 1
+            if step == "stray_comma":
                 continue
-            if out and not after_comma:
-                self._repair("missing_comma", "added a missing comma between items")
             after_comma = False
             self._path.append(len(out))
             value = self._value("array", depth)
@@ -257,6 +230,33 @@ class Reader:
             if not self.at_end() and self.text[self.pos] == ",":
                 self.pos += 1
                 after_comma = True
+
+    def _boundary(
+        self, close: str, container: str, members: str, has_members: bool, after_comma: bool
+    ) -> str:
+        """The step before an object's or an array's next member: ``"end"`` (the container is
+        closed, or the text ended: a truncated close), ``"stray_comma"`` (skipped), or
+        ``"member"`` (one follows; a missing comma before it is repaired)."""
+        if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
+            self.skip()
+        if self.pos >= self.end:
+            self._truncated(close)
+            return "end"
+        ch = self.text[self.pos]
+        if ch in "}]":
+            if ch != close:
+                self._repair("mismatched_bracket", f"read '{ch}' as the '{close}' that closes {container}")
+            if after_comma:
+                self._repair("trailing_comma", f"removed a comma before '{close}'")
+            self.pos += 1
+            return "end"
+        if ch == ",":
+            self._repair("extra_comma", "removed a stray comma")
+            self.pos += 1
+            return "stray_comma"
+        if has_members and not after_comma:
+            self._repair("missing_comma", f"added a missing comma between {members}")
+        return "member"
 
     def _truncated(self, closer: str) -> None:
         self.truncated = True
