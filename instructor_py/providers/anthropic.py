@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from instructor_py.common.modes import OutputMode
+from instructor_py.providers._httpx_clients import HttpxClients
 from instructor_py.providers._preset_driver import PresetDriver
-from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.anthropic_wire import (
     API_VERSION,
@@ -30,7 +30,7 @@ from instructor_py.providers.presets import ProviderPreset
 from instructor_py.providers.schema_preflight import preflight_request
 
 
-class AnthropicProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
+class AnthropicProvider(HttpxClients, PresetDriver[httpx.Client, httpx.AsyncClient]):
     """:class:`~instructor_py.providers.base.InferenceProvider` for Anthropic's Messages API."""
 
     def __init__(
@@ -47,26 +47,6 @@ class AnthropicProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
         }
         if self._api_key:
             self._headers["x-api-key"] = self._api_key
-
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "base_url": self._base_url,
-            "headers": self._headers,
-            "timeout": self._timeout,
-            "verify": shared_ssl_context(),
-        }
-
-    def _new_client(self) -> httpx.Client:
-        return httpx.Client(**self._client_options())
-
-    def _new_async_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(**self._client_options())
-
-    def _close_client(self, client: httpx.Client) -> None:
-        client.close()
-
-    async def _aclose_client(self, client: httpx.AsyncClient) -> None:
-        await client.aclose()
 
     def _preflight(self, request: InferenceRequest) -> InferenceRequest:
         """Tool input schemas need an object root (checked before any request)."""

@@ -28,8 +28,8 @@ from instructor_py.common.errors import (
     RateLimitError,
 )
 from instructor_py.common.media import Media
+from instructor_py.providers._httpx_clients import HttpxClients
 from instructor_py.providers._preset_driver import PresetDriver
-from instructor_py.providers._tls import shared_ssl_context
 from instructor_py.providers._transport_errors import translate_transport_errors
 from instructor_py.providers.base import InferenceRequest, InferenceResponse, Message
 from instructor_py.providers.gemini_messages import media_part
@@ -90,7 +90,7 @@ def _body(content: bytes) -> Any:
         return content
 
 
-class GeminiProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
+class GeminiProvider(HttpxClients, PresetDriver[httpx.Client, httpx.AsyncClient]):
     """:class:`~instructor_py.providers.base.InferenceProvider` for the Gemini API
     (``generativelanguage.googleapis.com``)."""
 
@@ -136,26 +136,6 @@ class GeminiProvider(PresetDriver[httpx.Client, httpx.AsyncClient]):
         return request if target is None else preflight_request(request, target)[0]
 
     # -- PresetDriver ---------------------------------------------------------------------------
-
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "base_url": self._base_url,
-            "headers": self._headers,
-            "timeout": self._timeout,
-            "verify": shared_ssl_context(),
-        }
-
-    def _new_client(self) -> httpx.Client:
-        return httpx.Client(**self._client_options())
-
-    def _new_async_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(**self._client_options())
-
-    def _close_client(self, client: httpx.Client) -> None:
-        client.close()
-
-    async def _aclose_client(self, client: httpx.AsyncClient) -> None:
-        await client.aclose()
 
     def _payload(self, request: InferenceRequest, *, stream: bool) -> Payload:
         body = build_body(request, self._preset)
