@@ -13,8 +13,9 @@ choice field's value is read as a distribution instead:
    answer's KV cache, and a prior already computed for the same text is taken from the model's
    prior cache); the best option is the field's value;
 3. when the scored value differs from the decoded one, the answer is decoded again with the
-   decided values forced (each such field's schema becomes ``{"enum": [value]}``, so the grammar
-   writes it without sampling) and the fields after it are checked again at their new place.
+   decided values forced (each such field's schema becomes ``{"enum": [value]}``), resumed from
+   the answer's text up to and including the new value (``DecodeOptions.prefix``: only the rest
+   is decoded), and the fields after it are checked again at their new place.
 
 At most one decode per choice field plus one; the probabilities of each field are reported on
 the generation (``LocalGeneration.field_probabilities``, keyed by JSON path such as
@@ -258,12 +259,13 @@ def decide_choices(
     fields: Sequence[ChoiceField],
     prompt_text: str,
     content_free_prompts: Sequence[str],
-    decode: Callable[[Mapping[str, Any]], str],
+    decode: Callable[[Mapping[str, Any], str], str],
     first_text: str,
 ) -> ChoiceOutcome:
     """Decide ``fields`` for an answer already decoded as ``first_text`` under ``schema``
-    (module docs, steps 2-3); ``decode(schema)`` decodes the answer again under a schema with
-    values fixed and returns its text."""
+    (module docs, steps 2-3); ``decode(schema, prefix)`` decodes the answer again under a schema
+    with values fixed, resumed from ``prefix`` (the answer up to and including the value that
+    changed), and returns its whole text."""
     decided: dict[tuple[str, ...], tuple[Any, str, ChoiceScores]] = {}
     text = first_text
     decodes = 1
@@ -290,7 +292,7 @@ def decide_choices(
             )
             for f in pending
         ]
-        redo = False
+        resume: str | None = None
         for f, scores in zip(pending, choose_many(session, queries), strict=True):
             passes += scores.forward_passes
             seconds += scores.seconds
@@ -298,11 +300,11 @@ def decide_choices(
             value = f.options[scores.best]
             decided[f.path] = (value, text[:start], scores)
             if json.dumps(json.loads(text[start:end])) != json.dumps(value):
-                redo = True
+                resume = text[:start] + json.dumps(value, ensure_ascii=False)
                 break
-        if not redo:
+        if resume is None:
             break
-        text = decode(fix_values(schema, {p: v for p, (v, _, _) in decided.items()}))
+        text = decode(fix_values(schema, {p: v for p, (v, _, _) in decided.items()}), resume)
         decodes += 1
     return ChoiceOutcome(
         text=text,
