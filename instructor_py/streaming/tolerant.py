@@ -25,6 +25,7 @@ come from the final value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,7 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = ["GROWTH", "MIN_STEP", "TolerantAssembler", "build_snapshot", "extends"]
 
-MIN_STEP: Final = 24
+_BLANK_OR_COMMA: Final = frozenset(", \t\r\n")
+_GROUPING = re.compile(r"\d[ \t]*,[ \t\r\n]*\Z")
+
+MIN_STEP: Final = 8
 """Characters the text must grow by before it is read again."""
 GROWTH: Final = 0.125
 """...and the share of the text read last time it must grow by (keeps the total work linear)."""
@@ -120,6 +124,9 @@ class TolerantAssembler:
 
     def snapshot(self) -> Any:
         if not self.tolerant:
+            last = self._chunks[-1] if self._chunks else ""
+            if last[-1:] in _BLANK_OR_COMMA and _GROUPING.search("".join(self._chunks[-16:])):
+                return MISSING  # "12," may be "12,111": shown once the next character comes
             return self._strict.snapshot()
         if not self._changed or not self._snapshots:
             return MISSING

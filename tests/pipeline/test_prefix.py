@@ -42,7 +42,10 @@ def value(text: str, schema: Any = SCHEMA) -> Any:
         ('{"name": "Jo", "age": 12,', {"name": "Jo"}),
         ('{"name": "Jo", "age": 12,111', {"name": "Jo"}),
         ('{"name": "Jo", "age": 12,111\n', {"name": "Jo"}),
-        ('{"name": "Jo", "age": 12,111, status: TODO}', {"name": "Jo", "age": 12111, "status": "TODO"}),
+        (
+            '{"name": "Jo", "age": 12,111, status: TODO}',
+            {"name": "Jo", "age": 12111, "status": "TODO"},
+        ),
         ('{"name": "Jo", "age": 12}', {"name": "Jo", "age": 12}),
         # an enum prefix, a bare word, a string for a number: only once settled
         ('{"name": "Jo", "status": "IN_PRO', {"name": "Jo"}),

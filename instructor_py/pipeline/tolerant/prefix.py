@@ -12,6 +12,7 @@ written, an enum prefix). Everything before it is read with the same rules as a 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from instructor_py.pipeline.tolerant.coerce import Coercer, Miss
@@ -59,7 +60,7 @@ class PrefixCoercer(Coercer):
     def coerce(self, value: Any, node: Any, path: list[str | int]) -> Any:
         if isinstance(value, Open):
             if isinstance(value.value, str) and self._takes_text(node, 0):
-                return value.value
+                return _settled_text(value.value)
             raise Miss(path, "the value is not complete yet")
         return super().coerce(value, node, path)
 
@@ -73,3 +74,13 @@ class PrefixCoercer(Coercer):
         if info.kind == "union" and depth < 8:
             return any(self._takes_text(b, depth + 1) for b in info.branches)
         return False
+
+
+_QUOTE_THEN_BREAK = re.compile(r"""["'`\u201d\u2019][ \t]*(?:[,\r\n]|/[/*]|#)""")
+
+
+def _settled_text(text: str) -> str:
+    """An open string up to a quote that the text after it may yet prove to be its end
+    (``'Ann', ag`` before the key's colon arrives): a shorter prefix of the value either way."""
+    match = _QUOTE_THEN_BREAK.search(text)
+    return text if match is None else text[: match.start()]
