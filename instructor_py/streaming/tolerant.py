@@ -116,8 +116,12 @@ class TolerantAssembler:
         self.text_length += len(text)
         if not self.tolerant:
             self._feed_strict(text)
-            if not self.tolerant and (not self._pending or self._strict.parser is not None):
-                return  # strict JSON so far, or a new strict candidate being read
+            if not self.tolerant:
+                if not self._pending:
+                    return  # strict JSON so far
+                parser = self._strict.parser
+                if parser is not None and not parser.done:
+                    return  # a new strict candidate is being read: trusted while it lasts
         grown = self.text_length - self._read_at
         if grown >= MIN_STEP and grown >= self._read_at * GROWTH:
             self._read()
@@ -182,7 +186,8 @@ class TolerantAssembler:
     def _read(self) -> None:
         """Read the text so far. While only pending (a strict candidate failed: messy JSON, or
         prose such as ``use {name}`` before the answer), switch to tolerant reading once the
-        reading holds something."""
+        reading holds something other than what a later strict document read (a strict reading
+        of a nested object of messy JSON is not the answer)."""
         text = "".join(self._chunks)
         self._chunks = [text]
         self._read_at = len(text)
@@ -195,8 +200,9 @@ class TolerantAssembler:
         if not isinstance(value, dict | list) or not extends(value, self._reading):
             return
         if not self.tolerant:
-            if not value:
-                return
+            strict = self._strict.value
+            if not value or (strict is not MISSING and value == strict):
+                return  # nothing read yet, or the strict document was the answer
             self.tolerant = True
         if value != self._reading:
             self._reading = value
