@@ -127,3 +127,19 @@ def test_strict_parsing_keeps_strict_streaming(scripted_server: ScriptedServer) 
         for partial in stream.partials():
             partials.append(partial)
     assert partials == []  # the strict path reads no partial from a messy answer
+
+
+async def test_async_streams_read_messy_answers_too(scripted_server: ScriptedServer) -> None:
+    scripted_server.script([streamed("openai", OutputMode.MD_JSON, MESSY, piece=3)])
+    stream = (
+        client(scripted_server, "openai")
+        .with_(messages="x", response_model=Person, mode=OutputMode.MD_JSON)
+        .astream()
+    )
+    responses = [r async for r in stream.responses()]
+    partial = [r.value for r in responses if r.is_partial and not r.is_void]
+    assert len(partial) >= 4
+    assert partial[-1].model_dump() == EXPECTED.model_dump(mode="json")
+    final = responses[-1]
+    assert not final.is_partial and final.value == EXPECTED
+    assert "number_thousands" in {r.kind for r in final.repairs}
