@@ -33,12 +33,13 @@ from instructor_py.pipeline.tolerant import ParseResult, parse_partial, parse_to
 from instructor_py.streaming.assembler import StreamAssembler
 from instructor_py.streaming.coercible import CoercionWatch
 from instructor_py.streaming.json_parser import IncrementalJsonParser, ItemCompleted, Path
-from instructor_py.streaming.shapes import MISSING, Shape
+from instructor_py.streaming.partial_model import PartialModel
+from instructor_py.streaming.shapes import MISSING, PartialList, Shape
 
 if TYPE_CHECKING:
     from instructor_py.streaming.check import DocumentCheck
 
-__all__ = ["GROWTH", "MIN_STEP", "TolerantAssembler", "build_snapshot", "extends"]
+__all__ = ["GROWTH", "MIN_STEP", "TolerantAssembler", "build_snapshot", "extends", "plain_view"]
 
 _BLANK_OR_COMMA: Final = frozenset(", \t\r\n")
 _GROUPING = re.compile(r"\d[ \t]*,[ \t\r\n]*\Z")
@@ -79,6 +80,9 @@ class TolerantAssembler:
         self._read_at = 0
         self._reading: Any = MISSING  # the last reading published (plain JSON data)
         self._changed = False
+        self._snap: Any = MISSING  # the snapshot of ``_reading``
+        self._shown: Any = MISSING  # the last snapshot shown, as plain data (field names)
+        self._last_strict: Any = MISSING  # the last snapshot of the strict path
         self._items: list[ItemCompleted] = []
         self._emitted = 0  # items of the tracked list released so far
 
@@ -131,11 +135,14 @@ class TolerantAssembler:
             last = self._chunks[-1] if self._chunks else ""
             if last[-1:] in _BLANK_OR_COMMA and _GROUPING.search("".join(self._chunks[-16:])):
                 return MISSING  # "12," may be "12,111": shown once the next character comes
-            return self._strict.snapshot()
-        if not self._changed or not self._snapshots:
+            snap = self._strict.snapshot()
+            if snap is not MISSING:
+                self._last_strict = snap
+            return snap
+        if not self._changed:
             return MISSING
         self._changed = False
-        return build_snapshot(self._reading, self._shape, self._array_shape)
+        return self._snap
 
     def pop_items(self) -> list[ItemCompleted]:
         items, self._items = self._items, []
@@ -197,17 +204,27 @@ class TolerantAssembler:
         if not isinstance(result, ParseResult):
             return
         value = result.value
-        if not isinstance(value, dict | list) or not extends(value, self._reading):
+        if not isinstance(value, dict | list) or value == self._reading:
             return
         if not self.tolerant:
             strict = self._strict.value
             if not value or (strict is not MISSING and value == strict):
                 return  # nothing read yet, or the strict document was the answer
             self.tolerant = True
-        if value != self._reading:
-            self._reading = value
-            self._changed = True
         self._release_items(value)
+        if not self._snapshots:
+            self._reading = value
+            return
+        snap = build_snapshot(value, self._shape, self._array_shape)
+        view = plain_view(snap)
+        if self._shown is MISSING:  # what the strict path showed before the switch
+            self._shown = plain_view(self._last_strict)
+        if not extends(view, self._shown):
+            return  # it would withdraw something shown: wait for more text
+        self._reading = value
+        self._shown = view
+        self._snap = snap
+        self._changed = True
 
     def _release_items(self, value: Any) -> None:
         if self._sequence_path is None:
@@ -240,6 +257,19 @@ def extends(new: Any, old: Any) -> bool:
             and all(extends(n, o) for n, o in zip(new, old, strict=False))
         )
     return True
+
+
+def plain_view(snapshot: Any) -> Any:
+    """A snapshot as plain data: the fields set of a partial twin, lists, dicts, values."""
+    if snapshot is MISSING:
+        return MISSING
+    if isinstance(snapshot, PartialModel):
+        return {k: plain_view(getattr(snapshot, k)) for k in snapshot.__pydantic_fields_set__}
+    if isinstance(snapshot, dict):
+        return {k: plain_view(v) for k, v in snapshot.items()}
+    if isinstance(snapshot, PartialList | list):
+        return [plain_view(v) for v in snapshot]
+    return snapshot
 
 
 def build_snapshot(value: Any, shape: Shape, array_shape: Shape | None) -> Any:
