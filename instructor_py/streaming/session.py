@@ -142,8 +142,8 @@ class StreamSession(RunObserver):
             make_check=self._make_check if live else None,
             events=self._tolerant_schema is not None and snapshots,
         )
-        if self._tolerant_schema is None:
-            return strict
+        if self._tolerant_schema is None or not (self._streamed or replay):
+            return strict  # (a get() that streams to be checked shows no partials)
         return TolerantAssembler(  # type: ignore[return-value]
             strict,
             self._tolerant_schema,
