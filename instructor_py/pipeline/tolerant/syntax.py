@@ -28,6 +28,7 @@ from instructor_py.pipeline.tolerant.lookahead import (
     decode_escape,
     grouped_is_one_number,
     quote_closes,
+    value_may_grow,
 )
 from instructor_py.pipeline.tolerant.loose import UNDEFINED, Bare, Loose, Num
 from instructor_py.pipeline.tolerant.records import Repair
@@ -73,7 +74,8 @@ class Reader:
     """Reads one value from ``text[start:end]``; ``repairs`` lists what it fixed.
 
     After :meth:`read`, ``pos`` is just past the value, ``truncated`` says open containers were
-    closed at the end, ``open_string`` says the text ended inside a string, and ``broken`` holds
+    closed at the end, ``open_string`` says the text ended inside a string, ``open_value`` that
+    it ended inside (or just after) a value that more text could still change, and ``broken`` holds
     a reason when the text had pieces that fit no reading (a key without a value, stray
     characters): such a value is never taken as the answer."""
 
@@ -84,6 +86,7 @@ class Reader:
         self.repairs: list[Repair] = []
         self.truncated = False
         self.open_string = False
+        self.open_value = False  # the text ends in a value more text could change (a prefix)
         self.broken: str | None = None
         self._path: list[str | int] = []
         self._seen: set[tuple[str | int, ...]] = set()
@@ -158,7 +161,15 @@ class Reader:
             return self._array(depth + 1)
         if ch in OPENERS:
             return self._string(ch, context)
-        return self._scalar(context)
+        value = self._scalar(context)
+        end = self.end
+        if (
+            value is not _MISSING
+            and (self.pos >= end or self.text[self.pos] in " \t\r\n,")
+            and value_may_grow(self.text, self.pos, end, context)
+        ):
+            self.open_value = True
+        return value
 
     def _object(self, depth: int) -> dict[str, Loose]:
         if depth > MAX_DEPTH:
@@ -298,6 +309,7 @@ class Reader:
                 parts.append(text[pos:end])
                 self.pos = end
                 self.open_string = True
+                self.open_value = self.open_value or context != "key"
                 self._repair("truncated_string", "the answer ended inside a string")
                 return "".join(parts)
             at = match.start()
