@@ -71,8 +71,8 @@ bench-local: setup bench-env
 	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --limit 60
 	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --split fresh --limit 80
 	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --model gemma3 --limit 40
-	PYTHONPATH=. $(PY) benchmarks/loops.py
-	PYTHONPATH=. $(PY) benchmarks/local_throughput.py
+	PYTHONPATH=. $(PY) benchmarks/loops.py --bfcl 20
+	PYTHONPATH=. $(PY) benchmarks/local_throughput.py --bfcl 8
 
 # The long load-with-faults run of tests/reliability (a few minutes): the tables of docs/reliability.md.
 soak: setup

@@ -86,10 +86,10 @@ class StreamSession(RunObserver):
         self.plan = plan
         self._streamed = streamed
         self._items_only = False
-        self._make_check = check_for(plan, streamed=streamed)
+        self._tolerant_schema = _tolerant_schema(plan)
+        self._make_check = check_for(plan, streamed=streamed, tolerant=self._tolerant_schema)
         self._whole = getattr(plan.provider, "whole_of_stream", None)
         self._spec: PartialSpec = partial_spec(plan.context.response_model)
-        self._tolerant_schema = _tolerant_schema(plan)
         self._tools = plan.request.mode is OutputMode.TOOLS
         self._partial_strings = partial_strings
         validate = self._spec.validate_item
