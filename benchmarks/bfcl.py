@@ -184,20 +184,31 @@ def sample(cases: list[BfclCase], limit: int | None) -> list[BfclCase]:
 
 #: The cases the local path was developed against: the even spread of 60 (``--split dev``).
 DEV_SPREAD = 60
+#: Cases outside it that one session looked at to find why dev and fresh numbers differed.
+TUNE_SIZE = 100
 
 
-def fresh(cases: list[BfclCase], limit: int | None, seed: int = 2026) -> list[BfclCase]:
-    """``--split fresh``: cases outside the even spread of 60 the defaults were tuned on, a seeded
-    random sample of ``limit`` (all of them for 0), in file order. Agreement between this split
-    and the dev spread says whether the dev numbers carry over to cases nobody looked at."""
+def splits(cases: list[BfclCase]) -> dict[str, list[BfclCase]]:
+    """The dev split's cases in three parts, in file order: ``dev`` (the even spread of 60 the
+    defaults were developed on), ``tune`` (a seeded sample of 100 of the rest, looked at once: the
+    optional-key hint came from it) and ``fresh`` (the 143 others, never looked at)."""
     import random
 
-    seen = {c.id for c in sample(cases, DEV_SPREAD)}
+    dev = sample(cases, DEV_SPREAD)
+    seen = {c.id for c in dev}
     rest = [c for c in cases if c.id not in seen]
-    if limit and limit < len(rest):
-        keep = set(random.Random(seed).sample(range(len(rest)), limit))
-        rest = [c for i, c in enumerate(rest) if i in keep]
-    return rest
+    chosen = set(random.Random(2026).sample(range(len(rest)), min(TUNE_SIZE, len(rest))))
+    return {
+        "dev": dev,
+        "tune": [c for i, c in enumerate(rest) if i in chosen],
+        "fresh": [c for i, c in enumerate(rest) if i not in chosen],
+    }
+
+
+def fresh(cases: list[BfclCase], limit: int | None) -> list[BfclCase]:
+    """``--split fresh``: an even spread of ``limit`` of the cases nobody tuned on (:func:`splits`).
+    Agreement with the dev spread says whether the dev numbers carry over."""
+    return sample(splits(cases)["fresh"], limit)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,15 +218,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=60, help="cases (an even spread); 0 = all")
     parser.add_argument("--raw", action="store_true", help="no chat template (default for gemma3)")
     parser.add_argument("--columns", default="ours,llama,instructor")
-    parser.add_argument("--split", choices=["dev", "fresh"], default="dev",
-                        help="dev: the even spread the defaults were tuned on; fresh: cases "
-                        "outside it (a seeded sample of --limit)")  # fmt: skip
+    parser.add_argument("--split", choices=["dev", "tune", "fresh"], default="dev",
+                        help="dev: the even spread the defaults were developed on; tune: 100 "
+                        "cases looked at once; fresh: the others, never looked at")  # fmt: skip
     args = parser.parse_args(argv)
     directory = find_bfcl_dir(REPO)
     if directory is None:
         raise SystemExit("shared/bfcl not found next to the repository")
     every = load_cases(directory)
-    cases = sample(every, args.limit) if args.split == "dev" else fresh(every, args.limit)
+    if args.split == "dev":
+        cases = sample(every, args.limit)
+    else:
+        cases = sample(splits(every)[args.split], args.limit)
     path = Path(args.model_path) if args.model_path else model_file(args.model)
     raw = args.raw or args.model == "gemma3"
     template = RAW_TEMPLATE if raw else None
@@ -273,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  wall per case: llama-cpp / instructor_py = "
               f"{statistics.mean(lc.walls) / statistics.mean(o.walls):.2f}x   (goal >= 1.5x)")  # fmt: skip
     name = "bfcl" if args.model == "smollm2" and not args.model_path else f"bfcl-{path.stem.lower()}"
-    name += "-fresh" if args.split == "fresh" else ""
+    name += "" if args.split == "dev" else f"-{args.split}"
     label = path.stem
     walls = {key: statistics.mean(col.walls) if col.walls else None for key, col in cols.items()}
     save(

@@ -167,7 +167,7 @@ def tolerant_schema(model: ResponseModel) -> Mapping[str, Any]:
     """The schema the tolerant parser reads an answer with: the response model's schema, or,
     for a model whose ``prepare`` wraps a bare value (scalars, lists), either the wrapper object
     or the bare value (``{"anyOf": [wrapper, inner]}``, definitions kept at the root)."""
-    schema = model.json_schema
+    schema = model.reading_schema
     field_name = model.wrapper_field
     if field_name is None:
         return schema

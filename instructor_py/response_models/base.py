@@ -66,6 +66,13 @@ class ResponseModel(ABC):
         return self._json_schema
 
     @property
+    def reading_schema(self) -> Mapping[str, Any]:
+        """The schema the tolerant parser reads an answer with: :attr:`json_schema`, plus what
+        it cannot say but the model accepts (a pydantic field's other ``AliasChoices`` names as
+        ``"x-aliases"``). Never sent to a provider."""
+        return self._json_schema
+
+    @property
     def tool_name(self) -> str:
         return _tool_safe(self._name)
 
