@@ -3,9 +3,8 @@ the raw JSON schema on request), end to end against the scripted loopback server
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from typing import Any, Literal
 
 import pytest
