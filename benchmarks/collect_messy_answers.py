@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from instructor_py.runtime.chat_template import GEMMA_TEMPLATE
 from instructor_py.runtime.model import embedded_model_path
 
 S = "string"
@@ -237,8 +238,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Gemma-3-270M's GGUF carries no chat template, so the server would fall back to Llama-2's
+# [INST] format, and its built-in ``gemma`` format drops system messages (the schema). It is given
+# Gemma's turn format instead (instructor_py's GEMMA_TEMPLATE: the system text folded into the
+# first user turn) through ``--chat_format hf-tokenizer-config``, whose handler appends an empty
+# assistant turn where a generation prompt belongs: that turn becomes ``<start_of_turn>model``.
+GEMMA_SERVER_TEMPLATE = (
+    "{% if messages and messages[-1]['role'] == 'assistant' and not messages[-1]['content'] %}"
+    "{% set messages = messages[:-1] %}{% set add_generation_prompt = true %}{% endif %}"
+    + GEMMA_TEMPLATE
+)
+
+
 @contextmanager
-def llama_server(model: Path, start_timeout: float = 180.0) -> Iterator[str]:
+def llama_server(model: Path, name: str, start_timeout: float = 180.0) -> Iterator[str]:
     """``python -m llama_cpp.server`` on a free loopback port; yields its base URL; always stopped."""
     port = free_port()
     command = [
@@ -246,7 +259,13 @@ def llama_server(model: Path, start_timeout: float = 180.0) -> Iterator[str]:
         "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False",
     ]
     base = f"http://127.0.0.1:{port}/v1"
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryDirectory() as scratch:
+        if name == "gemma3":
+            config = Path(scratch) / "tokenizer_config.json"
+            config.write_text(json.dumps(
+                {"chat_template": GEMMA_SERVER_TEMPLATE, "bos_token": "<bos>", "eos_token": "<end_of_turn>"}
+            ))
+            command += ["--chat_format", "hf-tokenizer-config", "--hf_tokenizer_config_path", str(config)]
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + start_timeout
@@ -279,7 +298,7 @@ def _answers(base: str) -> bool:
 def collect_from_server(model: str, modes: list[str], samples: int, max_tokens: int, first: int) -> None:
     from openai import OpenAI
 
-    with llama_server(model_file(model)) as base:
+    with llama_server(model_file(model), model) as base:
         client = OpenAI(base_url=base, api_key="no-key", timeout=300.0, max_retries=0)
         for index, (text, schema) in enumerate(TASKS):
             if index < first:
