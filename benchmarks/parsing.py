@@ -8,8 +8,9 @@ For each answer, each reader gives a value or refuses; a value must then pass va
 row's JSON schema, as the SDK's schema stage checks it; instructor validates with pydantic in lax
 mode, as it does itself). For the answers with one reading: read correctly, refused (a retry) or
 read wrongly (a wrong value accepted). For the ambiguous ones (no single reading) refusing is
-correct and any value is counted as accepted wrongly. Prints markdown tables and writes
-``benchmarks/results/parsing.json``.
+correct and any value is counted as accepted wrongly. Prints markdown tables (all answers, per
+source, then the answers collected through llama-cpp-python's server: all of them, and per mode and
+model) and writes ``benchmarks/results/parsing.json``.
 """
 
 from __future__ import annotations
