@@ -29,11 +29,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["OMIT_HINT", "describe_schema"]
-
-#: The line after the keys of an object with optional keys: a small model otherwise fills every
-#: optional key it is shown, with values the text never gave.
-OMIT_HINT = "Leave out an optional key unless the text gives its value."
+__all__ = ["describe_schema"]
 
 _TYPE_NAMES = {
     "string": "string",
@@ -69,8 +65,7 @@ def describe_schema(schema: Mapping[str, Any]) -> str:
         writer.keys(node, 0, lines)
         if _rules(node):
             lines.append(_rules(node))
-        if OMIT_HINT and set(node.get("properties") or ()) - set(node.get("required") or ()):
-            lines.append(OMIT_HINT)
+
     elif nested is not None and node.get("type") == "array":
         lines.append("Answer with a JSON list of objects, each with these keys:")
         writer.keys(nested, 0, lines)

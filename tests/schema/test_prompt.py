@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from instructor_py.common.modes import OutputMode
 from instructor_py.response_models.factory import to_response_model
 from instructor_py.run.request_builder import schema_instructions
-from instructor_py.schema.prompt import OMIT_HINT, describe_schema
+from instructor_py.schema.prompt import describe_schema
 
 
 class Color(StrEnum):
@@ -79,10 +79,3 @@ def test_prompted_modes_use_the_text_unless_raw_is_asked() -> None:
     assert '"properties"' in schema_instructions(model, OutputMode.JSON, "raw")
     assert "```json" in schema_instructions(model, OutputMode.MD_JSON)
 
-
-def test_optional_keys_get_the_leave_out_line() -> None:
-    optional = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
-                "required": ["a"]}  # fmt: skip
-    assert describe_schema(optional).endswith("\n" + OMIT_HINT)
-    every = {**optional, "required": ["a", "b"]}
-    assert OMIT_HINT not in describe_schema(every)
