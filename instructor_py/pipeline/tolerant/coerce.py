@@ -74,6 +74,7 @@ class Coercer:
         self.partial = partial
         self.wrap_scalars = True
         self.repairs: list[Repair] = []
+        self._infos = view.infos
 
     def run(self, value: Any, node: Any) -> Any:
         return self.coerce(value, node, [])
@@ -94,10 +95,28 @@ class Coercer:
         self.budget -= 1
         if self.budget < 0 or len(path) > MAX_PATH:
             raise Miss(path, "the answer is too complex to read")
-        info = self.view.info(node)
+        cached = self._infos.get(id(node))  # (the view's cache, looked up inline: the hot path)
+        info = cached[1] if cached is not None and cached[0] is node else self.view.info(node)
         kind = info.kind
         if kind == "typed":
-            return self._typed(value, info.node, info.types, path)
+            types = info.types
+            if types is not None:  # a value of the wanted type is taken as it is (as _exact)
+                cls = type(value)
+                if cls is str and "string" in types:
+                    return value
+                if cls is dict and "object" in types:
+                    return self._object(value, info.node, path)
+                if cls is list and "array" in types:
+                    return self._array(value, info.node, path)
+                if cls is Num or cls is int or cls is float:
+                    number = value.value if cls is Num else value
+                    if "number" in types or (
+                        "integer" in types and (type(number) is int or number.is_integer())
+                    ):
+                        return number
+                if cls is bool and "boolean" in types:
+                    return value
+            return self._typed(value, info.node, types, path)
         if kind == "any":
             return plain(value)
         if kind == "choice":
@@ -300,13 +319,7 @@ class Coercer:
     # -- containers --------------------------------------------------------------------------
 
     def _object(self, value: dict[str, Any], node: Mapping[str, Any], path: list[str | int]) -> Any:
-        props = node.get("properties")
-        props = props if isinstance(props, Mapping) else {}
-        required = [r for r in node.get("required", ()) if isinstance(r, str)]
-        extra = node.get("additionalProperties", True)
-        if "patternProperties" in node and extra is False:
-            extra = True
-        keys = self.view.key_map(node)
+        props, required, extra, keys = self.view.object_plan(node)
         out: dict[str, Any] = {}
         last = next(reversed(value), None)
         for key, item in value.items():
@@ -366,9 +379,13 @@ class Coercer:
 
     def _array(self, value: list[Any], node: Mapping[str, Any], path: list[str | int]) -> Any:
         out = []
+        prefix = node.get("prefixItems")
+        same_items = not isinstance(prefix, list) or not prefix
+        items = node.get("items", True)
         for i, item in enumerate(value):
             try:
-                out.append(self.coerce(item, _item_schema(node, i), [*path, i]))
+                sub = items if same_items else _item_schema(node, i)
+                out.append(self.coerce(item, sub, [*path, i]))
             except (Miss, Ambiguity):
                 if not (self.partial and i == len(value) - 1):
                     raise  # (a streaming prefix's last item may be unfinished: left out)

@@ -20,17 +20,27 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from instructor_py.pipeline.failures import json_path
+from instructor_py.pipeline.tolerant.cursor import SKIPPABLE, Cursor
 from instructor_py.pipeline.tolerant.lookahead import (
     OPENERS,
     STRING_SPECIAL,
-    WS,
     decode_escape,
     grouped_is_one_number,
     quote_closes,
 )
 from instructor_py.pipeline.tolerant.loose import UNDEFINED, Bare, Loose, Num
-from instructor_py.pipeline.tolerant.records import Repair
+from instructor_py.pipeline.tolerant.tokens import (
+    BARE_VALUE,
+    FAST_ITEM,
+    FAST_MEMBER,
+    GROUPED,
+    KEY_PHRASE,
+    KEY_WORD,
+    LITERALS,
+    LOOSE_NUMBER,
+    NUMBER,
+    SIMPLE,
+)
 
 __all__ = ["UNDEFINED", "Bare", "Num", "Reader", "TooDeep", "read_span"]
 
@@ -44,97 +54,15 @@ class TooDeep(Exception):
 
 _MISSING: Final = object()
 
-_SKIPPABLE: Final = frozenset(" \t\r\n\f\v\u00a0\ufeff/#")
-_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_LOOSE_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-# a JSON number or literal that a delimiter ends: the common case, read without the general path
-_SIMPLE = re.compile(
-    r"(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)(?=[ \t\r\n]*(?:[,}\]]|\Z))"
-)
-_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_BARE_VALUE = re.compile(r"[^,{}\[\]\n]*")
-_KEY_WORD = re.compile(r"[A-Za-z_$][\w$\-.]*")
-_KEY_PHRASE = re.compile(r"[A-Za-z_$][\w$\-. ]{0,100}?(?=[ \t]*:)")
-_LITERALS: Final[dict[str, tuple[Any, str | None]]] = {
-    "true": (True, None),
-    "false": (False, None),
-    "null": (None, None),
-    "True": (True, "python_literal"),
-    "False": (False, "python_literal"),
-    "None": (None, "python_literal"),
-    "undefined": (UNDEFINED, "js_literal"),
-    "NaN": (UNDEFINED, "js_literal"),
-    "Infinity": (UNDEFINED, "js_literal"),
-    "-Infinity": (UNDEFINED, "js_literal"),
-}
 
 
-class Reader:
+class Reader(Cursor):
     """Reads one value from ``text[start:end]``; ``repairs`` lists what it fixed.
 
     After :meth:`read`, ``pos`` is just past the value, ``truncated`` says open containers were
     closed at the end, ``open_string`` says the text ended inside a string, and ``broken`` holds
     a reason when the text had pieces that fit no reading (a key without a value, stray
     characters): such a value is never taken as the answer."""
-
-    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
-        self.text = text
-        self.pos = start
-        self.end = len(text) if end is None else end
-        self.repairs: list[Repair] = []
-        self.truncated = False
-        self.open_string = False
-        self.broken: str | None = None
-        self._path: list[str | int] = []
-        self._seen: set[tuple[str | int, ...]] = set()
-        self.value: Loose = None
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    def _repair(self, kind: str, detail: str, member: bool = False) -> None:
-        """Record a repair once per kind and place; ``member``: at the container of the value
-        being read (one ``single_quotes`` per object, not one per string)."""
-        path = self._path[:-1] if member and self._path else self._path
-        key = (*path, kind)
-        if key not in self._seen:
-            self._seen.add(key)
-            self.repairs.append(Repair(json_path(path), kind, detail))
-
-    def _break(self, reason: str) -> None:
-        if self.broken is None:
-            self.broken = f"{json_path(self._path)}: {reason}"
-
-    def skip(self) -> None:
-        """Skip whitespace and comments."""
-        text, end = self.text, self.end
-        while True:
-            if self.pos >= end:
-                return
-            ch = text[self.pos]
-            if ch not in _SKIPPABLE:
-                return
-            self.pos = WS.match(text, self.pos, end).end()  # type: ignore[union-attr]
-            if self.pos >= end:
-                return
-            ch = text[self.pos]
-            if ch == "/" and text.startswith("//", self.pos):
-                self._line_comment("//")
-            elif ch == "/" and text.startswith("/*", self.pos):
-                close = text.find("*/", self.pos + 2, end)
-                self.pos = end if close < 0 else close + 2
-                self._repair("comment", "removed a /* */ comment")
-            elif ch == "#" and (self.pos + 1 >= end or text[self.pos + 1] in " #\t!"):
-                self._line_comment("#")
-            else:
-                return
-
-    def _line_comment(self, mark: str) -> None:
-        newline = self.text.find("\n", self.pos, self.end)
-        self.pos = self.end if newline < 0 else newline + 1
-        self._repair("comment", f"removed a {mark} comment")
-
-    def at_end(self) -> bool:
-        return self.pos >= self.end
 
     # -- values ----------------------------------------------------------------------------
 
@@ -166,7 +94,12 @@ class Reader:
         self.pos += 1
         out: dict[str, Loose] = {}
         after_comma = False
+        noted: set[str] = set()
         while True:
+            fast = FAST_MEMBER.match(self.text, self.pos, self.end)
+            if fast is not None:
+                after_comma = self._fast_member(fast, out, after_comma, noted, depth)
+                continue
             step = self._boundary("}", "an object", "members", bool(out), after_comma)
             if step == "end":
                 return out
@@ -212,7 +145,25 @@ class Reader:
         self.pos += 1
         out: list[Loose] = []
         after_comma = False
+        noted: set[str] = set()
         while True:
+            fast = FAST_ITEM.match(self.text, self.pos, self.end)
+            if fast is not None:
+                if out and not after_comma:
+                    self._note(noted, "missing_comma", "added a missing comma between items")
+                number, literal, double, single, python, comma, nested = fast.groups()
+                self.pos = fast.end()
+                if nested is not None:
+                    self._path.append(len(out))
+                    out.append(self._object(depth + 1) if nested == "{" else self._array(depth + 1))
+                    self._path.pop()
+                else:
+                    out.append(self._fast_scalar(noted, number, literal, double, single, python))
+                    if comma is not None:
+                        after_comma = True
+                        continue
+                after_comma = self._comma()
+                continue
             step = self._boundary("]", "an array", "items", bool(out), after_comma)
             if step == "end":
                 return out
@@ -231,13 +182,66 @@ class Reader:
                 self.pos += 1
                 after_comma = True
 
+    # -- the fast path (tokens.FAST_MEMBER / FAST_ITEM: the same readings, fewer steps) -----
+
+    def _fast_member(
+        self, fast: re.Match[str], out: dict[str, Loose], after_comma: bool, noted: set[str], depth: int
+    ) -> bool:
+        """Read the member ``fast`` matched into ``out``; whether a comma followed it."""
+        if out and not after_comma:
+            self._note(noted, "missing_comma", "added a missing comma between members")
+        double_key, single_key, bare_key, *value_groups, comma, nested = fast.groups()
+        if double_key is not None:
+            key = double_key
+        elif single_key is not None:
+            key = single_key
+            self._note(noted, "single_quotes", "read a single-quoted string")
+        else:
+            key = bare_key
+            self._note(noted, "unquoted_key", "quoted an unquoted key")
+        self.pos = fast.end()
+        if nested is not None:
+            self._path.append(key)
+            value = self._object(depth + 1) if nested == "{" else self._array(depth + 1)
+            self._path.pop()
+        else:
+            value = self._fast_scalar(noted, *value_groups)
+        if key in out and out[key] != value:
+            self._path.append(key)
+            self._break("the key appears twice with different values")
+            self._path.pop()
+        out[key] = value
+        return comma is not None or self._comma()
+
+    def _fast_scalar(
+        self,
+        noted: set[str],
+        number: str | None,
+        literal: str | None,
+        double: str | None,
+        single: str | None,
+        python: str | None,
+    ) -> Loose:
+        if number is not None:
+            return Num(number, _to_number(number))
+        if literal is not None:
+            return {"true": True, "false": False, "null": None}[literal]
+        if double is not None:
+            return double
+        if single is not None:
+            self._note(noted, "single_quotes", "read a single-quoted string")
+            return single
+        value, _ = LITERALS[python or ""]
+        self._note(noted, "python_literal", f"read {python} as {_show(value)}")
+        return value
+
     def _boundary(
         self, close: str, container: str, members: str, has_members: bool, after_comma: bool
     ) -> str:
         """The step before an object's or an array's next member: ``"end"`` (the container is
         closed, or the text ended: a truncated close), ``"stray_comma"`` (skipped), or
         ``"member"`` (one follows; a missing comma before it is repaired)."""
-        if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
+        if self.pos < self.end and self.text[self.pos] in SKIPPABLE:
             self.skip()
         if self.pos >= self.end:
             self._truncated(close)
@@ -268,14 +272,14 @@ class Reader:
         if ch in OPENERS:
             key = self._string(ch, "key")
             return key if isinstance(key, str) else None
-        match = _KEY_WORD.match(text, pos, self.end)
+        match = KEY_WORD.match(text, pos, self.end)
         if match is None:
             return None
         after = match.end()
         while after < self.end and text[after] in " \t":
             after += 1
         if after < self.end and text[after] not in ":=":  # maybe a key of several words
-            match = _KEY_PHRASE.match(text, pos, self.end) or match
+            match = KEY_PHRASE.match(text, pos, self.end) or match
         self.pos = match.end()
         self._repair("unquoted_key", "quoted an unquoted key")
         return match.group().strip()
@@ -321,21 +325,21 @@ class Reader:
 
     def _scalar(self, context: str) -> Loose:
         text, pos, end = self.text, self.pos, self.end
-        simple = _SIMPLE.match(text, pos, end)
-        if simple is not None and not (context == "object" and _GROUPED.match(text, pos, end)):
+        simple = SIMPLE.match(text, pos, end)
+        if simple is not None and not (context == "object" and GROUPED.match(text, pos, end)):
             token = simple.group(1)
             self.pos = simple.end(1)
             if token[0] in "tfn":
                 return {"true": True, "false": False, "null": None}[token]
             return Num(token, _to_number(token))
         if context == "object":
-            grouped = _GROUPED.match(text, pos, end)
+            grouped = GROUPED.match(text, pos, end)
             if grouped is not None and grouped_is_one_number(text, grouped.end(), end):
                 self.pos = grouped.end()
                 self._repair("number_thousands", f"read {grouped.group()} as one number")
                 raw = grouped.group().replace(",", "")
                 return Num(raw, float(raw) if "." in raw else int(raw))
-        match = _BARE_VALUE.match(text, pos, end)
+        match = BARE_VALUE.match(text, pos, end)
         assert match is not None
         token = match.group()
         cut = _comment_start(token)
@@ -343,14 +347,14 @@ class Reader:
         if not token:
             return _MISSING if pos >= end else self._stray()
         self.pos = pos + len(token)
-        if (literal := _LITERALS.get(token)) is not None:
+        if (literal := LITERALS.get(token)) is not None:
             value, kind = literal
             if kind is not None:
                 self._repair(kind, f"read {token} as {_show(value)}", member=True)
             return value
-        if _NUMBER.fullmatch(token):
+        if NUMBER.fullmatch(token):
             return Num(token, _to_number(token))
-        if _LOOSE_NUMBER.fullmatch(token):
+        if LOOSE_NUMBER.fullmatch(token):
             self._repair("number_format", f"read {token} as a number", member=True)
             return Num(token, _to_number(token))
         if token.strip(".…") == "":  # "[1, 2, ...]": values left out, not a value

@@ -1,0 +1,94 @@
+"""Where the tolerant reader is in the text: whitespace and comments skipped, each repair
+recorded once per kind and place, and the first reason the text cannot be the answer."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from instructor_py.pipeline.failures import json_path
+from instructor_py.pipeline.tolerant.lookahead import WS
+from instructor_py.pipeline.tolerant.loose import Loose
+from instructor_py.pipeline.tolerant.records import Repair
+
+__all__ = ["SKIPPABLE", "Cursor"]
+
+SKIPPABLE: Final = frozenset(" \t\r\n\f\v\u00a0\ufeff/#")
+"""The characters that can start whitespace or a comment."""
+
+
+class Cursor:
+    """A position in ``text[start:end]`` and what reading has found so far (the state of a
+    :class:`~.syntax.Reader`)."""
+
+    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
+        self.text = text
+        self.pos = start
+        self.end = len(text) if end is None else end
+        self.repairs: list[Repair] = []
+        self.truncated = False
+        self.open_string = False
+        self.broken: str | None = None
+        self._path: list[str | int] = []
+        self._seen: set[tuple[str | int, ...]] = set()
+        self.value: Loose = None
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _repair(self, kind: str, detail: str, member: bool = False) -> None:
+        """Record a repair once per kind and place; ``member``: at the container of the value
+        being read (one ``single_quotes`` per object, not one per string)."""
+        path = self._path[:-1] if member and self._path else self._path
+        key = (*path, kind)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.repairs.append(Repair(json_path(path), kind, detail))
+
+    def _break(self, reason: str) -> None:
+        if self.broken is None:
+            self.broken = f"{json_path(self._path)}: {reason}"
+
+    def skip(self) -> None:
+        """Skip whitespace and comments."""
+        text, end = self.text, self.end
+        while True:
+            if self.pos >= end:
+                return
+            ch = text[self.pos]
+            if ch not in SKIPPABLE:
+                return
+            self.pos = WS.match(text, self.pos, end).end()  # type: ignore[union-attr]
+            if self.pos >= end:
+                return
+            ch = text[self.pos]
+            if ch == "/" and text.startswith("//", self.pos):
+                self._line_comment("//")
+            elif ch == "/" and text.startswith("/*", self.pos):
+                close = text.find("*/", self.pos + 2, end)
+                self.pos = end if close < 0 else close + 2
+                self._repair("comment", "removed a /* */ comment")
+            elif ch == "#" and (self.pos + 1 >= end or text[self.pos + 1] in " #\t!"):
+                self._line_comment("#")
+            else:
+                return
+
+    def _line_comment(self, mark: str) -> None:
+        newline = self.text.find("\n", self.pos, self.end)
+        self.pos = self.end if newline < 0 else newline + 1
+        self._repair("comment", f"removed a {mark} comment")
+
+    def at_end(self) -> bool:
+        return self.pos >= self.end
+
+    def _note(self, noted: set[str], kind: str, detail: str) -> None:
+        """:meth:`_repair` at the current container (``noted``: the kinds it already has)."""
+        if kind not in noted:
+            noted.add(kind)
+            self._repair(kind, detail)
+
+    def _comma(self) -> bool:
+        """Skip to a comma after a value and past it; whether there was one."""
+        self.skip()
+        if self.pos < self.end and self.text[self.pos] == ",":
+            self.pos += 1
+            return True
+        return False
