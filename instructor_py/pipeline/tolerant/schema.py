@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 __all__ = ["JSON_TYPES", "NodeInfo", "ObjectPlan", "SchemaView", "key_norm"]
@@ -26,11 +25,11 @@ def key_norm(key: str) -> str:
     return _KEY_JUNK.sub("", key).casefold()
 
 
-@dataclass(frozen=True, slots=True)
-class NodeInfo:
+class NodeInfo(NamedTuple):
     """What the coercer asks of one schema node, worked out once. ``kind`` is ``any`` (no
     constraint), ``never`` (``false``), ``choice`` (``enum``/``const``: ``members``), ``union``
-    (``anyOf``/``oneOf``: ``branches``) or ``typed`` (``types``; ``None`` when not stated)."""
+    (``anyOf``/``oneOf``: ``branches``) or ``typed`` (``types``; ``None`` when not stated).
+    (A named tuple, not a dataclass: one is made per schema node on every parse.)"""
 
     node: Mapping[str, Any]
     kind: str
@@ -78,11 +77,10 @@ class SchemaView:
         elif isinstance(resolved.get("enum"), list):
             info = NodeInfo(resolved, "choice", resolved["enum"], [], None)
         else:
-            branches = next(
-                (b for k in ("anyOf", "oneOf") if isinstance(b := resolved.get(k), list) and b),
-                None,
-            )
-            if branches is not None:
+            branches = resolved.get("anyOf")
+            if not isinstance(branches, list) or not branches:
+                branches = resolved.get("oneOf")
+            if isinstance(branches, list) and branches:
                 info = NodeInfo(resolved, "union", [], branches, None)
             else:
                 info = NodeInfo(resolved, "typed", [], [], self.types(resolved))
@@ -93,12 +91,15 @@ class SchemaView:
         """``node`` with its ``$ref`` chain followed and a lone ``allOf`` merged in."""
         if isinstance(node, bool):
             return node
-        if not isinstance(node, Mapping):
+        if type(node) is not dict and not isinstance(node, Mapping):
             return True
         cached = self._resolved.get(id(node))
         if cached is not None:
             return cached
         out: Mapping[str, Any] = node
+        if "$ref" not in node and "allOf" not in node:  # (most nodes: nothing to follow)
+            self._resolved[id(node)] = out
+            return out
         seen: set[str] = set()
         while isinstance(out, Mapping) and isinstance(out.get("$ref"), str):
             ref = out["$ref"]

@@ -53,6 +53,7 @@ class TooDeep(Exception):
 
 
 _MISSING: Final = object()
+_JSON_LITERALS: Final[dict[str, Any]] = {"true": True, "false": False, "null": None}
 
 
 
@@ -158,7 +159,16 @@ class Reader(Cursor):
                     out.append(self._object(depth + 1) if nested == "{" else self._array(depth + 1))
                     self._path.pop()
                 else:
-                    out.append(self._fast_scalar(noted, number, literal, double, single, python))
+                    if double is not None:
+                        out.append(double)
+                    elif single is not None:
+                        out.append(single)
+                        if "single_quotes" not in noted:
+                            self._note(noted, "single_quotes", "read a single-quoted string")
+                    elif number is not None:
+                        out.append(Num(number, _to_number(number)))
+                    else:
+                        out.append(self._fast_literal(noted, literal, python))
                     if comma is not None:
                         after_comma = True
                         continue
@@ -190,22 +200,34 @@ class Reader(Cursor):
         """Read the member ``fast`` matched into ``out``; whether a comma followed it."""
         if out and not after_comma:
             self._note(noted, "missing_comma", "added a missing comma between members")
-        double_key, single_key, bare_key, *value_groups, comma, nested = fast.groups()
-        if double_key is not None:
+        double_key, single_key, key, number, literal, double, single, python, comma, nested = (
+            fast.groups()
+        )
+        if key is not None:
+            if "unquoted_key" not in noted:
+                self._note(noted, "unquoted_key", "quoted an unquoted key")
+        elif double_key is not None:
             key = double_key
-        elif single_key is not None:
-            key = single_key
-            self._note(noted, "single_quotes", "read a single-quoted string")
         else:
-            key = bare_key
-            self._note(noted, "unquoted_key", "quoted an unquoted key")
+            key = single_key
+            if "single_quotes" not in noted:
+                self._note(noted, "single_quotes", "read a single-quoted string")
         self.pos = fast.end()
-        if nested is not None:
+        value: Loose
+        if double is not None:
+            value = double
+        elif single is not None:
+            value = single
+            if "single_quotes" not in noted:
+                self._note(noted, "single_quotes", "read a single-quoted string")
+        elif number is not None:
+            value = Num(number, _to_number(number))
+        elif nested is not None:
             self._path.append(key)
             value = self._object(depth + 1) if nested == "{" else self._array(depth + 1)
             self._path.pop()
         else:
-            value = self._fast_scalar(noted, *value_groups)
+            value = self._fast_literal(noted, literal, python)
         if key in out and out[key] != value:
             self._path.append(key)
             self._break("the key appears twice with different values")
@@ -213,24 +235,10 @@ class Reader(Cursor):
         out[key] = value
         return comma is not None or self._comma()
 
-    def _fast_scalar(
-        self,
-        noted: set[str],
-        number: str | None,
-        literal: str | None,
-        double: str | None,
-        single: str | None,
-        python: str | None,
-    ) -> Loose:
-        if number is not None:
-            return Num(number, _to_number(number))
+    def _fast_literal(self, noted: set[str], literal: str | None, python: str | None) -> Loose:
+        """A JSON literal, or a Python one (repaired)."""
         if literal is not None:
-            return {"true": True, "false": False, "null": None}[literal]
-        if double is not None:
-            return double
-        if single is not None:
-            self._note(noted, "single_quotes", "read a single-quoted string")
-            return single
+            return _JSON_LITERALS[literal]
         value, _ = LITERALS[python or ""]
         self._note(noted, "python_literal", f"read {python} as {_show(value)}")
         return value
@@ -330,7 +338,7 @@ class Reader(Cursor):
             token = simple.group(1)
             self.pos = simple.end(1)
             if token[0] in "tfn":
-                return {"true": True, "false": False, "null": None}[token]
+                return _JSON_LITERALS[token]
             return Num(token, _to_number(token))
         if context == "object":
             grouped = GROUPED.match(text, pos, end)
