@@ -37,7 +37,7 @@ from instructor_py.pipeline.tolerant.scalars import (
     read_bool,
     read_number,
 )
-from instructor_py.pipeline.tolerant.schema import SchemaView, key_norm
+from instructor_py.pipeline.tolerant.schema import NodeInfo, SchemaView, key_norm
 from instructor_py.pipeline.tolerant.syntax import Reader, TooDeep
 
 __all__ = ["Ambiguity", "Coercer", "Miss", "plain"]
@@ -343,6 +343,12 @@ class Coercer:
             if empty and target not in required and not self._nullable(sub):
                 self._add([*path, target], "null_dropped", "dropped a null optional field")
                 continue
+            if self.budget > 0 and len(path) < MAX_PATH:  # (coerce() would not stop here)
+                leaf = _as_is(item, self._infos.get(id(sub)), sub)
+                if leaf is not _NO:
+                    self.budget -= 1
+                    out[target] = leaf
+                    continue
             try:
                 out[target] = self.coerce(item, sub, [*path, target])
             except (Miss, Ambiguity):
@@ -383,13 +389,42 @@ class Coercer:
         same_items = not isinstance(prefix, list) or not prefix
         items = node.get("items", True)
         for i, item in enumerate(value):
+            sub = items if same_items else _item_schema(node, i)
+            if self.budget > 0 and len(path) < MAX_PATH:
+                leaf = _as_is(item, self._infos.get(id(sub)), sub)
+                if leaf is not _NO:
+                    self.budget -= 1
+                    out.append(leaf)
+                    continue
             try:
-                sub = items if same_items else _item_schema(node, i)
                 out.append(self.coerce(item, sub, [*path, i]))
             except (Miss, Ambiguity):
                 if not (self.partial and i == len(value) - 1):
                     raise  # (a streaming prefix's last item may be unfinished: left out)
         return out
+
+
+def _as_is(value: Any, cached: tuple[Any, NodeInfo] | None, node: Any) -> Any:
+    """What :meth:`Coercer.coerce` returns for a string, boolean or number that ``node`` (its
+    cached info ``cached``) takes as it is, with no repair; ``_NO`` for anything else."""
+    if cached is None or cached[0] is not node:
+        return _NO
+    info = cached[1]
+    types = info.types
+    if info.kind != "typed" or types is None:
+        return _NO
+    cls = type(value)
+    if cls is str:
+        return value if "string" in types else _NO
+    if cls is bool:
+        return value if "boolean" in types else _NO
+    if cls is Num or cls is int or cls is float:
+        number = value.value if cls is Num else value
+        if "number" in types or (
+            "integer" in types and (type(number) is int or number.is_integer())
+        ):
+            return number
+    return _NO
 
 
 def _item_schema(node: Mapping[str, Any], index: int) -> Any:

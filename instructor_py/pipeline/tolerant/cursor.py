@@ -29,7 +29,8 @@ class Cursor:
         self.open_string = False
         self.broken: str | None = None
         self._path: list[str | int] = []
-        self._seen: set[tuple[str | int, ...]] = set()
+        self._seen: set[tuple[tuple[str | int, ...], str]] = set()  # (place, kind) recorded
+        self._places: dict[tuple[str | int, ...], str] = {}  # place -> its JSON path, once
         self.value: Loose = None
 
     # -- helpers ---------------------------------------------------------------------------
@@ -37,11 +38,14 @@ class Cursor:
     def _repair(self, kind: str, detail: str, member: bool = False) -> None:
         """Record a repair once per kind and place; ``member``: at the container of the value
         being read (one ``single_quotes`` per object, not one per string)."""
-        path = self._path[:-1] if member and self._path else self._path
-        key = (*path, kind)
+        place = tuple(self._path[:-1] if member and self._path else self._path)
+        key = (place, kind)
         if key not in self._seen:
             self._seen.add(key)
-            self.repairs.append(Repair(json_path(path), kind, detail))
+            text = self._places.get(place)
+            if text is None:
+                text = self._places[place] = json_path(place)
+            self.repairs.append(Repair(text, kind, detail))
 
     def _break(self, reason: str) -> None:
         if self.broken is None:

@@ -67,9 +67,14 @@ LITERALS: Final[dict[str, tuple[Any, str | None]]] = {
 _WS: Final = WS_CLASS + "*"
 _OPENER_CLASS: Final = "[" + "".join(CLOSING_QUOTE) + "]"
 # where quote_closes() says a string ends, without its comment cases (those go the general way):
-# the end, ':', '}' or ']', a comma before what may follow it, or (objects) the next quoted key
+# the end, ':', '}' or ']', a comma before what may follow it, or (objects) the next quoted key.
+# In objects a comma and a plain key come first: a narrower case of KEY_AHEAD, quicker to match.
+_PLAIN_KEY_AHEAD: Final = (
+    r"""[ \t\r\n]*(?:[A-Za-z_$][\w$\-.]{0,100}|"[^"\\\n]{0,400}"|'[^'\\\n]{0,400}')[ \t]*:"""
+)
 _CLOSES_IN_OBJECT: Final = (
-    rf"(?={_WS}(?:\Z|[:}}\]]|,(?:{KEY_AHEAD_SOURCE})|(?={_OPENER_CLASS})(?:{KEY_AHEAD_SOURCE})))"
+    rf"(?={_WS}(?:,{_PLAIN_KEY_AHEAD}|\Z|[:}}\]]|,(?:{KEY_AHEAD_SOURCE})"
+    rf"|(?={_OPENER_CLASS})(?:{KEY_AHEAD_SOURCE})))"
 )
 _CLOSES_IN_ARRAY: Final = rf"(?={_WS}(?:\Z|[:}}\]]|,(?:{VALUE_AHEAD_SOURCE})|{_OPENER_CLASS}))"
 # a Python literal read as a bare token: only blanks between it and what ends the token
