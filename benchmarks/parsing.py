@@ -1,6 +1,7 @@
 """Reading messy answers: the strict chain, the tolerant parser, json-repair and Python
 ``instructor`` 1.17, side by side over ``benchmarks/data/messy_answers.jsonl``, plus the speed of
-reading a 2 KB answer.
+reading a 2 KB answer and of messy answers from 2 to 128 KB (linear in the answer's length).
+Compare two runs row by row with ``benchmarks/parsing_compare.py``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/parsing.py [--instructor-python .venv-bench/bin/python]
 
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -191,17 +193,20 @@ def _people(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def answers_2kb() -> tuple[str, str]:
-    """A strict JSON answer and a messy one, about 2 KB each (the messy one is denser)."""
-    valid = json.dumps({"people": _people(12)}, indent=1)
-    people = _people(16)
+def messy_answer(n: int) -> str:
+    """A messy answer listing ``n`` people (16 make about 2 KB): unquoted keys, single quotes,
+    Python literals, trailing commas, fenced with prose around it."""
     messy_items = ",\n".join(
         f"  {{name: '{p['name']}', email: '{p['email']}', age: {p['age']}, score: {p['score']}, "
         f"active: {p['active']!s}, tags: ['alpha', 'beta',],}}"
-        for p in people
+        for p in _people(n)
     )
-    messy = f"Here you go:\n```json\n{{people: [\n{messy_items},\n]}}\n```\nDone."
-    return valid, messy
+    return f"Here you go:\n```json\n{{people: [\n{messy_items},\n]}}\n```\nDone."
+
+
+def answers_2kb() -> tuple[str, str]:
+    """A strict JSON answer and a messy one, about 2 KB each (the messy one is denser)."""
+    return json.dumps({"people": _people(12)}, indent=1), messy_answer(16)
 
 
 def per_call_us(fn: Callable[[], Any], budget_s: float = 1.5) -> float:
@@ -245,7 +250,37 @@ def speed() -> tuple[str, dict[str, Any]]:
     ]
     for name, us in timings.items():
         lines.append(f"| {name} | {us:.1f} | {us / base:.1f} |")
-    return "\n".join(lines), {"chars": {"valid": len(valid), "messy": len(messy)}, "us_per_call": timings}
+    scaling_lines, scaling = linearity()
+    summary = {"chars": {"valid": len(valid), "messy": len(messy)}, "us_per_call": timings}
+    return "\n".join([*lines, "", *scaling_lines]), {**summary, "scaling": scaling}
+
+
+SCALING_KB = (2, 8, 32, 128)
+
+
+def linearity() -> tuple[list[str], list[dict[str, Any]]]:
+    """Messy answers of 2 to 128 KB (the 2 KB one above, with 4x, 16x and 64x the people): the
+    time per KB must stay flat for the reading to be linear in the answer's length."""
+    lines = [
+        "Linear in the answer's length: the same messy answer with more people (the time per KB "
+        "stays flat).",
+        "",
+        "| messy answer | chars | tolerant parser µs per call | µs per KB | "
+        "json_repair.loads µs per call | json-repair / tolerant |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    rows: list[dict[str, Any]] = []
+    for kb in SCALING_KB:
+        text = messy_answer(16 * kb // 2)
+        ours = per_call_us(partial(parse_tolerant, text, SPEED_SCHEMA), 1.0)
+        theirs = per_call_us(partial(json_repair.loads, text), 1.0)
+        per_kb = ours / (len(text) / 1024)
+        lines.append(
+            f"| {kb} KB | {len(text)} | {ours:.1f} | {per_kb:.1f} | {theirs:.1f} | {theirs / ours:.1f}x |"
+        )
+        rows.append({"kb": kb, "chars": len(text), "tolerant_us": ours, "tolerant_us_per_kb": per_kb,
+                     "json_repair_us": theirs})
+    return lines, rows
 
 
 def main() -> None:
