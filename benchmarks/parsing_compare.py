@@ -18,9 +18,10 @@ RESULTS = Path(__file__).resolve().parent / "results" / "parsing.json"
 
 
 def changes(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]) -> list[str]:
+    """Each outcome that differs, for the readers both runs have."""
     out = []
-    for reader in sorted(set(before) | set(after)):
-        old, new = before.get(reader, {}), after.get(reader, {})
+    for reader in sorted(set(before) & set(after)):
+        old, new = before[reader], after[reader]
         for row in sorted(set(old) | set(new)):
             if old.get(row) != new.get(row):
                 out.append(f"{reader} | {row}: {old.get(row, '-')} -> {new.get(row, '-')}")
@@ -36,7 +37,10 @@ def main() -> None:
     rows = len({row for by_row in after.values() for row in by_row})
     for line in found:
         print(line)
-    print(f"{len(found)} outcomes changed ({len(after)} readers, {rows} rows)")
+    for reader in sorted(set(before) ^ set(after)):
+        print(f"{reader}: in one run only, not compared")
+    common = len(set(before) & set(after))
+    print(f"{len(found)} outcomes changed ({common} readers in both runs, {rows} rows)")
     sys.exit(1 if found else 0)
 
 

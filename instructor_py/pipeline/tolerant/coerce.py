@@ -362,9 +362,11 @@ class Coercer:
                 if self._nullable(sub):
                     out[target] = None
                 self._add([*path, target], "null_word", f"read {text[:20]!r} as no value")
-        missing = [r for r in required if r not in out]
-        if missing and not self.partial:
-            raise Miss(path, f"missing required field(s): {', '.join(missing[:8])}")
+        if not self.partial:
+            for name in required:
+                if name not in out:
+                    missing = [r for r in required if r not in out]
+                    raise Miss(path, f"missing required field(s): {', '.join(missing[:8])}")
         return out
 
     def _nullable(self, node: Any, depth: int = 0) -> bool:
