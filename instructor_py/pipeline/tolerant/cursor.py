@@ -42,10 +42,16 @@ class Cursor:
         key = (place, kind)
         if key not in self._seen:
             self._seen.add(key)
-            text = self._places.get(place)
-            if text is None:
-                text = self._places[place] = json_path(place)
-            self.repairs.append(Repair(text, kind, detail))
+            self.repairs.append(Repair(self._place_text(place), kind, detail))
+
+    def _place_text(self, place: tuple[str | int, ...]) -> str:
+        """``json_path(place)``, built on its parent's when that is known (deep nesting)."""
+        text = self._places.get(place)
+        if text is None:
+            parent = self._places.get(place[:-1]) if place else None
+            text = json_path(place) if parent is None else parent + json_path(place[-1:])[1:]
+            self._places[place] = text
+        return text
 
     def _break(self, reason: str) -> None:
         if self.broken is None:
