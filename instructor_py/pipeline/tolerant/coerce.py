@@ -321,7 +321,6 @@ class Coercer:
     def _object(self, value: dict[str, Any], node: Mapping[str, Any], path: list[str | int]) -> Any:
         props, required, extra, keys = self.view.object_plan(node)
         out: dict[str, Any] = {}
-        last = next(reversed(value), None)
         for key, item in value.items():
             target = key if key in props else None
             if target is None and keys:
@@ -352,8 +351,8 @@ class Coercer:
             try:
                 out[target] = self.coerce(item, sub, [*path, target])
             except (Miss, Ambiguity):
-                if self.partial and key == last:  # a streaming prefix: the last value is unfinished
-                    continue
+                if self.partial and key == next(reversed(value)):
+                    continue  # a streaming prefix: its last value may be unfinished
                 text = text_of(item)
                 if text is None or text.strip().casefold() not in NULL_WORDS:
                     raise

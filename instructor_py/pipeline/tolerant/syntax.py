@@ -17,7 +17,6 @@ linear in the text's length.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from instructor_py.pipeline.tolerant.cursor import SKIPPABLE, Cursor
@@ -97,10 +96,7 @@ class Reader(Cursor):
         after_comma = False
         noted: set[str] = set()
         while True:
-            fast = FAST_MEMBER.match(self.text, self.pos, self.end)
-            if fast is not None:
-                after_comma = self._fast_member(fast, out, after_comma, noted, depth)
-                continue
+            after_comma = self._fast_members(out, after_comma, noted, depth)
             step = self._boundary("}", "an object", "members", bool(out), after_comma)
             if step == "end":
                 return out
@@ -148,32 +144,7 @@ class Reader(Cursor):
         after_comma = False
         noted: set[str] = set()
         while True:
-            fast = FAST_ITEM.match(self.text, self.pos, self.end)
-            if fast is not None:
-                if out and not after_comma:
-                    self._note(noted, "missing_comma", "added a missing comma between items")
-                number, literal, double, single, python, comma, nested = fast.groups()
-                self.pos = fast.end()
-                if nested is not None:
-                    self._path.append(len(out))
-                    out.append(self._object(depth + 1) if nested == "{" else self._array(depth + 1))
-                    self._path.pop()
-                else:
-                    if double is not None:
-                        out.append(double)
-                    elif single is not None:
-                        out.append(single)
-                        if "single_quotes" not in noted:
-                            self._note(noted, "single_quotes", "read a single-quoted string")
-                    elif number is not None:
-                        out.append(Num(number, _to_number(number)))
-                    else:
-                        out.append(self._fast_literal(noted, literal, python))
-                    if comma is not None:
-                        after_comma = True
-                        continue
-                after_comma = self._comma()
-                continue
+            after_comma = self._fast_items(out, after_comma, noted, depth)
             step = self._boundary("]", "an array", "items", bool(out), after_comma)
             if step == "end":
                 return out
@@ -194,46 +165,74 @@ class Reader(Cursor):
 
     # -- the fast path (tokens.FAST_MEMBER / FAST_ITEM: the same readings, fewer steps) -----
 
-    def _fast_member(
-        self, fast: re.Match[str], out: dict[str, Loose], after_comma: bool, noted: set[str], depth: int
+    def _fast_members(
+        self, out: dict[str, Loose], after_comma: bool, noted: set[str], depth: int
     ) -> bool:
-        """Read the member ``fast`` matched into ``out``; whether a comma followed it."""
-        if out and not after_comma:
-            self._note(noted, "missing_comma", "added a missing comma between members")
-        double_key, single_key, key, number, literal, double, single, python, comma, nested = (
-            fast.groups()
-        )
-        if key is not None:
-            if "unquoted_key" not in noted:
-                self._note(noted, "unquoted_key", "quoted an unquoted key")
-        elif double_key is not None:
-            key = double_key
-        else:
-            key = single_key
-            if "single_quotes" not in noted:
-                self._note(noted, "single_quotes", "read a single-quoted string")
-        self.pos = fast.end()
-        value: Loose
-        if double is not None:
-            value = double
-        elif single is not None:
-            value = single
-            if "single_quotes" not in noted:
-                self._note(noted, "single_quotes", "read a single-quoted string")
-        elif number is not None:
-            value = Num(number, _to_number(number))
-        elif nested is not None:
-            self._path.append(key)
-            value = self._object(depth + 1) if nested == "{" else self._array(depth + 1)
-            self._path.pop()
-        else:
-            value = self._fast_literal(noted, literal, python)
-        if key in out and out[key] != value:
-            self._path.append(key)
-            self._break("the key appears twice with different values")
-            self._path.pop()
-        out[key] = value
-        return comma is not None or self._comma()
+        """Read the plain members that come next into ``out``; whether a comma came last."""
+        text, end, match = self.text, self.end, FAST_MEMBER.match
+        while (fast := match(text, self.pos, end)) is not None:
+            if out and not after_comma:
+                self._note(noted, "missing_comma", "added a missing comma between members")
+            double_key, single_key, key, number, literal, double, single, python, comma, nested = (
+                fast.groups()
+            )
+            if key is not None:
+                if "unquoted_key" not in noted:
+                    self._note(noted, "unquoted_key", "quoted an unquoted key")
+            elif double_key is not None:
+                key = double_key
+            else:
+                key = single_key
+                if "single_quotes" not in noted:
+                    self._note(noted, "single_quotes", "read a single-quoted string")
+            self.pos = fast.end()
+            value: Loose
+            if double is not None:
+                value = double
+            elif single is not None:
+                value = single
+                if "single_quotes" not in noted:
+                    self._note(noted, "single_quotes", "read a single-quoted string")
+            elif number is not None:
+                value = Num(number, _to_number(number))
+            elif nested is not None:
+                self._path.append(key)
+                value = self._object(depth + 1) if nested == "{" else self._array(depth + 1)
+                self._path.pop()
+            else:
+                value = self._fast_literal(noted, literal, python)
+            if key in out and out[key] != value:
+                self._path.append(key)
+                self._break("the key appears twice with different values")
+                self._path.pop()
+            out[key] = value
+            after_comma = comma is not None or self._comma()
+        return after_comma
+
+    def _fast_items(self, out: list[Loose], after_comma: bool, noted: set[str], depth: int) -> bool:
+        """Read the plain items that come next into ``out``; whether a comma came last."""
+        text, end, match = self.text, self.end, FAST_ITEM.match
+        while (fast := match(text, self.pos, end)) is not None:
+            if out and not after_comma:
+                self._note(noted, "missing_comma", "added a missing comma between items")
+            number, literal, double, single, python, comma, nested = fast.groups()
+            self.pos = fast.end()
+            if double is not None:
+                out.append(double)
+            elif single is not None:
+                out.append(single)
+                if "single_quotes" not in noted:
+                    self._note(noted, "single_quotes", "read a single-quoted string")
+            elif number is not None:
+                out.append(Num(number, _to_number(number)))
+            elif nested is not None:
+                self._path.append(len(out))
+                out.append(self._object(depth + 1) if nested == "{" else self._array(depth + 1))
+                self._path.pop()
+            else:
+                out.append(self._fast_literal(noted, literal, python))
+            after_comma = comma is not None or self._comma()
+        return after_comma
 
     def _fast_literal(self, noted: set[str], literal: str | None, python: str | None) -> Loose:
         """A JSON literal, or a Python one (repaired)."""
