@@ -99,24 +99,7 @@ class Coercer:
         info = cached[1] if cached is not None and cached[0] is node else self.view.info(node)
         kind = info.kind
         if kind == "typed":
-            types = info.types
-            if types is not None:  # a value of the wanted type is taken as it is (as _exact)
-                cls = type(value)
-                if cls is str and "string" in types:
-                    return value
-                if cls is dict and "object" in types:
-                    return self._object(value, info.node, path)
-                if cls is list and "array" in types:
-                    return self._array(value, info.node, path)
-                if cls is Num or cls is int or cls is float:
-                    number = value.value if cls is Num else value
-                    if "number" in types or (
-                        "integer" in types and (type(number) is int or number.is_integer())
-                    ):
-                        return number
-                if cls is bool and "boolean" in types:
-                    return value
-            return self._typed(value, info.node, types, path)
+            return self._typed(value, info.node, info.types, path)
         if kind == "any":
             return plain(value)
         if kind == "choice":
@@ -216,6 +199,9 @@ class Coercer:
     def _exact(
         self, value: Any, node: Mapping[str, Any], types: frozenset[str], path: list[str | int]
     ) -> Any:
+        taken = _taken_as_is(value, types)  # (the common case; the rules below give the same)
+        if taken is not _NO:
+            return taken
         if isinstance(value, dict):
             return self._object(value, node, path) if "object" in types else _NO
         if isinstance(value, list):
@@ -406,14 +392,20 @@ class Coercer:
 
 
 def _as_is(value: Any, cached: tuple[Any, NodeInfo] | None, node: Any) -> Any:
-    """What :meth:`Coercer.coerce` returns for a string, boolean or number that ``node`` (its
-    cached info ``cached``) takes as it is, with no repair; ``_NO`` for anything else."""
+    """What :meth:`Coercer.coerce` returns for a scalar that ``node`` (its cached info
+    ``cached``) takes as it is, with no repair; ``_NO`` when that is not known at once."""
     if cached is None or cached[0] is not node:
         return _NO
     info = cached[1]
-    types = info.types
-    if info.kind != "typed" or types is None:
+    if info.kind != "typed" or info.types is None:
         return _NO
+    return _taken_as_is(value, info.types)
+
+
+def _taken_as_is(value: Any, types: frozenset[str]) -> Any:
+    """A string, boolean or number (plain or :class:`Num`) that one of ``types`` takes as it is:
+    its value, as :meth:`Coercer._exact` reads it; ``_NO`` for anything else (other classes
+    go through ``_exact``'s general rules, which read these the same way)."""
     cls = type(value)
     if cls is str:
         return value if "string" in types else _NO
