@@ -93,7 +93,11 @@ class Cursor:
         """:meth:`_repair` at the current container (``noted``: the kinds it already has)."""
         if kind not in noted:
             noted.add(kind)
-            self._repair(kind, detail)
+            place = tuple(self._path)
+            if (place, kind) not in self._seen:
+                self._seen.add((place, kind))
+                text = self._places.get(place) or self._place_text(place)
+                self.repairs.append(Repair(text, kind, detail))
 
     def _comma(self) -> bool:
         """Skip to a comma after a value and past it; whether there was one."""
