@@ -270,10 +270,15 @@ def linearity() -> tuple[list[str], list[dict[str, Any]]]:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     rows: list[dict[str, Any]] = []
-    for kb in SCALING_KB:
-        text = messy_answer(16 * kb // 2)
-        ours = per_call_us(partial(parse_tolerant, text, SPEED_SCHEMA), 1.0)
-        theirs = per_call_us(partial(json_repair.loads, text), 1.0)
+    texts = {kb: messy_answer(16 * kb // 2) for kb in SCALING_KB}
+    best: dict[tuple[str, int], float] = {}
+    for _ in range(2):  # two rounds, the best of each: a burst of other work hits one of them
+        for kb, text in texts.items():
+            for name, fn in (("ours", partial(parse_tolerant, text, SPEED_SCHEMA)),
+                             ("theirs", partial(json_repair.loads, text))):
+                best[name, kb] = min(best.get((name, kb), float("inf")), per_call_us(fn, 0.6))
+    for kb, text in texts.items():
+        ours, theirs = best["ours", kb], best["theirs", kb]
         per_kb = ours / (len(text) / 1024)
         lines.append(
             f"| {kb} KB | {len(text)} | {ours:.1f} | {per_kb:.1f} | {theirs:.1f} | {theirs / ours:.1f}x |"
@@ -318,7 +323,13 @@ def main() -> None:
          Chart("parsing-speed", "Reading a 2 KB answer: microseconds per call (CPU)", "bar",
                list(speed_summary["us_per_call"]),
                {"us per call": [round(float(v), 1) for v in speed_summary["us_per_call"].values()]},
-               ylabel="microseconds (log)", log_y=True)],
+               ylabel="microseconds (log)", log_y=True),
+         Chart("parsing-linear", "Reading messy answers of 2 to 128 KB: microseconds per KB (CPU)",
+               "line", [f"{r['kb']} KB" for r in speed_summary["scaling"]],
+               {"tolerant parser": [round(r["tolerant_us_per_kb"], 1) for r in speed_summary["scaling"]],
+                "json_repair.loads": [round(r["json_repair_us"] / (r["chars"] / 1024), 1)
+                                      for r in speed_summary["scaling"]]},
+               xlabel="answer size", ylabel="microseconds per KB (log)", log_y=True)],
         corpus=str(CORPUS.relative_to(ROOT.parent)),
         cases=len(rows),
         ambiguous=sum(r["ambiguous"] for r in rows),
