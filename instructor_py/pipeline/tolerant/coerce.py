@@ -306,6 +306,7 @@ class Coercer:
 
     def _object(self, value: dict[str, Any], node: Mapping[str, Any], path: list[str | int]) -> Any:
         props, required, extra, keys = self.view.object_plan(node)
+        infos = self._infos
         out: dict[str, Any] = {}
         for key, item in value.items():
             target = key if key in props else None
@@ -328,8 +329,9 @@ class Coercer:
             if empty and target not in required and not self._nullable(sub):
                 self._add([*path, target], "null_dropped", "dropped a null optional field")
                 continue
-            if self.budget > 0 and len(path) < MAX_PATH:  # (coerce() would not stop here)
-                leaf = _as_is(item, self._infos.get(id(sub)), sub)
+            cached = infos.get(id(sub))  # a plain leaf: what coerce() returns, in fewer steps
+            if cached is not None and cached[0] is sub and self.budget > 0 and len(path) < MAX_PATH:
+                leaf = _as_is(item, cached[1])
                 if leaf is not _NO:
                     self.budget -= 1
                     out[target] = leaf
@@ -375,10 +377,12 @@ class Coercer:
         prefix = node.get("prefixItems")
         same_items = not isinstance(prefix, list) or not prefix
         items = node.get("items", True)
+        infos = self._infos
         for i, item in enumerate(value):
             sub = items if same_items else _item_schema(node, i)
-            if self.budget > 0 and len(path) < MAX_PATH:
-                leaf = _as_is(item, self._infos.get(id(sub)), sub)
+            cached = infos.get(id(sub))
+            if cached is not None and cached[0] is sub and self.budget > 0 and len(path) < MAX_PATH:
+                leaf = _as_is(item, cached[1])
                 if leaf is not _NO:
                     self.budget -= 1
                     out.append(leaf)
@@ -391,12 +395,9 @@ class Coercer:
         return out
 
 
-def _as_is(value: Any, cached: tuple[Any, NodeInfo] | None, node: Any) -> Any:
-    """What :meth:`Coercer.coerce` returns for a scalar that ``node`` (its cached info
-    ``cached``) takes as it is, with no repair; ``_NO`` when that is not known at once."""
-    if cached is None or cached[0] is not node:
-        return _NO
-    info = cached[1]
+def _as_is(value: Any, info: NodeInfo) -> Any:
+    """What :meth:`Coercer.coerce` returns for a scalar that a node (``info``) takes as it is,
+    with no repair; ``_NO`` when that is not known at once."""
     if info.kind != "typed" or info.types is None:
         return _NO
     return _taken_as_is(value, info.types)
