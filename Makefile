@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck docs browser bench bench-env soak clean
+.PHONY: setup demo test lint typecheck docs browser bench bench-local bench-env soak clean
 
 setup: $(STAMP)
 
@@ -63,6 +63,16 @@ bench: setup bench-env
 	$(PY) benchmarks/schema_safety.py
 	$(PY) benchmarks/engine_api.py
 	PYTHONPATH=. $(PY) benchmarks/batch.py
+
+# The local path's tables of docs/benchmarks.md from one sitting (run it on a fresh clone):
+# BFCL on the dev spread and on fresh cases (SmolLM2, with the defaults) and on Gemma-3, the loops
+# and the concurrency tables; each writes benchmarks/results/<name>.json.
+bench-local: setup bench-env
+	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --limit 60
+	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --split fresh --limit 80
+	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --model gemma3 --limit 40
+	PYTHONPATH=. $(PY) benchmarks/loops.py --bfcl 20
+	PYTHONPATH=. $(PY) benchmarks/local_throughput.py --bfcl 8
 
 # The long load-with-faults run of tests/reliability (a few minutes): the tables of docs/reliability.md.
 soak: setup

@@ -60,11 +60,15 @@ class Column:
     attempts: int = 0
     length_attempts: int = 0
     repetition_attempts: int = 0
+    cases: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, answer: Any, case: BfclCase, wall: float) -> None:
         self.walls.append(wall)
         self.parsed += isinstance(answer, dict)
-        self.correct += score(answer, case.ground_truth)
+        right = score(answer, case.ground_truth)
+        self.correct += right
+        self.cases.append({"id": case.id, "correct": right, "wall": round(wall, 3),
+                           "answer": answer})  # fmt: skip
 
     def row(self, n: int) -> str:
         wall = statistics.mean(self.walls) if self.walls else float("nan")
@@ -178,6 +182,24 @@ def sample(cases: list[BfclCase], limit: int | None) -> list[BfclCase]:
     return [cases[int(i * step)] for i in range(limit)]
 
 
+#: The cases the local path was developed against: the even spread of 60 (``--split dev``).
+DEV_SPREAD = 60
+
+
+def fresh(cases: list[BfclCase], limit: int | None, seed: int = 2026) -> list[BfclCase]:
+    """``--split fresh``: cases outside the even spread of 60 the defaults were tuned on, a seeded
+    random sample of ``limit`` (all of them for 0), in file order. Agreement between this split
+    and the dev spread says whether the dev numbers carry over to cases nobody looked at."""
+    import random
+
+    seen = {c.id for c in sample(cases, DEV_SPREAD)}
+    rest = [c for c in cases if c.id not in seen]
+    if limit and limit < len(rest):
+        keep = set(random.Random(seed).sample(range(len(rest)), limit))
+        rest = [c for i, c in enumerate(rest) if i in keep]
+    return rest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--model", choices=["smollm2", "gemma3"], default="smollm2")
@@ -185,11 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=60, help="cases (an even spread); 0 = all")
     parser.add_argument("--raw", action="store_true", help="no chat template (default for gemma3)")
     parser.add_argument("--columns", default="ours,llama,instructor")
+    parser.add_argument("--split", choices=["dev", "fresh"], default="dev",
+                        help="dev: the even spread the defaults were tuned on; fresh: cases "
+                        "outside it (a seeded sample of --limit)")  # fmt: skip
     args = parser.parse_args(argv)
     directory = find_bfcl_dir(REPO)
     if directory is None:
         raise SystemExit("shared/bfcl not found next to the repository")
-    cases = sample(load_cases(directory), args.limit)
+    every = load_cases(directory)
+    cases = sample(every, args.limit) if args.split == "dev" else fresh(every, args.limit)
     path = Path(args.model_path) if args.model_path else model_file(args.model)
     raw = args.raw or args.model == "gemma3"
     template = RAW_TEMPLATE if raw else None
@@ -234,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         competitor.close()
 
     n = len(cases)
-    print(f"\nBFCL simple_python dev split: {n} cases, model {path.name}"
+    print(f"\nBFCL simple_python, {args.split} cases: {n}, model {path.name}"
           f"{' (raw prompt, no chat template)' if raw else ''}")  # fmt: skip
     print(f"  {'column':<14} {'correct':>9} {'parsed':>8} {'wall/case':>11} "
           f"{'attempts':>8} {'to max_tok':>10} {'repetition':>10}")  # fmt: skip
@@ -247,11 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  wall per case: llama-cpp / instructor_py = "
               f"{statistics.mean(lc.walls) / statistics.mean(o.walls):.2f}x   (goal >= 1.5x)")  # fmt: skip
     name = "bfcl" if args.model == "smollm2" and not args.model_path else f"bfcl-{path.stem.lower()}"
+    name += "-fresh" if args.split == "fresh" else ""
     label = path.stem
     walls = {key: statistics.mean(col.walls) if col.walls else None for key, col in cols.items()}
     save(
         name,
-        [Table(f"BFCL simple_python dev split, {n} cases, {label}",
+        [Table(f"BFCL simple_python {args.split} split, {n} cases, {label}",
                ["column", "correct %", "parsed %", "wall/case (s)", "attempts"],
                [[col.name, round(100 * col.correct / n, 1), round(100 * col.parsed / n, 1),
                  round(walls[key] or 0.0, 2), col.attempts] for key, col in cols.items()])],
@@ -267,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         ],
         cases=n,
         model=label,
+        split=args.split,
+        per_case={col.name: col.cases for col in cols.values()},
     )  # fmt: skip
     return 0
 

@@ -6,8 +6,11 @@ Two sets: an invoice-style set (free strings, optional fields, unbounded lists: 
 
 - ``before``: the loop machinery off: ``stop_repetition=False`` (a loop runs until
   ``max_tokens``) and greedy retries (``retry_temperature=0, retry_repeat_penalty=1``);
-- ``after``: the defaults: a loop ends its attempt early as a failed attempt naming the field,
-  and retries sample at a raised temperature with a repetition penalty and their own seed.
+- ``retry``: a loop ends its attempt early as a failed attempt naming the field, and retries
+  sample at a raised temperature with a repetition penalty and their own seed
+  (``resume_loops=False``);
+- ``after``: the defaults: as ``retry``, but an answer that falls into a loop first keeps its
+  valid part and resumes from it within the attempt (``resume_loops``); ``resumed`` counts them.
 
 Printed per set and column: attempts, the share that ran to ``max_tokens``, the share ended as a
 loop, calls that returned a value, and wall per call.
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bfcl import sample
 from bfcl_support import find_bfcl_dir, load_cases
+from results import Table, save
 
 from instructor_py import StructuredOutput, StructuredOutputRetryError
 
@@ -77,6 +81,7 @@ INVOICES: list[tuple[str, type[BaseModel]]] = [
 ]  # fmt: skip
 
 BEFORE = {"stop_repetition": False, "retry_temperature": 0, "retry_repeat_penalty": 1}
+RETRY = {"resume_loops": False}
 
 
 @dataclass
@@ -84,6 +89,7 @@ class Column:
     attempts: int = 0
     length: int = 0
     loops: int = 0
+    resumed: int = 0
     values: int = 0
     calls: int = 0
     walls: list[float] = field(default_factory=list)
@@ -103,11 +109,13 @@ class Column:
             self.attempts += 1
             self.length += reason == "length"
             self.loops += reason == "repetition"
+            self.resumed += bool(getattr(attempt.raw_response, "resumed_after_loop", False))
 
     def row(self, name: str) -> str:
         return (
             f"  {name:<8} {self.attempts:8d} {100 * self.length / max(1, self.attempts):10.1f}% "
-            f"{100 * self.loops / max(1, self.attempts):9.1f}% {self.values:4d}/{self.calls:<4d} "
+            f"{100 * self.loops / max(1, self.attempts):9.1f}% {self.resumed:8d} "
+            f"{self.values:4d}/{self.calls:<4d} "
             f"{statistics.mean(self.walls):9.2f} s"
         )
 
@@ -121,18 +129,36 @@ def main(argv: list[str] | None = None) -> int:
     if directory is not None and args.bfcl:
         cases = sample(load_cases(directory), args.bfcl)
         sets.append(("BFCL dev", [(c.messages(), c.schema) for c in cases]))
-    before = StructuredOutput().using("local", **BEFORE)
-    after = StructuredOutput()
+    ways = {
+        "before": StructuredOutput().using("local", **BEFORE),
+        "retry": StructuredOutput().using("local", **RETRY),
+        "after": StructuredOutput(),
+    }
+    tables = []
     for name, items in sets:
-        cols = {"before": Column(), "after": Column()}
+        cols = {key: Column() for key in ways}
         for i, (messages, model) in enumerate(items):
-            order = [("before", before), ("after", after)]
-            for key, so in order if i % 2 == 0 else order[::-1]:
+            order = list(ways.items())
+            k = i % len(order)
+            for key, so in order[k:] + order[:k]:
                 cols[key].run(so, messages, model)
         print(f"\n{name}: {len(items)} calls, max_tokens 1024, max_retries 2")
-        print(f"  {'column':<8} {'attempts':>8} {'to max_tok':>11} {'loop':>10} {'values':>9} {'wall/call':>11}")
+        print(f"  {'column':<8} {'attempts':>8} {'to max_tok':>11} {'loop':>10} {'resumed':>8} "
+              f"{'values':>9} {'wall/call':>11}")  # fmt: skip
         for key, col in cols.items():
             print(col.row(key))
+        tables.append(
+            Table(
+                f"{name}: {len(items)} calls, max_tokens 1024, max_retries 2",
+                ["column", "attempts", "to max_tokens %", "ended as a loop %", "resumed",
+                 "values", "wall/call (s)"],
+                [[key, c.attempts, round(100 * c.length / max(1, c.attempts), 1),
+                  round(100 * c.loops / max(1, c.attempts), 1), c.resumed,
+                  f"{c.values}/{c.calls}", round(statistics.mean(c.walls), 2)]
+                 for key, c in cols.items()],
+            )
+        )  # fmt: skip
+    save("loops", tables, [])
     return 0
 
 

@@ -33,7 +33,10 @@ see docs/local.md), ``draft_tokens`` (default 6: the longest
 draft), ``score_choices`` (default True: enum, ``Literal`` and ``bool`` fields are chosen by the
 model's calibrated probability of each whole value and forced into the answer, see
 :mod:`instructor_py.providers.local_choices`; their distributions are on
-``LocalGeneration.field_probabilities``) and ``constraint`` (a
+``LocalGeneration.field_probabilities``), ``resume_loops`` (default True: an answer that is not
+streamed and falls into a loop is cut after the loop's first unit, closed there and continued
+under the same grammar, once per attempt, see :mod:`instructor_py.providers.local_resume`) and
+``constraint`` (a
 :class:`~instructor_py.local.ConstraintSpec` that replaces the schema, e.g. a regex or a choice).
 """
 
@@ -46,7 +49,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instructor_py.common.errors import ConfigurationError
+from instructor_py.common.errors import ConfigurationError, LocalModelError
 from instructor_py.common.modes import OutputMode, parse_mode
 from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
@@ -60,6 +63,16 @@ from instructor_py.providers.local_choices import (
 )
 from instructor_py.providers.local_constraint import base_constraint, compile_for_request
 from instructor_py.providers.local_generation import LocalGeneration, map_chunks
+from instructor_py.providers.local_options import (
+    DEFAULT_RETRY_REPEAT_PENALTY,
+    DEFAULT_RETRY_TEMPERATURE,
+    MODEL_KEYS,
+    PROVIDER_KEYS,
+    REMOTE_KEYS,
+    int_option,
+    number_option,
+)
+from instructor_py.providers.local_resume import resume_point
 from instructor_py.providers.media_support import refuse_media
 from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
 from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
@@ -74,35 +87,6 @@ __all__ = ["LocalGeneration", "LocalProvider"]
 logger = logging.getLogger("instructor_py.local")
 
 DEFAULT_MAX_TOKENS = 1024
-_PROVIDER_KEYS = (
-    "fast_forward",
-    "sample_first",
-    "max_tokens",
-    "strict_objects",
-    "mode",
-    "jump_forward",
-    "stop_repetition",
-    "retry_temperature",
-    "retry_repeat_penalty",
-    "json_whitespace",
-    "required_first",
-    "prompt_lookup",
-    "draft_tokens",
-    "score_choices",
-)
-DEFAULT_RETRY_TEMPERATURE = 0.7
-DEFAULT_RETRY_REPEAT_PENALTY = 1.3
-_MODEL_KEYS = (
-    "model_path",
-    "n_ctx",
-    "n_threads",
-    "n_threads_batch",
-    "n_batch",
-    "chat_template",
-    "n_parallel",
-    "n_ctx_parallel",
-)
-_REMOTE_KEYS = ("api_key", "base_url", "organization", "timeout", "headers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +109,17 @@ class LocalProvider:
     prompt_lookup: bool = False
     draft_tokens: int = DEFAULT_DRAFT_TOKENS
     score_choices: bool = True
+    resume_loops: bool = True
 
     def __post_init__(self) -> None:
         for name in ("retry_temperature", "retry_repeat_penalty"):
-            _number_option({}, name, getattr(self, name))
+            number_option({}, name, getattr(self, name))
 
     @classmethod
     def from_options(cls, **overrides: Any) -> LocalProvider:
         """``model_path`` (or ``model`` naming a .gguf file), ``n_ctx``, ``n_threads``, ``n_batch``,
         ``chat_template``, ``fast_forward``, ``sample_first``, ``max_tokens``."""
-        remote = sorted(k for k in overrides if k in _REMOTE_KEYS)
+        remote = sorted(k for k in overrides if k in REMOTE_KEYS)
         if remote:
             raise ConfigurationError(
                 f"the local provider runs in-process and takes no {', '.join(remote)}; to call a "
@@ -148,19 +133,19 @@ class LocalProvider:
                     f"{EMBEDDED_MODEL_NAME!r}), got {model!r}; or pass model_path=..."
                 )
             overrides.setdefault("model_path", model)
-        unknown = sorted(set(overrides) - set(_MODEL_KEYS) - set(_PROVIDER_KEYS))
+        unknown = sorted(set(overrides) - set(MODEL_KEYS) - set(PROVIDER_KEYS))
         if unknown:
             raise ConfigurationError(
                 f"unknown option(s) for the local provider: {', '.join(unknown)}; accepted: "
-                f"{', '.join((*_MODEL_KEYS, *_PROVIDER_KEYS))}"
+                f"{', '.join((*MODEL_KEYS, *PROVIDER_KEYS))}"
             )
         mode = overrides.pop("mode", None)
         if mode is not None:
             overrides["mode"] = parse_mode(mode, "using('local', mode=...)")
-        model_kwargs = {k: overrides[k] for k in _MODEL_KEYS if overrides.get(k) is not None}
-        provider_kwargs = {k: overrides[k] for k in _PROVIDER_KEYS if k in overrides}
-        _int_option(provider_kwargs, "max_tokens", DEFAULT_MAX_TOKENS)  # a bad value fails here
-        _int_option(provider_kwargs, "draft_tokens", DEFAULT_DRAFT_TOKENS)
+        model_kwargs = {k: overrides[k] for k in MODEL_KEYS if overrides.get(k) is not None}
+        provider_kwargs = {k: overrides[k] for k in PROVIDER_KEYS if k in overrides}
+        int_option(provider_kwargs, "max_tokens", DEFAULT_MAX_TOKENS)  # a bad value fails here
+        int_option(provider_kwargs, "draft_tokens", DEFAULT_DRAFT_TOKENS)
         return cls(model_options=ModelOptions(**model_kwargs), **provider_kwargs)
 
     # --- protocol properties --------------------------------------------------------------------
@@ -228,14 +213,58 @@ class LocalProvider:
         options = self._decode_options(request, prompt_text)
         chunks = session.generate(prompt, handle, options)
         fields = self._choice_fields(request)
-        if not fields:
+        if not fields and request.stream:  # shown as it is decoded: nothing to resume
             with contextlib.closing(chunks):
                 yield from map_chunks(chunks, request, model, len(prompt), handle, options)
             return
         with contextlib.closing(chunks):
-            yield from self._decide_choices(
-                request, session, prompt_text, list(chunks), handle, fields
+            decoded = list(chunks)
+        resumed = self._resume(request, session, prompt_text, decoded, options)
+        dropped = 0
+        if resumed is not None:
+            dropped = sum(len(c.token_ids) for c in decoded)
+            decoded, handle, options = resumed
+        if not fields:
+            yield from map_chunks(
+                iter(decoded), request, model, len(prompt), handle, options, dropped=dropped
             )
+            return
+        yield from self._decide_choices(
+            request, session, prompt_text, decoded, handle, fields, dropped
+        )
+
+    def _resume(
+        self,
+        request: InferenceRequest,
+        session: LocalSession,
+        prompt_text: str,
+        decoded: list[DecodeChunk],
+        options: DecodeOptions,
+    ) -> tuple[list[DecodeChunk], CompiledGrammarHandle | None, DecodeOptions] | None:
+        """An answer that ended in a loop, decoded again from its valid part
+        (:mod:`~instructor_py.providers.local_resume`); None when there is nothing to resume or
+        the grammar refuses the cut."""
+        loop = options.repetition.found if options.repetition is not None else None
+        if (
+            loop is None
+            or not decoded
+            or decoded[-1].finish_reason != "repetition"
+            or not request.options.get("resume_loops", self.resume_loops)
+        ):
+            return None
+        point = resume_point("".join(c.text for c in decoded), loop)
+        if point is None:
+            return None
+        again = self._compile(session, request)
+        prefix = tuple(session.model.tokenize_bytes(point.text.encode("utf-8")))
+        fresh = replace(self._decode_options(request, prompt_text), prefix=prefix)
+        try:
+            chunks = list(session.generate(session.model.tokenize(prompt_text), again, fresh))
+        except LocalModelError as exc:  # the grammar refuses the cut: the loop stands
+            logger.info("a looped answer could not be resumed: %s", exc)
+            return None
+        logger.info("a looped answer resumed after %d characters", point.kept)
+        return chunks, again, fresh
 
     def _decide_choices(
         self,
@@ -245,6 +274,7 @@ class LocalProvider:
         decoded: list[DecodeChunk],
         handle: CompiledGrammarHandle | None,
         fields: list[ChoiceField],
+        dropped: int = 0,
     ) -> Iterator[InferenceDelta]:
         """Choice fields: the answer is decoded, the options scored where each value starts and,
         when a scored value differs, decoded again with the scored values forced
@@ -253,11 +283,22 @@ class LocalProvider:
         prompt = model.tokenize(prompt_text)
         final: list[tuple[list[DecodeChunk], CompiledGrammarHandle | None]] = [(decoded, handle)]
 
-        def decode(schema: Mapping[str, Any]) -> str:
-            again = self._compile(session, replace(request, response_schema=schema))
+        def decode(schema: Mapping[str, Any], prefix: str) -> str:
+            # resumed from the answer up to the decided value; from the start if the grammar
+            # refuses that (it should not: the prefix was written under the same constraint)
+            fixed = replace(request, response_schema=schema)
             options = self._decode_options(request, prompt_text)
-            final.append((list(session.generate(prompt, again, options)), again))
-            return "".join(c.text for c in final[-1][0])
+            tokens = tuple(model.tokenize_bytes(prefix.encode("utf-8")))
+            again = self._compile(session, fixed)
+            try:
+                chunks = list(session.generate(prompt, again, replace(options, prefix=tokens)))
+            except LocalModelError as exc:
+                logger.info("a decided choice could not resume the answer: %s", exc)
+                again = self._compile(session, fixed)
+                options = self._decode_options(request, prompt_text)
+                chunks = list(session.generate(prompt, again, options))
+            final.append((chunks, again))
+            return "".join(c.text for c in chunks)
 
         outcome: ChoiceOutcome | None = None
         free = content_free_messages(request.messages)
@@ -273,7 +314,9 @@ class LocalProvider:
             )
         chunks, last = final[-1]
         options = self._decode_options(request, prompt_text)
-        yield from map_chunks(iter(chunks), request, model, len(prompt), last, options, outcome)
+        yield from map_chunks(
+            iter(chunks), request, model, len(prompt), last, options, outcome, dropped
+        )
 
     def _choice_fields(self, request: InferenceRequest) -> list[ChoiceField]:
         """The choice fields to decide by scoring (none unless the answer is the bare schema)."""
@@ -313,7 +356,7 @@ class LocalProvider:
         """The request's options for the decode loop (the provider's own as defaults)."""
         options = request.options
         sampling = self._sampling(request)
-        max_tokens = _int_option(options, "max_tokens", self.max_tokens)
+        max_tokens = int_option(options, "max_tokens", self.max_tokens)
         fast_forward = bool(options.get("fast_forward", self.fast_forward))
         jump_forward = bool(options.get("jump_forward", self.jump_forward))
         repetition = (
@@ -322,7 +365,7 @@ class LocalProvider:
             else None
         )
         lookup = bool(options.get("prompt_lookup", self.prompt_lookup))
-        draft_tokens = _int_option(options, "draft_tokens", self.draft_tokens)
+        draft_tokens = int_option(options, "draft_tokens", self.draft_tokens)
         return DecodeOptions(
             max_tokens=max_tokens,
             sampling=sampling,
@@ -350,8 +393,8 @@ class LocalProvider:
         if request.attempt <= 1:
             return params
         options = request.options
-        temperature = _number_option(options, "retry_temperature", self.retry_temperature)
-        penalty = _number_option(options, "retry_repeat_penalty", self.retry_repeat_penalty)
+        temperature = number_option(options, "retry_temperature", self.retry_temperature)
+        penalty = number_option(options, "retry_repeat_penalty", self.retry_repeat_penalty)
         if params.greedy and temperature > 0:
             seed = (params.seed if params.seed is not None else 0) * 1_000_003 + request.attempt
             params = replace(params, temperature=temperature, seed=seed)
@@ -367,19 +410,3 @@ class LocalProvider:
 
     def __repr__(self) -> str:
         return f"LocalProvider(model={self.default_model!r}, n_ctx={self.model_options.n_ctx})"
-
-
-def _number_option(options: Mapping[str, Any], name: str, default: float) -> float:
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigurationError(f"option {name!r} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
-    value = options.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"option {name!r} must be a positive int, got {value!r}")
-    return value

@@ -6,13 +6,16 @@ more often than the text warrants (the first enum member wins whatever the revie
 choice field's value is read as a distribution instead:
 
 1. the answer is decoded under the schema as usual;
-2. for each choice field, in the order the answer writes them, every option is scored as the
-   continuation of the prompt and the answer's text up to where the value starts, calibrated
-   against the same with the input replaced by content-free text
-   (:func:`~instructor_py.runtime.choice.choose`); the best option is the field's value;
+2. the choice fields, in the order the answer writes them, are scored in one sweep: every
+   option as the continuation of the prompt and the answer's text up to where the value starts,
+   calibrated against the same with the input replaced by content-free text
+   (:func:`~instructor_py.runtime.choice.choose_many`: the real prompts reuse the decoded
+   answer's KV cache, and a prior already computed for the same text is taken from the model's
+   prior cache); the best option is the field's value;
 3. when the scored value differs from the decoded one, the answer is decoded again with the
-   decided values forced (each such field's schema becomes ``{"enum": [value]}``, so the grammar
-   writes it without sampling) and the fields after it are checked again at their new place.
+   decided values forced (each such field's schema becomes ``{"enum": [value]}``), resumed from
+   the answer's text up to and including the new value (``DecodeOptions.prefix``: only the rest
+   is decoded), and the fields after it are checked again at their new place.
 
 At most one decode per choice field plus one; the probabilities of each field are reported on
 the generation (``LocalGeneration.field_probabilities``, keyed by JSON path such as
@@ -32,7 +35,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from instructor_py.common.json_path import json_path
-from instructor_py.runtime.choice import CONTENT_FREE_INPUTS, ChoiceScores, choose
+from instructor_py.runtime.choice import (
+    CONTENT_FREE_INPUTS,
+    ChoiceQuery,
+    ChoiceScores,
+    choose_many,
+)
 
 __all__ = [
     "ChoiceField",
@@ -251,12 +259,13 @@ def decide_choices(
     fields: Sequence[ChoiceField],
     prompt_text: str,
     content_free_prompts: Sequence[str],
-    decode: Callable[[Mapping[str, Any]], str],
+    decode: Callable[[Mapping[str, Any], str], str],
     first_text: str,
 ) -> ChoiceOutcome:
     """Decide ``fields`` for an answer already decoded as ``first_text`` under ``schema``
-    (module docs, steps 2-3); ``decode(schema)`` decodes the answer again under a schema with
-    values fixed and returns its text."""
+    (module docs, steps 2-3); ``decode(schema, prefix)`` decodes the answer again under a schema
+    with values fixed, resumed from ``prefix`` (the answer up to and including the value that
+    changed), and returns its whole text."""
     decided: dict[tuple[str, ...], tuple[Any, str, ChoiceScores]] = {}
     text = first_text
     decodes = 1
@@ -265,31 +274,37 @@ def decide_choices(
     for _ in range(len(fields) + 1):
         spans = value_spans(text)
         ordered = sorted((f for f in fields if f.path in spans), key=lambda f: spans[f.path][0])
-        redo = False
-        for f in ordered:
-            start, end = spans[f.path]
-            prefix = text[:start]
-            known = decided.get(f.path)
-            if known is not None and known[1] == prefix:
-                continue
-            options = [json.dumps(v, ensure_ascii=False) for v in f.options]
-            scores = choose(
-                session,
-                prompt_text + prefix,
-                options,
-                [cf + prefix for cf in content_free_prompts],
+        pending = [
+            f
+            for f in ordered
+            if f.path not in decided or decided[f.path][1] != text[: spans[f.path][0]]
+        ]
+        if not pending:
+            break
+        # every pending field scored in one sweep (the real prompts extend the decoded answer
+        # in the KV cache, then each content-free prompt in turn); a field after one whose
+        # value changes is scored again at its new place in the next round
+        queries = [
+            ChoiceQuery(
+                prompt_text + text[: spans[f.path][0]],
+                tuple(json.dumps(v, ensure_ascii=False) for v in f.options),
+                tuple(cf + text[: spans[f.path][0]] for cf in content_free_prompts),
             )
+            for f in pending
+        ]
+        resume: str | None = None
+        for f, scores in zip(pending, choose_many(session, queries), strict=True):
             passes += scores.forward_passes
             seconds += scores.seconds
+            start, end = spans[f.path]
             value = f.options[scores.best]
-            decided[f.path] = (value, prefix, scores)
-            current = json.loads(text[start:end])
-            if json.dumps(current) != json.dumps(value):
-                redo = True
+            decided[f.path] = (value, text[:start], scores)
+            if json.dumps(json.loads(text[start:end])) != json.dumps(value):
+                resume = text[:start] + json.dumps(value, ensure_ascii=False)
                 break
-        if not redo:
+        if resume is None:
             break
-        text = decode(fix_values(schema, {p: v for p, (v, _, _) in decided.items()}))
+        text = decode(fix_values(schema, {p: v for p, (v, _, _) in decided.items()}), resume)
         decodes += 1
     return ChoiceOutcome(
         text=text,

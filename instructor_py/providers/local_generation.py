@@ -43,6 +43,11 @@ class LocalGeneration:
     #: forward passes and seconds spent scoring the choice fields' options
     scoring_passes: int = 0
     scoring_seconds: float = 0.0
+    #: the answer fell into a loop and was resumed from its valid part
+    #: (:mod:`~instructor_py.providers.local_resume`): the looped decode's tokens, dropped
+    #: (counted in ``usage.output_tokens`` too)
+    resumed_after_loop: bool = False
+    dropped_tokens: int = 0
 
 
 
@@ -54,6 +59,7 @@ def map_chunks(
     handle: CompiledGrammarHandle | None,
     options: DecodeOptions,
     choices: ChoiceOutcome | None = None,
+    dropped: int = 0,
 ) -> Iterator[InferenceDelta]:
     """The decoded chunks as deltas: content, or a tool call's arguments in TOOLS mode; the last
     one with the usage and the :class:`LocalGeneration`. An answer the context cut short of
@@ -79,7 +85,7 @@ def map_chunks(
         if chunk.finish_reason is not None and chunk.stats is not None:
             usage = Usage(
                 input_tokens=chunk.stats.prompt_tokens,
-                output_tokens=len(tokens),
+                output_tokens=len(tokens) + dropped,
                 cache_read_tokens=min(chunk.stats.reused_tokens, chunk.stats.prompt_tokens),
             )
             raw = LocalGeneration(
@@ -95,6 +101,8 @@ def map_chunks(
                 decodes=choices.decodes if choices else 1,
                 scoring_passes=choices.scoring_passes if choices else 0,
                 scoring_seconds=choices.scoring_seconds if choices else 0.0,
+                resumed_after_loop=dropped > 0,
+                dropped_tokens=dropped,
             )
         if tool is not None:
             yield InferenceDelta(

@@ -21,11 +21,14 @@ are tokenized as the model would write them (``": "`` then ``"negative"`` is wri
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from instructor_py.common.errors import LocalModelError
 from instructor_py.runtime.scoring import score_continuations
@@ -33,7 +36,15 @@ from instructor_py.runtime.scoring import score_continuations
 if TYPE_CHECKING:
     from instructor_py.runtime.session import LocalSession
 
-__all__ = ["CONTENT_FREE_INPUTS", "ChoiceScores", "choose"]
+__all__ = [
+    "CONTENT_FREE_INPUTS",
+    "ChoiceQuery",
+    "ChoiceScores",
+    "PriorCache",
+    "choose",
+    "choose_many",
+    "prior_cache",
+]
 
 #: What replaces the input text in the content-free prompts (Zhao et al. use these three).
 CONTENT_FREE_INPUTS = ("N/A", "", "[MASK]")
@@ -62,6 +73,17 @@ class ChoiceScores:
         return self.options[self.best]
 
 
+@dataclass(frozen=True, slots=True)
+class ChoiceQuery:
+    """One choice to read: ``options`` (texts as the model would write them) after
+    ``prompt_text`` (a rendered prompt, special tokens included), calibrated against
+    ``content_free_prompts`` (the same prompt without the input; none: no calibration)."""
+
+    prompt_text: str
+    options: tuple[str, ...]
+    content_free_prompts: tuple[str, ...] = ()
+
+
 def choose(
     session: LocalSession,
     prompt_text: str,
@@ -71,23 +93,60 @@ def choose(
     """Pick one of ``options`` (texts as the model would write them) after ``prompt_text`` (a
     rendered prompt, special tokens included), calibrated against ``content_free_prompts`` (the
     same prompt without the input; none: no calibration)."""
-    items = list(options)
+    query = ChoiceQuery(prompt_text, tuple(options), tuple(content_free_prompts))
+    return choose_many(session, [query])[0]
+
+
+def choose_many(session: LocalSession, queries: Sequence[ChoiceQuery]) -> list[ChoiceScores]:
+    """:func:`choose` for several choices, in an order that reuses the KV cache: every real
+    prompt first, in the order given (after a decode, each is a prefix of what the cache holds,
+    so the answer's tokens are evaluated once for all of them), then each content-free prompt in
+    turn across the queries (each one extends the previous query's). A content-free
+    distribution already computed on this model for the same prompt text and options is taken
+    from the model's prior cache (:class:`PriorCache`) at no cost: repeated calls with the same
+    instructions and schema pay for their priors once."""
+    for query in queries:
+        _check(query.options)
+    cache = prior_cache(session)
+    raws = [_normalised(session, q.prompt_text, list(q.options)) for q in queries]
+    priors: list[list[npt.NDArray[np.float64]]] = [[] for _ in queries]
+    costs = [[r[2], r[3]] for r in raws]
+    width = max((len(q.content_free_prompts) for q in queries), default=0)
+    for j in range(width):
+        for i, query in enumerate(queries):
+            if j >= len(query.content_free_prompts):
+                continue
+            key = (query.content_free_prompts[j], query.options)
+            prior = cache.get(key)
+            if prior is None:
+                logp, _, passes, seconds = _normalised(session, key[0], list(query.options))
+                prior = np.exp(logp)
+                cache.put(key, prior)
+                costs[i][0] += passes
+                costs[i][1] += seconds
+            priors[i].append(prior)
+    return [
+        _scores(q, raw[0], raw[1], rows, int(cost[0]), float(cost[1]))
+        for q, raw, rows, cost in zip(queries, raws, priors, costs, strict=True)
+    ]
+
+
+def _check(items: Sequence[str]) -> None:
     if len(items) < 1 or any(not isinstance(o, str) or not o for o in items):
         raise LocalModelError("choose: pass at least one option, each a non-empty string")
     if len(set(items)) != len(items):
-        raise LocalModelError(f"choose: the options repeat: {items!r}")
-    prior_rows = []
-    passes = 0
-    seconds = 0.0
-    for text in content_free_prompts:  # first: the real prompt then stays in the KV cache
-        cf_logp, _, cf_passes, cf_seconds = _normalised(session, text, items)
-        prior_rows.append(np.exp(cf_logp))
-        passes += cf_passes
-        seconds += cf_seconds
-    raw_logp, logprobs, real_passes, real_seconds = _normalised(session, prompt_text, items)
+        raise LocalModelError(f"choose: the options repeat: {list(items)!r}")
+
+
+def _scores(
+    query: ChoiceQuery,
+    raw_logp: npt.NDArray[np.float64],
+    logprobs: list[float],
+    prior_rows: list[npt.NDArray[np.float64]],
+    passes: int,
+    seconds: float,
+) -> ChoiceScores:
     raw = np.exp(raw_logp)
-    passes += real_passes
-    seconds += real_seconds
     if prior_rows:
         prior = np.mean(prior_rows, axis=0)
         calibrated = raw_logp - np.log(np.maximum(prior, 1e-300))
@@ -97,23 +156,61 @@ def choose(
     else:
         prior = np.zeros(0)
         probs = raw
-    best = int(np.argmax(probs))
     return ChoiceScores(
-        options=tuple(items),
+        options=query.options,
         probabilities=tuple(float(p) for p in probs),
         raw=tuple(float(p) for p in raw),
         prior=tuple(float(p) for p in prior),
         logprobs=tuple(logprobs),
         calibrated=bool(prior_rows),
-        best=best,
+        best=int(np.argmax(probs)),
         forward_passes=passes,
         seconds=seconds,
     )
 
 
+class PriorCache:
+    """Content-free distributions already computed on one model: (prompt text, options) ->
+    probabilities, the ``size`` most recently used kept. Thread-safe."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, tuple[str, ...]], npt.NDArray[np.float64]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[str, tuple[str, ...]]) -> npt.NDArray[np.float64] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: tuple[str, tuple[str, ...]], value: npt.NDArray[np.float64]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def prior_cache(session: LocalSession) -> PriorCache:
+    """The prior cache of the session's model (one per model, shared by its callers)."""
+    return session.model.attached("instructor_py.choice-priors", PriorCache)
+
+
 def _normalised(
     session: LocalSession, prompt_text: str, options: list[str]
-) -> tuple[np.ndarray, list[float], int, float]:
+) -> tuple[npt.NDArray[np.float64], list[float], int, float]:
     """Log-probabilities of the options after the prompt, normalised over the options."""
     model = session.model
     stem = prompt_text.rstrip(" \t")

@@ -28,7 +28,12 @@ import numpy as np
 import numpy.typing as npt
 
 from instructor_py.engine.forcing import forced_tokens
-from instructor_py.runtime.generation import DecodeChunk, DecodeOptions, DecodeStats
+from instructor_py.runtime.generation import (
+    DecodeChunk,
+    DecodeOptions,
+    DecodeStats,
+    accept_prefix,
+)
 from instructor_py.runtime.sampling import Sampler, SamplingParams
 from instructor_py.runtime.token_choice import choose_masked, choose_unmasked
 
@@ -96,7 +101,9 @@ class DecodeRow:
         """Before the first pass: the tokens the grammar forces at the start of the answer."""
         self.started = True
         self._t0 = time.perf_counter()
-        pending = self._forced(self.budget)
+        pending = accept_prefix(self.matcher, self.options.prefix, self.budget)
+        self.stats.forced_tokens += len(pending)
+        pending += self._forced(self.budget - len(pending))
         if pending:
             self._emit(pending)
         self._done = self.matcher is not None and self.matcher.is_terminated()

@@ -35,6 +35,7 @@ from instructor_py.runtime.generation import (
     DecodeChunk,
     DecodeOptions,
     DecodeStats,
+    accept_prefix,
     check_generation,
 )
 from instructor_py.runtime.llama_batch import LlamaBatch
@@ -270,7 +271,9 @@ class LlamaDecoder:
             return tokens
 
         t0 = time.perf_counter()
-        pending = forced(budget)
+        pending = accept_prefix(matcher, opts.prefix, budget)
+        stats.forced_tokens += len(pending)
+        pending += forced(budget - len(pending))
         # a token a heal left to the model, evaluated ahead: the logits before it are at row -2
         ahead = self._prefill([*prompt, *pending], stats, matcher)
         t_prompt_end = time.perf_counter()

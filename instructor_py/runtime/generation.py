@@ -13,10 +13,17 @@ from instructor_py.common.errors import ContextOverflowError, LocalModelError
 from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
 
 if TYPE_CHECKING:
+    from instructor_py.engine.matcher import Matcher
     from instructor_py.runtime.repetition import RepetitionDetector
     from instructor_py.runtime.sampling import SamplingParams
 
-__all__ = ["DecodeChunk", "DecodeOptions", "DecodeStats", "check_generation"]
+__all__ = [
+    "DecodeChunk",
+    "DecodeOptions",
+    "DecodeStats",
+    "accept_prefix",
+    "check_generation",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,9 @@ class DecodeOptions:
       ``finish_reason="repetition"``.
     - ``prompt_text`` / ``draft_tokens``: prompt-lookup drafting (the rendered prompt, the
       longest draft); the continuous batch only (a model loaded with ``n_parallel`` > 1).
+    - ``prefix``: tokens the answer starts with, accepted by the grammar, evaluated with the
+      prompt and emitted first (as forced tokens): an answer resumed from a valid part of an
+      earlier one. A prefix the grammar refuses is a :class:`LocalModelError`.
     """
 
     max_tokens: int = 512
@@ -48,6 +58,7 @@ class DecodeOptions:
     repetition: RepetitionDetector | None = None
     prompt_text: str | None = None
     draft_tokens: int = DEFAULT_DRAFT_TOKENS
+    prefix: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -112,3 +123,23 @@ def check_generation(prompt: Sequence[int], n_ctx: int, max_tokens: int) -> None
         )
     if max_tokens < 1:
         raise LocalModelError(f"max_tokens must be >= 1, got {max_tokens}")
+
+
+def accept_prefix(matcher: Matcher | None, prefix: Sequence[int], budget: int) -> list[int]:
+    """``prefix`` accepted into ``matcher`` (None: unconstrained), for :attr:`DecodeOptions.prefix`;
+    a clear error when it does not fit the budget or the grammar refuses a token of it."""
+    tokens = list(prefix)
+    if len(tokens) > budget:
+        raise LocalModelError(
+            f"the answer's prefix ({len(tokens)} tokens) is longer than its budget ({budget}); "
+            "raise max_tokens or shorten the prefix"
+        )
+    if matcher is not None:
+        for i, token in enumerate(tokens):
+            if not matcher.accept_token(token):
+                raise LocalModelError(
+                    f"the grammar refuses the answer's prefix at token {i} of {len(tokens)} "
+                    f"({matcher.get_error() or 'not allowed here'}); pass a prefix the "
+                    "constraint accepts"
+                )
+    return tokens

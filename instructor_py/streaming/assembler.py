@@ -47,6 +47,7 @@ class StreamAssembler:
         sequence_path: Path | None = None,
         make_check: Callable[[], DocumentCheck] | None = None,
         items_only: bool = False,
+        events: bool = False,
     ) -> None:
         """``items_only``: only the tracked list's items are wanted (no snapshots): its items come
         from ijson's C parser when installed (:mod:`instructor_py.streaming.ijson_items`)."""
@@ -55,6 +56,7 @@ class StreamAssembler:
         self._partial_strings = partial_strings
         self._snapshots = snapshots
         self._sequence_path = sequence_path
+        self._events = events or sequence_path is not None  # every completed value (events=True)
         self._items_only = items_only and not snapshots and sequence_path is not None and IJSON
         self._locator = JsonTextLocator(
             self._new_parser, openers=openers, fences=fences, make_check=make_check
@@ -70,7 +72,7 @@ class StreamAssembler:
             array_shape=self._array_shape,
             partial_strings=self._partial_strings,
             snapshots=self._snapshots,
-            events=self._sequence_path is not None,
+            events=self._events,
         )
 
     @property

@@ -44,7 +44,9 @@ from instructor_py.streaming.json_parser import IncrementalJsonParser, JsonStrea
 
 __all__ = ["BATCH", "CHECKED_BYTES", "CHECKED_MODES", "AnswerCheck", "DocumentCheck", "check_for"]
 
-CHECKED_MODES = frozenset({OutputMode.JSON, OutputMode.JSON_SCHEMA, OutputMode.TOOLS, OutputMode.MD_JSON})
+CHECKED_MODES = frozenset(
+    {OutputMode.JSON, OutputMode.JSON_SCHEMA, OutputMode.TOOLS, OutputMode.MD_JSON}
+)
 BATCH = 256
 CHECKED_BYTES = 8192
 
@@ -57,9 +59,12 @@ class AnswerCheck(Protocol):
     def feed(self, data: bytes) -> int | None: ...
 
 
-def check_for(plan: ExecutionPlan, *, streamed: bool) -> Callable[[], DocumentCheck] | None:
+def check_for(
+    plan: ExecutionPlan, *, streamed: bool, tolerant: Mapping[str, Any] | None = None
+) -> Callable[[], DocumentCheck] | None:
     """A factory of checks for the documents of ``plan``'s answers, or ``None`` when checking
-    does not apply (module docstring)."""
+    does not apply (module docstring). ``tolerant``: the schema the answer is read with by the
+    tolerant parser (None: strict parsing), see :class:`DocumentCheck`."""
     wanted = plan.spec.check_stream
     if wanted is False:
         return None
@@ -71,10 +76,12 @@ def check_for(plan: ExecutionPlan, *, streamed: bool) -> Callable[[], DocumentCh
     make = _engine_matchers(schema)
     if make is None:
         return None
-    return lambda: DocumentCheck(make(), schema)
+    return lambda: DocumentCheck(make(), schema, tolerant)
 
 
-_FACTORIES: OrderedDict[int, tuple[Mapping[str, Any], Callable[[], AnswerCheck] | None]] = OrderedDict()
+_FACTORIES: OrderedDict[int, tuple[Mapping[str, Any], Callable[[], AnswerCheck] | None]] = (
+    OrderedDict()
+)
 _FACTORIES_SIZE = 64
 _FACTORIES_LOCK = threading.Lock()
 
@@ -112,13 +119,40 @@ def _compile_matchers(schema: Mapping[str, Any]) -> Callable[[], AnswerCheck] | 
 
 class DocumentCheck:
     """Checks one located document as its text arrives; :attr:`failure` is set once it can no
-    longer be valid."""
+    longer be valid.
 
-    __slots__ = ("_matcher", "_pending", "_schema", "_size", "_text", "failure", "received")
+    The matcher reads strict JSON. With tolerant parsing (``tolerant``: the schema the tolerant
+    parser reads the answer with), a value the matcher refuses is first watched until it ends:
+    when the tolerant parser reads it (``"25"`` where an integer goes, ``"Active"`` for the enum
+    value ``active``), the document is not checked further (the pipeline judges the complete
+    answer); when the tolerant parser refuses the text, or the value is still not read
+    :data:`BATCH` bytes after the refused byte (no number or enum value is that long), the
+    document is cut as without tolerance."""
 
-    def __init__(self, matcher: AnswerCheck, schema: Mapping[str, Any]) -> None:
+    __slots__ = (
+        "_matcher",
+        "_off",
+        "_pending",
+        "_schema",
+        "_size",
+        "_suspect",
+        "_text",
+        "_tolerant",
+        "failure",
+        "received",
+    )
+
+    def __init__(
+        self,
+        matcher: AnswerCheck,
+        schema: Mapping[str, Any],
+        tolerant: Mapping[str, Any] | None = None,
+    ) -> None:
         self._matcher = matcher
         self._schema = schema
+        self._tolerant = tolerant
+        self._off = False
+        self._suspect: tuple[int, tuple[Any, ...]] | None = None  # refused byte, its value's path
         self._pending: list[str] = []
         self._size = 0
         self._text: list[str] = []
@@ -129,8 +163,13 @@ class DocumentCheck:
         """Take the document's next text (``done``: the document is complete). The bytes that
         complete a document are not checked: nothing is left to cut, and the pipeline judges a
         complete answer as precisely (``$.age: '25' is not of type 'integer'``)."""
-        if self.failure is not None or self.received >= CHECKED_BYTES or done:
+        if self.failure is not None or self._off:
             return self.failure
+        if self._suspect is not None:
+            self._text.append(text)
+            return None if done else self._settle()
+        if self.received >= CHECKED_BYTES or done:
+            return None
         self._pending.append(text)
         self._size += len(text)
         if self._size < BATCH:
@@ -144,9 +183,33 @@ class DocumentCheck:
         if offset is None:
             self.received += len(data)
             return None
+        if self._tolerant is not None:
+            document = "".join(self._text).encode("utf-8", "surrogatepass")
+            refused = document[:offset].decode("utf-8", "replace")
+            self._suspect = (offset, _position(refused)[0])
+            return self._settle()
+        return self._cut(offset)
+
+    def _cut(self, offset: int) -> StageFailure:
         self.received = offset
         self.failure = self._describe(offset)
         return self.failure
+
+    def _settle(self) -> StageFailure | None:
+        """A refused value under tolerant parsing: read (stop checking), unreadable (cut), or
+        not ended yet (wait)."""
+        from instructor_py.pipeline.tolerant import ParseResult, parse_partial
+
+        assert self._suspect is not None and self._tolerant is not None
+        offset, path = self._suspect
+        text = "".join(self._text)
+        result = parse_partial(text, self._tolerant)
+        if isinstance(result, ParseResult) and _holds(result.value, path):
+            self._off = True
+            return None
+        if not isinstance(result, ParseResult) or len(text.encode("utf-8")) - offset > BATCH:
+            return self._cut(offset)
+        return None
 
     def _describe(self, offset: int) -> StageFailure:
         document = "".join(self._text).encode("utf-8", "surrogatepass")
@@ -159,6 +222,18 @@ class DocumentCheck:
             f"{allowed}"
         )
         return StageFailure("schema", (FieldError(json_path(path), message),))
+
+
+def _holds(value: Any, path: tuple[Any, ...]) -> bool:
+    """Whether ``value`` has something at ``path`` (keys and list indexes)."""
+    for step in path:
+        if (isinstance(value, dict) and step in value) or (
+            isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value)
+        ):
+            value = value[step]
+        else:
+            return False
+    return True
 
 
 def _position(text: str) -> tuple[tuple[Any, ...], bool]:
@@ -224,7 +299,11 @@ def describe(schema: Any, in_key: bool) -> str:
     parts: list[str] = []
     kinds = schema.get("type")
     if kinds is not None:
-        parts.append(f"expected type {kinds!r}" if isinstance(kinds, str) else f"expected one of the types {kinds!r}")
+        parts.append(
+            f"expected type {kinds!r}"
+            if isinstance(kinds, str)
+            else f"expected one of the types {kinds!r}"
+        )
     for bound, words in (("maxLength", "characters"), ("maxItems", "items")):
         if isinstance(schema.get(bound), int):
             parts.append(f"at most {schema[bound]} {words}")

@@ -12,6 +12,7 @@ sequence items, ``responses()`` snapshots and void markers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +20,7 @@ from instructor_py.common.attempts import Attempt
 from instructor_py.common.errors import SequenceContradictionError
 from instructor_py.common.modes import OutputMode
 from instructor_py.common.usage import Usage
+from instructor_py.pipeline.stages import ExtractStage, tolerant_schema
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceResponse
 from instructor_py.run.events import (
@@ -45,8 +47,20 @@ from instructor_py.streaming.partial_model import PartialModel
 from instructor_py.streaming.sequence import SequenceTracker
 from instructor_py.streaming.shapes import MISSING
 from instructor_py.streaming.spec import PartialSpec, partial_spec
+from instructor_py.streaming.tolerant import TolerantAssembler
 
 __all__ = ["StreamSession"]
+
+
+def _tolerant_schema(plan: ExecutionPlan) -> Mapping[str, Any] | None:
+    """The schema streamed answers are read with tolerantly, or ``None`` (strict streaming:
+    ``with_parsing("strict")``, or a pipeline whose extract stage is not the default one)."""
+    for stage in plan.pipeline.stages:
+        if isinstance(stage, ExtractStage):
+            if stage.parsing != "tolerant":
+                return None
+            return tolerant_schema(plan.context.response_model)
+    return None
 
 _NONE: list[StreamOutput] = []
 
@@ -72,7 +86,8 @@ class StreamSession(RunObserver):
         self.plan = plan
         self._streamed = streamed
         self._items_only = False
-        self._make_check = check_for(plan, streamed=streamed)
+        self._tolerant_schema = _tolerant_schema(plan)
+        self._make_check = check_for(plan, streamed=streamed, tolerant=self._tolerant_schema)
         self._whole = getattr(plan.provider, "whole_of_stream", None)
         self._spec: PartialSpec = partial_spec(plan.context.response_model)
         self._tools = plan.request.mode is OutputMode.TOOLS
@@ -114,16 +129,28 @@ class StreamSession(RunObserver):
             from instructor_py.streaming.template_assembler import TemplateAssembler
 
             return TemplateAssembler(template, self._spec.object_shape)  # type: ignore[return-value]
-        return StreamAssembler(
+        snapshots = replay or (self._streamed and not self._items_only)
+        strict = StreamAssembler(
             self._spec.object_shape,
             array_shape=self._spec.array_shape,
             partial_strings=self._partial_strings,
-            snapshots=replay or (self._streamed and not self._items_only),
+            snapshots=snapshots,
             items_only=live and self._items_only,
             fences=fences,
             openers=self._spec.openers,
             sequence_path=self._spec.list_path,
             make_check=self._make_check if live else None,
+            events=self._tolerant_schema is not None and snapshots,
+        )
+        if self._tolerant_schema is None or not (self._streamed or replay):
+            return strict  # (a get() that streams to be checked shows no partials)
+        return TolerantAssembler(  # type: ignore[return-value]
+            strict,
+            self._tolerant_schema,
+            shape=self._spec.object_shape,
+            array_shape=self._spec.array_shape,
+            sequence_path=self._spec.list_path,
+            snapshots=snapshots,
         )
 
     def last_partial(self, final: StructuredOutputResponse[Any]) -> Any:
@@ -132,6 +159,9 @@ class StreamSession(RunObserver):
         assembler = self._new_assembler(fences=True, replay=True)
         assembler.feed(final.raw_text)
         snapshot = assembler.snapshot()
+        if isinstance(assembler, TolerantAssembler):
+            last = assembler.finish()
+            snapshot = snapshot if last is MISSING else last
         return MISSING if snapshot is MISSING else self._spec.unwrap(snapshot, assembler.root_is_array)
 
     def _reset_try(self) -> None:
@@ -239,14 +269,14 @@ class StreamSession(RunObserver):
         return replace(response, raw=self._whole(response, answer.first_raw, response.raw))
 
     def finish(self, final: StructuredOutputResponse[Any]) -> list[StreamOutput]:
+        out: list[StreamOutput] = self._last_reading()
         if self._tracker is None:
-            return [FinalOutput(final)]
+            return [*out, FinalOutput(final)]
         parsed = final.parsed
         try:
             rest = self._tracker.finish(list(parsed) if isinstance(parsed, list) else [], final.value)
         except SequenceContradictionError as error:
-            return [FinalOutput(final, error)]
-        out: list[StreamOutput] = []
+            return [*out, FinalOutput(final, error)]
         start = len(self._tracker.yielded) - len(rest)
         for offset, item in enumerate(rest):
             out.append(ItemOutput(self._attempt, start + offset, item))
@@ -259,6 +289,21 @@ class StreamSession(RunObserver):
         return out
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _last_reading(self) -> list[StreamOutput]:
+        """A tolerantly read answer: the snapshot of the whole answer, when it differs from the
+        last one shown (so the last partial equals the final value)."""
+        assembler = self._assembler
+        if not isinstance(assembler, TolerantAssembler) or not self._streamed or self._items_only:
+            return []
+        snapshot = assembler.finish()
+        if snapshot is MISSING:
+            return []
+        view = self._spec.unwrap(snapshot, assembler.root_is_array)
+        if view is MISSING or view == self._last_view:
+            return []
+        self._last_view = view
+        return [PartialOutput(self._attempt, view, self._usage, self._finished)]
 
     def _text_in_tools_mode(self, content: str) -> str:
         """TOOLS mode, text while no tool call has begun: the answer may come as text (servers that

@@ -82,3 +82,29 @@ def test_literal_and_bool_fields_and_the_opt_out() -> None:
         .response()
     )
     assert plain.field_probabilities == {} and plain.raw_response.scoring_passes == 0
+
+
+def test_content_free_priors_are_paid_once_per_prompt() -> None:
+    """The calibration's content-free distributions are kept per model: the same request again
+    pays only for its own prompt's scores, and reads the same distribution."""
+
+    class Judged(BaseModel):  # a schema no other test uses: its priors are not cached yet
+        """The review judged twice."""
+
+        label: Literal["good", "bad"]
+        recommended: bool
+
+    call = (
+        StructuredOutput()
+        .using("local")
+        .with_(messages=REVIEWS[3][0], response_model=Judged, options={"max_tokens": 40})
+    )
+    first = call.response()
+    second = call.response()
+    assert second.value == first.value
+    assert set(second.field_probabilities) == {"$.label", "$.recommended"}
+    for path, probabilities in first.field_probabilities.items():
+        assert second.field_probabilities[path] == pytest.approx(probabilities, abs=1e-3)
+    passes = first.raw_response.scoring_passes, second.raw_response.scoring_passes
+    # first: the real prompt and three content-free ones per field; then only the real one
+    assert 0 < passes[1] <= passes[0] // 3, passes

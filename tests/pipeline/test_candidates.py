@@ -118,3 +118,40 @@ def test_a_key_given_two_different_values_is_refused() -> None:
     refused('{"name": "Ann", "age": 3, "age": 4}', PERSON)
     refused("{name: 'Ann', age: 3, age: 4}", PERSON)
     assert read('{"name": "Ann", "age": 3, "age": 3}', PERSON).value == {"name": "Ann", "age": 3}
+
+
+# -- a JSON structure is not read as text (a string schema) -----------------------------------
+
+STRING_OR_INTS = {"oneOf": [STR, {"type": "array", "items": INT}]}
+
+
+def test_an_object_for_a_string_schema_is_refused_not_read_as_its_text() -> None:
+    failure = refused('{"x": 1}', STR)
+    assert failure.kind == "mismatch"
+    assert "JSON object" in failure.message and "not read as text" in failure.message
+    assert failure.best_effort == {"x": 1}
+
+
+def test_a_fenced_or_introduced_structure_is_the_answer_too() -> None:
+    assert "JSON object" in refused('```json\n{"x": 1}\n```', STR).message
+    assert "JSON object" in refused('Here it is: {"x": 1}', STR).message
+    assert "JSON array" in refused("[1, 2]", STR).message
+
+
+def test_a_union_of_string_and_array_refuses_an_object() -> None:
+    failure = refused('{"x": 1}', STRING_OR_INTS)
+    assert "JSON object" in failure.message
+    assert read("[1, 2]", STRING_OR_INTS).value == [1, 2]
+    assert read("just words", STRING_OR_INTS).value == "just words"
+
+
+def test_prose_for_a_string_schema_still_reads_as_the_string() -> None:
+    assert read("Paris", STR).value == "Paris"
+    # braces that hold no value, and a short structure inside a longer sentence: prose
+    assert read("Use the {name} placeholder here.", STR).value == "Use the {name} placeholder here."
+    sentence = "The values [1, 2, 3] are the ones the report lists for this quarter."
+    assert read(sentence, STR).value == sentence
+
+
+def test_a_one_item_list_of_a_string_is_still_its_item() -> None:
+    assert read('["Paris"]', STR).value == "Paris"

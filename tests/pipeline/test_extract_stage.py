@@ -150,3 +150,10 @@ def test_with_parsing_rejects_unknown_modes_and_foreign_extract_stages() -> None
 def test_run_keeping_is_unchanged_for_callers() -> None:
     value, parsed = ResponsePipeline().run_keeping(MESSY, ctx())
     assert value == parsed == User(name="Ann", age=1234)
+
+
+def test_an_object_for_a_string_model_goes_to_the_retry_saying_why() -> None:
+    out = ResponsePipeline().run('{"x": 1}', ctx(str))
+    assert isinstance(out, StageFailure)
+    assert "is not of type 'string'" in out.messages[0]
+    assert ResponsePipeline().run("Paris, on the Seine", ctx(str)) == "Paris, on the Seine"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ EDGES = [
 
 def outcome(result: Any) -> tuple[Any, ...]:
     if isinstance(result, ParseResult):
-        return ("read", json.dumps(result.value, sort_keys=True), result.repairs, result.source)
+        return ("read", json.dumps(result.value, sort_keys=True, default=repr), result.repairs, result.source)
     return ("refused", result.kind, result.path, result.message, repr(result.best_effort))
 
 
@@ -65,10 +66,17 @@ def cases() -> list[tuple[str, Any]]:
     return [(row["text"], row["schema"]) for row in rows] + EDGES
 
 
+def reading(parse: Callable[[str, Any], Any], text: str, schema: Any) -> tuple[Any, ...]:
+    try:
+        return outcome(parse(text, schema))
+    except Exception as exc:  # (compared like any outcome: both paths must fail alike)
+        return ("raised", type(exc).__name__, str(exc))
+
+
 def readings(text: str, schema: Any) -> list[tuple[Any, ...]]:
     prefixes = sorted({len(text) * k // 4 for k in (1, 2, 3)})
-    return [outcome(parse_tolerant(text, schema))] + [
-        outcome(parse_partial(text[:cut], schema)) for cut in prefixes
+    return [reading(parse_tolerant, text, schema)] + [
+        reading(parse_partial, text[:cut], schema) for cut in prefixes
     ]
 
 

@@ -130,5 +130,8 @@ def test_partial_leaves_out_an_unfinished_last_value_that_does_not_fit_yet() -> 
     assert result.value == {"name": "x"}
     result = parse_partial('{"name": "x", "ids": [1, 2, "3', schema)
     assert isinstance(result, ParseResult)
+    assert result.value == {"name": "x", "ids": [1, 2]}  # "3 could still become "34"
+    result = parse_partial('{"name": "x", "ids": [1, 2, "3",', schema)
+    assert isinstance(result, ParseResult)
     assert result.value == {"name": "x", "ids": [1, 2, 3]}
     assert not isinstance(parse_tolerant('{"name": "x", "status": "IN_PRO"}', schema), ParseResult)

@@ -35,7 +35,12 @@ def generation(attempt: object) -> LocalGeneration:
 
 
 def test_a_loop_ends_the_attempt_early_with_an_error_naming_the_field() -> None:
-    attempts = attempts_of(StructuredOutput().with_(messages=ECHO_PROMPT, response_model=Echo))
+    # (not resumed from its valid part: tests/providers/test_local_resume.py)
+    attempts = attempts_of(
+        StructuredOutput()
+        .with_(messages=ECHO_PROMPT, response_model=Echo)
+        .with_options(resume_loops=False)
+    )
     first = generation(attempts[0])
     assert first.finish_reason == "repetition"
     assert len(first.token_ids) < 80  # stopped a few repeats after the prompt's 12, not at 1024
@@ -73,7 +78,11 @@ def test_retries_sample_with_a_raised_temperature_and_a_new_seed_by_default() ->
 
 
 def test_a_varied_retry_gets_out_of_a_loop_a_greedy_retry_repeats() -> None:
-    call = StructuredOutput().with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=2)
+    call = (
+        StructuredOutput()
+        .with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=2)
+        .with_options(resume_loops=False)
+    )
     greedy = attempts_of(call.using("local", retry_temperature=0, retry_repeat_penalty=1))
     varied = attempts_of(call.using("local"))
     # greedy, the 135M model repeats "ha ha ..." on every attempt, the feedback notwithstanding
@@ -86,13 +95,14 @@ def test_a_varied_retry_gets_out_of_a_loop_a_greedy_retry_repeats() -> None:
 def test_retry_variation_is_overridable() -> None:
     greedy = attempts_of(
         StructuredOutput()
-        .using("local", retry_temperature=0)
+        .using("local", retry_temperature=0, resume_loops=False)
         .with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=1)
     )
     assert all(generation(a).sampling.greedy for a in greedy)  # type: ignore[union-attr]
     explicit = attempts_of(
         StructuredOutput()
         .with_(messages=ECHO_PROMPT, response_model=Echo, max_retries=1)
+        .with_options(resume_loops=False)
         .with_retry_options(temperature=0.3, seed=11)
     )
     second = generation(explicit[1]).sampling

@@ -448,3 +448,52 @@ async def test_aget_checks_a_sequence(scripted_server: ScriptedServer) -> None:
     assert [p.name for p in people] == ["Ann", "Bob"]
     sent, size = _bad_reply_sent(scripted_server)
     assert sent < size / 10
+
+
+# --- with tolerant parsing (the default) --------------------------------------------------------
+
+READABLE = '{"age": "25", "name": "' + "Ann Lee " * 80 + '"}'  # strict JSON refuses "25"
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_value_the_tolerant_parser_reads_is_not_cut(
+    scripted_server: ScriptedServer, wire: str
+) -> None:
+    """The matcher refuses ``"25"`` where an integer goes; the tolerant parser reads it, so the
+    answer streams to the end and is read in one attempt. With strict parsing it is cut."""
+    scripted_server.script([_reply(wire, OutputMode.JSON, READABLE)])
+    stopped: list[StreamStopped] = []
+    response = (
+        client(scripted_server, wire)
+        .with_(messages="Ann is 25", response_model=Person, mode=OutputMode.JSON)
+        .on_event(StreamStopped, stopped.append)
+        .stream()
+        .final_response()
+    )
+    assert response.value.age == 25 and len(response.attempts) == 1 and not stopped
+    assert any(r.path == "$.age" for r in response.repairs)
+
+    scripted_server.script([_reply(wire, OutputMode.JSON, READABLE), _reply(wire, OutputMode.JSON, GOOD)])
+    strict = (
+        client(scripted_server, wire)
+        .with_(messages="Ann is 25", response_model=Person, mode=OutputMode.JSON)
+        .with_parsing("strict")
+        .on_event(StreamStopped, stopped.append)
+        .stream()
+        .final_response()
+    )
+    assert len(strict.attempts) == 2 and len(stopped) == 1
+    assert strict.attempts[0].errors[0].startswith("$.age: the answer stopped fitting the schema")
+
+
+def test_a_refused_value_that_stays_unreadable_is_cut_within_a_batch() -> None:
+    schema = Person.model_json_schema() | {"additionalProperties": False}
+    check = DocumentCheck(AnswerMatcher(schema).fresh(), schema, tolerant=schema)
+    text = '{"age": "twenty' + "x" * 5000
+    failure = None
+    for i in range(0, len(text), 64):
+        failure = check.feed(text[i : i + 64], done=False)
+        if failure is not None:
+            break
+    assert failure is not None and i < 3 * BATCH, i
+    assert failure.errors[0].path == "$.age"

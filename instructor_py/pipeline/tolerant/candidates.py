@@ -19,8 +19,10 @@ from typing import Any, Final
 
 from instructor_py.pipeline.extraction import strip_reasoning
 from instructor_py.pipeline.tolerant.coerce import Ambiguity, Coercer, Miss, plain
+from instructor_py.pipeline.tolerant.prefix import PrefixCoercer, mark_open
 from instructor_py.pipeline.tolerant.records import ParseFailure, ParseResult, Repair
 from instructor_py.pipeline.tolerant.schema import SchemaView
+from instructor_py.pipeline.tolerant.structure import structure_answer
 from instructor_py.pipeline.tolerant.syntax import Bare, Reader, TooDeep
 
 __all__ = ["find_candidates", "parse_partial", "parse_tolerant"]
@@ -53,6 +55,7 @@ class _Candidate:
     problem: str | None  # why this candidate cannot be the answer (still tells the schema errors)
     open_string: bool
     end: int = -1  # set on a strict JSON candidate: it is read again when it needs coercion
+    open_value: bool = False  # it ends in a value more text could change (a streaming prefix)
 
 
 def _read(text: str, start: int, end: int, source: str, whole: bool) -> _Candidate | None:
@@ -66,7 +69,13 @@ def _read(text: str, start: int, end: int, source: str, whole: bool) -> _Candida
         if not reader.at_end():
             return None
     return _Candidate(
-        source, start, value, tuple(reader.repairs), reader.broken, reader.open_string
+        source,
+        start,
+        value,
+        tuple(reader.repairs),
+        reader.broken,
+        reader.open_string,
+        open_value=reader.open_value,
     )
 
 
@@ -171,7 +180,13 @@ def find_candidates(text: str) -> list[_Candidate]:
             break  # deeper than any answer may be: the rest of the text is not read again
         out.append(
             _Candidate(
-                "embedded", start, value, tuple(reader.repairs), reader.broken, reader.open_string
+                "embedded",
+                start,
+                value,
+                tuple(reader.repairs),
+                reader.broken,
+                reader.open_string,
+                open_value=reader.open_value,
             )
         )
         pos = max(reader.pos, start + 1)
@@ -181,10 +196,16 @@ def find_candidates(text: str) -> list[_Candidate]:
 def _fit(
     view: SchemaView, schema: Any, candidate: _Candidate, budget: int, partial: bool
 ) -> tuple[Any, tuple[Repair, ...]]:
-    coercer = Coercer(view, budget, partial=partial)
+    loose = candidate.value
+    if partial:  # the value at the end of a prefix is not coerced before it is complete
+        coercer: Coercer = PrefixCoercer(view, budget)
+        if candidate.open_value or not isinstance(loose, dict | list):
+            loose = mark_open(loose)
+    else:
+        coercer = Coercer(view, budget)
     if candidate.source == "text":
         coercer.wrap_scalars = False
-    value = coercer.run(candidate.value, schema)
+    value = coercer.run(loose, schema)
     repairs = candidate.repairs + tuple(coercer.repairs)
     if partial:
         repairs = tuple(r for r in repairs if r.kind not in _PARTIAL_ONLY)
@@ -247,6 +268,16 @@ def _parse(text: str, schema: Mapping[str, Any] | bool, partial: bool) -> ParseR
             except Miss:
                 pass
             else:
+                kind = structure_answer(text, candidates) if value == stripped else None
+                if kind is not None:  # a JSON structure is the answer, not text
+                    why = f" ({first_failure.message})" if first_failure is not None else ""
+                    return ParseFailure(
+                        "mismatch",
+                        first_failure.path if first_failure is not None else "$",
+                        f"the answer is a JSON {kind} that does not fit the schema{why}; it is "
+                        "not read as text: answer with a value of the type the schema asks for",
+                        *_best_effort(candidates),
+                    )
                 note = Repair("$", "text_as_value", "read the whole answer as the value")
                 return ParseResult(value, (note, *repairs), "text")
     if not fits:

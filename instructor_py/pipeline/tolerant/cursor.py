@@ -27,6 +27,7 @@ class Cursor:
         self.repairs: list[Repair] = []
         self.truncated = False
         self.open_string = False
+        self.open_value = False  # the text ends in a value more text could change (a prefix)
         self.broken: str | None = None
         self._path: list[str | int] = []
         self._seen: set[tuple[tuple[str | int, ...], str]] = set()  # (place, kind) recorded

@@ -22,6 +22,7 @@ __all__ = [
     "decode_escape",
     "grouped_is_one_number",
     "quote_closes",
+    "value_may_grow",
 ]
 
 WS_CLASS: Final = r"[ \t\r\n\f\v\u00a0\ufeff]"
@@ -111,3 +112,18 @@ def grouped_is_one_number(text: str, after: int, end: int) -> bool:
     if text[pos] == ",":
         return _KEY_AHEAD.match(text, pos + 1, end) is not None
     return False
+
+
+_AFTER_SCALAR = re.compile(r"[ \t\r\n]*(?:,[ \t\r\n]*)?")
+
+
+def value_may_grow(text: str, after: int, end: int, context: str) -> bool:
+    """Whether the scalar ending at ``after`` could still change if the text went on (a
+    streaming prefix): only blanks follow it (``12`` of ``12 kg``, ``Tru`` of ``True``), or, in
+    an object, a comma and blanks (``12,`` of ``12,111``)."""
+    stop = _AFTER_SCALAR.match(text, after, end).end()  # type: ignore[union-attr]
+    if stop < end:
+        return False
+    if "," not in text[after:stop]:
+        return True
+    return context == "object" and after > 0 and text[after - 1].isdigit()

@@ -26,6 +26,7 @@ from instructor_py.pipeline.tolerant.lookahead import (
     decode_escape,
     grouped_is_one_number,
     quote_closes,
+    value_may_grow,
 )
 from instructor_py.pipeline.tolerant.loose import UNDEFINED, Bare, Loose, Num
 from instructor_py.pipeline.tolerant.tokens import (
@@ -60,7 +61,8 @@ class Reader(Cursor):
     """Reads one value from ``text[start:end]``; ``repairs`` lists what it fixed.
 
     After :meth:`read`, ``pos`` is just past the value, ``truncated`` says open containers were
-    closed at the end, ``open_string`` says the text ended inside a string, and ``broken`` holds
+    closed at the end, ``open_string`` says the text ended inside a string, ``open_value`` that
+    it ended inside (or just after) a value that more text could still change, and ``broken`` holds
     a reason when the text had pieces that fit no reading (a key without a value, stray
     characters): such a value is never taken as the answer."""
 
@@ -86,7 +88,19 @@ class Reader(Cursor):
             return self._array(depth + 1)
         if ch in OPENERS:
             return self._string(ch, context)
-        return self._scalar(context)
+        value = self._scalar(context)
+        if value is not _MISSING:
+            self._mark_open(self.pos, context)
+        return value
+
+    def _mark_open(self, after: int, context: str) -> None:
+        """Set ``open_value`` when the scalar that ends at ``after`` is the last thing in the
+        text and more text could still change it (:func:`.lookahead.value_may_grow`)."""
+        end = self.end
+        if (after >= end or self.text[after] in " \t\r\n,") and value_may_grow(
+            self.text, after, end, context
+        ):
+            self.open_value = True
 
     def _object(self, depth: int) -> dict[str, Loose]:
         if depth > MAX_DEPTH:
@@ -193,14 +207,17 @@ class Reader(Cursor):
                 value = single
                 if "single_quotes" not in noted:
                     self._note(noted, "single_quotes", "read a single-quoted string")
-            elif number is not None:
-                value = Num(number, _to_number(number))
             elif nested is not None:
                 self._path.append(key)
                 value = self._object(depth + 1) if nested == "{" else self._array(depth + 1)
                 self._path.pop()
             else:
-                value = self._fast_literal(noted, literal, python)
+                if number is not None:
+                    value = Num(number, _to_number(number))
+                else:
+                    value = self._fast_literal(noted, literal, python)
+                if self.pos >= end or (comma is None and text[self.pos] in " \t\r\n"):
+                    self._mark_open(fast.end(4 if number else 5 if literal else 8), "object")
             if key in out and out[key] != value:
                 self._path.append(key)
                 self._break("the key appears twice with different values")
@@ -223,14 +240,17 @@ class Reader(Cursor):
                 out.append(single)
                 if "single_quotes" not in noted:
                     self._note(noted, "single_quotes", "read a single-quoted string")
-            elif number is not None:
-                out.append(Num(number, _to_number(number)))
             elif nested is not None:
                 self._path.append(len(out))
                 out.append(self._object(depth + 1) if nested == "{" else self._array(depth + 1))
                 self._path.pop()
             else:
-                out.append(self._fast_literal(noted, literal, python))
+                if number is not None:
+                    out.append(Num(number, _to_number(number)))
+                else:
+                    out.append(self._fast_literal(noted, literal, python))
+                if self.pos >= end or (comma is None and text[self.pos] in " \t\r\n"):
+                    self._mark_open(fast.end(1 if number else 2 if literal else 5), "array")
             after_comma = comma is not None or self._comma()
         return after_comma
 
@@ -309,6 +329,7 @@ class Reader(Cursor):
                 parts.append(text[pos:end])
                 self.pos = end
                 self.open_string = True
+                self.open_value = self.open_value or context != "key"
                 self._repair("truncated_string", "the answer ended inside a string")
                 return "".join(parts)
             at = match.start()

@@ -83,7 +83,8 @@ _BARE_END: Final = r"(?=[ \t]*(?:[,{}\[\]\n]|\Z))"
 
 def _value(closes: str, grouped_check: bool) -> str:
     """A plain value (groups: number, JSON literal, "string", 'string', Python literal), then
-    the comma after it (a group), or the start of a nested container (a group)."""
+    the comma after it (a group) and the blanks after that, or the start of a nested container
+    (a group)."""
     not_grouped = r"(?!-?\d{1,3},\d{3})" if grouped_check else ""
     return (
         rf"(?:(?:{not_grouped}({_NUMBER_SOURCE}){_SIMPLE_END}"
@@ -91,7 +92,7 @@ def _value(closes: str, grouped_check: bool) -> str:
         rf"|\"([^\"\\\n]*)\"{closes}"
         rf"|'([^'\\\n]*)'{closes}"
         rf"|(True|False|None){_BARE_END})"
-        rf"(?:{_WS}(,))?"
+        rf"(?:{_WS}(,)[ \t\r\n]*)?"
         rf"|(?=([{{\[])))"
     )
 
