@@ -1,6 +1,7 @@
 """Reading messy answers: the strict chain, the tolerant parser, json-repair and Python
 ``instructor`` 1.17, side by side over ``benchmarks/data/messy_answers.jsonl``, plus the speed of
-reading a 2 KB answer.
+reading a 2 KB answer and of messy answers from 2 to 128 KB (linear in the answer's length).
+Compare two runs row by row with ``benchmarks/parsing_compare.py``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/parsing.py [--instructor-python .venv-bench/bin/python]
 
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -202,17 +204,20 @@ def _people(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def answers_2kb() -> tuple[str, str]:
-    """A strict JSON answer and a messy one, about 2 KB each (the messy one is denser)."""
-    valid = json.dumps({"people": _people(12)}, indent=1)
-    people = _people(16)
+def messy_answer(n: int) -> str:
+    """A messy answer listing ``n`` people (16 make about 2 KB): unquoted keys, single quotes,
+    Python literals, trailing commas, fenced with prose around it."""
     messy_items = ",\n".join(
         f"  {{name: '{p['name']}', email: '{p['email']}', age: {p['age']}, score: {p['score']}, "
         f"active: {p['active']!s}, tags: ['alpha', 'beta',],}}"
-        for p in people
+        for p in _people(n)
     )
-    messy = f"Here you go:\n```json\n{{people: [\n{messy_items},\n]}}\n```\nDone."
-    return valid, messy
+    return f"Here you go:\n```json\n{{people: [\n{messy_items},\n]}}\n```\nDone."
+
+
+def answers_2kb() -> tuple[str, str]:
+    """A strict JSON answer and a messy one, about 2 KB each (the messy one is denser)."""
+    return json.dumps({"people": _people(12)}, indent=1), messy_answer(16)
 
 
 def per_call_us(fn: Callable[[], Any], budget_s: float = 1.5) -> float:
@@ -256,7 +261,42 @@ def speed() -> tuple[str, dict[str, Any]]:
     ]
     for name, us in timings.items():
         lines.append(f"| {name} | {us:.1f} | {us / base:.1f} |")
-    return "\n".join(lines), {"chars": {"valid": len(valid), "messy": len(messy)}, "us_per_call": timings}
+    scaling_lines, scaling = linearity()
+    summary = {"chars": {"valid": len(valid), "messy": len(messy)}, "us_per_call": timings}
+    return "\n".join([*lines, "", *scaling_lines]), {**summary, "scaling": scaling}
+
+
+SCALING_KB = (2, 8, 32, 128)
+
+
+def linearity() -> tuple[list[str], list[dict[str, Any]]]:
+    """Messy answers of 2 to 128 KB (the 2 KB one above, with 4x, 16x and 64x the people): the
+    time per KB must stay flat for the reading to be linear in the answer's length."""
+    lines = [
+        "Linear in the answer's length: the same messy answer with more people (the time per KB "
+        "stays flat).",
+        "",
+        "| messy answer | chars | tolerant parser µs per call | µs per KB | "
+        "json_repair.loads µs per call | json-repair / tolerant |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    rows: list[dict[str, Any]] = []
+    texts = {kb: messy_answer(16 * kb // 2) for kb in SCALING_KB}
+    best: dict[tuple[str, int], float] = {}
+    for _ in range(2):  # two rounds, the best of each: a burst of other work hits one of them
+        for kb, text in texts.items():
+            for name, fn in (("ours", partial(parse_tolerant, text, SPEED_SCHEMA)),
+                             ("theirs", partial(json_repair.loads, text))):
+                best[name, kb] = min(best.get((name, kb), float("inf")), per_call_us(fn, 0.6))
+    for kb, text in texts.items():
+        ours, theirs = best["ours", kb], best["theirs", kb]
+        per_kb = ours / (len(text) / 1024)
+        lines.append(
+            f"| {kb} KB | {len(text)} | {ours:.1f} | {per_kb:.1f} | {theirs:.1f} | {theirs / ours:.1f}x |"
+        )
+        rows.append({"kb": kb, "chars": len(text), "tolerant_us": ours, "tolerant_us_per_kb": per_kb,
+                     "json_repair_us": theirs})
+    return lines, rows
 
 
 def main() -> None:
@@ -303,7 +343,13 @@ def main() -> None:
          Chart("parsing-speed", "Reading a 2 KB answer: microseconds per call (CPU)", "bar",
                list(speed_summary["us_per_call"]),
                {"us per call": [round(float(v), 1) for v in speed_summary["us_per_call"].values()]},
-               ylabel="microseconds (log)", log_y=True)],
+               ylabel="microseconds (log)", log_y=True),
+         Chart("parsing-linear", "Reading messy answers of 2 to 128 KB: microseconds per KB (CPU)",
+               "line", [f"{r['kb']} KB" for r in speed_summary["scaling"]],
+               {"tolerant parser": [round(r["tolerant_us_per_kb"], 1) for r in speed_summary["scaling"]],
+                "json_repair.loads": [round(r["json_repair_us"] / (r["chars"] / 1024), 1)
+                                      for r in speed_summary["scaling"]]},
+               xlabel="answer size", ylabel="microseconds per KB (log)", log_y=True)],
         corpus=str(CORPUS.relative_to(ROOT.parent)),
         cases=len(rows),
         ambiguous=sum(r["ambiguous"] for r in rows),

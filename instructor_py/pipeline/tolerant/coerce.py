@@ -37,7 +37,7 @@ from instructor_py.pipeline.tolerant.scalars import (
     read_bool,
     read_number,
 )
-from instructor_py.pipeline.tolerant.schema import SchemaView, key_norm
+from instructor_py.pipeline.tolerant.schema import NodeInfo, SchemaView, key_norm
 from instructor_py.pipeline.tolerant.syntax import Reader, TooDeep
 
 __all__ = ["Ambiguity", "Coercer", "Miss", "plain"]
@@ -74,6 +74,7 @@ class Coercer:
         self.partial = partial
         self.wrap_scalars = True
         self.repairs: list[Repair] = []
+        self._infos = view.infos
 
     def run(self, value: Any, node: Any) -> Any:
         return self.coerce(value, node, [])
@@ -94,7 +95,8 @@ class Coercer:
         self.budget -= 1
         if self.budget < 0 or len(path) > MAX_PATH:
             raise Miss(path, "the answer is too complex to read")
-        info = self.view.info(node)
+        cached = self._infos.get(id(node))  # (the view's cache, looked up inline: the hot path)
+        info = cached[1] if cached is not None and cached[0] is node else self.view.info(node)
         kind = info.kind
         if kind == "typed":
             return self._typed(value, info.node, info.types, path)
@@ -197,6 +199,9 @@ class Coercer:
     def _exact(
         self, value: Any, node: Mapping[str, Any], types: frozenset[str], path: list[str | int]
     ) -> Any:
+        taken = _taken_as_is(value, types)  # (the common case; the rules below give the same)
+        if taken is not _NO:
+            return taken
         if isinstance(value, dict):
             return self._object(value, node, path) if "object" in types else _NO
         if isinstance(value, list):
@@ -300,15 +305,9 @@ class Coercer:
     # -- containers --------------------------------------------------------------------------
 
     def _object(self, value: dict[str, Any], node: Mapping[str, Any], path: list[str | int]) -> Any:
-        props = node.get("properties")
-        props = props if isinstance(props, Mapping) else {}
-        required = [r for r in node.get("required", ()) if isinstance(r, str)]
-        extra = node.get("additionalProperties", True)
-        if "patternProperties" in node and extra is False:
-            extra = True
-        keys = self.view.key_map(node)
+        props, required, extra, keys = self.view.object_plan(node)
+        infos = self._infos
         out: dict[str, Any] = {}
-        last = next(reversed(value), None)
         for key, item in value.items():
             target = key if key in props else None
             if target is None and keys:
@@ -330,11 +329,18 @@ class Coercer:
             if empty and target not in required and not self._nullable(sub):
                 self._add([*path, target], "null_dropped", "dropped a null optional field")
                 continue
+            cached = infos.get(id(sub))  # a plain leaf: what coerce() returns, in fewer steps
+            if cached is not None and cached[0] is sub and self.budget > 0 and len(path) < MAX_PATH:
+                leaf = _as_is(item, cached[1])
+                if leaf is not _NO:
+                    self.budget -= 1
+                    out[target] = leaf
+                    continue
             try:
                 out[target] = self.coerce(item, sub, [*path, target])
             except (Miss, Ambiguity):
-                if self.partial and key == last:  # a streaming prefix: the last value is unfinished
-                    continue
+                if self.partial and key == next(reversed(value)):
+                    continue  # a streaming prefix: its last value may be unfinished
                 text = text_of(item)
                 if text is None or text.strip().casefold() not in NULL_WORDS:
                     raise
@@ -343,9 +349,11 @@ class Coercer:
                 if self._nullable(sub):
                     out[target] = None
                 self._add([*path, target], "null_word", f"read {text[:20]!r} as no value")
-        missing = [r for r in required if r not in out]
-        if missing and not self.partial:
-            raise Miss(path, f"missing required field(s): {', '.join(missing[:8])}")
+        if not self.partial:
+            for name in required:
+                if name not in out:
+                    missing = [r for r in required if r not in out]
+                    raise Miss(path, f"missing required field(s): {', '.join(missing[:8])}")
         return out
 
     def _nullable(self, node: Any, depth: int = 0) -> bool:
@@ -366,13 +374,51 @@ class Coercer:
 
     def _array(self, value: list[Any], node: Mapping[str, Any], path: list[str | int]) -> Any:
         out = []
+        prefix = node.get("prefixItems")
+        same_items = not isinstance(prefix, list) or not prefix
+        items = node.get("items", True)
+        infos = self._infos
         for i, item in enumerate(value):
+            sub = items if same_items else _item_schema(node, i)
+            cached = infos.get(id(sub))
+            if cached is not None and cached[0] is sub and self.budget > 0 and len(path) < MAX_PATH:
+                leaf = _as_is(item, cached[1])
+                if leaf is not _NO:
+                    self.budget -= 1
+                    out.append(leaf)
+                    continue
             try:
-                out.append(self.coerce(item, _item_schema(node, i), [*path, i]))
+                out.append(self.coerce(item, sub, [*path, i]))
             except (Miss, Ambiguity):
                 if not (self.partial and i == len(value) - 1):
                     raise  # (a streaming prefix's last item may be unfinished: left out)
         return out
+
+
+def _as_is(value: Any, info: NodeInfo) -> Any:
+    """What :meth:`Coercer.coerce` returns for a scalar that a node (``info``) takes as it is,
+    with no repair; ``_NO`` when that is not known at once."""
+    if info.kind != "typed" or info.types is None:
+        return _NO
+    return _taken_as_is(value, info.types)
+
+
+def _taken_as_is(value: Any, types: frozenset[str]) -> Any:
+    """A string, boolean or number (plain or :class:`Num`) that one of ``types`` takes as it is:
+    its value, as :meth:`Coercer._exact` reads it; ``_NO`` for anything else (other classes
+    go through ``_exact``'s general rules, which read these the same way)."""
+    cls = type(value)
+    if cls is str:
+        return value if "string" in types else _NO
+    if cls is bool:
+        return value if "boolean" in types else _NO
+    if cls is Num or cls is int or cls is float:
+        number = value.value if cls is Num else value
+        if "number" in types or (
+            "integer" in types and (type(number) is int or number.is_integer())
+        ):
+            return number
+    return _NO
 
 
 def _item_schema(node: Mapping[str, Any], index: int) -> Any:

@@ -13,34 +13,41 @@ from typing import Final
 
 __all__ = [
     "CLOSING_QUOTE",
+    "KEY_AHEAD_SOURCE",
     "OPENERS",
     "STRING_SPECIAL",
+    "VALUE_AHEAD_SOURCE",
     "WS",
+    "WS_CLASS",
     "decode_escape",
     "grouped_is_one_number",
     "quote_closes",
     "value_may_grow",
 ]
 
-WS = re.compile(r"[ \t\r\n\f\v\u00a0\ufeff]*")
+WS_CLASS: Final = r"[ \t\r\n\f\v\u00a0\ufeff]"
+"""The whitespace the reader skips (a regex character class)."""
+WS = re.compile(WS_CLASS + "*")
 CLOSING_QUOTE: Final = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d", "\u2018": "\u2019"}
 """Each opening quote and the quote that closes it (typographic double and single quotes too)."""
 OPENERS: Final = frozenset(CLOSING_QUOTE)
 STRING_SPECIAL = {q: re.compile(rf"[{c}\\\n]") for q, c in CLOSING_QUOTE.items()}
 _COMMENTS = r"""(?:[ \t\r\n]*(?://[^\n]*|#[^\n]*|/\*[^*]{0,500}\*/))*"""
 # after a comma inside an object: a key and its colon, a closer, or the end
-_KEY_AHEAD = re.compile(
+KEY_AHEAD_SOURCE: Final = (
     _COMMENTS
     + r"""(?:[ \t\r\n,]*(?:"(?:[^"\\\n]|\\.){0,400}"|'(?:[^'\\\n]|\\.){0,400}'"""
     r"""|\u201c[^\u201d\n]{0,400}\u201d|\u2018[^\u2019\n]{0,400}\u2019"""
     r"""|[A-Za-z_$][\w$\-. ]{0,100}?)\s*[:=]"""
     r"""|[ \t\r\n,]*(?:[}\]]|\Z))"""
 )
+_KEY_AHEAD = re.compile(KEY_AHEAD_SOURCE)
 # after a comma inside an array: the start of a value, a closer, or the end
-_VALUE_AHEAD = re.compile(
+VALUE_AHEAD_SOURCE: Final = (
     _COMMENTS
     + r"""[ \t\r\n]*(?:["'`{\[\]}\-\d\u201c\u2018]|(?:true|false|null|True|False|None)\b|\Z)"""
 )
+_VALUE_AHEAD = re.compile(VALUE_AHEAD_SOURCE)
 _ESCAPES: Final = {
     '"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"
 }

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["JSON_TYPES", "NodeInfo", "SchemaView", "key_norm"]
+__all__ = ["JSON_TYPES", "NodeInfo", "ObjectPlan", "SchemaView", "key_norm"]
 
 JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 Node = Mapping[str, Any] | bool
@@ -26,17 +25,26 @@ def key_norm(key: str) -> str:
     return _KEY_JUNK.sub("", key).casefold()
 
 
-@dataclass(frozen=True, slots=True)
-class NodeInfo:
+class NodeInfo(NamedTuple):
     """What the coercer asks of one schema node, worked out once. ``kind`` is ``any`` (no
     constraint), ``never`` (``false``), ``choice`` (``enum``/``const``: ``members``), ``union``
-    (``anyOf``/``oneOf``: ``branches``) or ``typed`` (``types``; ``None`` when not stated)."""
+    (``anyOf``/``oneOf``: ``branches``) or ``typed`` (``types``; ``None`` when not stated).
+    (A named tuple, not a dataclass: one is made per schema node on every parse.)"""
 
     node: Mapping[str, Any]
     kind: str
     members: list[Any]
     branches: list[Any]
     types: frozenset[str] | None
+
+
+class ObjectPlan(NamedTuple):
+    """An object node's lookups for the coercer (:meth:`SchemaView.object_plan`)."""
+
+    props: Mapping[str, Any]
+    required: list[str]
+    extra: Any
+    keys: dict[str, list[str]]
 
 
 _ANY = NodeInfo({}, "any", [], [], None)
@@ -50,11 +58,13 @@ class SchemaView:
         self.root = root
         self._resolved: dict[int, Mapping[str, Any] | bool] = {}
         self._keys: dict[int, dict[str, list[str]]] = {}
-        self._info: dict[int, tuple[Any, NodeInfo]] = {}
+        self._plans: dict[int, tuple[Any, ObjectPlan]] = {}
+        self.infos: dict[int, tuple[Any, NodeInfo]] = {}
+        """id(node) -> (node, its NodeInfo): :meth:`info`'s cache (the coercer reads it inline)."""
 
     def info(self, node: Any) -> NodeInfo:
         """The :class:`NodeInfo` of ``node`` (cached; the node is kept alive with it)."""
-        cached = self._info.get(id(node))
+        cached = self.infos.get(id(node))
         if cached is not None and cached[0] is node:
             return cached[1]
         resolved = self.resolve(node)
@@ -67,27 +77,29 @@ class SchemaView:
         elif isinstance(resolved.get("enum"), list):
             info = NodeInfo(resolved, "choice", resolved["enum"], [], None)
         else:
-            branches = next(
-                (b for k in ("anyOf", "oneOf") if isinstance(b := resolved.get(k), list) and b),
-                None,
-            )
-            if branches is not None:
+            branches = resolved.get("anyOf")
+            if not isinstance(branches, list) or not branches:
+                branches = resolved.get("oneOf")
+            if isinstance(branches, list) and branches:
                 info = NodeInfo(resolved, "union", [], branches, None)
             else:
                 info = NodeInfo(resolved, "typed", [], [], self.types(resolved))
-        self._info[id(node)] = (node, info)
+        self.infos[id(node)] = (node, info)
         return info
 
     def resolve(self, node: Any) -> Mapping[str, Any] | bool:
         """``node`` with its ``$ref`` chain followed and a lone ``allOf`` merged in."""
         if isinstance(node, bool):
             return node
-        if not isinstance(node, Mapping):
+        if type(node) is not dict and not isinstance(node, Mapping):
             return True
         cached = self._resolved.get(id(node))
         if cached is not None:
             return cached
         out: Mapping[str, Any] = node
+        if "$ref" not in node and "allOf" not in node:  # (most nodes: nothing to follow)
+            self._resolved[id(node)] = out
+            return out
         seen: set[str] = set()
         while isinstance(out, Mapping) and isinstance(out.get("$ref"), str):
             ref = out["$ref"]
@@ -149,6 +161,23 @@ class SchemaView:
         if "items" in node or "prefixItems" in node:
             return frozenset({"array"})
         return None
+
+    def object_plan(self, node: Mapping[str, Any]) -> ObjectPlan:
+        """What fitting an object to ``node`` needs: its properties, required names, the schema
+        of other keys (``additionalProperties``; ``True`` when ``patternProperties`` are given)
+        and :meth:`key_map` (worked out once per node)."""
+        cached = self._plans.get(id(node))
+        if cached is not None and cached[0] is node:
+            return cached[1]
+        props = node.get("properties")
+        props = props if isinstance(props, Mapping) else {}
+        required = [r for r in node.get("required", ()) if isinstance(r, str)]
+        extra = node.get("additionalProperties", True)
+        if "patternProperties" in node and extra is False:
+            extra = True
+        plan = ObjectPlan(props, required, extra, self.key_map(node))
+        self._plans[id(node)] = (node, plan)
+        return plan
 
     def key_map(self, node: Mapping[str, Any]) -> dict[str, list[str]]:
         """Normalised key -> the property names of ``node`` that normalise to it."""

@@ -17,21 +17,30 @@ linear in the text's length.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
-from instructor_py.pipeline.failures import json_path
+from instructor_py.pipeline.tolerant.cursor import SKIPPABLE, Cursor
 from instructor_py.pipeline.tolerant.lookahead import (
     OPENERS,
     STRING_SPECIAL,
-    WS,
     decode_escape,
     grouped_is_one_number,
     quote_closes,
     value_may_grow,
 )
 from instructor_py.pipeline.tolerant.loose import UNDEFINED, Bare, Loose, Num
-from instructor_py.pipeline.tolerant.records import Repair
+from instructor_py.pipeline.tolerant.tokens import (
+    BARE_VALUE,
+    FAST_ITEM,
+    FAST_MEMBER,
+    GROUPED,
+    KEY_PHRASE,
+    KEY_WORD,
+    LITERALS,
+    LOOSE_NUMBER,
+    NUMBER,
+    SIMPLE,
+)
 
 __all__ = ["UNDEFINED", "Bare", "Num", "Reader", "TooDeep", "read_span"]
 
@@ -44,33 +53,11 @@ class TooDeep(Exception):
 
 
 _MISSING: Final = object()
-
-_SKIPPABLE: Final = frozenset(" \t\r\n\f\v\u00a0\ufeff/#")
-_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_LOOSE_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-# a JSON number or literal that a delimiter ends: the common case, read without the general path
-_SIMPLE = re.compile(
-    r"(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)(?=[ \t\r\n]*(?:[,}\]]|\Z))"
-)
-_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_BARE_VALUE = re.compile(r"[^,{}\[\]\n]*")
-_KEY_WORD = re.compile(r"[A-Za-z_$][\w$\-.]*")
-_KEY_PHRASE = re.compile(r"[A-Za-z_$][\w$\-. ]{0,100}?(?=[ \t]*:)")
-_LITERALS: Final[dict[str, tuple[Any, str | None]]] = {
-    "true": (True, None),
-    "false": (False, None),
-    "null": (None, None),
-    "True": (True, "python_literal"),
-    "False": (False, "python_literal"),
-    "None": (None, "python_literal"),
-    "undefined": (UNDEFINED, "js_literal"),
-    "NaN": (UNDEFINED, "js_literal"),
-    "Infinity": (UNDEFINED, "js_literal"),
-    "-Infinity": (UNDEFINED, "js_literal"),
-}
+_JSON_LITERALS: Final[dict[str, Any]] = {"true": True, "false": False, "null": None}
 
 
-class Reader:
+
+class Reader(Cursor):
     """Reads one value from ``text[start:end]``; ``repairs`` lists what it fixed.
 
     After :meth:`read`, ``pos`` is just past the value, ``truncated`` says open containers were
@@ -78,66 +65,6 @@ class Reader:
     it ended inside (or just after) a value that more text could still change, and ``broken`` holds
     a reason when the text had pieces that fit no reading (a key without a value, stray
     characters): such a value is never taken as the answer."""
-
-    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
-        self.text = text
-        self.pos = start
-        self.end = len(text) if end is None else end
-        self.repairs: list[Repair] = []
-        self.truncated = False
-        self.open_string = False
-        self.open_value = False  # the text ends in a value more text could change (a prefix)
-        self.broken: str | None = None
-        self._path: list[str | int] = []
-        self._seen: set[tuple[str | int, ...]] = set()
-        self.value: Loose = None
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    def _repair(self, kind: str, detail: str, member: bool = False) -> None:
-        """Record a repair once per kind and place; ``member``: at the container of the value
-        being read (one ``single_quotes`` per object, not one per string)."""
-        path = self._path[:-1] if member and self._path else self._path
-        key = (*path, kind)
-        if key not in self._seen:
-            self._seen.add(key)
-            self.repairs.append(Repair(json_path(path), kind, detail))
-
-    def _break(self, reason: str) -> None:
-        if self.broken is None:
-            self.broken = f"{json_path(self._path)}: {reason}"
-
-    def skip(self) -> None:
-        """Skip whitespace and comments."""
-        text, end = self.text, self.end
-        while True:
-            if self.pos >= end:
-                return
-            ch = text[self.pos]
-            if ch not in _SKIPPABLE:
-                return
-            self.pos = WS.match(text, self.pos, end).end()  # type: ignore[union-attr]
-            if self.pos >= end:
-                return
-            ch = text[self.pos]
-            if ch == "/" and text.startswith("//", self.pos):
-                self._line_comment("//")
-            elif ch == "/" and text.startswith("/*", self.pos):
-                close = text.find("*/", self.pos + 2, end)
-                self.pos = end if close < 0 else close + 2
-                self._repair("comment", "removed a /* */ comment")
-            elif ch == "#" and (self.pos + 1 >= end or text[self.pos + 1] in " #\t!"):
-                self._line_comment("#")
-            else:
-                return
-
-    def _line_comment(self, mark: str) -> None:
-        newline = self.text.find("\n", self.pos, self.end)
-        self.pos = self.end if newline < 0 else newline + 1
-        self._repair("comment", f"removed a {mark} comment")
-
-    def at_end(self) -> bool:
-        return self.pos >= self.end
 
     # -- values ----------------------------------------------------------------------------
 
@@ -162,14 +89,18 @@ class Reader:
         if ch in OPENERS:
             return self._string(ch, context)
         value = self._scalar(context)
+        if value is not _MISSING:
+            self._mark_open(self.pos, context)
+        return value
+
+    def _mark_open(self, after: int, context: str) -> None:
+        """Set ``open_value`` when the scalar that ends at ``after`` is the last thing in the
+        text and more text could still change it (:func:`.lookahead.value_may_grow`)."""
         end = self.end
-        if (
-            value is not _MISSING
-            and (self.pos >= end or self.text[self.pos] in " \t\r\n,")
-            and value_may_grow(self.text, self.pos, end, context)
+        if (after >= end or self.text[after] in " \t\r\n,") and value_may_grow(
+            self.text, after, end, context
         ):
             self.open_value = True
-        return value
 
     def _object(self, depth: int) -> dict[str, Loose]:
         if depth > MAX_DEPTH:
@@ -177,7 +108,9 @@ class Reader:
         self.pos += 1
         out: dict[str, Loose] = {}
         after_comma = False
+        noted: set[str] = set()
         while True:
+            after_comma = self._fast_members(out, after_comma, noted, depth)
             step = self._boundary("}", "an object", "members", bool(out), after_comma)
             if step == "end":
                 return out
@@ -223,7 +156,9 @@ class Reader:
         self.pos += 1
         out: list[Loose] = []
         after_comma = False
+        noted: set[str] = set()
         while True:
+            after_comma = self._fast_items(out, after_comma, noted, depth)
             step = self._boundary("]", "an array", "items", bool(out), after_comma)
             if step == "end":
                 return out
@@ -242,13 +177,98 @@ class Reader:
                 self.pos += 1
                 after_comma = True
 
+    # -- the fast path (tokens.FAST_MEMBER / FAST_ITEM: the same readings, fewer steps) -----
+
+    def _fast_members(
+        self, out: dict[str, Loose], after_comma: bool, noted: set[str], depth: int
+    ) -> bool:
+        """Read the plain members that come next into ``out``; whether a comma came last."""
+        text, end, match = self.text, self.end, FAST_MEMBER.match
+        while (fast := match(text, self.pos, end)) is not None:
+            if out and not after_comma:
+                self._note(noted, "missing_comma", "added a missing comma between members")
+            double_key, single_key, key, number, literal, double, single, python, comma, nested = (
+                fast.groups()
+            )
+            if key is not None:
+                if "unquoted_key" not in noted:
+                    self._note(noted, "unquoted_key", "quoted an unquoted key")
+            elif double_key is not None:
+                key = double_key
+            else:
+                key = single_key
+                if "single_quotes" not in noted:
+                    self._note(noted, "single_quotes", "read a single-quoted string")
+            self.pos = fast.end()
+            value: Loose
+            if double is not None:
+                value = double
+            elif single is not None:
+                value = single
+                if "single_quotes" not in noted:
+                    self._note(noted, "single_quotes", "read a single-quoted string")
+            elif nested is not None:
+                self._path.append(key)
+                value = self._object(depth + 1) if nested == "{" else self._array(depth + 1)
+                self._path.pop()
+            else:
+                if number is not None:
+                    value = Num(number, _to_number(number))
+                else:
+                    value = self._fast_literal(noted, literal, python)
+                if self.pos >= end or (comma is None and text[self.pos] in " \t\r\n"):
+                    self._mark_open(fast.end(4 if number else 5 if literal else 8), "object")
+            if key in out and out[key] != value:
+                self._path.append(key)
+                self._break("the key appears twice with different values")
+                self._path.pop()
+            out[key] = value
+            after_comma = comma is not None or self._comma()
+        return after_comma
+
+    def _fast_items(self, out: list[Loose], after_comma: bool, noted: set[str], depth: int) -> bool:
+        """Read the plain items that come next into ``out``; whether a comma came last."""
+        text, end, match = self.text, self.end, FAST_ITEM.match
+        while (fast := match(text, self.pos, end)) is not None:
+            if out and not after_comma:
+                self._note(noted, "missing_comma", "added a missing comma between items")
+            number, literal, double, single, python, comma, nested = fast.groups()
+            self.pos = fast.end()
+            if double is not None:
+                out.append(double)
+            elif single is not None:
+                out.append(single)
+                if "single_quotes" not in noted:
+                    self._note(noted, "single_quotes", "read a single-quoted string")
+            elif nested is not None:
+                self._path.append(len(out))
+                out.append(self._object(depth + 1) if nested == "{" else self._array(depth + 1))
+                self._path.pop()
+            else:
+                if number is not None:
+                    out.append(Num(number, _to_number(number)))
+                else:
+                    out.append(self._fast_literal(noted, literal, python))
+                if self.pos >= end or (comma is None and text[self.pos] in " \t\r\n"):
+                    self._mark_open(fast.end(1 if number else 2 if literal else 5), "array")
+            after_comma = comma is not None or self._comma()
+        return after_comma
+
+    def _fast_literal(self, noted: set[str], literal: str | None, python: str | None) -> Loose:
+        """A JSON literal, or a Python one (repaired)."""
+        if literal is not None:
+            return _JSON_LITERALS[literal]
+        value, _ = LITERALS[python or ""]
+        self._note(noted, "python_literal", f"read {python} as {_show(value)}")
+        return value
+
     def _boundary(
         self, close: str, container: str, members: str, has_members: bool, after_comma: bool
     ) -> str:
         """The step before an object's or an array's next member: ``"end"`` (the container is
         closed, or the text ended: a truncated close), ``"stray_comma"`` (skipped), or
         ``"member"`` (one follows; a missing comma before it is repaired)."""
-        if self.pos < self.end and self.text[self.pos] in _SKIPPABLE:
+        if self.pos < self.end and self.text[self.pos] in SKIPPABLE:
             self.skip()
         if self.pos >= self.end:
             self._truncated(close)
@@ -279,14 +299,14 @@ class Reader:
         if ch in OPENERS:
             key = self._string(ch, "key")
             return key if isinstance(key, str) else None
-        match = _KEY_WORD.match(text, pos, self.end)
+        match = KEY_WORD.match(text, pos, self.end)
         if match is None:
             return None
         after = match.end()
         while after < self.end and text[after] in " \t":
             after += 1
         if after < self.end and text[after] not in ":=":  # maybe a key of several words
-            match = _KEY_PHRASE.match(text, pos, self.end) or match
+            match = KEY_PHRASE.match(text, pos, self.end) or match
         self.pos = match.end()
         self._repair("unquoted_key", "quoted an unquoted key")
         return match.group().strip()
@@ -333,21 +353,21 @@ class Reader:
 
     def _scalar(self, context: str) -> Loose:
         text, pos, end = self.text, self.pos, self.end
-        simple = _SIMPLE.match(text, pos, end)
-        if simple is not None and not (context == "object" and _GROUPED.match(text, pos, end)):
+        simple = SIMPLE.match(text, pos, end)
+        if simple is not None and not (context == "object" and GROUPED.match(text, pos, end)):
             token = simple.group(1)
             self.pos = simple.end(1)
             if token[0] in "tfn":
-                return {"true": True, "false": False, "null": None}[token]
+                return _JSON_LITERALS[token]
             return Num(token, _to_number(token))
         if context == "object":
-            grouped = _GROUPED.match(text, pos, end)
+            grouped = GROUPED.match(text, pos, end)
             if grouped is not None and grouped_is_one_number(text, grouped.end(), end):
                 self.pos = grouped.end()
                 self._repair("number_thousands", f"read {grouped.group()} as one number")
                 raw = grouped.group().replace(",", "")
                 return Num(raw, float(raw) if "." in raw else int(raw))
-        match = _BARE_VALUE.match(text, pos, end)
+        match = BARE_VALUE.match(text, pos, end)
         assert match is not None
         token = match.group()
         cut = _comment_start(token)
@@ -355,14 +375,14 @@ class Reader:
         if not token:
             return _MISSING if pos >= end else self._stray()
         self.pos = pos + len(token)
-        if (literal := _LITERALS.get(token)) is not None:
+        if (literal := LITERALS.get(token)) is not None:
             value, kind = literal
             if kind is not None:
                 self._repair(kind, f"read {token} as {_show(value)}", member=True)
             return value
-        if _NUMBER.fullmatch(token):
+        if NUMBER.fullmatch(token):
             return Num(token, _to_number(token))
-        if _LOOSE_NUMBER.fullmatch(token):
+        if LOOSE_NUMBER.fullmatch(token):
             self._repair("number_format", f"read {token} as a number", member=True)
             return Num(token, _to_number(token))
         if token.strip(".…") == "":  # "[1, 2, ...]": values left out, not a value
