@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from instructor_py import ResponsePipeline, StageFailure, to_response_model
 from instructor_py.pipeline import ExtractStage, PipelineContext, Repaired
@@ -107,6 +107,29 @@ def test_aliases_are_the_keys_read() -> None:
     run = ResponsePipeline().run_detailed("{'user-name': 'ann', ZIP: 12345}", ctx(Aliased))
     assert run.value == Aliased(userName="ann", zip="12345")
     assert {"key_renamed", "number_to_string"} <= {r.kind for r in run.repairs}
+
+
+class Inner(BaseModel):
+    count: int = Field(validation_alias=AliasChoices("n", "total_count"))
+
+
+class Chosen(BaseModel):
+    zip_code: str = Field(validation_alias=AliasChoices("zip", "postcode"))
+    inner: Inner
+
+
+def test_every_validation_alias_choice_is_read() -> None:
+    """The schema names the first ``AliasChoices`` name; the others are read too (nested
+    models included), as pydantic itself would accept them."""
+    run = ResponsePipeline().run_detailed(
+        '{"postcode": "0150", "inner": {"totalCount": 3}}', ctx(Chosen)
+    )
+    assert run.value == Chosen.model_validate({"zip": "0150", "inner": {"n": 3}})
+    assert [(r.path, r.kind) for r in run.repairs] == [
+        ("$.zip", "key_renamed"),
+        ("$.inner.n", "key_renamed"),
+    ]
+    assert "x-aliases" not in json.dumps(to_response_model(Chosen).json_schema)  # never sent
 
 
 @pytest.mark.parametrize(

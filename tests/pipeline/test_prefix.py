@@ -88,3 +88,24 @@ def test_every_prefix_of_a_messy_answer_agrees_with_the_final_reading() -> None:
                 assert got == final[key][: len(got)], (cut, key, got)
             else:
                 assert got == final[key], (cut, key, got)
+
+
+def test_no_prefix_of_a_corpus_answer_leaks_the_open_marker_or_raises() -> None:
+    """Where the schema says nothing (unknown keys, ``{}``), an open value is left out too: a
+    prefix of every corpus answer (every 5th length) reads to plain JSON values or a refusal."""
+    import json
+    from pathlib import Path
+
+    corpus = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "messy_answers.jsonl"
+    rows = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
+    checked = 0
+    for row in rows:
+        text = row["text"]
+        for end in range(1, len(text) + 1, 5):
+            result = parse_partial(text[:end], row["schema"])
+            if isinstance(result, ParseResult):
+                json.dumps(result.value)  # an Open left inside is not serialisable
+                checked += 1
+            else:
+                assert isinstance(result, ParseFailure)
+    assert checked > 1000

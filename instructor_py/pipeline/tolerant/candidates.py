@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from instructor_py.pipeline.extraction import strip_reasoning
 from instructor_py.pipeline.tolerant.coerce import Ambiguity, Coercer, Miss, plain
-from instructor_py.pipeline.tolerant.prefix import PrefixCoercer, mark_open
+from instructor_py.pipeline.tolerant.prefix import PrefixCoercer, mark_open, without_open
 from instructor_py.pipeline.tolerant.records import ParseFailure, ParseResult, Repair
 from instructor_py.pipeline.tolerant.schema import SchemaView
 from instructor_py.pipeline.tolerant.structure import structure_answer
@@ -206,6 +206,8 @@ def _fit(
     if candidate.source == "text":
         coercer.wrap_scalars = False
     value = coercer.run(loose, schema)
+    if partial:
+        value = without_open(value)
     repairs = candidate.repairs + tuple(coercer.repairs)
     if partial:
         repairs = tuple(r for r in repairs if r.kind not in _PARTIAL_ONLY)

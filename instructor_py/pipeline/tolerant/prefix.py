@@ -18,7 +18,7 @@ from typing import Any
 from instructor_py.pipeline.tolerant.coerce import Coercer, Miss
 from instructor_py.pipeline.tolerant.schema import SchemaView
 
-__all__ = ["Open", "PrefixCoercer", "mark_open"]
+__all__ = ["Open", "PrefixCoercer", "mark_open", "without_open"]
 
 
 class Open:
@@ -84,3 +84,27 @@ def _settled_text(text: str) -> str:
     (``'Ann', ag`` before the key's colon arrives): a shorter prefix of the value either way."""
     match = _QUOTE_THEN_BREAK.search(text)
     return text if match is None else text[: match.start()]
+
+
+def without_open(value: Any) -> Any:
+    """``value`` with no :class:`Open` left in it: where the schema says nothing (an unknown key,
+    ``{}``), the coercer takes a value as it is, open leaf included; an open string there shows
+    as it grows, anything else open is left out (a list item dropped, a key omitted)."""
+    if isinstance(value, Open):
+        if isinstance(value.value, str):
+            return _settled_text(value.value)
+        raise Miss([], "the value is not complete yet")
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, Open) and not isinstance(item.value, str):
+                continue
+            out[key] = without_open(item)
+        return out
+    if isinstance(value, list):
+        return [
+            without_open(item)
+            for item in value
+            if not (isinstance(item, Open) and not isinstance(item.value, str))
+        ]
+    return value

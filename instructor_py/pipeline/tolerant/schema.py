@@ -180,15 +180,20 @@ class SchemaView:
         return plan
 
     def key_map(self, node: Mapping[str, Any]) -> dict[str, list[str]]:
-        """Normalised key -> the property names of ``node`` that normalise to it."""
+        """Normalised key -> the property names of ``node`` that normalise to it (or whose
+        ``"x-aliases"``, a pydantic field's other ``AliasChoices`` names, do)."""
         cached = self._keys.get(id(node))
         if cached is not None:
             return cached
         out: dict[str, list[str]] = {}
         props = node.get("properties")
         if isinstance(props, Mapping):
-            for name in props:
+            for name, sub in props.items():
                 out.setdefault(key_norm(name), []).append(name)
+                aliases = sub.get("x-aliases") if isinstance(sub, Mapping) else None
+                for alias in aliases if isinstance(aliases, list) else ():
+                    if isinstance(alias, str) and name not in out.setdefault(key_norm(alias), []):
+                        out[key_norm(alias)].append(name)
         self._keys[id(node)] = out
         return out
 
