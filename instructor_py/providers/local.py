@@ -54,6 +54,7 @@ from instructor_py.common.modes import OutputMode, parse_mode
 from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
+from instructor_py.providers.local_after import Redecode, keep_optional, resume_after_loop
 from instructor_py.providers.local_choices import (
     ChoiceField,
     ChoiceOutcome,
@@ -72,7 +73,6 @@ from instructor_py.providers.local_options import (
     int_option,
     number_option,
 )
-from instructor_py.providers.local_resume import resume_point
 from instructor_py.providers.media_support import refuse_media
 from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
 from instructor_py.runtime.lookup import DEFAULT_DRAFT_TOKENS
@@ -110,6 +110,7 @@ class LocalProvider:
     draft_tokens: int = DEFAULT_DRAFT_TOKENS
     score_choices: bool = True
     resume_loops: bool = True
+    score_optional: bool = True
 
     def __post_init__(self) -> None:
         for name in ("retry_temperature", "retry_repeat_penalty"):
@@ -213,58 +214,47 @@ class LocalProvider:
         options = self._decode_options(request, prompt_text)
         chunks = session.generate(prompt, handle, options)
         fields = self._choice_fields(request)
-        if not fields and request.stream:  # shown as it is decoded: nothing to resume
+        optional = self._scores_optional(request)
+        if not fields and not optional and request.stream:  # shown as it is decoded
             with contextlib.closing(chunks):
                 yield from map_chunks(chunks, request, model, len(prompt), handle, options)
             return
         with contextlib.closing(chunks):
             decoded = list(chunks)
-        resumed = self._resume(request, session, prompt_text, decoded, options)
+        redo = Redecode(session, prompt_text, self._compile, self._decode_options)
+        resumed = resume_after_loop(redo, request, decoded, options, self.resume_loops)
         dropped = 0
         if resumed is not None:
             dropped = sum(len(c.token_ids) for c in decoded)
             decoded, handle, options = resumed
+        kept = keep_optional(redo, request, decoded) if optional else None
+        if kept is not None:  # optional keys dropped: later decodes see the schema without them
+            decoded, handle, request, keys = kept
+            fields = self._choice_fields(request)
+        else:
+            keys = ()
         if not fields:
             yield from map_chunks(
-                iter(decoded), request, model, len(prompt), handle, options, dropped=dropped
+                iter(decoded), request, model, len(prompt), handle, options, None, dropped, keys
             )
             return
         yield from self._decide_choices(
-            request, session, prompt_text, decoded, handle, fields, dropped
+            request, session, prompt_text, decoded, handle, fields, dropped, keys
         )
 
-    def _resume(
-        self,
-        request: InferenceRequest,
-        session: LocalSession,
-        prompt_text: str,
-        decoded: list[DecodeChunk],
-        options: DecodeOptions,
-    ) -> tuple[list[DecodeChunk], CompiledGrammarHandle | None, DecodeOptions] | None:
-        """An answer that ended in a loop, decoded again from its valid part
-        (:mod:`~instructor_py.providers.local_resume`); None when there is nothing to resume or
-        the grammar refuses the cut."""
-        loop = options.repetition.found if options.repetition is not None else None
-        if (
-            loop is None
-            or not decoded
-            or decoded[-1].finish_reason != "repetition"
-            or not request.options.get("resume_loops", self.resume_loops)
-        ):
-            return None
-        point = resume_point("".join(c.text for c in decoded), loop)
-        if point is None:
-            return None
-        again = self._compile(session, request)
-        prefix = tuple(session.model.tokenize_bytes(point.text.encode("utf-8")))
-        fresh = replace(self._decode_options(request, prompt_text), prefix=prefix)
-        try:
-            chunks = list(session.generate(session.model.tokenize(prompt_text), again, fresh))
-        except LocalModelError as exc:  # the grammar refuses the cut: the loop stands
-            logger.info("a looped answer could not be resumed: %s", exc)
-            return None
-        logger.info("a looped answer resumed after %d characters", point.kept)
-        return chunks, again, fresh
+    def _scores_optional(self, request: InferenceRequest) -> bool:
+        """Whether the root object's trailing optional keys are decided by scoring."""
+        if not request.options.get("score_optional", self.score_optional):
+            return False
+        schema = request.response_schema
+        return (
+            request.options.get("constraint") is None
+            and request.template is None
+            and not request.thinking
+            and request.mode is not OutputMode.MD_JSON
+            and bool(schema)
+            and set(schema.get("properties") or ()) - set(schema.get("required") or ()) != set()
+        )
 
     def _decide_choices(
         self,
@@ -275,6 +265,7 @@ class LocalProvider:
         handle: CompiledGrammarHandle | None,
         fields: list[ChoiceField],
         dropped: int = 0,
+        dropped_keys: tuple[str, ...] = (),
     ) -> Iterator[InferenceDelta]:
         """Choice fields: the answer is decoded, the options scored where each value starts and,
         when a scored value differs, decoded again with the scored values forced
@@ -315,7 +306,7 @@ class LocalProvider:
         chunks, last = final[-1]
         options = self._decode_options(request, prompt_text)
         yield from map_chunks(
-            iter(chunks), request, model, len(prompt), last, options, outcome, dropped
+            iter(chunks), request, model, len(prompt), last, options, outcome, dropped, dropped_keys
         )
 
     def _choice_fields(self, request: InferenceRequest) -> list[ChoiceField]:

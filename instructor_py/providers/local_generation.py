@@ -48,6 +48,9 @@ class LocalGeneration:
     #: (counted in ``usage.output_tokens`` too)
     resumed_after_loop: bool = False
     dropped_tokens: int = 0
+    #: trailing optional keys the answer wrote and the input gave no evidence for, dropped
+    #: (:mod:`~instructor_py.providers.local_optional`)
+    dropped_keys: tuple[str, ...] = ()
 
 
 
@@ -60,6 +63,7 @@ def map_chunks(
     options: DecodeOptions,
     choices: ChoiceOutcome | None = None,
     dropped: int = 0,
+    dropped_keys: tuple[str, ...] = (),
 ) -> Iterator[InferenceDelta]:
     """The decoded chunks as deltas: content, or a tool call's arguments in TOOLS mode; the last
     one with the usage and the :class:`LocalGeneration`. An answer the context cut short of
@@ -103,6 +107,7 @@ def map_chunks(
                 scoring_seconds=choices.scoring_seconds if choices else 0.0,
                 resumed_after_loop=dropped > 0,
                 dropped_tokens=dropped,
+                dropped_keys=dropped_keys,
             )
         if tool is not None:
             yield InferenceDelta(

@@ -37,6 +37,7 @@ PROVIDER_KEYS = (
     "draft_tokens",
     "score_choices",
     "resume_loops",
+    "score_optional",
 )
 MODEL_KEYS = (
     "model_path",
