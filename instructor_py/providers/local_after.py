@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from instructor_py.common.errors import LocalModelError
-from instructor_py.providers.local_choices import content_free_messages
+from instructor_py.providers.local_choices import content_free_messages, last_user_text
 from instructor_py.providers.local_optional import decide_optional, without_keys
 from instructor_py.providers.local_resume import resume_point
 from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
@@ -98,6 +98,7 @@ def keep_optional(
         redo.prompt_text,
         [session.render_text(m) for m in free],
         "".join(c.text for c in decoded),
+        last_user_text(request.messages),
     )
     if decision.cut is None:
         return None

@@ -48,6 +48,7 @@ __all__ = [
     "choice_fields",
     "content_free_messages",
     "decide_choices",
+    "last_user_text",
     "value_spans",
 ]
 
@@ -228,6 +229,27 @@ def _value(
 
 
 # --- deciding ------------------------------------------------------------------------------------
+
+
+def last_user_text(messages: Sequence[Any]) -> str:
+    """The text of the last user message (its text parts joined; "" when there is none)."""
+    for message in reversed(list(messages)):
+        role = (
+            message.get("role") if isinstance(message, Mapping) else getattr(message, "role", None)
+        )
+        if role != "user":
+            continue
+        content = (
+            message.get("content")
+            if isinstance(message, Mapping)
+            else getattr(message, "content", "")
+        )
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list | tuple):
+            return " ".join(p for p in content if isinstance(p, str))
+        return ""
+    return ""
 
 
 def content_free_messages(messages: Sequence[Any]) -> list[list[Any]] | None:

@@ -5,7 +5,9 @@ mentions is still written, with a value the model invents (``"format": "fasta"``
 "NBA"``): the answer validates and is wrong. Whether to write an optional key is a choice like an
 enum value's, and it is read the same way (:mod:`~instructor_py.runtime.choice`, contextual
 calibration): where the answer's last required key ends, the model's probability of going on
-with the optional key (``, "format"``) is compared with that of closing the object (``}``), both
+with another key (``,``: the grammar then writes the key) is compared with that of closing the
+object (``}``) (both written from the last blank before, so they are tokenized as the model
+writes them: ``"Lund",`` against ``"Lund"}``), both
 divided by the same probabilities after a content-free prompt (the input replaced by ``"N/A"``,
 ``""`` and ``"[MASK]"``). The key stays when the input makes it likelier than the model's habit
 does; otherwise the answer is closed before it.
@@ -18,6 +20,8 @@ it too. An answer whose trailing keys are dropped is decoded again from its cut
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +29,13 @@ from typing import Any
 from instructor_py.providers.local_choices import value_spans
 from instructor_py.runtime.choice import ChoiceQuery, ChoiceScores, choose_many
 
-__all__ = ["OptionalDecision", "decide_optional", "trailing_optional", "without_keys"]
+__all__ = [
+    "OptionalDecision",
+    "decide_optional",
+    "grounded",
+    "trailing_optional",
+    "without_keys",
+]
 
 
 @dataclass(frozen=True)
@@ -70,21 +80,30 @@ def decide_optional(
     prompt_text: str,
     content_free_prompts: Sequence[str],
     text: str,
+    input_text: str = "",
 ) -> OptionalDecision:
-    """Decide the trailing optional keys of the answer ``text`` (module docs)."""
+    """Decide the trailing optional keys of the answer ``text`` (module docs); ``input_text``:
+    the input the content-free prompts replace (a value copied from it is kept unscored)."""
     scores: dict[str, ChoiceScores] = {}
     passes = 0
     seconds = 0.0
     trailing = trailing_optional(schema, text)
+    spans = value_spans(text)
     for index, (name, before, key_end) in enumerate(trailing):
-        prefix = text[:before]
         go_on = text[before:key_end].rstrip()  # e.g. ', "format"'
         if not go_on.startswith(",") or go_on == ",":
             break
+        start, end = spans[(name,)]
+        if grounded(json.loads(text[start:end]), input_text):
+            continue  # the input gives this value: evidence enough
+        # the options start where a token starts, after the last blank (tokenizers merge the
+        # end of a value with what follows: '"' then ',' is one token '",')
+        start = _token_start(text, before)
+        lead = text[start:before]
         query = ChoiceQuery(
-            prompt_text + prefix,
-            (go_on, "}"),
-            tuple(cf + prefix for cf in content_free_prompts),
+            prompt_text + text[:start],
+            (lead + ",", lead + "}"),
+            tuple(cf + text[:start] for cf in content_free_prompts),
         )
         (result,) = choose_many(session, [query])
         scores[name] = result
@@ -92,7 +111,7 @@ def decide_optional(
         seconds += result.seconds
         if result.best == 1:
             dropped = tuple(n for n, _, _ in trailing[index:])
-            return OptionalDecision(prefix + "}", dropped, scores, passes, seconds)
+            return OptionalDecision(text[:before] + "}", dropped, scores, passes, seconds)
     return OptionalDecision(None, (), scores, passes, seconds)
 
 
@@ -104,3 +123,43 @@ def without_keys(schema: Mapping[str, Any], keys: Sequence[str]) -> dict[str, An
     if isinstance(props, Mapping):
         out["properties"] = {k: v for k, v in props.items() if k not in set(keys)}
     return out
+
+
+def _token_start(text: str, end: int, reach: int = 24) -> int:
+    """Just after the last blank before ``end`` (within ``reach`` characters), else ``end``."""
+    for i in range(end - 1, max(end - reach, 0) - 1, -1):
+        if text[i] in " \t\r\n":
+            return i + 1
+    return end
+
+
+def grounded(value: Any, input_text: str) -> bool:
+    """Whether ``value`` is copied from the input: every string and number in it appears there
+    as whole words (case-insensitive). Booleans, nulls and empty values never are."""
+    leaves: list[str] = []
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, bool) or node is None:
+            return False
+        if isinstance(node, int | float):
+            whole = isinstance(node, float) and node.is_integer()
+            leaves.append(str(int(node)) if whole else str(node))
+            return True
+        if isinstance(node, str):
+            if not node.strip():
+                return False
+            leaves.append(node.strip())
+            return True
+        if isinstance(node, list):
+            return bool(node) and all(walk(item) for item in node)
+        if isinstance(node, dict):
+            return bool(node) and all(walk(item) for item in node.values())
+        return False
+
+    if not input_text or not walk(value):
+        return False
+    haystack = input_text.casefold()
+    return all(
+        re.search(rf"(?<!\w){re.escape(leaf.casefold())}(?!\w)", haystack) is not None
+        for leaf in leaves
+    )

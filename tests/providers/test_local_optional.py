@@ -10,7 +10,7 @@ import pytest
 
 from instructor_py import StructuredOutput
 from instructor_py.providers.local import LocalGeneration
-from instructor_py.providers.local_optional import trailing_optional, without_keys
+from instructor_py.providers.local_optional import grounded, trailing_optional, without_keys
 from tests.support.smollm2 import needs_model
 
 SCHEMA = {
@@ -91,3 +91,13 @@ def test_an_optional_key_the_text_gives_is_kept() -> None:
     value, raw = ask("Find the population of Norway in 1990.", POPULATION)
     assert value == {"country": "Norway", "year": 1990}
     assert raw.dropped_keys == ("source",)
+
+
+def test_a_value_copied_from_the_input_is_grounded() -> None:
+    text = "Tom Lund, 67, lives in Oslo (population 709,000) since 1990."
+    assert grounded(67, text) and grounded("Oslo", text) and grounded(1990.0, text)
+    assert grounded(["oslo", "Tom Lund"], text)  # case-insensitive, every leaf
+    assert not grounded(6, text)  # whole numbers only, not a digit of 67
+    assert not grounded("Osl", text) and not grounded(["Oslo", "Bergen"], text)
+    assert not grounded(True, text) and not grounded(None, text) and not grounded([], text)
+    assert not grounded("", text) and not grounded("Oslo", "")
