@@ -65,7 +65,6 @@ def describe_schema(schema: Mapping[str, Any]) -> str:
         writer.keys(node, 0, lines)
         if _rules(node):
             lines.append(_rules(node))
-
     elif nested is not None and node.get("type") == "array":
         lines.append("Answer with a JSON list of objects, each with these keys:")
         writer.keys(nested, 0, lines)
