@@ -31,6 +31,7 @@ from jsonschema import Draft202012Validator
 
 from instructor_py.pipeline.extraction import extract_json
 from instructor_py.pipeline.tolerant import ParseResult, parse_tolerant
+from instructor_py.pipeline.tolerant.loose import same  # equal as JSON values
 
 ROOT = Path(__file__).resolve().parent
 CORPUS = ROOT / "data" / "messy_answers.jsonl"
@@ -67,19 +68,6 @@ READERS: dict[str, Reader] = {
     "tolerant parser": tolerant,
     "json-repair": json_repair_reader,
 }
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal as JSON values (``true`` is not ``1``; ``1`` is ``1.0``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict | list) or isinstance(b, dict | list):
-        return False
-    return bool(a == b) and (isinstance(a, str) == isinstance(b, str))
 
 
 def outcome(row: dict[str, Any], value: Any, valid: bool) -> str:

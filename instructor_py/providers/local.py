@@ -247,13 +247,8 @@ class LocalProvider:
         if not request.options.get("score_optional", self.score_optional):
             return False
         schema = request.response_schema
-        return (
-            request.options.get("constraint") is None
-            and request.template is None
-            and not request.thinking
-            and request.mode is not OutputMode.MD_JSON
-            and bool(schema)
-            and set(schema.get("properties") or ()) - set(schema.get("required") or ()) != set()
+        return _bare_schema_answer(request) and bool(
+            set(schema.get("properties") or ()) - set(schema.get("required") or ())
         )
 
     def _decide_choices(
@@ -313,13 +308,7 @@ class LocalProvider:
         """The choice fields to decide by scoring (none unless the answer is the bare schema)."""
         if not request.options.get("score_choices", self.score_choices):
             return []
-        if (
-            request.options.get("constraint") is not None
-            or request.template is not None
-            or request.thinking
-            or request.mode is OutputMode.MD_JSON
-            or not request.response_schema
-        ):
+        if not _bare_schema_answer(request):
             return []
         return choice_fields(request.response_schema)
 
@@ -401,3 +390,15 @@ class LocalProvider:
 
     def __repr__(self) -> str:
         return f"LocalProvider(model={self.default_model!r}, n_ctx={self.model_options.n_ctx})"
+
+
+def _bare_schema_answer(request: InferenceRequest) -> bool:
+    """Whether the answer is the bare schema's JSON (no explicit constraint, template, thinking
+    or ``MD_JSON`` fences): what scoring choices and optional keys reads positions in."""
+    return (
+        request.options.get("constraint") is None
+        and request.template is None
+        and not request.thinking
+        and request.mode is not OutputMode.MD_JSON
+        and bool(request.response_schema)
+    )

@@ -231,24 +231,32 @@ def _value(
 # --- deciding ------------------------------------------------------------------------------------
 
 
-def last_user_text(messages: Sequence[Any]) -> str:
-    """The text of the last user message (its text parts joined; "" when there is none)."""
-    for message in reversed(list(messages)):
+def _last_user(messages: Sequence[Any]) -> int | None:
+    """The index of the last user message (a mapping or a ``Message``), or None."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
         role = (
             message.get("role") if isinstance(message, Mapping) else getattr(message, "role", None)
         )
-        if role != "user":
-            continue
-        content = (
-            message.get("content")
-            if isinstance(message, Mapping)
-            else getattr(message, "content", "")
-        )
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list | tuple):
-            return " ".join(p for p in content if isinstance(p, str))
+        if role == "user":
+            return index
+    return None
+
+
+def last_user_text(messages: Sequence[Any]) -> str:
+    """The text of the last user message (its text parts joined; "" when there is none)."""
+    items = list(messages)
+    index = _last_user(items)
+    if index is None:
         return ""
+    message = items[index]
+    content = (
+        message.get("content") if isinstance(message, Mapping) else getattr(message, "content", "")
+    )
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list | tuple):
+        return " ".join(p for p in content if isinstance(p, str))
     return ""
 
 
@@ -256,23 +264,19 @@ def content_free_messages(messages: Sequence[Any]) -> list[list[Any]] | None:
     """The messages with the last user message's content replaced by each content-free input
     (None when there is no user message to replace)."""
     items = list(messages)
-    for index in range(len(items) - 1, -1, -1):
-        message = items[index]
-        role = (
-            message.get("role") if isinstance(message, Mapping) else getattr(message, "role", None)
-        )
-        if role != "user":
-            continue
-        out = []
-        for filler in CONTENT_FREE_INPUTS:
-            copy = list(items)
-            if isinstance(message, Mapping):
-                copy[index] = {**message, "content": filler}
-            else:
-                copy[index] = replace(message, content=filler)
-            out.append(copy)
-        return out
-    return None
+    index = _last_user(items)
+    if index is None:
+        return None
+    message = items[index]
+    out = []
+    for filler in CONTENT_FREE_INPUTS:
+        copy = list(items)
+        if isinstance(message, Mapping):
+            copy[index] = {**message, "content": filler}
+        else:
+            copy[index] = replace(message, content=filler)
+        out.append(copy)
+    return out
 
 
 def decide_choices(
