@@ -35,8 +35,13 @@ model's calibrated probability of each whole value and forced into the answer, s
 :mod:`instructor_py.providers.local_choices`; their distributions are on
 ``LocalGeneration.field_probabilities``), ``resume_loops`` (default True: an answer that is not
 streamed and falls into a loop is cut after the loop's first unit, closed there and continued
-under the same grammar, once per attempt, see :mod:`instructor_py.providers.local_resume`) and
-``constraint`` (a
+under the same grammar, once per attempt, see :mod:`instructor_py.providers.local_resume`),
+``score_optional`` (default True: trailing optional keys the input gives no evidence for are
+dropped, see :mod:`instructor_py.providers.local_optional`), ``mention_keys`` (default True:
+keys the input names are written, a flag or a choice with the value the input states, see
+:mod:`instructor_py.providers.local_mentions`), ``ground_numbers`` (default True: an integer the
+input does not give is replaced by the input's number the model scores likeliest there, see
+:mod:`instructor_py.providers.local_numbers`) and ``constraint`` (a
 :class:`~instructor_py.local.ConstraintSpec` that replaces the schema, e.g. a regex or a choice).
 """
 
@@ -54,16 +59,19 @@ from instructor_py.common.modes import OutputMode, parse_mode
 from instructor_py.engine.handle import CompiledGrammarHandle
 from instructor_py.providers.accumulator import DeltaAccumulator
 from instructor_py.providers.base import InferenceDelta, InferenceRequest, InferenceResponse
-from instructor_py.providers.local_after import Redecode, keep_optional, resume_after_loop
+from instructor_py.providers.local_after import Redecode, settle
 from instructor_py.providers.local_choices import (
     ChoiceField,
     ChoiceOutcome,
     choice_fields,
     content_free_messages,
     decide_choices,
+    last_user_text,
 )
 from instructor_py.providers.local_constraint import base_constraint, compile_for_request
 from instructor_py.providers.local_generation import LocalGeneration, map_chunks
+from instructor_py.providers.local_mentions import Mention, mentioned_keys
+from instructor_py.providers.local_numbers import has_integer_keys
 from instructor_py.providers.local_options import (
     DEFAULT_RETRY_REPEAT_PENALTY,
     DEFAULT_RETRY_TEMPERATURE,
@@ -111,6 +119,8 @@ class LocalProvider:
     score_choices: bool = True
     resume_loops: bool = True
     score_optional: bool = True
+    mention_keys: bool = True
+    ground_numbers: bool = True
 
     def __post_init__(self) -> None:
         for name in ("retry_temperature", "retry_repeat_penalty"):
@@ -215,32 +225,49 @@ class LocalProvider:
         chunks = session.generate(prompt, handle, options)
         fields = self._choice_fields(request)
         optional = self._scores_optional(request)
-        if not fields and not optional and request.stream:  # shown as it is decoded
+        mentions = self._mentions(request)
+        numbers = (
+            bool(request.options.get("ground_numbers", self.ground_numbers))
+            and _bare_schema_answer(request)
+            and has_integer_keys(request.response_schema)
+        )
+        if not (fields or optional or mentions or numbers) and request.stream:  # as decoded
             with contextlib.closing(chunks):
                 yield from map_chunks(chunks, request, model, len(prompt), handle, options)
             return
         with contextlib.closing(chunks):
             decoded = list(chunks)
         redo = Redecode(session, prompt_text, self._compile, self._decode_options)
-        resumed = resume_after_loop(redo, request, decoded, options, self.resume_loops)
-        dropped = 0
-        if resumed is not None:
-            dropped = sum(len(c.token_ids) for c in decoded)
-            decoded, handle, options = resumed
-        kept = keep_optional(redo, request, decoded) if optional else None
-        if kept is not None:  # optional keys dropped: later decodes see the schema without them
-            decoded, handle, request, keys = kept
-            fields = self._choice_fields(request)
-        else:
-            keys = ()
+        done = settle(
+            redo,
+            request,
+            decoded,
+            handle,
+            options,
+            resume_loops=bool(request.options.get("resume_loops", self.resume_loops)),
+            optional=optional,
+            mentions=mentions,
+            numbers=numbers,
+        )
+        fields = self._choice_fields(done.request)
         if not fields:
             yield from map_chunks(
-                iter(decoded), request, model, len(prompt), handle, options, None, dropped, keys
-            )
+                iter(done.decoded), done.request, model, len(prompt), done.handle, done.options,
+                None, *done.record(),
+            )  # fmt: skip
             return
         yield from self._decide_choices(
-            request, session, prompt_text, decoded, handle, fields, dropped, keys
+            done.request, session, prompt_text, done.decoded, done.handle, fields, done.record()
         )
+
+    def _mentions(self, request: InferenceRequest) -> list[Mention]:
+        """The optional keys the input mentions, to be written (none unless the answer is the
+        bare schema)."""
+        if not request.options.get("mention_keys", self.mention_keys):
+            return []
+        if not _bare_schema_answer(request):
+            return []
+        return mentioned_keys(request.response_schema, last_user_text(request.messages))
 
     def _scores_optional(self, request: InferenceRequest) -> bool:
         """Whether the root object's trailing optional keys are decided by scoring."""
@@ -259,8 +286,7 @@ class LocalProvider:
         decoded: list[DecodeChunk],
         handle: CompiledGrammarHandle | None,
         fields: list[ChoiceField],
-        dropped: int = 0,
-        dropped_keys: tuple[str, ...] = (),
+        record: tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]] = (0, (), (), ()),
     ) -> Iterator[InferenceDelta]:
         """Choice fields: the answer is decoded, the options scored where each value starts and,
         when a scored value differs, decoded again with the scored values forced
@@ -301,7 +327,7 @@ class LocalProvider:
         chunks, last = final[-1]
         options = self._decode_options(request, prompt_text)
         yield from map_chunks(
-            iter(chunks), request, model, len(prompt), last, options, outcome, dropped, dropped_keys
+            iter(chunks), request, model, len(prompt), last, options, outcome, *record
         )
 
     def _choice_fields(self, request: InferenceRequest) -> list[ChoiceField]:

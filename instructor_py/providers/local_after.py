@@ -6,14 +6,22 @@ from a prefix of the answer (``DecodeOptions.prefix``) under the request's own c
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from instructor_py.common.errors import LocalModelError
-from instructor_py.providers.local_choices import content_free_messages, last_user_text
-from instructor_py.providers.local_optional import decide_optional, without_keys
+from instructor_py.providers.local_choices import (
+    content_free_messages,
+    fix_values,
+    last_user_text,
+    value_spans,
+)
+from instructor_py.providers.local_mentions import Mention, mention_edit
+from instructor_py.providers.local_numbers import invented_integer
+from instructor_py.providers.local_optional import decide_optional, grounded, without_keys
 from instructor_py.providers.local_resume import resume_point
 from instructor_py.runtime.generation import DecodeChunk, DecodeOptions
 
@@ -22,7 +30,15 @@ if TYPE_CHECKING:
     from instructor_py.providers.base import InferenceRequest
     from instructor_py.runtime.session import LocalSession
 
-__all__ = ["Redecode", "keep_optional", "resume_after_loop"]
+__all__ = [
+    "Redecode",
+    "Settled",
+    "ground_numbers",
+    "keep_optional",
+    "resume_after_loop",
+    "settle",
+    "write_mentioned",
+]
 
 logger = logging.getLogger("instructor_py.providers.local")
 
@@ -81,13 +97,17 @@ def resume_after_loop(
 
 
 def keep_optional(
-    redo: Redecode, request: InferenceRequest, decoded: list[DecodeChunk]
+    redo: Redecode,
+    request: InferenceRequest,
+    decoded: list[DecodeChunk],
+    keep: tuple[str, ...] = (),
 ) -> (
     tuple[list[DecodeChunk], CompiledGrammarHandle | None, InferenceRequest, tuple[str, ...]] | None
 ):
     """The answer's trailing optional keys the input gives no evidence for, dropped: the answer
     decoded again from its cut under the schema without them (the request returned has that
-    schema, so later decodes cannot write them again); None when every key stays."""
+    schema, so later decodes cannot write them again); None when every key stays. The keys
+    ``keep`` (the input mentions them) are not scored."""
     free = content_free_messages(request.messages)
     if not decoded or decoded[-1].finish_reason != "stop" or free is None:
         return None
@@ -99,6 +119,7 @@ def keep_optional(
         [session.render_text(m) for m in free],
         "".join(c.text for c in decoded),
         last_user_text(request.messages),
+        keep,
     )
     if decision.cut is None:
         return None
@@ -112,3 +133,156 @@ def keep_optional(
         return None
     logger.info("dropped the optional keys %s the input gives no evidence for", decision.dropped)
     return chunks, again, narrowed, decision.dropped
+
+
+def write_mentioned(
+    redo: Redecode,
+    request: InferenceRequest,
+    decoded: list[DecodeChunk],
+    mentions: list[Mention],
+) -> tuple[list[DecodeChunk], CompiledGrammarHandle | None, InferenceRequest, tuple[str, ...]]:
+    """The optional keys the input mentions, written (:mod:`~instructor_py.providers.local_mentions`):
+    for each one the answer does not already write as the input says, the answer is decoded again
+    from where the key goes, with the key (and a boolean's stated value) forced. A key whose value
+    the model then writes is kept only when the value is copied from the input. The request
+    returned requires the keys written and fixes the booleans, so later decodes keep them."""
+    handle: CompiledGrammarHandle | None = None
+    written: list[str] = []
+    schema = request.response_schema
+    source = last_user_text(request.messages)
+    for found in mentions:
+        if not decoded or decoded[-1].finish_reason != "stop":
+            break
+        text = "".join(c.text for c in decoded)
+        edit = mention_edit(schema, text, found)
+        if edit is None:  # already written as the input says (a value left to the model stays)
+            if found.value is not None and (found.key,) in value_spans(text):
+                written.append(found.key)
+                schema = _requiring(schema, found)
+            continue
+        narrowed = replace(request, response_schema=_requiring(schema, found))
+        try:
+            chunks, again, _ = redo.from_prefix(narrowed, edit.prefix)
+        except LocalModelError as exc:  # the grammar refuses the key there: the answer stands
+            logger.info("the mentioned key %r could not be written: %s", found.key, exc)
+            continue
+        new = "".join(c.text for c in chunks)
+        span = value_spans(new).get((found.key,))
+        if found.value is None and (span is None or not grounded(_load(new, span), source)):
+            continue  # the request names the key but not its value: the model's answer stands
+        decoded, handle, schema = chunks, again, narrowed.response_schema
+        written.append(found.key)
+    if written:
+        logger.info("wrote the optional keys %s the input mentions", written)
+    return decoded, handle, replace(request, response_schema=schema), tuple(written)
+
+
+def _requiring(schema: Any, found: Mention) -> Any:
+    """``schema`` with the key ``found`` required (and a boolean's value fixed)."""
+    out = (
+        fix_values(schema, {(found.key,): found.value}) if found.value is not None else dict(schema)
+    )
+    required = list(out.get("required") or ())
+    out["required"] = [*required, found.key] if found.key not in required else required
+    return out
+
+
+def _load(text: str, span: tuple[int, int]) -> Any:
+    return json.loads(text[span[0] : span[1]])
+
+
+_MAX_NUMBERS = 3  # invented integers replaced per answer
+
+
+def ground_numbers(
+    redo: Redecode, request: InferenceRequest, decoded: list[DecodeChunk]
+) -> tuple[list[DecodeChunk], CompiledGrammarHandle | None, InferenceRequest, tuple[str, ...]]:
+    """Integers the input does not give, replaced by the input's number the model scores
+    likeliest there (:mod:`~instructor_py.providers.local_numbers`), the answer decoded again
+    after each; the request returned fixes the numbers chosen."""
+    handle: CompiledGrammarHandle | None = None
+    tried: list[str] = []
+    chosen: list[str] = []
+    source = last_user_text(request.messages)
+    for _ in range(_MAX_NUMBERS):
+        if not decoded or decoded[-1].finish_reason != "stop":
+            break
+        text = "".join(c.text for c in decoded)
+        choice = invented_integer(
+            redo.session,
+            request.response_schema,
+            redo.prompt_text,
+            text,
+            source,
+            frozenset(tried),
+        )
+        if choice is None:
+            break
+        fixed = fix_values(request.response_schema, {(choice.key,): choice.value})
+        narrowed = replace(request, response_schema=fixed)
+        tried.append(choice.key)
+        try:
+            chunks, again, _ = redo.from_prefix(narrowed, choice.prefix)
+        except LocalModelError as exc:  # the grammar refuses the number there: it stands
+            logger.info("the input's number for %r could not be written: %s", choice.key, exc)
+            continue
+        decoded, handle, request = chunks, again, narrowed
+        chosen.append(choice.key)
+    if chosen:
+        logger.info("replaced the integers %s the input does not give", chosen)
+    return decoded, handle, request, tuple(chosen)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A decoded answer after the steps that decode part of it again, in order: resumed after a
+    loop, trailing optional keys dropped, mentioned keys written, invented integers replaced.
+    ``request`` is the request with the schema the last decode used; ``record()``: what the
+    steps did, as :func:`~instructor_py.providers.local_generation.map_chunks` reports it."""
+
+    decoded: list[DecodeChunk]
+    handle: CompiledGrammarHandle | None
+    request: InferenceRequest
+    options: DecodeOptions
+    dropped_tokens: int = 0
+    dropped_keys: tuple[str, ...] = ()
+    mentioned_keys: tuple[str, ...] = ()
+    numbers_from_input: tuple[str, ...] = ()
+
+    def record(self) -> tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        return self.dropped_tokens, self.dropped_keys, self.mentioned_keys, self.numbers_from_input
+
+
+def settle(
+    redo: Redecode,
+    request: InferenceRequest,
+    decoded: list[DecodeChunk],
+    handle: CompiledGrammarHandle | None,
+    options: DecodeOptions,
+    *,
+    resume_loops: bool,
+    optional: bool,
+    mentions: list[Mention],
+    numbers: bool,
+) -> Settled:
+    """Each step that applies, in order (:class:`Settled`); each later step sees the answer and
+    the schema the one before left."""
+    resumed = resume_after_loop(redo, request, decoded, options, resume_loops)
+    dropped = 0
+    if resumed is not None:
+        dropped = sum(len(c.token_ids) for c in decoded)
+        decoded, handle, options = resumed
+    keep = tuple(m.key for m in mentions if m.value is not None)  # values the input states
+    kept = keep_optional(redo, request, decoded, keep) if optional else None
+    keys: tuple[str, ...] = ()
+    if kept is not None:  # optional keys dropped: later decodes see the schema without them
+        decoded, handle, request, keys = kept
+    mentioned: tuple[str, ...] = ()
+    if mentions:  # mentioned keys written: later decodes keep them
+        decoded, again, request, mentioned = write_mentioned(redo, request, decoded, mentions)
+        handle = again if again is not None else handle
+    replaced: tuple[str, ...] = ()
+    if numbers:
+        decoded, again, request, replaced = ground_numbers(redo, request, decoded)
+        handle = again if again is not None else handle
+    return Settled(decoded, handle, request, options, dropped, keys, mentioned, replaced)

@@ -49,6 +49,7 @@ __all__ = [
     "content_free_messages",
     "decide_choices",
     "last_user_text",
+    "resolve",
     "value_spans",
 ]
 
@@ -94,7 +95,8 @@ def choice_fields(schema: Mapping[str, Any]) -> list[ChoiceField]:
     return out
 
 
-def _resolve(node: Any, defs: Mapping[str, Any]) -> Any:
+def resolve(node: Any, defs: Mapping[str, Any]) -> Any:
+    """``node`` with a local ``$ref`` followed (None when it points nowhere)."""
     seen = 0
     while isinstance(node, Mapping) and isinstance(node.get("$ref"), str) and seen < _MAX_DEPTH:
         ref = node["$ref"]
@@ -109,14 +111,14 @@ def _resolve(node: Any, defs: Mapping[str, Any]) -> Any:
 def _walk(
     node: Any, path: tuple[str, ...], defs: Mapping[str, Any], out: list[ChoiceField], depth: int
 ) -> None:
-    node = _resolve(node, defs)
+    node = resolve(node, defs)
     if not isinstance(node, Mapping) or depth > _MAX_DEPTH:
         return
     props = node.get("properties")
     if not isinstance(props, Mapping):
         return
     for name, sub in props.items():
-        resolved = _resolve(sub, defs)
+        resolved = resolve(sub, defs)
         options = _options(resolved, defs)
         if options is not None:
             out.append(ChoiceField((*path, str(name)), options))
@@ -134,7 +136,7 @@ def _options(node: Any, defs: Mapping[str, Any]) -> tuple[Any, ...] | None:
         values = [True, False]
     elif isinstance(node.get("anyOf"), list):
         for member in node["anyOf"]:
-            member = _resolve(member, defs)
+            member = resolve(member, defs)
             if not isinstance(member, Mapping):
                 return None
             if "const" in member:
@@ -159,17 +161,17 @@ def fix_values(schema: Mapping[str, Any], values: Mapping[tuple[str, ...], Any])
     for path, value in values.items():
         node: Any = out
         for key in path[:-1]:
-            node = _resolve(node, defs)
+            node = resolve(node, defs)
             props = node.get("properties") if isinstance(node, Mapping) else None
             if not isinstance(props, dict) or key not in props:
                 break
             inner = props[key]
             if isinstance(inner, Mapping) and "$ref" in inner:  # a copy of its own to edit
-                inner = json.loads(json.dumps(_resolve(inner, defs)))
+                inner = json.loads(json.dumps(resolve(inner, defs)))
                 props[key] = inner
             node = inner
         else:
-            node = _resolve(node, defs)
+            node = resolve(node, defs)
             props = node.get("properties") if isinstance(node, Mapping) else None
             if isinstance(props, dict) and path[-1] in props:
                 old = props[path[-1]]

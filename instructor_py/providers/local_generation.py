@@ -51,7 +51,12 @@ class LocalGeneration:
     #: trailing optional keys the answer wrote and the input gave no evidence for, dropped
     #: (:mod:`~instructor_py.providers.local_optional`)
     dropped_keys: tuple[str, ...] = ()
-
+    #: optional keys the input mentions, written by the provider (a flag with the value the
+    #: input states; :mod:`~instructor_py.providers.local_mentions`)
+    mentioned_keys: tuple[str, ...] = ()
+    #: integer keys whose value the input did not give, replaced by the input's number the model
+    #: scored likeliest (:mod:`~instructor_py.providers.local_numbers`)
+    numbers_from_input: tuple[str, ...] = ()
 
 
 def map_chunks(
@@ -64,6 +69,8 @@ def map_chunks(
     choices: ChoiceOutcome | None = None,
     dropped: int = 0,
     dropped_keys: tuple[str, ...] = (),
+    mentioned_keys: tuple[str, ...] = (),
+    numbers_from_input: tuple[str, ...] = (),
 ) -> Iterator[InferenceDelta]:
     """The decoded chunks as deltas: content, or a tool call's arguments in TOOLS mode; the last
     one with the usage and the :class:`LocalGeneration`. An answer the context cut short of
@@ -108,6 +115,8 @@ def map_chunks(
                 resumed_after_loop=dropped > 0,
                 dropped_tokens=dropped,
                 dropped_keys=dropped_keys,
+                mentioned_keys=mentioned_keys,
+                numbers_from_input=numbers_from_input,
             )
         if tool is not None:
             yield InferenceDelta(

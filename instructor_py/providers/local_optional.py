@@ -81,9 +81,11 @@ def decide_optional(
     content_free_prompts: Sequence[str],
     text: str,
     input_text: str = "",
+    keep: Sequence[str] = (),
 ) -> OptionalDecision:
     """Decide the trailing optional keys of the answer ``text`` (module docs); ``input_text``:
-    the input the content-free prompts replace (a value copied from it is kept unscored)."""
+    the input the content-free prompts replace (a value copied from it is kept unscored);
+    ``keep``: keys kept unscored (the input mentions them)."""
     scores: dict[str, ChoiceScores] = {}
     passes = 0
     seconds = 0.0
@@ -94,6 +96,8 @@ def decide_optional(
         if not go_on.startswith(",") or go_on == ",":
             break
         start, end = spans[(name,)]
+        if name in keep:
+            continue
         if grounded(json.loads(text[start:end]), input_text):
             continue  # the input gives this value: evidence enough
         # the options start where a token starts, after the last blank (tokenizers merge the
@@ -133,22 +137,39 @@ def _token_start(text: str, end: int, reach: int = 24) -> int:
     return end
 
 
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+)
+_TENS = "thirty forty fifty sixty seventy eighty ninety"
+#: whole numbers as the words a request may write them in
+_NUMBER_WORDS = {
+    **dict(enumerate(_UNITS.split())),
+    **{10 * (i + 3): w for i, w in enumerate(_TENS.split())},
+    100: "hundred",
+    1000: "thousand",
+}
+
+
 def grounded(value: Any, input_text: str) -> bool:
     """Whether ``value`` is copied from the input: every string and number in it appears there
-    as whole words (case-insensitive). Booleans, nulls and empty values never are."""
-    leaves: list[str] = []
+    as whole words (case-insensitive; a whole number also as its English word, ``three`` for 3).
+    Booleans, nulls and empty values never are."""
+    leaves: list[tuple[str, ...]] = []
 
     def walk(node: Any) -> bool:
         if isinstance(node, bool) or node is None:
             return False
         if isinstance(node, int | float):
-            whole = isinstance(node, float) and node.is_integer()
-            leaves.append(str(int(node)) if whole else str(node))
+            whole = isinstance(node, int) or node.is_integer()
+            text = str(int(node)) if whole else str(node)
+            word = _NUMBER_WORDS.get(int(node)) if whole else None
+            leaves.append((text, word) if word else (text,))
             return True
         if isinstance(node, str):
             if not node.strip():
                 return False
-            leaves.append(node.strip())
+            leaves.append((node.strip(),))
             return True
         if isinstance(node, list):
             return bool(node) and all(walk(item) for item in node)
@@ -160,6 +181,9 @@ def grounded(value: Any, input_text: str) -> bool:
         return False
     haystack = input_text.casefold()
     return all(
-        re.search(rf"(?<!\w){re.escape(leaf.casefold())}(?!\w)", haystack) is not None
-        for leaf in leaves
+        any(
+            re.search(rf"(?<!\w){re.escape(form.casefold())}(?!\w)", haystack) is not None
+            for form in forms
+        )
+        for forms in leaves
     )

@@ -38,6 +38,8 @@ PROVIDER_KEYS = (
     "score_choices",
     "resume_loops",
     "score_optional",
+    "mention_keys",
+    "ground_numbers",
 )
 MODEL_KEYS = (
     "model_path",
