@@ -70,6 +70,7 @@ bench: setup bench-env
 bench-local: setup bench-env
 	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --limit 60
 	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --split fresh --limit 72
+	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --split unseen --limit 0
 	PYTHONPATH=. $(PY) benchmarks/bfcl.py --columns ours,llama --model gemma3 --limit 40
 	PYTHONPATH=. $(PY) benchmarks/loops.py --bfcl 20
 	PYTHONPATH=. $(PY) benchmarks/local_throughput.py --bfcl 8
