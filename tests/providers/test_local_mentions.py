@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from instructor_py import StructuredOutput
 from instructor_py.providers.local import LocalGeneration
 from instructor_py.providers.local_mentions import (
     Mention,
@@ -17,6 +16,7 @@ from instructor_py.providers.local_mentions import (
     mentioned_keys,
     name_words,
 )
+from tests.support.local_calls import ask_local
 from tests.support.smollm2 import needs_model
 
 FLAGS: dict[str, Any] = {
@@ -171,20 +171,7 @@ TEST: dict[str, Any] = {
 def ask(
     text: str, schema: dict[str, Any], system: str = "lookup", **options: Any
 ) -> tuple[Any, LocalGeneration]:
-    messages = [
-        {"role": "system", "content": f"Function: {system}\nDo what the user asks."},
-        {"role": "user", "content": text},
-    ]
-    response = (
-        StructuredOutput()
-        .with_options(**options)
-        .with_(messages=messages, response_model=schema)
-        .create()
-        .response()
-    )
-    raw = response.raw_response
-    assert isinstance(raw, LocalGeneration)
-    return response.value, raw
+    return ask_local(text, schema, f"Function: {system}\nDo what the user asks.", **options)
 
 
 @needs_model

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from instructor_py import StructuredOutput
 from instructor_py.providers.local import LocalGeneration
 from instructor_py.providers.local_numbers import has_integer_keys, input_integers
+from tests.support.local_calls import ask_local
 from tests.support.smollm2 import needs_model
 
 
@@ -52,20 +52,7 @@ INTEREST: dict[str, Any] = {
 
 
 def ask(text: str, **options: Any) -> tuple[Any, LocalGeneration]:
-    messages = [
-        {"role": "system", "content": "Function: calc\nDo it."},
-        {"role": "user", "content": text},
-    ]
-    response = (
-        StructuredOutput()
-        .with_options(**options)
-        .with_(messages=messages, response_model=INTEREST)
-        .create()
-        .response()
-    )
-    raw = response.raw_response
-    assert isinstance(raw, LocalGeneration)
-    return response.value, raw
+    return ask_local(text, INTEREST, "Function: calc\nDo it.", **options)
 
 
 @needs_model

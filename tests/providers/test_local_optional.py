@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from instructor_py import StructuredOutput
 from instructor_py.providers.local import LocalGeneration
 from instructor_py.providers.local_optional import grounded, trailing_optional, without_keys
+from tests.support.local_calls import ask_local
 from tests.support.smollm2 import needs_model
 
 SCHEMA = {
@@ -58,20 +58,7 @@ POPULATION: dict[str, Any] = {
 
 
 def ask(text: str, schema: dict[str, Any], **options: Any) -> tuple[Any, LocalGeneration]:
-    messages = [
-        {"role": "system", "content": "Function: lookup\nLook something up."},
-        {"role": "user", "content": text},
-    ]
-    response = (
-        StructuredOutput()
-        .with_options(**options)
-        .with_(messages=messages, response_model=schema)
-        .create()
-        .response()
-    )
-    raw = response.raw_response
-    assert isinstance(raw, LocalGeneration)
-    return response.value, raw
+    return ask_local(text, schema, **options)
 
 
 @needs_model
