@@ -208,7 +208,7 @@ def mention_edit(schema: Mapping[str, Any], text: str, found: Mention) -> Mentio
         start, end = spans[(found.key,)]
         if found.value is None or json.loads(text[start:end]) == found.value:
             return None
-        return MentionEdit(text[:start] + json.dumps(found.value), found)
+        return MentionEdit(text[:start] + _dump(found.value, text), found)
     present = sorted((s for p, s in spans.items() if len(p) == 1), key=lambda s: s[0])
     if not present:
         return None
@@ -226,8 +226,15 @@ def mention_edit(schema: Mapping[str, Any], text: str, found: Mention) -> Mentio
         return None  # a value to decode there would have the whole answer written again
     written = separator + json.dumps(found.key) + colon
     if found.value is not None:
-        written += json.dumps(found.value)
+        written += _dump(found.value, text)
     return MentionEdit(text[:cut] + written, found)
+
+
+def _dump(value: Any, text: str) -> str:
+    """``value`` as JSON in the answer's own spacing (a list ``["a","b"]`` when the answer is
+    compact, ``["a", "b"]`` otherwise), so the grammar that wrote the answer accepts it."""
+    compact = '":' in text and '": ' not in text
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":") if compact else None)
 
 
 def _colon(text: str, value_start: int) -> str:

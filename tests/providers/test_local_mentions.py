@@ -115,6 +115,8 @@ def test_where_the_answer_changes_for_a_mention() -> None:
     compact = '{"city":"Oslo","hours":24}'
     edit = mention_edit(FLAGS, compact, Mention("avoid_tolls", True))
     assert edit is not None and edit.prefix == '{"city":"Oslo","hours":24,"avoid_tolls":true'
+    edit = mention_edit(ROUTE, '{"start":"Oslo","route":"Scenic"}', Mention("show", ["Tolls", "Rest Areas"]))
+    assert edit is not None and edit.prefix == '{"start":"Oslo","route":"Scenic","show":["Tolls","Rest Areas"]'
     edit = mention_edit(FLAGS, compact, Mention("unit", None))
     assert edit is not None and edit.prefix == '{"city":"Oslo","hours":24,"unit":'
     # before the first key: a stated flag is written there, a value to decode is not
