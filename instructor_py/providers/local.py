@@ -39,9 +39,10 @@ under the same grammar, once per attempt, see :mod:`instructor_py.providers.loca
 ``score_optional`` (default True: trailing optional keys the input gives no evidence for are
 dropped, see :mod:`instructor_py.providers.local_optional`), ``mention_keys`` (default True:
 keys the input names are written, a flag or a choice with the value the input states, see
-:mod:`instructor_py.providers.local_mentions`), ``ground_numbers`` (default True: an integer the
-input does not give is replaced by the input's number the model scores likeliest there, see
-:mod:`instructor_py.providers.local_numbers`) and ``constraint`` (a
+:mod:`instructor_py.providers.local_mentions`), ``ground_values`` (default True: an integer the
+input does not give, or a string that slipped while copying it, is replaced by the input's value
+the model scores likeliest there, see :mod:`instructor_py.providers.local_numbers` and
+:mod:`instructor_py.providers.local_copies`) and ``constraint`` (a
 :class:`~instructor_py.local.ConstraintSpec` that replaces the schema, e.g. a regex or a choice).
 """
 
@@ -71,7 +72,7 @@ from instructor_py.providers.local_choices import (
 from instructor_py.providers.local_constraint import base_constraint, compile_for_request
 from instructor_py.providers.local_generation import LocalGeneration, map_chunks
 from instructor_py.providers.local_mentions import Mention, mentioned_keys
-from instructor_py.providers.local_numbers import has_integer_keys
+from instructor_py.providers.local_numbers import has_groundable_keys
 from instructor_py.providers.local_options import (
     DEFAULT_RETRY_REPEAT_PENALTY,
     DEFAULT_RETRY_TEMPERATURE,
@@ -120,7 +121,7 @@ class LocalProvider:
     resume_loops: bool = True
     score_optional: bool = True
     mention_keys: bool = True
-    ground_numbers: bool = True
+    ground_values: bool = True
 
     def __post_init__(self) -> None:
         for name in ("retry_temperature", "retry_repeat_penalty"):
@@ -226,12 +227,12 @@ class LocalProvider:
         fields = self._choice_fields(request)
         optional = self._scores_optional(request)
         mentions = self._mentions(request)
-        numbers = (
-            bool(request.options.get("ground_numbers", self.ground_numbers))
+        values = (
+            bool(request.options.get("ground_values", self.ground_values))
             and _bare_schema_answer(request)
-            and has_integer_keys(request.response_schema)
+            and has_groundable_keys(request.response_schema)
         )
-        if not (fields or optional or mentions or numbers) and request.stream:  # as decoded
+        if not (fields or optional or mentions or values) and request.stream:  # as decoded
             with contextlib.closing(chunks):
                 yield from map_chunks(chunks, request, model, len(prompt), handle, options)
             return
@@ -247,7 +248,7 @@ class LocalProvider:
             resume_loops=bool(request.options.get("resume_loops", self.resume_loops)),
             optional=optional,
             mentions=mentions,
-            numbers=numbers,
+            values=values,
         )
         fields = self._choice_fields(done.request)
         if not fields:

@@ -19,6 +19,7 @@ from instructor_py.providers.local_choices import (
     last_user_text,
     value_spans,
 )
+from instructor_py.providers.local_copies import slipped_string
 from instructor_py.providers.local_mentions import Mention, mention_edit
 from instructor_py.providers.local_numbers import invented_integer
 from instructor_py.providers.local_optional import decide_optional, grounded, without_keys
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Redecode",
     "Settled",
-    "ground_numbers",
+    "ground_values",
     "keep_optional",
     "resume_after_loop",
     "settle",
@@ -191,30 +192,27 @@ def _load(text: str, span: tuple[int, int]) -> Any:
     return json.loads(text[span[0] : span[1]])
 
 
-_MAX_NUMBERS = 3  # invented integers replaced per answer
+_MAX_REPLACED = 3  # values replaced per answer
 
 
-def ground_numbers(
+def ground_values(
     redo: Redecode, request: InferenceRequest, decoded: list[DecodeChunk]
 ) -> tuple[list[DecodeChunk], CompiledGrammarHandle | None, InferenceRequest, tuple[str, ...]]:
-    """Integers the input does not give, replaced by the input's number the model scores
-    likeliest there (:mod:`~instructor_py.providers.local_numbers`), the answer decoded again
-    after each; the request returned fixes the numbers chosen."""
+    """Integers the input does not give and strings that slipped while copying it, each replaced
+    by the input's value the model scores likeliest there
+    (:mod:`~instructor_py.providers.local_numbers`, :mod:`~instructor_py.providers.local_copies`),
+    the answer decoded again after each; the request returned fixes the values chosen."""
     handle: CompiledGrammarHandle | None = None
     tried: list[str] = []
     chosen: list[str] = []
     source = last_user_text(request.messages)
-    for _ in range(_MAX_NUMBERS):
+    for _ in range(_MAX_REPLACED):
         if not decoded or decoded[-1].finish_reason != "stop":
             break
         text = "".join(c.text for c in decoded)
-        choice = invented_integer(
-            redo.session,
-            request.response_schema,
-            redo.prompt_text,
-            text,
-            source,
-            frozenset(tried),
+        args = (redo.session, request.response_schema, redo.prompt_text, text, source)
+        choice = invented_integer(*args, frozenset(tried)) or slipped_string(
+            *args, frozenset(tried)
         )
         if choice is None:
             break
@@ -224,19 +222,20 @@ def ground_numbers(
         try:
             chunks, again, _ = redo.from_prefix(narrowed, choice.prefix)
         except LocalModelError as exc:  # the grammar refuses the number there: it stands
-            logger.info("the input's number for %r could not be written: %s", choice.key, exc)
+            logger.info("the input's value for %r could not be written: %s", choice.key, exc)
             continue
         decoded, handle, request = chunks, again, narrowed
         chosen.append(choice.key)
     if chosen:
-        logger.info("replaced the integers %s the input does not give", chosen)
+        logger.info("replaced the values %s by the input's", chosen)
     return decoded, handle, request, tuple(chosen)
 
 
 @dataclass(frozen=True)
 class Settled:
     """A decoded answer after the steps that decode part of it again, in order: resumed after a
-    loop, trailing optional keys dropped, mentioned keys written, invented integers replaced.
+    loop, trailing optional keys dropped, mentioned keys written, invented integers and slipped
+    copies replaced by the input's values.
     ``request`` is the request with the schema the last decode used; ``record()``: what the
     steps did, as :func:`~instructor_py.providers.local_generation.map_chunks` reports it."""
 
@@ -247,10 +246,10 @@ class Settled:
     dropped_tokens: int = 0
     dropped_keys: tuple[str, ...] = ()
     mentioned_keys: tuple[str, ...] = ()
-    numbers_from_input: tuple[str, ...] = ()
+    replaced_from_input: tuple[str, ...] = ()
 
     def record(self) -> tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-        return self.dropped_tokens, self.dropped_keys, self.mentioned_keys, self.numbers_from_input
+        return self.dropped_tokens, self.dropped_keys, self.mentioned_keys, self.replaced_from_input
 
 
 def settle(
@@ -263,7 +262,7 @@ def settle(
     resume_loops: bool,
     optional: bool,
     mentions: list[Mention],
-    numbers: bool,
+    values: bool,
 ) -> Settled:
     """Each step that applies, in order (:class:`Settled`); each later step sees the answer and
     the schema the one before left."""
@@ -282,7 +281,7 @@ def settle(
         decoded, again, request, mentioned = write_mentioned(redo, request, decoded, mentions)
         handle = again if again is not None else handle
     replaced: tuple[str, ...] = ()
-    if numbers:
-        decoded, again, request, replaced = ground_numbers(redo, request, decoded)
+    if values:
+        decoded, again, request, replaced = ground_values(redo, request, decoded)
         handle = again if again is not None else handle
     return Settled(decoded, handle, request, options, dropped, keys, mentioned, replaced)

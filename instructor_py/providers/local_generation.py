@@ -54,9 +54,10 @@ class LocalGeneration:
     #: optional keys the input mentions, written by the provider (a flag with the value the
     #: input states; :mod:`~instructor_py.providers.local_mentions`)
     mentioned_keys: tuple[str, ...] = ()
-    #: integer keys whose value the input did not give, replaced by the input's number the model
-    #: scored likeliest (:mod:`~instructor_py.providers.local_numbers`)
-    numbers_from_input: tuple[str, ...] = ()
+    #: keys whose value the input did not give (an integer, or a string that slipped while
+    #: copying), replaced by the input's value the model scored likeliest
+    #: (:mod:`~instructor_py.providers.local_numbers`, :mod:`~instructor_py.providers.local_copies`)
+    replaced_from_input: tuple[str, ...] = ()
 
 
 def map_chunks(
@@ -70,7 +71,7 @@ def map_chunks(
     dropped: int = 0,
     dropped_keys: tuple[str, ...] = (),
     mentioned_keys: tuple[str, ...] = (),
-    numbers_from_input: tuple[str, ...] = (),
+    replaced_from_input: tuple[str, ...] = (),
 ) -> Iterator[InferenceDelta]:
     """The decoded chunks as deltas: content, or a tool call's arguments in TOOLS mode; the last
     one with the usage and the :class:`LocalGeneration`. An answer the context cut short of
@@ -116,7 +117,7 @@ def map_chunks(
                 dropped_tokens=dropped,
                 dropped_keys=dropped_keys,
                 mentioned_keys=mentioned_keys,
-                numbers_from_input=numbers_from_input,
+                replaced_from_input=replaced_from_input,
             )
         if tool is not None:
             yield InferenceDelta(

@@ -28,7 +28,7 @@ from instructor_py.providers.local_choices import resolve, value_spans
 from instructor_py.providers.local_optional import grounded
 from instructor_py.runtime.choice import ChoiceQuery, ChoiceScores, choose_many
 
-__all__ = ["NumberChoice", "has_integer_keys", "input_integers", "invented_integer"]
+__all__ = ["InputChoice", "has_groundable_keys", "input_integers", "invented_integer"]
 
 _MAX_CANDIDATES = 12
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
@@ -50,26 +50,27 @@ def input_integers(text: str) -> list[int]:
     return out
 
 
-def has_integer_keys(schema: Mapping[str, Any]) -> bool:
-    """Whether the root object schema has an integer property (one this module can read)."""
+def has_groundable_keys(schema: Mapping[str, Any]) -> bool:
+    """Whether the root object schema has an integer or string property (one whose value can be
+    replaced by the input's, here or in :mod:`~instructor_py.providers.local_copies`)."""
     props = schema.get("properties")
     if schema.get("type") != "object" or not isinstance(props, Mapping):
         return False
     defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
     nodes = (resolve(node, defs) for node in props.values())
-    return any(isinstance(n, Mapping) and n.get("type") == "integer" for n in nodes)
+    return any(isinstance(n, Mapping) and n.get("type") in ("integer", "string") for n in nodes)
 
 
 @dataclass(frozen=True)
-class NumberChoice:
-    """An invented integer and the input's numbers scored in its place: ``key``, the number
-    chosen, the answer's text to resume from (up to and including it), the candidates and their
-    scores."""
+class InputChoice:
+    """A value the input does not give and the input's values scored in its place: ``key``, the
+    value chosen, the answer's text to resume from (up to and including it), the candidates and
+    their scores."""
 
     key: str
-    value: int
+    value: Any
     prefix: str
-    candidates: tuple[int, ...]
+    candidates: tuple[Any, ...]
     scores: ChoiceScores
 
 
@@ -80,7 +81,7 @@ def invented_integer(
     text: str,
     input_text: str,
     skip: frozenset[str] = frozenset(),
-) -> NumberChoice | None:
+) -> InputChoice | None:
     """The first root integer property of the answer ``text`` (in the answer's order, keys in
     ``skip`` aside) whose value the input does not give, with the input's numbers scored in its
     place (module docs); None when there is none."""
@@ -108,7 +109,7 @@ def invented_integer(
         query = ChoiceQuery(prompt_text + text[:start], tuple(f"{n}{after}" for n in candidates))
         (scores,) = choose_many(session, [query])
         best = candidates[scores.best]
-        return NumberChoice(key, best, text[:start] + str(best), candidates, scores)
+        return InputChoice(key, best, text[:start] + str(best), candidates, scores)
     return None
 
 

@@ -39,7 +39,7 @@ PROVIDER_KEYS = (
     "resume_loops",
     "score_optional",
     "mention_keys",
-    "ground_numbers",
+    "ground_values",
 )
 MODEL_KEYS = (
     "model_path",

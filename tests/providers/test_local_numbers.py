@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from instructor_py.providers.local import LocalGeneration
-from instructor_py.providers.local_numbers import has_integer_keys, input_integers
+from instructor_py.providers.local_numbers import has_groundable_keys, input_integers
 from tests.support.local_calls import ask_local
 from tests.support.smollm2 import needs_model
 
@@ -24,16 +24,17 @@ def test_the_whole_numbers_an_input_gives() -> None:
     assert input_integers("-3 degrees") == [-3]
 
 
-def test_which_schemas_have_integer_keys() -> None:
-    assert has_integer_keys({"type": "object", "properties": {"n": {"type": "integer"}}})
+def test_which_schemas_have_keys_to_read() -> None:
+    assert has_groundable_keys({"type": "object", "properties": {"n": {"type": "integer"}}})
     ref = {
         "type": "object",
         "properties": {"n": {"$ref": "#/$defs/N"}},
         "$defs": {"N": {"type": "integer"}},
     }
-    assert has_integer_keys(ref)
-    assert not has_integer_keys({"type": "object", "properties": {"x": {"type": "number"}}})
-    assert not has_integer_keys({"type": "array", "items": {"type": "integer"}})
+    assert has_groundable_keys(ref)
+    assert has_groundable_keys({"type": "object", "properties": {"s": {"type": "string"}}})
+    assert not has_groundable_keys({"type": "object", "properties": {"x": {"type": "number"}}})
+    assert not has_groundable_keys({"type": "array", "items": {"type": "integer"}})
 
 
 INTEREST: dict[str, Any] = {
@@ -62,9 +63,9 @@ def test_a_number_the_model_cut_short_is_the_inputs() -> None:
         "What is the compound interest on $10000 at 5% per year, compounded 4 times per "
         "period, over 10 years?"
     )
-    plain, plain_raw = ask(text, ground_numbers=False)
-    assert plain["time"] == 1 and plain_raw.numbers_from_input == ()  # "10 years" cut short
+    plain, plain_raw = ask(text, ground_values=False)
+    assert plain["time"] == 1 and plain_raw.replaced_from_input == ()  # "10 years" cut short
     value, raw = ask(text)
     assert value["time"] == 10 and value["principal"] == 10000
-    assert "time" in raw.numbers_from_input
-    assert set(raw.numbers_from_input) <= {"time", "n"}
+    assert "time" in raw.replaced_from_input
+    assert set(raw.replaced_from_input) <= {"time", "n"}
