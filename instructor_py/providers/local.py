@@ -39,8 +39,9 @@ under the same grammar, once per attempt, see :mod:`instructor_py.providers.loca
 ``score_optional`` (default True: trailing optional keys the input gives no evidence for are
 dropped, see :mod:`instructor_py.providers.local_optional`), ``mention_keys`` (default True:
 keys the input names are written, a flag or a choice with the value the input states, see
-:mod:`instructor_py.providers.local_mentions`), ``ground_values`` (default True: an integer the
-input does not give, or a string that slipped while copying it, is replaced by the input's value
+:mod:`instructor_py.providers.local_mentions`), ``ground_values`` (default True: in an answer that is
+not streamed, an integer the input does not give, or a string that slipped while copying it, is
+replaced by the input's value
 the model scores likeliest there, see :mod:`instructor_py.providers.local_numbers` and
 :mod:`instructor_py.providers.local_copies`) and ``constraint`` (a
 :class:`~instructor_py.local.ConstraintSpec` that replaces the schema, e.g. a regex or a choice).
@@ -227,8 +228,9 @@ class LocalProvider:
         fields = self._choice_fields(request)
         optional = self._scores_optional(request)
         mentions = self._mentions(request)
-        values = (
-            bool(request.options.get("ground_values", self.ground_values))
+        values = (  # not for a stream: it shows values as they are decoded
+            not request.stream
+            and bool(request.options.get("ground_values", self.ground_values))
             and _bare_schema_answer(request)
             and has_groundable_keys(request.response_schema)
         )
