@@ -142,11 +142,12 @@ def write_mentioned(
     decoded: list[DecodeChunk],
     mentions: list[Mention],
 ) -> tuple[list[DecodeChunk], CompiledGrammarHandle | None, InferenceRequest, tuple[str, ...]]:
-    """The optional keys the input mentions, written (:mod:`~instructor_py.providers.local_mentions`):
-    for each one the answer does not already write as the input says, the answer is decoded again
-    from where the key goes, with the key (and a boolean's stated value) forced. A key whose value
-    the model then writes is kept only when the value is copied from the input. The request
-    returned requires the keys written and fixes the booleans, so later decodes keep them."""
+    """The keys the input mentions, written (:mod:`~instructor_py.providers.local_mentions`): for
+    each one the answer does not already write as the input says, the answer is decoded again
+    from where the key goes, with the key (and the value the input states: a flag, an option, a
+    list of options) forced. A key whose value the model then writes is kept only when the value
+    is copied from the input. The request returned requires the keys written and fixes the
+    stated values, so later decodes keep them."""
     handle: CompiledGrammarHandle | None = None
     written: list[str] = []
     schema = request.response_schema
@@ -174,12 +175,12 @@ def write_mentioned(
         decoded, handle, schema = chunks, again, narrowed.response_schema
         written.append(found.key)
     if written:
-        logger.info("wrote the optional keys %s the input mentions", written)
+        logger.info("wrote the keys %s the input mentions", written)
     return decoded, handle, replace(request, response_schema=schema), tuple(written)
 
 
 def _requiring(schema: Any, found: Mention) -> Any:
-    """``schema`` with the key ``found`` required (and a boolean's value fixed)."""
+    """``schema`` with the key ``found`` required (and its stated value fixed)."""
     out = (
         fix_values(schema, {(found.key,): found.value}) if found.value is not None else dict(schema)
     )

@@ -1,27 +1,31 @@
-"""The local provider's mentioned keys: optional keys the input names, written even when the model
-leaves them out.
+"""The local provider's mentioned keys: keys and options the input names, written even when the
+model leaves them out or scores them off.
 
 A small model leaves out optional keys the request asks for ("... including the precipitation"
-has no ``include_precipitation``; "with verdict" has no ``with_verdict``), and when it writes a
-flag, the flag's calibrated score can still turn it off. The words of a key's name are evidence
-the model's probabilities miss: a request that names an optional flag's subject wants the flag on
-(unless it negates it), and a request that names an optional key and gives its value wants the
-key written.
+has no ``include_precipitation``; "with verdict" has no ``with_verdict``); when it writes a flag,
+the flag's calibrated score can still turn it off; it picks ``"Scenic"`` for "the shortest
+route", and fills a list of choices with every option. The words of the schema's names are
+evidence the model's probabilities miss.
 
 A key is mentioned when every word of its name that carries meaning (its name split at ``_``,
 ``-`` and case changes, without the words that only make a flag of it: ``include``, ``with``,
 ``show``...) appears in the last user message, as a word or a form of one (``owners`` for
-``owner``, ``avoided`` for ``avoid``, ``statistics`` for ``stats``). For an optional key:
+``owner``, ``avoided`` for ``avoid``, ``statistics`` for ``stats``). An option is named when all
+of its words do, and no negation (``not``, ``without``, ``no``...) comes just before them.
 
-- a boolean is written with the value the request states: ``true``, or ``false`` when a negation
-  (``not``, ``without``, ``no``...) comes just before its subject. A flag whose name negates
+- an optional boolean that is mentioned is written with the value the request states: ``true``,
+  or ``false`` when a negation comes just before its subject. A flag whose name negates
   (``avoid_tolls``, ``exclude_weekends``) is ``true`` when the request says that word or a
   negation too, and is left to the model otherwise;
-- any other value is decoded by the model after the key, and kept only when it is copied from the
-  input (:func:`~instructor_py.providers.local_optional.grounded`): a key whose value the request
-  does not give stays as the model left it.
+- a choice of strings (an enum, required or optional) is the one option the request names, when
+  it names exactly one (options of generic words such as ``all`` or ``yes`` are never named);
+- a list of such choices is the options the request names, in the request's order;
+- any other optional key that is mentioned is decoded by the model after the key, and kept only
+  when its value is copied from the input
+  (:func:`~instructor_py.providers.local_optional.grounded`): a key whose value the request does
+  not give stays as the model left it.
 
-Only the root object's optional properties are read, and only when the answer is the bare schema.
+Only the root object's properties are read, and only when the answer is the bare schema.
 """
 
 from __future__ import annotations
