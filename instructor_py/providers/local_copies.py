@@ -22,8 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from instructor_py.providers.local_choices import resolve, value_spans
-from instructor_py.providers.local_numbers import InputChoice
+from instructor_py.providers.local_numbers import InputChoice, root_values
 from instructor_py.providers.local_optional import grounded
 from instructor_py.runtime.choice import ChoiceQuery, choose_many
 
@@ -87,14 +86,7 @@ def slipped_string(
     """The first root plain-string property of the answer ``text`` (in the answer's order, keys
     in ``skip`` aside) whose value slipped while copying the input, with the input's runs of
     words scored in its place (module docs); None when there is none."""
-    props = schema.get("properties")
-    if schema.get("type") != "object" or not isinstance(props, Mapping):
-        return None
-    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
-    spans = value_spans(text)
-    roots = sorted(((p[0], s) for p, s in spans.items() if len(p) == 1), key=lambda k: k[1][0])
-    for key, (start, end) in roots:
-        node = resolve(props.get(key), defs)
+    for key, node, start, end in root_values(schema, text):
         if key in skip or not _plain_string(node):
             continue
         value = json.loads(text[start:end])

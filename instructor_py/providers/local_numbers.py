@@ -28,7 +28,7 @@ from instructor_py.providers.local_choices import resolve, value_spans
 from instructor_py.providers.local_optional import grounded
 from instructor_py.runtime.choice import ChoiceQuery, ChoiceScores, choose_many
 
-__all__ = ["InputChoice", "has_groundable_keys", "input_integers", "invented_integer"]
+__all__ = ["InputChoice", "has_groundable_keys", "input_integers", "invented_integer", "root_values"]
 
 _MAX_CANDIDATES = 12
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
@@ -74,6 +74,26 @@ class InputChoice:
     scores: ChoiceScores
 
 
+def root_values(
+    schema: Mapping[str, Any], text: str
+) -> list[tuple[str, Mapping[str, Any], int, int]]:
+    """The root object's members in the answer ``text``, in the answer's order: ``(key, its
+    property's schema with a local ``$ref`` followed, start, end of its value)``; empty when the
+    schema is not an object schema or the text not one JSON object."""
+    props = schema.get("properties")
+    if schema.get("type") != "object" or not isinstance(props, Mapping):
+        return []
+    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    spans = value_spans(text)
+    roots = sorted(((p[0], s) for p, s in spans.items() if len(p) == 1), key=lambda k: k[1][0])
+    out = []
+    for key, (start, end) in roots:
+        node = resolve(props.get(key), defs)
+        if isinstance(node, Mapping):
+            out.append((key, node, start, end))
+    return out
+
+
 def invented_integer(
     session: Any,
     schema: Mapping[str, Any],
@@ -85,16 +105,9 @@ def invented_integer(
     """The first root integer property of the answer ``text`` (in the answer's order, keys in
     ``skip`` aside) whose value the input does not give, with the input's numbers scored in its
     place (module docs); None when there is none."""
-    props = schema.get("properties")
-    if schema.get("type") != "object" or not isinstance(props, Mapping):
-        return None
-    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
     numbers = input_integers(input_text)
-    spans = value_spans(text)
-    roots = sorted(((p[0], s) for p, s in spans.items() if len(p) == 1), key=lambda k: k[1][0])
-    for key, (start, end) in roots:
-        node = resolve(props.get(key), defs)
-        if key in skip or not isinstance(node, Mapping) or node.get("type") != "integer":
+    for key, node, start, end in root_values(schema, text):
+        if key in skip or node.get("type") != "integer":
             continue
         value = json.loads(text[start:end])
         if not isinstance(value, int) or isinstance(value, bool):
