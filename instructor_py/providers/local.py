@@ -39,10 +39,9 @@ under the same grammar, once per attempt, see :mod:`instructor_py.providers.loca
 ``score_optional`` (default True: trailing optional keys the input gives no evidence for are
 dropped, see :mod:`instructor_py.providers.local_optional`), ``mention_keys`` (default True:
 keys the input names are written, a flag or a choice with the value the input states, see
-:mod:`instructor_py.providers.local_mentions`), ``ground_values`` (default True: in an answer that is
-not streamed, an integer the input does not give, or a string that slipped while copying it, is
-replaced by the input's value
-the model scores likeliest there, see :mod:`instructor_py.providers.local_numbers` and
+:mod:`instructor_py.providers.local_mentions`), ``ground_values`` (default True: in an answer
+that is not streamed, an integer the input does not give, or a string that slipped while copying
+it, is replaced by the input's value the model scores likeliest there, see :mod:`instructor_py.providers.local_numbers` and
 :mod:`instructor_py.providers.local_copies`) and ``constraint`` (a
 :class:`~instructor_py.local.ConstraintSpec` that replaces the schema, e.g. a regex or a choice).
 """
@@ -264,8 +263,8 @@ class LocalProvider:
         )
 
     def _mentions(self, request: InferenceRequest) -> list[Mention]:
-        """The optional keys the input mentions, to be written (none unless the answer is the
-        bare schema)."""
+        """The keys the input mentions, to be written (none unless the answer is the bare
+        schema)."""
         if not request.options.get("mention_keys", self.mention_keys):
             return []
         if not _bare_schema_answer(request):

@@ -50,6 +50,7 @@ __all__ = [
     "decide_choices",
     "last_user_text",
     "resolve",
+    "schema_defs",
     "value_spans",
 ]
 
@@ -89,10 +90,15 @@ class ChoiceOutcome:
 
 def choice_fields(schema: Mapping[str, Any]) -> list[ChoiceField]:
     """The choice fields of an object schema (see the module docs), in schema order."""
-    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    defs = schema_defs(schema)
     out: list[ChoiceField] = []
     _walk(schema, (), defs, out, 0)
     return out
+
+
+def schema_defs(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema's local definitions (``definitions`` and ``$defs``), for :func:`resolve`."""
+    return {**schema.get("definitions", {}), **schema.get("$defs", {})}
 
 
 def resolve(node: Any, defs: Mapping[str, Any]) -> Any:
@@ -157,7 +163,7 @@ def _options(node: Any, defs: Mapping[str, Any]) -> tuple[Any, ...] | None:
 def fix_values(schema: Mapping[str, Any], values: Mapping[tuple[str, ...], Any]) -> dict[str, Any]:
     """A copy of ``schema`` where each decided path's property is ``{"enum": [value]}``."""
     out: dict[str, Any] = json.loads(json.dumps(schema))
-    defs = {**out.get("definitions", {}), **out.get("$defs", {})}
+    defs = schema_defs(out)
     for path, value in values.items():
         node: Any = out
         for key in path[:-1]:

@@ -22,9 +22,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from instructor_py.providers.local_numbers import InputChoice, root_values
+from instructor_py.providers.local_numbers import InputChoice, choose_in_place, root_values
 from instructor_py.providers.local_optional import grounded
-from instructor_py.runtime.choice import ChoiceQuery, choose_many
 
 __all__ = ["slip_candidates", "slipped_string"]
 
@@ -90,17 +89,12 @@ def slipped_string(
         if key in skip or not _plain_string(node):
             continue
         value = json.loads(text[start:end])
-        after = text[end : end + 1]
-        if not isinstance(value, str) or after not in (",", "}"):
+        if not isinstance(value, str):
             continue
         candidates = tuple(c for c in slip_candidates(value, input_text) if c != value)
-        if not candidates:
-            continue
-        options = tuple(json.dumps(c, ensure_ascii=False) + after for c in candidates)
-        (scores,) = choose_many(session, [ChoiceQuery(prompt_text + text[:start], options)])
-        best = candidates[scores.best]
-        prefix = text[:start] + json.dumps(best, ensure_ascii=False)
-        return InputChoice(key, best, prefix, candidates, scores)
+        choice = choose_in_place(session, prompt_text, text, key, (start, end), candidates)
+        if choice is not None:
+            return choice
     return None
 
 

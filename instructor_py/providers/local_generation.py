@@ -51,8 +51,8 @@ class LocalGeneration:
     #: trailing optional keys the answer wrote and the input gave no evidence for, dropped
     #: (:mod:`~instructor_py.providers.local_optional`)
     dropped_keys: tuple[str, ...] = ()
-    #: optional keys the input mentions, written by the provider (a flag with the value the
-    #: input states; :mod:`~instructor_py.providers.local_mentions`)
+    #: keys the input mentions, written by the provider (a flag, an option or a list of options
+    #: with the value the input states; :mod:`~instructor_py.providers.local_mentions`)
     mentioned_keys: tuple[str, ...] = ()
     #: keys whose value the input did not give (an integer, or a string that slipped while
     #: copying), replaced by the input's value the model scored likeliest

@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from instructor_py.providers.local_choices import resolve, value_spans
+from instructor_py.providers.local_choices import resolve, schema_defs, value_spans
 
 __all__ = ["Mention", "MentionEdit", "mention_edit", "mentioned_keys", "name_words"]
 
@@ -177,7 +177,7 @@ def mentioned_keys(schema: Mapping[str, Any], input_text: str) -> list[Mention]:
     props = schema.get("properties")
     if schema.get("type") != "object" or not isinstance(props, Mapping) or not input_text:
         return []
-    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    defs = schema_defs(schema)
     required = set(schema.get("required") or ())
     words = _text_words(input_text)
     out = []

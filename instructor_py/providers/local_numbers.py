@@ -24,11 +24,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from instructor_py.providers.local_choices import resolve, value_spans
+from instructor_py.providers.local_choices import resolve, schema_defs, value_spans
 from instructor_py.providers.local_optional import grounded
 from instructor_py.runtime.choice import ChoiceQuery, ChoiceScores, choose_many
 
-__all__ = ["InputChoice", "has_groundable_keys", "input_integers", "invented_integer", "root_values"]
+__all__ = [
+    "InputChoice",
+    "choose_in_place",
+    "has_groundable_keys",
+    "input_integers",
+    "invented_integer",
+    "root_values",
+]
 
 _MAX_CANDIDATES = 12
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
@@ -56,7 +63,7 @@ def has_groundable_keys(schema: Mapping[str, Any]) -> bool:
     props = schema.get("properties")
     if schema.get("type") != "object" or not isinstance(props, Mapping):
         return False
-    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    defs = schema_defs(schema)
     nodes = (resolve(node, defs) for node in props.values())
     return any(isinstance(n, Mapping) and n.get("type") in ("integer", "string") for n in nodes)
 
@@ -83,7 +90,7 @@ def root_values(
     props = schema.get("properties")
     if schema.get("type") != "object" or not isinstance(props, Mapping):
         return []
-    defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    defs = schema_defs(schema)
     spans = value_spans(text)
     roots = sorted(((p[0], s) for p, s in spans.items() if len(p) == 1), key=lambda k: k[1][0])
     out = []
@@ -92,6 +99,29 @@ def root_values(
         if isinstance(node, Mapping):
             out.append((key, node, start, end))
     return out
+
+
+def choose_in_place(
+    session: Any,
+    prompt_text: str,
+    text: str,
+    key: str,
+    span: tuple[int, int],
+    candidates: tuple[Any, ...],
+) -> InputChoice | None:
+    """The candidate the model scores likeliest as ``key``'s whole value where it stands in the
+    answer ``text`` (``span``), each written as JSON with the character that follows the value
+    (``10,`` against ``1,``); None when no candidate or the value is not followed by ``,`` or
+    ``}``."""
+    start, end = span
+    after = text[end : end + 1]
+    if not candidates or after not in (",", "}"):
+        return None
+    options = tuple(json.dumps(c, ensure_ascii=False) + after for c in candidates)
+    (scores,) = choose_many(session, [ChoiceQuery(prompt_text + text[:start], options)])
+    best = candidates[scores.best]
+    prefix = text[:start] + json.dumps(best, ensure_ascii=False)
+    return InputChoice(key, best, prefix, candidates, scores)
 
 
 def invented_integer(
@@ -115,14 +145,11 @@ def invented_integer(
         if value in numbers or grounded(value, input_text) or _schema_gives(value, node):
             continue
         candidates = tuple(n for n in numbers if n != value and _allowed(n, node))
-        candidates = candidates[:_MAX_CANDIDATES]
-        after = text[end : end + 1]
-        if not candidates or after not in (",", "}"):
-            continue
-        query = ChoiceQuery(prompt_text + text[:start], tuple(f"{n}{after}" for n in candidates))
-        (scores,) = choose_many(session, [query])
-        best = candidates[scores.best]
-        return InputChoice(key, best, text[:start] + str(best), candidates, scores)
+        choice = choose_in_place(
+            session, prompt_text, text, key, (start, end), candidates[:_MAX_CANDIDATES]
+        )
+        if choice is not None:
+            return choice
     return None
 
 
